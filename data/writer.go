@@ -2,6 +2,7 @@ package data
 
 import (
 	"encoding/csv"
+	"io"
 	"fmt"
 	"math"
 	"os"
@@ -86,7 +87,7 @@ func (w *Writer) Close() error {
 	if err == nil {
 		err = w.f.Sync()
 	}
-	if cerr := w.f.Close(); err == nil && cerr != nil && !isClosedErr(cerr) {
+	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err == nil {
@@ -98,8 +99,6 @@ func (w *Writer) Close() error {
 	}
 	return nil
 }
-
-func isClosedErr(err error) bool { return err != nil && os.IsNotExist(err) || err == os.ErrClosed }
 
 // Abort discards what was written; the destination is left untouched.
 func (w *Writer) Abort() {
@@ -195,7 +194,8 @@ type parquetEncoder struct{ w *pqarrow.FileWriter }
 
 func newParquetEncoder(f *os.File, schema *arrow.Schema) (*parquetEncoder, error) {
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
-	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	// Hide Close from pqarrow so the Writer can sync before closing.
+	w, err := pqarrow.NewFileWriter(schema, struct{ io.Writer }{f}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return nil, err
 	}
@@ -204,5 +204,4 @@ func newParquetEncoder(f *os.File, schema *arrow.Schema) (*parquetEncoder, error
 
 func (e *parquetEncoder) write(rec arrow.RecordBatch) error { return e.w.WriteBuffered(rec) }
 
-// close finishes the Parquet footer; pqarrow also closes the file itself.
 func (e *parquetEncoder) close() error { return e.w.Close() }
