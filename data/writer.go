@@ -2,8 +2,8 @@ package data
 
 import (
 	"encoding/csv"
-	"io"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
