@@ -259,4 +259,3 @@ func (m *dsModel) Save(w io.Writer) error {
 	return saveModel(w, &savedModel{Method: DawidSkene, LFs: m.lfs, Classes: m.classes,
 		ClassBalance: m.prior, Confusion: conf})
 }
-

@@ -181,8 +181,8 @@ func (h *header) check(method string, x *label.Matrix) error {
 	if h.lfs == nil {
 		return fmt.Errorf("labelmodel: %s: model is not fitted", method)
 	}
-	if err := CheckMatrix(x); err != nil {
-		return fmt.Errorf("labelmodel: %s: %w", method, err)
+	if x == nil {
+		return fmt.Errorf("labelmodel: %s: nil label matrix", method)
 	}
 	if !slices.Equal(h.classes, x.Classes) {
 		return fmt.Errorf("labelmodel: %s: matrix classes %q do not match the model's %q", method, x.Classes, h.classes)
@@ -201,6 +201,9 @@ func (h *header) check(method string, x *label.Matrix) error {
 			}
 		}
 		return fmt.Errorf("labelmodel: %s: label matrix LFs do not match the model's: %s", method, diff)
+	}
+	if err := checkMatrix(x); err != nil {
+		return fmt.Errorf("labelmodel: %s: %w", method, err)
 	}
 	return nil
 }

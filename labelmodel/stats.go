@@ -58,9 +58,8 @@ func (s *Stats) Overlap() []float64 {
 	if s.N == 0 {
 		return o
 	}
-	inv := 1 / float64(s.N)
 	for i, c := range s.Counts {
-		o[i] = float64(c) * inv
+		o[i] = float64(c) / float64(s.N)
 	}
 	return o
 }
@@ -86,38 +85,45 @@ type StatsOptions struct {
 // CSR arrays, LF indices in range and increasing within a row, votes that
 // are class ids.
 func CheckMatrix(x *label.Matrix) error {
+	if err := checkMatrix(x); err != nil {
+		return fmt.Errorf("labelmodel: %w", err)
+	}
+	return nil
+}
+
+func checkMatrix(x *label.Matrix) error {
 	if x == nil {
-		return fmt.Errorf("labelmodel: nil label matrix")
+		return fmt.Errorf("nil label matrix")
 	}
 	m, k := x.M(), x.K()
 	if k < 2 {
-		return fmt.Errorf("labelmodel: label matrix has %d classes, need at least 2", k)
+		return fmt.Errorf("label matrix has %d classes, need at least 2", k)
 	}
 	if m == 0 {
-		return fmt.Errorf("labelmodel: label matrix has no LFs")
+		return fmt.Errorf("label matrix has no LFs")
 	}
 	if x.N < 0 || len(x.RowPtr) != x.N+1 {
-		return fmt.Errorf("labelmodel: label matrix has %d rows but %d row pointers", x.N, len(x.RowPtr))
+		return fmt.Errorf("label matrix has %d rows but %d row pointers", x.N, len(x.RowPtr))
 	}
 	if len(x.LF) != len(x.Vote) {
-		return fmt.Errorf("labelmodel: label matrix has %d LF indices but %d votes", len(x.LF), len(x.Vote))
+		return fmt.Errorf("label matrix has %d LF indices but %d votes", len(x.LF), len(x.Vote))
 	}
 	if x.RowPtr[0] != 0 || x.RowPtr[x.N] != int64(len(x.LF)) {
-		return fmt.Errorf("labelmodel: label matrix row pointers span [%d, %d), want [0, %d)", x.RowPtr[0], x.RowPtr[x.N], len(x.LF))
+		return fmt.Errorf("label matrix row pointers span [%d, %d), want [0, %d)", x.RowPtr[0], x.RowPtr[x.N], len(x.LF))
 	}
 	for i := 0; i < x.N; i++ {
 		a, b := x.RowPtr[i], x.RowPtr[i+1]
 		if b < a {
-			return fmt.Errorf("labelmodel: label matrix row %d: row pointers decrease", i)
+			return fmt.Errorf("label matrix row %d: row pointers decrease", i)
 		}
 		prev := int32(-1)
 		for p := a; p < b; p++ {
 			l, v := x.LF[p], x.Vote[p]
 			if l <= prev || int(l) >= m {
-				return fmt.Errorf("labelmodel: label matrix row %d: LF index %d out of order or not in 0..%d", i, l, m-1)
+				return fmt.Errorf("label matrix row %d: LF index %d out of order or not in 0..%d", i, l, m-1)
 			}
 			if v < 0 || int(v) >= k {
-				return fmt.Errorf("labelmodel: label matrix row %d, LF %s: vote %d is not a class id in 0..%d", i, x.LFs[l], v, k-1)
+				return fmt.Errorf("label matrix row %d, LF %s: vote %d is not a class id in 0..%d", i, x.LFs[l], v, k-1)
 			}
 			prev = l
 		}

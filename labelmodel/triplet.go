@@ -110,8 +110,8 @@ func (m *tripletModel) FitStats(ctx context.Context, s *Stats) error {
 			ey := acc / float64(cnt) // E[λ_i·Y]
 			z := 1 - float64(s.Votes[i])/n
 			pPos := float64(s.Counts[(i*k+c)*d+i*k+c]) / n // P(λ_i = +1)
-			agree := 0.5 * (1 + ey - z)                     // P(λ_i·Y = 1)
-			x := (agree - (1-py)*(1-z) + pPos) / 2          // P(λ=+1, Y=+1)
+			agree := 0.5 * (1 + ey - z)                    // P(λ_i·Y = 1)
+			x := (agree - (1-py)*(1-z) + pPos) / 2         // P(λ=+1, Y=+1)
 			joint := binTable{
 				{math.Abs(agree - x), z * (1 - py), math.Abs(pPos - x)}, // Y = −1
 				{math.Abs(py*(1-z) - x), z * py, math.Abs(x)},           // Y = +1
