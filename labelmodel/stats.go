@@ -157,7 +157,7 @@ func ComputeStats(ctx context.Context, x *label.Matrix, opt StatsOptions) (*Stat
 			defer wg.Done()
 			p := &statsPart{counts: make([]int64, d*d), votes: make([]int64, m)}
 			if opt.Patterns {
-				p.tab = newPatternTable()
+				p.tab = newPatternTable(hi-lo, int(x.RowPtr[hi]-x.RowPtr[lo]))
 			}
 			errs[t] = p.scan(ctx, x, lo, hi, k, d)
 			parts[t] = p
@@ -238,8 +238,15 @@ type patternTable struct {
 	next  []int32          // next pattern id with the same hash, or -1
 }
 
-func newPatternTable() *patternTable {
-	return &patternTable{pat: Patterns{Ptr: []int64{0}}, index: make(map[uint64]int32)}
+// newPatternTable sizes the table for up to rows patterns of codes codes
+// in all (the worst case, every row distinct), so the arenas never move.
+func newPatternTable(rows, codes int) *patternTable {
+	t := &patternTable{index: make(map[uint64]int32, min(rows, 1<<16))}
+	t.pat.Ptr = make([]int64, 1, rows+1)
+	t.pat.Code = make([]int32, 0, codes)
+	t.pat.Count = make([]int64, 0, rows)
+	t.next = make([]int32, 0, rows)
+	return t
 }
 
 func hashCodes(codes []int32) uint64 {
