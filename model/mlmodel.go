@@ -41,13 +41,13 @@ var (
 // Fields dawn does not know (other flavors, mlflow_version, metadata, ...)
 // are kept in Extra so that reading and writing a file preserves them.
 type MLmodel struct {
-	ArtifactPath   string        `yaml:"artifact_path,omitempty"`
-	Flavors        Flavors       `yaml:"flavors"`
-	ModelUUID      string        `yaml:"model_uuid"`
-	RunID          string        `yaml:"run_id,omitempty"`
-	InputExample   *ExampleInfo  `yaml:"saved_input_example_info,omitempty"`
-	Signature      *Signature    `yaml:"signature,omitempty"`
-	UTCTimeCreated string        `yaml:"utc_time_created"`
+	ArtifactPath   string         `yaml:"artifact_path,omitempty"`
+	Flavors        Flavors        `yaml:"flavors"`
+	ModelUUID      string         `yaml:"model_uuid"`
+	RunID          string         `yaml:"run_id,omitempty"`
+	InputExample   *ExampleInfo   `yaml:"saved_input_example_info,omitempty"`
+	Signature      *Signature     `yaml:"signature,omitempty"`
+	UTCTimeCreated string         `yaml:"utc_time_created"`
 	Extra          map[string]any `yaml:",inline"`
 }
 
