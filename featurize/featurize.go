@@ -347,8 +347,8 @@ func rowErr(row int, col string, err error) error { return &Error{Row: row, Colu
 // bound holds one batch's columns in config order.
 type bound struct {
 	texts []textCol
-	num  []arrow.Array
-	cat  []arrow.Array
+	num   []arrow.Array
+	cat   []arrow.Array
 }
 
 type textCol struct {
