@@ -19,11 +19,11 @@ import (
 
 // Spec is one training job, as `dawn train` describes it.
 type Spec struct {
-	Data     string            // training file
-	Features featurize.Config  // feature columns
-	Target   string            // hard-label (or, for linreg, numeric) column
-	ProbCols []string          // probabilistic label columns, one per class
-	Weight   string            // optional per-row weight column
+	Data     string           // training file
+	Features featurize.Config // feature columns
+	Target   string           // hard-label (or, for linreg, numeric) column
+	ProbCols []string         // probabilistic label columns, one per class
+	Weight   string           // optional per-row weight column
 	// KeepAbstain keeps rows where every LF abstained (uniform
 	// probabilities or an empty label), which are dropped by default.
 	KeepAbstain bool
