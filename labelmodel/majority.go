@@ -1,0 +1,132 @@
+package labelmodel
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/dawn-ml/dawn/label"
+)
+
+// majorityModel is Snorkel's MajorityLabelVoter. It has no parameters; Fit
+// only records the LFs and classes and the diagnostics below.
+type majorityModel struct {
+	header
+	opt     Options
+	acc     []float64
+	balance []float64
+}
+
+func (m *majorityModel) Method() string { return Majority }
+
+func (m *majorityModel) Fit(ctx context.Context, x *label.Matrix) error {
+	return fitMatrix(ctx, m, x, true, m.opt.Workers)
+}
+
+// FitStats records, as the model's analogues of learned parameters, each
+// LF's agreement with the majority vote (the expected fraction of its votes
+// that match the MV label, the MV label being a distribution on ties) and
+// the mean MV distribution over the rows (class balance). Both are measured
+// against MV's own labels, so they are biased towards the majority.
+func (m *majorityModel) FitStats(ctx context.Context, s *Stats) error {
+	if s.Patterns == nil {
+		return fmt.Errorf("labelmodel: fit majority: statistics lack the pattern table")
+	}
+	k := s.K
+	agree := make([]float64, s.M)
+	bal := make([]float64, k)
+	probs := make([]float64, k)
+	for p := 0; p < s.Patterns.Len(); p++ {
+		codes := s.Patterns.Row(p)
+		majorityRow(codes, k, probs)
+		c := float64(s.Patterns.Count[p])
+		for y, v := range probs {
+			bal[y] += c * v
+		}
+		for _, code := range codes {
+			agree[int(code)/k] += c * probs[int(code)%k]
+		}
+	}
+	for i := range agree {
+		if s.Votes[i] > 0 {
+			agree[i] /= float64(s.Votes[i])
+		}
+	}
+	for y := range bal {
+		if s.N > 0 {
+			bal[y] /= float64(s.N)
+		} else {
+			bal[y] = 1 / float64(k)
+		}
+	}
+	m.header = header{lfs: s.LFs, classes: s.Classes}
+	m.acc, m.balance = agree, bal
+	return nil
+}
+
+// majorityRow writes MV's distribution for one row given its codes
+// (lf·k + vote): uniform over the classes with the most votes; a row with no
+// votes ties all classes.
+func majorityRow(codes []int32, k int, dst []float64) {
+	clear(dst)
+	for _, c := range codes {
+		dst[int(c)%k]++
+	}
+	uniformTop(dst)
+}
+
+// uniformTop turns vote counts into the uniform distribution over the
+// classes with the highest count.
+func uniformTop(dst []float64) {
+	mx := dst[0]
+	for _, v := range dst[1:] {
+		mx = max(mx, v)
+	}
+	var top float64
+	for y, v := range dst {
+		if v == mx {
+			dst[y] = 1
+			top++
+		} else {
+			dst[y] = 0
+		}
+	}
+	for y := range dst {
+		dst[y] /= top
+	}
+}
+
+func (m *majorityModel) PredictProba(x *label.Matrix) ([]float64, error) {
+	if err := m.check(Majority, x); err != nil {
+		return nil, err
+	}
+	k := x.K()
+	return predictRows(x, k, m.opt.Workers, func(lfs, votes []int32, dst []float64) {
+		clear(dst)
+		for _, v := range votes {
+			dst[v]++
+		}
+		uniformTop(dst)
+	}), nil
+}
+
+func (m *majorityModel) Predict(x *label.Matrix, policy TieBreak, seed uint64) ([]int, error) {
+	return predictWith(m, x, policy, seed)
+}
+
+func (m *majorityModel) LFAccuracies() []float64 { return m.acc }
+func (m *majorityModel) ClassBalance() []float64 { return m.balance }
+
+func (m *majorityModel) Save(w io.Writer) error {
+	return saveModel(w, &savedModel{Method: Majority, LFs: m.lfs, Classes: m.classes,
+		ClassBalance: m.balance, LFAccuracies: m.acc})
+}
+
+// predictWith is the shared Predict: PredictProba then ProbsToPreds.
+func predictWith(m Model, x *label.Matrix, policy TieBreak, seed uint64) ([]int, error) {
+	p, err := m.PredictProba(x)
+	if err != nil {
+		return nil, err
+	}
+	return ProbsToPreds(p, len(m.Classes()), policy, seed)
+}
