@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/label"
 )
@@ -42,28 +44,29 @@ func labelSubcommands() []subcommand {
 }
 
 // applyLFs compiles the LF file against a data file's schema and applies it.
-func applyLFs(ctx context.Context, e *env, lfsPath, dataPath string, df *dataFlags, workers int) (*label.Matrix, *label.File, error) {
+// The data's schema is returned too, for saving a servable model.
+func applyLFs(ctx context.Context, e *env, lfsPath, dataPath string, df *dataFlags, workers int) (*label.Matrix, *label.File, *arrow.Schema, error) {
 	f, err := label.LoadFile(lfsPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	opt, err := df.options()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	r, err := data.Open(dataPath, opt)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer r.Close()
 	set, err := label.Compile(f, r.Schema())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", lfsPath, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", lfsPath, err)
 	}
 	bar := newBar(e, dataPath, "applying LFs")
 	x, err := label.Apply(ctx, set, r, label.ApplyOptions{Workers: workers, Progress: bar.set})
 	bar.finish()
-	return x, f, err
+	return x, f, r.Schema(), err
 }
 
 func labelApply(ctx context.Context, e *env, args []string) error {
@@ -87,7 +90,7 @@ Example:
 		return err
 	}
 	start := time.Now()
-	x, _, err := applyLFs(ctx, e, *lfs, *dataPath, df, *workers)
+	x, _, _, err := applyLFs(ctx, e, *lfs, *dataPath, df, *workers)
 	if err != nil {
 		return err
 	}
@@ -142,7 +145,7 @@ Example:
 	}
 	sum := label.Analyze(x)
 	if *dev != "" {
-		dx, _, err := applyLFs(ctx, e, *lfs, *dev, df, 0)
+		dx, _, _, err := applyLFs(ctx, e, *lfs, *dev, df, 0)
 		if err != nil {
 			return err
 		}

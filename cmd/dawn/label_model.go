@@ -19,6 +19,7 @@ import (
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/label"
 	"github.com/dawn-ml/dawn/labelmodel"
+	"github.com/dawn-ml/dawn/lfmodel"
 )
 
 // modelFlags are the label-model options fit and run share.
@@ -87,14 +88,28 @@ and saves it as JSON for 'dawn label predict' and 'dawn label analyze --model'.
 Example:
   dawn label fit --votes votes.parquet --method snorkel --epochs 500 --seed 123 --out model.json`)
 	votes := fs.String("votes", "", "votes from 'dawn label apply' (required)")
-	out := fs.String("out", "", "where to save the model (.json, required)")
+	out := fs.String("out", "", "where to save the model: a .json file, or a model directory (needs --lfs and --data) for dawn predict/serve (required)")
+	lfs := fs.String("lfs", "", "with a model directory: the LF file the votes came from")
+	dataPath := fs.String("data", "", "with a model directory: the data the votes came from (read for its columns only)")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	mf := addModelFlags(fs)
+	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := required(map[string]string{"--votes": *votes, "--out": *out}); err != nil {
 		return err
+	}
+	var lf *label.File
+	var schema *arrow.Schema
+	if !isJSONPath(*out) {
+		if *lfs == "" || *dataPath == "" {
+			return usagef("label fit: saving a model directory (%s) needs --lfs and --data; or name a .json file", *out)
+		}
+		var err error
+		if lf, schema, err = lfsAndSchema(*lfs, *dataPath, df); err != nil {
+			return err
+		}
 	}
 	x, err := label.LoadMatrix(ctx, *votes)
 	if err != nil {
@@ -106,7 +121,7 @@ Example:
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	if err := saveLabelModel(*out, lm); err != nil {
+	if err := saveLabelModel(*out, lm, lf, schema); err != nil {
 		return err
 	}
 	sum := label.Analyze(x)
@@ -120,24 +135,49 @@ Example:
 	return nil
 }
 
-func saveLabelModel(path string, lm labelmodel.Model) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+func isJSONPath(p string) bool { return strings.EqualFold(filepath.Ext(p), ".json") }
+
+// lfsAndSchema loads an LF file and reads a data file's schema.
+func lfsAndSchema(lfsPath, dataPath string, df *dataFlags) (*label.File, *arrow.Schema, error) {
+	f, err := label.LoadFile(lfsPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	opt, err := df.options()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := data.Open(dataPath, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	return f, r.Schema(), nil
+}
+
+// saveLabelModel writes a .json label model, or a model directory (type
+// labelmodel: the LFs and the label model together) for any other path.
+func saveLabelModel(path string, lm labelmodel.Model, f *label.File, schema *arrow.Schema) error {
+	if !isJSONPath(path) {
+		return lfmodel.Save(path, f, schema, lm, "")
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := lm.Save(f); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if err := lm.Save(tmp); err != nil {
+		tmp.Close()
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
+	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	return os.Rename(tmp.Name(), path)
 }
 
 func loadLabelModel(path string) (labelmodel.Model, error) {
@@ -441,7 +481,7 @@ Example:
 	lfs := fs.String("lfs", "", "the labeling-function YAML file (required)")
 	dataPath := fs.String("data", "", "the unlabeled training data (required)")
 	out := fs.String("out", "", "where to write the labeled rows: .csv or .parquet (required)")
-	modelOut := fs.String("model-out", "", "also save the fitted label model here (.json)")
+	modelOut := fs.String("model-out", "", "also save the fitted label model: a .json file, or a model directory for dawn predict/serve")
 	votesOut := fs.String("votes-out", "", "also save the votes here (.parquet)")
 	evalPath := fs.String("eval", "", "a labeled file to evaluate the label model on")
 	gold := fs.String("gold", "", "the gold-label column of --eval (class names or ids)")
@@ -463,7 +503,7 @@ Example:
 		return usagef("--tie-break: %v", err)
 	}
 	start := time.Now()
-	x, f, err := applyLFs(ctx, e, *lfs, *dataPath, df, 0)
+	x, f, schema, err := applyLFs(ctx, e, *lfs, *dataPath, df, 0)
 	if err != nil {
 		return err
 	}
@@ -480,7 +520,7 @@ Example:
 	}
 	fitSecs := time.Since(start).Seconds()
 	if *modelOut != "" {
-		if err := saveLabelModel(*modelOut, lm); err != nil {
+		if err := saveLabelModel(*modelOut, lm, f, schema); err != nil {
 			return err
 		}
 	}
@@ -496,7 +536,7 @@ Example:
 	}
 	var ev *evalResult
 	if *evalPath != "" {
-		dx, _, err := applyLFs(ctx, e, *lfs, *evalPath, df, 0)
+		dx, _, _, err := applyLFs(ctx, e, *lfs, *evalPath, df, 0)
 		if err != nil {
 			return err
 		}

@@ -163,3 +163,44 @@ func TestQuickstartMatchesSnorkel(t *testing.T) {
 		}
 	}
 }
+
+// A label model saved as a model directory predicts through `dawn predict`
+// exactly what `dawn label predict` writes (ties abstain in both).
+func TestLabelModelDirectoryThroughPredict(t *testing.T) {
+	dir := t.TempDir()
+	lfs := "../../label/testdata/lfs.yaml"
+	data := "../../label/testdata/comments.csv"
+	mdir := filepath.Join(dir, "lm")
+	code, _, errs := runDawn(t, "label", "run", "--lfs", lfs, "--data", data, "--out", filepath.Join(dir, "train_labels.csv"),
+		"--method", "majority", "--model-out", mdir, "--json")
+	if code != 0 {
+		t.Fatalf("label run: %s", errs)
+	}
+	if _, err := os.Stat(filepath.Join(mdir, "MLmodel")); err != nil {
+		t.Fatalf("no MLmodel: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(mdir, "lookups")); err != nil {
+		t.Fatalf("lookup list not bundled: %v", err)
+	}
+	a, b := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	if code, _, errs := runDawn(t, "predict", "--model", mdir, "--data", data, "--out", a); code != 0 {
+		t.Fatalf("predict: %s", errs)
+	}
+	if code, _, errs := runDawn(t, "label", "predict", "--model", filepath.Join(dir, "m.json"), "--lfs", lfs, "--data", data, "--out", b); code == 0 {
+		t.Fatalf("label predict with a missing model should fail")
+	} else if !strings.Contains(errs, "m.json") {
+		t.Fatalf("error does not name the model: %s", errs)
+	}
+	jm := filepath.Join(dir, "m.json")
+	if code, _, errs := runDawn(t, "label", "run", "--lfs", lfs, "--data", data, "--out", filepath.Join(dir, "x.csv"), "--method", "majority", "--model-out", jm); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, _, errs := runDawn(t, "label", "predict", "--model", jm, "--lfs", lfs, "--data", data, "--out", b); code != 0 {
+		t.Fatal(errs)
+	}
+	ga, _ := os.ReadFile(a)
+	gb, _ := os.ReadFile(b)
+	if string(ga) != string(gb) {
+		t.Fatalf("dawn predict and dawn label predict differ:\n%s\n---\n%s", ga, gb)
+	}
+}
