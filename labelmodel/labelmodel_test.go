@@ -171,6 +171,18 @@ func TestMajoritySmall(t *testing.T) {
 	// Agreement with the MV label: lf0 agrees on rows 0, 1, 4 of its 4.
 	checkNear(t, "lf accuracies", m.LFAccuracies(), []float64{0.75, 1, 1}, 1e-15)
 	checkNear(t, "class balance", m.ClassBalance(), []float64{0.5, 0.5}, 1e-15)
+
+	// FitStats over the pattern table gives the same diagnostics.
+	s, err := ComputeStats(t.Context(), x, StatsOptions{Patterns: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := New(Majority, Options{})
+	if err := m2.FitStats(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	checkNear(t, "lf accuracies from patterns", m2.LFAccuracies(), []float64{0.75, 1, 1}, 1e-15)
+	checkNear(t, "class balance from patterns", m2.ClassBalance(), []float64{0.5, 0.5}, 1e-15)
 }
 
 func TestProbsToPreds(t *testing.T) {
