@@ -3,6 +3,7 @@ package labelmodel
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -741,4 +742,40 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestEvaluate(t *testing.T) {
+	x := small(t) // row 3 has no votes
+	pred := []int{0, 1, 0, -1, 1}
+	gold := []int{0, 1, 1, 1, 1}
+	e, err := Evaluate(x, pred, gold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Right on rows 0, 1, 4 of 5; covered rows 0, 1, 2, 4, right on 3 of 4.
+	// Class 1: tp rows 1, 4; fn rows 2, 3; no fp: F1 = 4/6.
+	want := Eval{Rows: 5, Accuracy: 0.6, Coverage: 0.8, CoveredAccuracy: 0.75, Abstained: 1, F1: 4.0 / 6}
+	if e != want {
+		t.Errorf("got %+v, want %+v", e, want)
+	}
+	if _, err := Evaluate(x, pred, []int{0, 1, 2, 1, 1}); err == nil || !strings.Contains(err.Error(), "row 2") {
+		t.Errorf("bad gold: %v", err)
+	}
+	if _, err := Evaluate(x, pred[:2], gold); err == nil {
+		t.Error("no error for too few predictions")
+	}
+}
+
+func ExampleNew() {
+	votes, _ := label.FromDense([][]int{
+		{0, 0, -1}, {1, 1, 1}, {1, -1, 1}, {0, 0, 1}, {-1, 1, 1}, {0, 0, 0},
+	}, 3, []string{"kw_free", "re_link", "short"}, []string{"ham", "spam"}, 2)
+	m, _ := New(Snorkel, Options{Seed: 123, Epochs: 500})
+	if err := m.Fit(context.Background(), votes); err != nil {
+		fmt.Println(err)
+		return
+	}
+	pred, _ := m.Predict(votes, TieRandom, 0)
+	fmt.Println(pred)
+	// Output: [0 1 1 0 1 0]
 }
