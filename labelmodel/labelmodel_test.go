@@ -779,3 +779,62 @@ func ExampleNew() {
 	fmt.Println(pred)
 	// Output: [0 1 1 0 1 0]
 }
+
+// TestSnorkelDocExamples runs the examples in Snorkel v0.10's LabelModel
+// docstrings (predict, score: checked by its doctests) with their answers.
+func TestSnorkelDocExamples(t *testing.T) {
+	fit := func(rows [][]int, opt Options) Model {
+		t.Helper()
+		x, err := label.FromDense(rows, 3, nil, nil, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := New(Snorkel, opt)
+		if err := m.Fit(t.Context(), x); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	predict := func(m Model, rows [][]int) []int {
+		x, _ := label.FromDense(rows, 3, nil, nil, 2)
+		p, err := m.Predict(x, TieAbstain, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// predict: L = [[0, 0, -1], [1, 1, -1], [0, 0, -1]] → [0, 1, 0].
+	L := [][]int{{0, 0, -1}, {1, 1, -1}, {0, 0, -1}}
+	for seed := uint64(0); seed < 5; seed++ {
+		if got := predict(fit(L, Options{Seed: seed}), L); !slices.Equal(got, []int{0, 1, 0}) {
+			t.Errorf("seed %d: predict %v, want [0 1 0]", seed, got)
+		}
+	}
+	// score: L = [[1, 1, -1], [0, 0, -1], [1, 1, -1]], Y = [1, 1, 1] →
+	// accuracy 2/3, f1 0.8, i.e. predictions [1 0 1].
+	L = [][]int{{1, 1, -1}, {0, 0, -1}, {1, 1, -1}}
+	if got := predict(fit(L, Options{}), L); !slices.Equal(got, []int{1, 0, 1}) {
+		t.Errorf("score example: predict %v, want [1 0 1]", got)
+	}
+	// predict_proba (doctest skipped in Snorkel): [[0,0,0],[1,1,1],[1,1,1]]
+	// → rounded [[1 0] [0 1] [0 1]].
+	L = [][]int{{0, 0, 0}, {1, 1, 1}, {1, 1, 1}}
+	m := fit(L, Options{Seed: 123})
+	x, _ := label.FromDense(L, 3, nil, nil, 2)
+	p, _ := m.PredictProba(x)
+	for i, v := range p {
+		if r := math.Round(v*10) / 10; r != []float64{1, 0, 0, 1, 0, 1}[i] {
+			t.Errorf("predict_proba example: %v", p)
+			break
+		}
+	}
+	// get_weights (skipped doctest): [[1,1,1],[1,1,-1],[-1,0,0],[0,0,0]],
+	// seed 123 → around(weights, 2) = [0.99 0.99 0.99].
+	m = fit([][]int{{1, 1, 1}, {1, 1, -1}, {-1, 0, 0}, {0, 0, 0}}, Options{Seed: 123})
+	for _, w := range m.LFAccuracies() {
+		if math.Round(w*100) != 99 {
+			t.Errorf("get_weights example: %v, want all 0.99 rounded", m.LFAccuracies())
+			break
+		}
+	}
+}
