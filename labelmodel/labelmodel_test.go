@@ -223,6 +223,9 @@ func TestProbsToPreds(t *testing.T) {
 	if !slices.Equal(a, b) {
 		t.Errorf("true-random is not deterministic for a seed: %v vs %v", a, b)
 	}
+	if got, _ := ProbsToPreds([]float64{math.NaN(), 0.5}, 2, TieRandom, 0); got[0] != Abstain {
+		t.Errorf("NaN row: %v, want abstain", got)
+	}
 	if _, err := ProbsToPreds(probs[:3], 2, TieAbstain, 0); err == nil {
 		t.Error("no error for a ragged probability array")
 	}
