@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -406,67 +405,6 @@ func classOf(v string, classes []string) (int, error) {
 	return 0, fmt.Errorf("gold label %q is neither a class name (%s) nor a class id 0..%d", v, strings.Join(classes, ", "), len(classes)-1)
 }
 
-// evalResult is the label model's quality on a labeled file.
-type evalResult struct {
-	Rows            int      `json:"rows"`
-	Accuracy        float64  `json:"accuracy"`
-	Coverage        float64  `json:"coverage"`
-	CoveredAccuracy float64  `json:"covered_accuracy"`
-	F1              *float64 `json:"f1,omitempty"`
-	TieBreak        string   `json:"tie_break"`
-}
-
-// evaluate scores predictions against gold: accuracy over all rows with a
-// gold label (ties and all-abstain rows decided by the tie-break policy),
-// coverage (rows where at least one LF voted) and accuracy on those rows,
-// and for two classes F1 of class 1, the positive class.
-func evaluate(x *label.Matrix, preds, gold []int, policy labelmodel.TieBreak) evalResult {
-	var n, correct, covered, coveredCorrect, tp, fp, fn int
-	for i, g := range gold {
-		if g < 0 {
-			continue
-		}
-		n++
-		ok := preds[i] == g
-		if ok {
-			correct++
-		}
-		if x.RowPtr[i+1] > x.RowPtr[i] {
-			covered++
-			if ok {
-				coveredCorrect++
-			}
-		}
-		switch {
-		case preds[i] == 1 && g == 1:
-			tp++
-		case preds[i] == 1:
-			fp++
-		case g == 1:
-			fn++
-		}
-	}
-	res := evalResult{Rows: n, TieBreak: policy.String()}
-	if n > 0 {
-		res.Accuracy = float64(correct) / float64(n)
-		res.Coverage = float64(covered) / float64(n)
-	}
-	if covered > 0 {
-		res.CoveredAccuracy = float64(coveredCorrect) / float64(covered)
-	}
-	if x.K() == 2 {
-		f1 := 0.0
-		if 2*tp+fp+fn > 0 {
-			f1 = 2 * float64(tp) / float64(2*tp+fp+fn)
-		}
-		if math.IsNaN(f1) {
-			f1 = 0
-		}
-		res.F1 = &f1
-	}
-	return res
-}
-
 func labelRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "label run", `Usage: dawn label run --lfs lfs.yaml --data train.csv --out labels.csv [--method M] [--eval test.csv --gold COLUMN] [--json]
 
@@ -534,7 +472,7 @@ Example:
 		"method": lm.Method(), "rows": rows, "labeled": labeled, "out": *out,
 		"apply_seconds": applySecs, "fit_seconds": fitSecs, "lfs": sum,
 	}
-	var ev *evalResult
+	var ev *labelmodel.Eval
 	if *evalPath != "" {
 		dx, _, _, err := applyLFs(ctx, e, *lfs, *evalPath, df, 0)
 		if err != nil {
@@ -543,6 +481,11 @@ Example:
 		g, err := readGold(*evalPath, *gold, f.Labels, df)
 		if err != nil {
 			return err
+		}
+		for i, v := range g {
+			if v < 0 {
+				return &data.Error{File: *evalPath, Row: int64(i + 1), Column: *gold, Err: fmt.Errorf("no gold label; every row of the --eval file needs one")}
+			}
 		}
 		if err := label.AddGold(sum, dx, g); err != nil {
 			return err
@@ -555,9 +498,13 @@ Example:
 		if err != nil {
 			return err
 		}
-		r := evaluate(dx, preds, g, policy)
+		r, err := labelmodel.Evaluate(dx, preds, g)
+		if err != nil {
+			return err
+		}
 		ev = &r
 		result["eval"] = ev
+		result["tie_break"] = policy.String()
 	}
 	if *asJSON {
 		return writeJSON(e.stdout, result)
@@ -567,9 +514,9 @@ Example:
 	writeAnalysisTable(e.stdout, sum)
 	if ev != nil {
 		fmt.Fprintf(e.stdout, "\nlabel model on %s (%d rows, ties broken by %s): accuracy %.3f, coverage %.3f, accuracy on covered rows %.3f",
-			*evalPath, ev.Rows, ev.TieBreak, ev.Accuracy, ev.Coverage, ev.CoveredAccuracy)
-		if ev.F1 != nil {
-			fmt.Fprintf(e.stdout, ", F1 (%s) %.3f", f.Labels[1], *ev.F1)
+			*evalPath, ev.Rows, policy, ev.Accuracy, ev.Coverage, ev.CoveredAccuracy)
+		if len(f.Labels) == 2 {
+			fmt.Fprintf(e.stdout, ", F1 (%s) %.3f", f.Labels[1], ev.F1)
 		}
 		fmt.Fprintln(e.stdout)
 	}
