@@ -115,6 +115,16 @@ func TestLabelErrors(t *testing.T) {
 	os.WriteFile(bad, []byte("labels: [ham, spam]\ntext: CONTENT\nlfs:\n  - name: oops\n    regex: '(('\n    label: spam\n"), 0o644)
 	ragged := filepath.Join(dir, "ragged.csv")
 	os.WriteFile(ragged, []byte("CONTENT,X\nfine,1\nbroken\n"), 0o644)
+	latin1 := filepath.Join(dir, "latin1.csv")
+	os.WriteFile(latin1, []byte("CONTENT\nfine\ncaf\xe9\n"), 0o644)
+	empty := filepath.Join(dir, "empty.csv")
+	os.WriteFile(empty, nil, 0o644)
+	noText := filepath.Join(dir, "notext.csv")
+	os.WriteFile(noText, []byte("TITLE\nhello\n"), 0o644)
+	quote := filepath.Join(dir, "quote.csv")
+	os.WriteFile(quote, []byte("CONTENT\n\"open quote\nnever closed\n"), 0o644)
+	lfs := "../../label/testdata/lfs.yaml"
+	out := filepath.Join(dir, "v.parquet")
 	cases := []struct {
 		args []string
 		code int
@@ -122,7 +132,12 @@ func TestLabelErrors(t *testing.T) {
 	}{
 		{[]string{"label", "apply", "--lfs", "x.yaml"}, 2, "missing --data, --out"},
 		{[]string{"label", "apply", "--lfs", bad, "--data", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "v.parquet")}, 1, `LF "oops": bad regex "((": missing closing )`},
-		{[]string{"label", "apply", "--lfs", "../../label/testdata/lfs.yaml", "--data", ragged, "--out", filepath.Join(dir, "v.parquet")}, 1, "ragged.csv"},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", ragged, "--out", out}, 1, "ragged.csv: row 2"},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", latin1, "--out", out}, 1, `latin1.csv: row 2, column "CONTENT"`},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", empty, "--out", out}, 1, "empty.csv"},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", noText, "--out", out}, 1, `field "CONTENT" is not a column of the data (columns: TITLE)`},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", quote, "--out", out}, 1, "quote.csv"},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", filepath.Join(dir, "nope.csv"), "--out", out}, 1, "nope.csv: no such file"},
 		{[]string{"label", "apply", "--lfs", "../../label/testdata/lfs.yaml", "--data", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "v.csv")}, 1, "votes are saved as Parquet"},
 		{[]string{"label", "fit", "--votes", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "m.json")}, 1, "not a dawn votes file"},
 		{[]string{"label", "nope"}, 2, `unknown subcommand "nope"`},
