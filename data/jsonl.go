@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -24,7 +23,7 @@ import (
 // nested object or array, is a string holding the JSON text. Row numbers in
 // errors are line numbers.
 type jsonl struct {
-	f     *os.File
+	f     io.ReadCloser
 	path  string
 	br    *bufio.Reader
 	opt   *Options
@@ -88,7 +87,7 @@ func classify(raw []byte) jsonKind {
 	return jInt
 }
 
-func newJSONL(f *os.File, path string, opt *Options) (*jsonl, error) {
+func newJSONL(f io.ReadCloser, path string, opt *Options) (*jsonl, error) {
 	j := &jsonl{f: f, path: path, br: bufio.NewReaderSize(f, 1<<20), opt: opt, index: map[string]int{}}
 	for len(j.peek) < opt.InferRows {
 		line, ok, err := j.readLine()
@@ -240,6 +239,9 @@ func (j *jsonl) parse(line []byte) ([]jsonVal, error) {
 		key, ok := tok.(string)
 		if !ok {
 			return nil, j.syntaxErr("", fmt.Errorf("expected a field name, found %v", tok))
+		}
+		if key == "" {
+			return nil, &Error{File: j.path, Row: j.line, Err: errors.New("a field has an empty name")}
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {

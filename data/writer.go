@@ -151,6 +151,11 @@ func (e *csvEncoder) writeHeader() error {
 		if i > 0 {
 			e.line = append(e.line, e.comma)
 		}
+		if h != strings.TrimSpace(h) || h == "" {
+			// readers trim unquoted header names
+			e.line = appendQuoted(e.line, unsafeBytes(h))
+			continue
+		}
 		e.line = appendCSVField(e.line, unsafeBytes(h), e.comma)
 	}
 	e.line = append(e.line, '\n')
@@ -177,6 +182,11 @@ func (e *csvEncoder) write(rec arrow.RecordBatch) error {
 				e.line = append(e.line, e.comma)
 			}
 			cell = appendValue(cell[:0], col, r)
+			if len(cell) == 0 && e.ncols == 1 {
+				// a bare empty line would read back as no row at all
+				e.line = append(e.line, '"', '"')
+				continue
+			}
 			e.line = appendCSVField(e.line, cell, e.comma)
 		}
 		e.line = append(e.line, '\n')
@@ -202,6 +212,11 @@ func appendCSVField(dst, v []byte, comma byte) []byte {
 	if !fieldNeedsQuotes(v, comma) {
 		return append(dst, v...)
 	}
+	return appendQuoted(dst, v)
+}
+
+// appendQuoted appends v in quotes, doubling the quotes inside.
+func appendQuoted(dst, v []byte) []byte {
 	dst = append(dst, '"')
 	for {
 		k := bytes.IndexByte(v, '"')
@@ -235,7 +250,8 @@ func fieldNeedsQuotes(v []byte, comma byte) bool {
 // appendValue appends one cell as text the way FormatValue renders it,
 // without allocating for the common types.
 func appendValue(dst []byte, col arrow.Array, i int) []byte {
-	if col.IsNull(i) {
+	// a Null-typed array has no validity bitmap, so IsNull reports false
+	if col.IsNull(i) || col.DataType().ID() == arrow.NULL {
 		return dst
 	}
 	switch a := col.(type) {
