@@ -23,6 +23,11 @@ type csvScanner struct {
 	// (TSV, where quoting is rare and stray quotes are common).
 	lazy bool
 
+	// quote is the offset in buf of the next '"' at or after pos (end when
+	// there is none), so that lines without quotes are found without
+	// searching every line for one.
+	quote int
+
 	line    int64 // 1-based line number of the next unread byte
 	recLine int64 // line on which the current record starts
 	fields  []span
@@ -46,7 +51,7 @@ const minScanBuffer = 4 << 20
 
 func newCSVScanner(r io.Reader, comma byte, lazy bool) *csvScanner {
 	// Start small (tests and tiny files) and grow to minScanBuffer on refills.
-	return &csvScanner{r: r, buf: make([]byte, 64<<10), comma: comma, lazy: lazy, line: 1}
+	return &csvScanner{r: r, buf: make([]byte, 64<<10), comma: comma, lazy: lazy, line: 1, quote: -1}
 }
 
 // skipBOM drops a UTF-8 byte-order mark at the start of the input.
@@ -69,6 +74,7 @@ func (s *csvScanner) fill() error {
 		n := copy(s.buf, s.buf[s.pos:s.end])
 		s.pos, s.end = 0, n
 	}
+	s.quote = -1 // recompute over the refilled buffer
 	if s.end == len(s.buf) || len(s.buf) < minScanBuffer {
 		nb := make([]byte, 2*len(s.buf))
 		copy(nb, s.buf[:s.end])
@@ -139,7 +145,14 @@ func (s *csvScanner) try() (ok, more bool, serr *scanError) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
-	if bytes.IndexByte(line, '"') >= 0 {
+	if s.quote < s.pos {
+		if k := bytes.IndexByte(s.buf[s.pos:s.end], '"'); k >= 0 {
+			s.quote = s.pos + k
+		} else {
+			s.quote = s.end
+		}
+	}
+	if s.quote < s.pos+len(line) {
 		return s.quoted()
 	}
 	s.recLine = s.line

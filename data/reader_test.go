@@ -298,7 +298,11 @@ func TestBatchesBounded(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			switch s := r.src.(type) {
+			src := r.src
+			if p, ok := src.(*pipe); ok {
+				src = p.src // not started: safe to look at
+			}
+			switch s := src.(type) {
 			case *delimited:
 				if s.row != 100 {
 					t.Errorf("inference scanned %d rows, want 100", s.row)
@@ -330,5 +334,45 @@ func TestBatchesBounded(t *testing.T) {
 				t.Errorf("Next after the end: %v, want io.EOF", err)
 			}
 		})
+	}
+	// closing in the middle stops the read-ahead cleanly
+	r, err := Open(csvPath, Options{BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBytesRead: a reader's byte count reaches the file size by the end, for
+// driving a progress bar.
+func TestBytesRead(t *testing.T) {
+	for _, name := range []string{"tricky.csv", "tricky.jsonl"} {
+		p := filepath.Join("testdata", name)
+		r, err := Open(p, Options{BatchSize: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := os.Stat(p)
+		if r.Size() != st.Size() {
+			t.Errorf("%s: Size %d, want %d", name, r.Size(), st.Size())
+		}
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				break
+			}
+			rec.Release()
+		}
+		if r.BytesRead() != st.Size() {
+			t.Errorf("%s: BytesRead %d at the end, want %d", name, r.BytesRead(), st.Size())
+		}
+		r.Close()
 	}
 }
