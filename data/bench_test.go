@@ -88,3 +88,67 @@ func BenchmarkEncodingCSV(b *testing.B) {
 	}
 	b.ReportMetric(float64(benchRows+1)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// benchFile converts the generated comments to format ext once per benchmark.
+func benchFile(b *testing.B, rows int, ext string) (string, int64) {
+	dir := b.TempDir()
+	src := filepath.Join(dir, "yt.csv")
+	writeYouTube(b, src, rows)
+	if ext == "csv" {
+		st, _ := os.Stat(src)
+		return src, st.Size()
+	}
+	p := filepath.Join(dir, "yt."+ext)
+	convert(b, src, p, Options{})
+	st, _ := os.Stat(p)
+	return p, st.Size()
+}
+
+func benchRead(b *testing.B, ext string) {
+	const rows = 200_000
+	path, size := benchFile(b, rows, ext)
+	b.SetBytes(size)
+	for b.Loop() {
+		_, recs, err := ReadAll(path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range recs {
+			r.Release()
+		}
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkReadJSONL(b *testing.B)   { benchRead(b, "jsonl") }
+func BenchmarkReadParquet(b *testing.B) { benchRead(b, "parquet") }
+func BenchmarkReadArrow(b *testing.B)   { benchRead(b, "arrow") }
+
+func benchWrite(b *testing.B, ext string) {
+	const rows = 200_000
+	path, size := benchFile(b, rows, "csv")
+	sch, recs, err := ReadAll(path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	out := filepath.Join(b.TempDir(), "out."+ext)
+	for b.Loop() {
+		w, err := Create(out, sch, WriteOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range recs {
+			if err := w.Write(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkWriteCSV(b *testing.B)     { benchWrite(b, "csv") }
+func BenchmarkWriteParquet(b *testing.B) { benchWrite(b, "parquet") }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -150,10 +151,31 @@ func FuzzJSONL(f *testing.F) {
 		"{\"a\":true}\n{\"a\":\"t\"}\n",
 		"{\"a\":\"line\\nbreak \\\"q\\\" \\u00e9\"}",
 		"{\"a\":99999999999999999999}\n",
+		"{\"a\":-0.5e+3,\"b\":[1,\"]\"],\"c\":{\"d\":\"\\u00e9\"}}\n",
+		"{\"a\":01}\n{\"a\":1.}\n{\"a\":\"\\x\"}\n",
 	} {
 		f.Add([]byte(s), uint8(0))
 	}
 	f.Fuzz(func(t *testing.T, b []byte, infer uint8) {
+		// the fast object scanner agrees with encoding/json whenever it accepts
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			line = bytes.TrimSpace(line)
+			fast, ok := scanObject(line, nil)
+			if !ok || len(line) == 0 || !utf8.Valid(line) {
+				continue
+			}
+			j := &jsonl{path: "fuzz"}
+			slow, err := j.parseSlow(line)
+			if err != nil {
+				if utf8.Valid(line) {
+					t.Fatalf("scanObject accepted %q; encoding/json: %v", line, err)
+				}
+				continue
+			}
+			if !reflect.DeepEqual(fast, slow) && !(len(fast) == 0 && len(slow) == 0) {
+				t.Fatalf("%q: scanObject %q, encoding/json %q", line, fast, slow)
+			}
+		}
 		opt := Options{BatchSize: 2, InferRows: int(infer%4) + 1}
 		sch, rows, ok := readCells(t, b, JSONL, opt)
 		if !ok {

@@ -23,9 +23,9 @@ import (
 
 // WriteOptions controls how a file is written.
 type WriteOptions struct {
-	// Format overrides the format implied by the extension (CSV, TSV, Parquet
-	// or Arrow; .arrows is written as an Arrow IPC stream, other Arrow
-	// extensions as an IPC file).
+	// Format overrides the format implied by the extension (CSV, TSV, JSONL,
+	// Parquet or Arrow; .arrows is written as an Arrow IPC stream, other
+	// Arrow extensions as an IPC file).
 	Format Format
 }
 
@@ -74,10 +74,12 @@ func Create(path string, schema *arrow.Schema, opt WriteOptions) (*Writer, error
 		w.enc, err = newCSVEncoder(sink, '\t', schema)
 	case Parquet:
 		w.enc, err = newParquetEncoder(sink, schema)
+	case JSONL:
+		w.enc = newJSONLEncoder(sink, schema)
 	case Arrow:
 		w.enc, err = newIPCEncoder(sink, schema, strings.EqualFold(filepath.Ext(path), ".arrows"))
 	default:
-		err = fmt.Errorf("data: %s: writing %s is not supported; write .csv, .tsv, .parquet or .arrow", path, format)
+		err = fmt.Errorf("data: %s: writing %s is not supported; write .csv, .tsv, .jsonl, .parquet or .arrow", path, format)
 	}
 	if err != nil {
 		f.Close()
