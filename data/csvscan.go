@@ -23,6 +23,11 @@ type csvScanner struct {
 	// (TSV, where quoting is rare and stray quotes are common).
 	lazy bool
 
+	// quote is the offset in buf of the next '"' at or after pos (end when
+	// there is none), so that lines without quotes are found without
+	// searching every line for one.
+	quote int
+
 	line    int64 // 1-based line number of the next unread byte
 	recLine int64 // line on which the current record starts
 	fields  []span
@@ -31,8 +36,8 @@ type csvScanner struct {
 
 // span is one field: buf[start:end], with doubled quotes still in it when esc.
 type span struct {
-	start, end int
-	esc        bool
+	start, end  int
+	esc, quoted bool
 }
 
 // scanError is a malformed record; the reader turns it into an *Error.
@@ -45,7 +50,8 @@ type scanError struct {
 const minScanBuffer = 4 << 20
 
 func newCSVScanner(r io.Reader, comma byte, lazy bool) *csvScanner {
-	return &csvScanner{r: r, buf: make([]byte, minScanBuffer), comma: comma, lazy: lazy, line: 1}
+	// Start small (tests and tiny files) and grow to minScanBuffer on refills.
+	return &csvScanner{r: r, buf: make([]byte, 64<<10), comma: comma, lazy: lazy, line: 1, quote: -1}
 }
 
 // skipBOM drops a UTF-8 byte-order mark at the start of the input.
@@ -62,13 +68,14 @@ func (s *csvScanner) skipBOM() error {
 }
 
 // fill moves the unread bytes to the front of the buffer (growing it when
-// they fill it) and reads more.
+// they fill it, or while it is below minScanBuffer) and reads more.
 func (s *csvScanner) fill() error {
 	if s.pos > 0 {
 		n := copy(s.buf, s.buf[s.pos:s.end])
 		s.pos, s.end = 0, n
 	}
-	if s.end == len(s.buf) {
+	s.quote = -1 // recompute over the refilled buffer
+	if s.end == len(s.buf) || len(s.buf) < minScanBuffer {
 		nb := make([]byte, 2*len(s.buf))
 		copy(nb, s.buf[:s.end])
 		s.buf = nb
@@ -138,7 +145,14 @@ func (s *csvScanner) try() (ok, more bool, serr *scanError) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
-	if bytes.IndexByte(line, '"') >= 0 {
+	if s.quote < s.pos {
+		if k := bytes.IndexByte(s.buf[s.pos:s.end], '"'); k >= 0 {
+			s.quote = s.pos + k
+		} else {
+			s.quote = s.end
+		}
+	}
+	if s.quote < s.pos+len(line) {
 		return s.quoted()
 	}
 	s.recLine = s.line
@@ -154,10 +168,10 @@ func (s *csvScanner) try() (ok, more bool, serr *scanError) {
 		if i < 0 {
 			break
 		}
-		s.fields = append(s.fields, span{base + start, base + start + i, false})
+		s.fields = append(s.fields, span{start: base + start, end: base + start + i})
 		start += i + 1
 	}
-	s.fields = append(s.fields, span{base + start, base + len(line), false})
+	s.fields = append(s.fields, span{start: base + start, end: base + len(line)})
 	s.rec = line
 	s.pos += next
 	return true, false, nil
@@ -196,7 +210,7 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 				}
 				break
 			}
-			s.fields = append(s.fields, span{start, i, esc})
+			s.fields = append(s.fields, span{start: start, end: i, esc: esc, quoted: true})
 			i++ // the closing quote
 			if i == len(b) {
 				break
@@ -235,7 +249,7 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 			return false, true, nil
 		}
 		if i < len(b) && b[i] == s.comma {
-			s.fields = append(s.fields, span{start, i, false})
+			s.fields = append(s.fields, span{start: start, end: i})
 			i++
 			continue
 		}
@@ -243,7 +257,7 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 		if e > start && b[e-1] == '\r' {
 			e--
 		}
-		s.fields = append(s.fields, span{start, e, false})
+		s.fields = append(s.fields, span{start: start, end: e})
 		if i < len(b) {
 			i++ // the newline
 			line++

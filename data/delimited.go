@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -18,7 +16,7 @@ import (
 // inferred column types. Values go from the scanner's buffer straight into
 // the column slices of the batch being built.
 type delimited struct {
-	f      *os.File
+	f      io.ReadCloser
 	path   string
 	sc     *csvScanner
 	header []string
@@ -37,7 +35,7 @@ type delimited struct {
 // maxBatchBytes ends a batch early so string offsets stay within int32.
 const maxBatchBytes = 1 << 30
 
-func newDelimited(f *os.File, path string, comma rune, opt *Options) (*delimited, error) {
+func newDelimited(f io.ReadCloser, path string, comma rune, opt *Options) (*delimited, error) {
 	sc := newCSVScanner(f, byte(comma), comma == '\t')
 	d := &delimited{f: f, path: path, sc: sc, opt: opt}
 	if err := sc.skipBOM(); err != nil {
@@ -60,7 +58,9 @@ func newDelimited(f *os.File, path string, comma rune, opt *Options) (*delimited
 		if !utf8.ValidString(h) {
 			return nil, &Error{File: path, Err: fmt.Errorf("header column %d is not valid UTF-8; convert the file to UTF-8 (for example: iconv -f latin1 -t utf-8)", i+1)}
 		}
-		h = strings.TrimSpace(h)
+		if !fl.quoted {
+			h = strings.TrimSpace(h) // a quoted name is taken as written
+		}
 		if h == "" {
 			return nil, &Error{File: path, Err: fmt.Errorf("header column %d has no name", i+1)}
 		}
@@ -182,23 +182,24 @@ func supportedTextType(t arrow.DataType) bool {
 func inferColumn(rows [][]string, col int) arrow.DataType {
 	isInt, isFloat, isBool, any := true, true, true, false
 	for _, r := range rows {
-		v := strings.TrimSpace(r[col])
-		if v == "" {
+		// the same trimming and parsing as appendText
+		v := trimSpaceASCII(unsafeBytes(r[col]))
+		if len(v) == 0 {
 			continue
 		}
 		any = true
 		if isInt {
-			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			if _, ok := parseInt(v); !ok {
 				isInt = false
 			}
 		}
 		if isFloat && !isInt {
-			if _, ok := parseFloat(unsafeBytes(v)); !ok {
+			if _, ok := parseFloat(v); !ok {
 				isFloat = false
 			}
 		}
 		if isBool {
-			if _, ok := parseBool(v); !ok {
+			if _, ok := parseBoolBytes(v); !ok {
 				isBool = false
 			}
 		}
@@ -218,8 +219,6 @@ func inferColumn(rows [][]string, col int) arrow.DataType {
 	}
 	return arrow.BinaryTypes.String
 }
-
-func parseBool(v string) (bool, bool) { return parseBoolBytes(unsafeBytes(v)) }
 
 func (d *delimited) schema() *arrow.Schema { return d.sch }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -17,7 +16,7 @@ var arrowMagic = []byte("ARROW1")
 // ipcSource reads the Arrow IPC file format (random access, one batch at a
 // time) or the stream format, telling them apart by the file's magic bytes.
 type ipcSource struct {
-	f    *os.File
+	f    *countingFile
 	path string
 	fr   *ipc.FileReader
 	sr   *ipc.Reader
@@ -28,7 +27,7 @@ type ipcSource struct {
 	err  error
 }
 
-func newIPC(f *os.File, path string, opt *Options) (src *ipcSource, err error) {
+func newIPC(f *countingFile, path string, opt *Options) (src *ipcSource, err error) {
 	defer recoverInto(&err, path, 0)
 	head := make([]byte, len(arrowMagic))
 	n, _ := io.ReadFull(f, head)

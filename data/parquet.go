@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -17,7 +16,7 @@ import (
 // the column chunks of the row group being read are in memory, through a
 // buffered page stream.
 type parquetSource struct {
-	f    *os.File
+	f    *countingFile
 	path string
 	pf   *file.Reader
 	rr   pqarrow.RecordReader // nil for a file without row groups
@@ -27,7 +26,7 @@ type parquetSource struct {
 	err  error
 }
 
-func newParquet(f *os.File, path string, opt *Options) (src *parquetSource, err error) {
+func newParquet(f *countingFile, path string, opt *Options) (src *parquetSource, err error) {
 	defer recoverInto(&err, path, 0)
 	props := parquet.NewReaderProperties(opt.Alloc)
 	props.BufferedStreamEnabled = true
