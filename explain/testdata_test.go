@@ -27,11 +27,20 @@ func dataDir(t testing.TB) string {
 		}
 		dir = up
 	}
-	d := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(filepath.Join(d, "macrobase")); err != nil {
-		t.Skipf("MacroBase reference data not found under %s; set DAWN_DATA", d)
+	// ../shared/data next to the repository; from a git worktree the
+	// repository may sit one level deeper, so look further up too.
+	first := filepath.Join(dir, "..", "shared", "data")
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		cand := filepath.Join(d, "shared", "data")
+		if _, err := os.Stat(filepath.Join(cand, "macrobase")); err == nil {
+			return cand
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
 	}
-	return d
+	t.Skipf("MacroBase reference data not found under %s; set DAWN_DATA", first)
+	return ""
 }
 
 func macrobaseFile(t testing.TB, rel string) string {
