@@ -620,7 +620,6 @@ func explanationColumns(f *explain.Frame) []string {
 	return out
 }
 
-
 // diffJoin pushes a DIFF of (R NATURAL JOIN T) against (S NATURAL JOIN T)
 // below the join: R and S are counted per join key, and each row of T is
 // explained once, weighted by its key's outlier and inlier counts. The
