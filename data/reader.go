@@ -1,0 +1,148 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// DefaultBatchSize is the number of rows per batch when Options leaves it 0.
+const DefaultBatchSize = 64 * 1024
+
+// DefaultInferRows is how many rows schema inference looks at by default.
+const DefaultInferRows = 1000
+
+// Options controls how a file is read. The zero value reads by extension
+// with an inferred schema.
+type Options struct {
+	// Format overrides the format implied by the extension.
+	Format Format
+	// BatchSize caps the rows per batch (DefaultBatchSize when 0).
+	BatchSize int
+	// Schema, when set, replaces inference for text formats: its fields are
+	// matched to the header by name and every header column must be present.
+	Schema *arrow.Schema
+	// Types overrides the inferred type of single columns by name (text
+	// formats). Naming a column the file lacks is an error.
+	Types map[string]arrow.DataType
+	// InferRows is the number of rows inference samples (DefaultInferRows
+	// when 0; inference never reads more than this before the first batch).
+	InferRows int
+	// Alloc allocates the batches (memory.DefaultAllocator when nil).
+	Alloc memory.Allocator
+}
+
+func (o *Options) withDefaults() {
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.InferRows <= 0 {
+		o.InferRows = DefaultInferRows
+	}
+	if o.Alloc == nil {
+		o.Alloc = memory.DefaultAllocator
+	}
+}
+
+// source is one format's batch producer.
+type source interface {
+	schema() *arrow.Schema
+	// next returns the next batch of at most max rows, or io.EOF.
+	next(max int) (arrow.RecordBatch, error)
+	close() error
+}
+
+// Reader streams a file as Arrow record batches.
+type Reader struct {
+	path string
+	opt  Options
+	src  source
+	rows int64
+}
+
+// Open opens path for reading as a stream of record batches.
+func Open(path string, opt Options) (*Reader, error) {
+	opt.withDefaults()
+	format := opt.Format
+	if format == "" {
+		f, err := FormatOf(path)
+		if err != nil {
+			return nil, err
+		}
+		format = f
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	var src source
+	switch format {
+	case CSV:
+		src, err = newDelimited(f, path, ',', &opt)
+	case TSV:
+		src, err = newDelimited(f, path, '\t', &opt)
+	default:
+		src, err = openOther(f, path, format, &opt)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Reader{path: path, opt: opt, src: src}, nil
+}
+
+// openOther is replaced by the formats that live in their own files.
+var openOther = func(f *os.File, path string, format Format, opt *Options) (source, error) {
+	return nil, fmt.Errorf("data: %s: reading %s is not supported yet", path, format)
+}
+
+// Path returns the file being read.
+func (r *Reader) Path() string { return r.path }
+
+// Schema returns the schema of every batch.
+func (r *Reader) Schema() *arrow.Schema { return r.src.schema() }
+
+// Next returns the next batch, or io.EOF after the last. The caller owns the
+// batch and must Release it.
+func (r *Reader) Next() (arrow.RecordBatch, error) {
+	rec, err := r.src.next(r.opt.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	r.rows += rec.NumRows()
+	return rec, nil
+}
+
+// RowsRead is the number of rows returned so far.
+func (r *Reader) RowsRead() int64 { return r.rows }
+
+// Close releases the file.
+func (r *Reader) Close() error { return r.src.close() }
+
+// ReadAll reads a whole file into memory as a slice of batches (for small
+// inputs such as dev sets). The caller releases each batch.
+func ReadAll(path string, opt Options) (*arrow.Schema, []arrow.RecordBatch, error) {
+	r, err := Open(path, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	var out []arrow.RecordBatch
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return r.Schema(), out, nil
+		}
+		if err != nil {
+			for _, b := range out {
+				b.Release()
+			}
+			return nil, nil, err
+		}
+		out = append(out, rec)
+	}
+}
