@@ -347,6 +347,3 @@ func readParquet(path string, opt ReadOptions) (*Frame, error) {
 	}
 	return b.frame(), nil
 }
-
-
-

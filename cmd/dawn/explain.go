@@ -33,10 +33,10 @@ func init() {
 
 type explainFlags struct {
 	data, outlier, percentile, mad, mcd, attrs, metric, explainer, tail, out string
-	minSupport, minRatio, scorePct, dedupe                               float64
-	maxOrder, workers                                                    int
-	low, jsonOut, ci, contribution                                       bool
-	stream                                                               streamFlags
+	minSupport, minRatio, scorePct, dedupe                                   float64
+	maxOrder, workers                                                        int
+	low, jsonOut, ci, contribution                                           bool
+	stream                                                                   streamFlags
 }
 
 func runExplain(ctx context.Context, e *env, args []string) error {
