@@ -152,7 +152,17 @@ func (s *search) judge(o, n float64) action {
 }
 
 func (s *search) run() error {
-	single := s.countSingles()
+	// With few distinct values overall, one pass builds the cube of every
+	// combination of raw codes; single items, pairs and triples all come
+	// from it. Otherwise single items are counted first, and only the
+	// extendable values are cubed.
+	raw := s.rawCube()
+	var single []counts
+	if raw != nil {
+		single = s.marginals(raw)
+	} else {
+		single = s.countSingles()
+	}
 	if s.res.Outliers <= 0 {
 		return nil // nothing to explain; callers may report ErrNoOutliers
 	}
@@ -196,10 +206,65 @@ func (s *search) run() error {
 	for i, a := range act {
 		cols[i], remaps[i], radix[i] = a.col, a.remap, len(a.codes)
 	}
-	g := s.cube(cols, remaps, radix)
+	var g *groups
+	if raw != nil {
+		g = &groups{ids: make([][]int32, len(act)), cnt: raw.cnt}
+		for i, a := range act {
+			ids := make([]int32, len(raw.cnt)/2)
+			for gi, id := range raw.ids[a.col] {
+				ids[gi] = a.remap[id]
+			}
+			g.ids[i] = ids
+		}
+	} else {
+		g = s.cube(cols, remaps, radix)
+	}
 	decode := func(i int, id int32) int32 { return act[i].codes[id] }
 	s.higherOrders(g, cols, radix, decode)
 	return nil
+}
+
+// rawCube cubes every attribute's codes (null included) when the cube is
+// small enough for a dense table, else returns nil.
+func (s *search) rawCube() *groups {
+	m := len(s.attrs)
+	cols := make([]int, m)
+	remaps := make([][]int32, m)
+	radix := make([]int, m)
+	stride := make([]int, m)
+	size := 1
+	for i := m - 1; i >= 0; i-- {
+		k := len(s.attrs[i].Dict) + 1
+		if size > denseLimit/k {
+			return nil
+		}
+		cols[i], radix[i], stride[i] = i, k, size
+		size *= k
+		id := make([]int32, k)
+		for j := range id {
+			id[j] = int32(j)
+		}
+		remaps[i] = id
+	}
+	return s.denseCube(cols, remaps, radix, stride, size)
+}
+
+// marginals derives the single-item counts and the totals from a raw cube.
+func (s *search) marginals(g *groups) []counts {
+	out := make([]counts, len(s.attrs))
+	for c, col := range s.attrs {
+		f := make(counts, 2*(len(col.Dict)+1))
+		for gi, id := range g.ids[c] {
+			f[2*id] += g.cnt[2*gi]
+			f[2*id+1] += g.cnt[2*gi+1]
+		}
+		out[c] = f
+	}
+	for gi := 0; gi < len(g.cnt)/2; gi++ {
+		s.res.Outliers += g.cnt[2*gi]
+		s.res.Total += g.cnt[2*gi+1]
+	}
+	return out
 }
 
 // countSingles counts (outliers, rows) per dictionary code of every column,
@@ -340,7 +405,16 @@ func (s *search) denseCube(cols []int, remaps [][]int32, radix, stride []int, si
 			total[j] += v
 		}
 	}
-	g := &groups{ids: make([][]int32, len(cols))}
+	nz := 0
+	for key := 0; key < size; key++ {
+		if total[2*key+1] != 0 {
+			nz++
+		}
+	}
+	g := &groups{ids: make([][]int32, len(cols)), cnt: make(counts, 0, 2*nz)}
+	for i := range cols {
+		g.ids[i] = make([]int32, 0, nz)
+	}
 	for key := 0; key < size; key++ {
 		if total[2*key+1] == 0 {
 			continue

@@ -3,6 +3,7 @@ package explain
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Null is the code of a missing attribute value (an empty cell). A null
@@ -64,22 +65,32 @@ func (e *Encoder) AppendNull() { e.col.Codes = append(e.col.Codes, Null) }
 
 // AppendCodes adds rows given as codes of a batch-local dictionary, mapping
 // them through the column's dictionary: the per-row work is one slice load.
+// valid, when not nil, says which rows hold a value.
 func (e *Encoder) AppendCodes(local []int32, localDict []string, valid func(i int) bool) {
 	remap := make([]int32, len(localDict))
 	for i, s := range localDict {
 		remap[i] = e.Code(s)
 	}
 	base := len(e.col.Codes)
-	e.col.Codes = append(e.col.Codes, make([]int32, len(local))...)
+	e.col.Codes = slices.Grow(e.col.Codes, len(local))[:base+len(local)]
 	out := e.col.Codes[base:]
-	for i, k := range local {
-		if valid != nil && !valid(i) {
-			out[i] = Null
-			continue
+	if valid == nil {
+		for i, k := range local {
+			out[i] = remap[k]
 		}
-		out[i] = remap[k]
+		return
+	}
+	for i, k := range local {
+		if valid(i) {
+			out[i] = remap[k]
+		} else {
+			out[i] = Null
+		}
 	}
 }
+
+// Grow makes room for n more rows.
+func (e *Encoder) Grow(n int) { e.col.Codes = slices.Grow(e.col.Codes, n) }
 
 // Column returns the column built so far. The encoder must not be used after.
 func (e *Encoder) Column() *Column { return &e.col }

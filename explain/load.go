@@ -89,6 +89,7 @@ func project(f *Frame, cols []string) (*Frame, error) {
 
 // frameBuilder appends Arrow batches to a Frame.
 type frameBuilder struct {
+	hint  int // expected rows, to size the columns once
 	path  string
 	idx   []int // schema field of each output column
 	names []string
@@ -162,6 +163,9 @@ func (b *frameBuilder) add(rec arrow.RecordBatch) error {
 			appendStrings(b.enc[j], col)
 			continue
 		}
+		if b.nums[j] == nil && b.hint > 0 {
+			b.nums[j] = make([]float64, 0, b.hint)
+		}
 		v, err := toFloats(col, b.names[j], b.rows, b.path)
 		if err != nil {
 			return err
@@ -196,13 +200,21 @@ func appendStrings(e *Encoder, col arrow.Array) {
 		for i := range local {
 			local[i] = valueString(dict, i)
 		}
+		var valid func(int) bool
+		if a.NullN() > 0 {
+			valid = a.IsValid
+		}
+		if idx, ok := a.Indices().(*array.Int32); ok {
+			e.AppendCodes(idx.Int32Values(), local, valid)
+			return
+		}
 		codes := make([]int32, a.Len())
 		for i := range codes {
 			if a.IsValid(i) {
 				codes[i] = int32(a.GetValueIndex(i))
 			}
 		}
-		e.AppendCodes(codes, local, func(i int) bool { return a.IsValid(i) })
+		e.AppendCodes(codes, local, valid)
 	case *array.String:
 		for i := 0; i < a.Len(); i++ {
 			if a.IsNull(i) {
@@ -336,6 +348,12 @@ func readParquet(path string, opt ReadOptions) (*Frame, error) {
 	// The record reader returns only the projected columns, in order.
 	for j := range b.idx {
 		b.idx[j] = j
+	}
+	b.hint = int(pf.NumRows())
+	for _, e := range b.enc {
+		if e != nil {
+			e.Grow(b.hint)
+		}
 	}
 	for rr.Next() {
 		if err := b.add(rr.RecordBatch()); err != nil {
