@@ -633,3 +633,7 @@ func sortExplanations(es []Explanation) {
 		return false
 	})
 }
+
+// Sort orders the explanations as APriori returns them: by order, then
+// support and ratio, highest first, then by values.
+func (r *Result) Sort() { sortExplanations(r.Explanations) }

@@ -311,3 +311,16 @@ func (c Classic) Classify(metrics [][]float64) ([]bool, []float64, error) {
 	flags, _, err := ScoreCutoff(scores, pct)
 	return flags, scores, err
 }
+
+// Matcher returns the predicate as a function of one number, for streams.
+func (p Predicate) Matcher() (func(float64) bool, error) {
+	v, err := p.Number()
+	if err != nil {
+		return nil, err
+	}
+	cmp, err := compareFunc(p.Op)
+	if err != nil {
+		return nil, err
+	}
+	return func(x float64) bool { return cmp(x, v) }, nil
+}
