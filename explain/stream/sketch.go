@@ -80,7 +80,7 @@ func (r *Reservoir) Quantile(q float64) float64 {
 type AMC struct {
 	size   int
 	counts map[string]*float64 // in undecayed units: true = stored * scale
-	floor  float64            // largest count evicted, stored units
+	floor  float64             // largest count evicted, stored units
 	scale  float64
 	total  float64 // stored units
 }
