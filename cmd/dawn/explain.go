@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dawn-ml/dawn/explain"
+	"github.com/dawn-ml/dawn/explain/stream"
 	"github.com/dawn-ml/dawn/mbsql"
+	"github.com/nats-io/nats.go"
 )
 
 const explainUsage = `
@@ -277,4 +281,118 @@ func frameJSON(fr *explain.Frame, res *explain.Result) map[string]any {
 	}
 }
 
-var errStreamUnavailable = errors.New("explain: streaming is not available")
+// streamFlags are the --stream options.
+type streamFlags struct {
+	on                 bool
+	nats, subject      string
+	natsPort           int
+	header             string
+	period             int
+	interval           time.Duration
+	decay              float64
+	decayEvery, warmup int
+	sketch, reservoir  int
+}
+
+func (s *streamFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&s.on, "stream", false, "read rows as a stream (CSV with a header or JSON lines on stdin, or --subject) and emit explanations every period")
+	fs.StringVar(&s.subject, "subject", "", "stream: NATS subject to read (one JSON object, or one CSV line with --header, per message; an empty message ends)")
+	fs.StringVar(&s.nats, "nats", "embedded", "stream: NATS server URL (nats://host:4222), or 'embedded' to run one in-process")
+	fs.IntVar(&s.natsPort, "nats-port", 0, "stream: port of the embedded NATS server (0: any free port, printed on stderr)")
+	fs.StringVar(&s.header, "header", "", "stream: CSV column names of NATS messages, comma-separated (default: messages are JSON)")
+	fs.IntVar(&s.period, "period", 100000, "stream: emit an explanation every this many rows (0: only at the end or by --interval)")
+	fs.DurationVar(&s.interval, "interval", 0, "stream: also emit every this much time, e.g. 10s")
+	fs.Float64Var(&s.decay, "decay", 0.01, "stream: decay rate of counts and the reservoir weight")
+	fs.IntVar(&s.decayEvery, "decay-every", 100000, "stream: rows between decays")
+	fs.IntVar(&s.warmup, "warmup", 1000, "stream: rows that only fill the reservoir before the percentile classifier starts")
+	fs.IntVar(&s.sketch, "sketch-size", 10000, "stream: items each heavy-hitter counter keeps")
+	fs.IntVar(&s.reservoir, "reservoir", 10000, "stream: reservoir sample size")
+}
+
+// runStream explains a stream of rows, emitting every period.
+func runStream(ctx context.Context, e *env, f *explainFlags, spec explain.ClassifierSpec, attrs []string, opt explain.Options) error {
+	s := &f.stream
+	cfg := stream.Config{Attrs: attrs, Options: opt, DecayRate: s.decay, DecayEvery: s.decayEvery, Period: s.period,
+		Warmup: s.warmup, SketchSize: s.sketch, ReservoirSize: s.reservoir, Seed: uint64(1)}
+	var metric string
+	switch {
+	case spec.Predicate != "":
+		p, err := explain.ParsePredicate(spec.Predicate)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if _, err := p.Number(); err != nil {
+			return usagef("%v", err)
+		}
+		cfg.Predicate, metric = &p, p.Column
+	case spec.Percentile != "":
+		cfg.Cutoff, cfg.High, cfg.Low, metric = spec.Cutoff, spec.High, spec.Low, spec.Percentile
+	default:
+		return usagef("explain: --stream takes --outlier or --percentile (MAD and MCD need the whole data)")
+	}
+	if f.explainer != "apriori" {
+		return usagef("explain: --stream uses the APriori rules; --explainer %s is batch only", f.explainer)
+	}
+	if f.data != "" {
+		return usagef("explain: --stream reads stdin or --subject, not --data")
+	}
+	x, err := stream.New(cfg)
+	if err != nil {
+		return err
+	}
+	fields := stream.Fields{Attrs: attrs, Metric: metric}
+	var rr stream.RowReader
+	if s.subject != "" {
+		url := s.nats
+		if url == "" || url == "embedded" {
+			srv, u, err := stream.StartEmbedded(s.natsPort)
+			if err != nil {
+				return err
+			}
+			defer srv.Shutdown()
+			url = u
+			fmt.Fprintf(e.stderr, "dawn: embedded NATS server at %s; publish rows to %q (an empty message ends)\n", url, s.subject)
+		}
+		nc, err := nats.Connect(url, nats.Name("dawn explain"))
+		if err != nil {
+			return fmt.Errorf("explain: connect %s: %w", url, err)
+		}
+		defer nc.Close()
+		var header []string
+		if s.header != "" {
+			header = splitList(s.header)
+		}
+		nr, err := stream.NewNATSReader(ctx, nc, s.subject, fields, header)
+		if err != nil {
+			return err
+		}
+		defer nr.Close()
+		rr = nr
+	} else {
+		if rr, err = stream.NewReader(e.stdin, fields); err != nil {
+			return err
+		}
+	}
+	return stream.Run(ctx, rr, x, s.interval, func(r *stream.Result) error {
+		res := r.Result
+		switch {
+		case f.jsonOut:
+			obj := frameJSON(explanationFrame(f, res), res)
+			obj["rows"], obj["final"] = r.Rows, r.Final
+			b, err := json.Marshal(obj)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+			return err
+		case f.out != "":
+			return mbsql.WriteCSVFile(f.out, explanationFrame(f, res), ',')
+		}
+		tag := "after"
+		if r.Final {
+			tag = "end of stream,"
+		}
+		fmt.Fprintf(e.stdout, "%s %d rows: %.6g outliers of %.6g (decayed)\n", tag, r.Rows, res.Outliers, res.Total)
+		return mbsql.WriteTable(e.stdout, explanationFrame(f, res), 0)
+	})
+}

@@ -296,3 +296,11 @@ func (x *Explainer) subsetsNext(attrs []int, vals []string, next map[string]bool
 	}
 	return true
 }
+
+// Result is one emission: the explanation after Rows rows (Final at the
+// end of the input).
+type Result struct {
+	Rows   int64
+	Final  bool
+	Result *explain.Result
+}
