@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -25,6 +26,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/dawn-ml/dawn/explain"
+	"github.com/dawn-ml/dawn/explain/stream"
 )
 
 var attrs = []string{"country", "device", "version", "carrier", "region"}
@@ -36,6 +38,7 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the generated file")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (best is reported)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	streamRows := flag.Int("stream", 0, "instead: stream this many generated rows through the streaming explainer and report rows/s and peak memory")
 	flag.Parse()
 	if *cpuprofile != "" {
 		pf, err := os.Create(*cpuprofile)
@@ -44,6 +47,10 @@ func main() {
 		}
 		pprof.StartCPUProfile(pf)
 		defer pprof.StopCPUProfile()
+	}
+	if *streamRows > 0 {
+		benchStream(*streamRows)
+		return
 	}
 	path := filepath.Join(*dir, fmt.Sprintf("explainbench-%d.parquet", *rows))
 	if _, err := os.Stat(path); err != nil {
@@ -118,6 +125,64 @@ func main() {
 	fmt.Printf("explanation step, 1 core:      %7.3f s  %6.1f M rows/s per core\n", one.Seconds(), n/one.Seconds()/1e6)
 	fmt.Printf("explanation step, %d cores:     %7.3f s  %6.1f M rows/s\n", runtime.GOMAXPROCS(0), all.Seconds(), n/all.Seconds()/1e6)
 	fmt.Printf("end to end (read Parquet, encode, classify, explain): %.3f s  %.1f M rows/s\n", endToEnd.Seconds(), n/endToEnd.Seconds()/1e6)
+}
+
+// benchStream pushes generated rows (five attributes, one of them a
+// high-cardinality id so the counters must evict) through the streaming
+// explainer and reports throughput and the peak resident memory.
+func benchStream(rows int) {
+	x, err := stream.New(stream.Config{Attrs: append(append([]string{}, attrs[:4]...), "user"), Cutoff: 1, High: true,
+		DecayRate: 0.01, DecayEvery: 100000, Period: 1000000,
+		Options: explain.Options{MinSupport: 0.2, MinRatio: 3, Metric: explain.GlobalRatio, MaxOrder: 3}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rnd := rand.New(rand.NewPCG(1, 1))
+	dicts := make([][]string, 4)
+	for i := range dicts {
+		for v := 0; v < cards[i]; v++ {
+			dicts[i] = append(dicts[i], fmt.Sprintf("%c%d", attrs[i][0], v))
+		}
+	}
+	users := make([]string, 1<<20)
+	for i := range users {
+		users[i] = fmt.Sprintf("u%d", i)
+	}
+	vals := make([]string, 5)
+	t0 := time.Now()
+	emitted := 0
+	for r := 0; r < rows; r++ {
+		for i := 0; i < 4; i++ {
+			vals[i] = dicts[i][rnd.IntN(cards[i])]
+		}
+		vals[4] = users[rnd.IntN(len(users))]
+		m := 100 + 10*rnd.NormFloat64()
+		if vals[0] == "c3" && vals[1] == "d5" && rnd.IntN(2) == 0 {
+			m += 100
+		}
+		if x.Observe(vals, m) != nil {
+			emitted++
+		}
+		if (r+1)%10_000_000 == 0 {
+			o, in := x.Sketches()
+			log.Printf("%d rows, %.2f M rows/s, counters %d/%d items, peak RSS %s", r+1, float64(r+1)/time.Since(t0).Seconds()/1e6, o.Len(), in.Len(), peakRSS())
+		}
+	}
+	el := time.Since(t0)
+	fmt.Printf("stream: %d rows in %.1f s, %.2f M rows/s (one goroutine), %d emissions, peak RSS %s\n", rows, el.Seconds(), float64(rows)/el.Seconds()/1e6, emitted, peakRSS())
+}
+
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "?"
 }
 
 // generate writes rows of five string attributes and a usage metric; the

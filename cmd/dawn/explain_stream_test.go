@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dawn-ml/dawn/explain/stream"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
 
@@ -98,7 +99,11 @@ func TestExplainStreamNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	for srv.NumSubscriptions() == 0 {
+	subscribed := func() bool {
+		sz, err := srv.Subsz(&server.SubszOptions{Subscriptions: true, Test: "sensors"})
+		return err == nil && sz.Total > 0
+	}
+	for !subscribed() {
 		select {
 		case <-ctx.Done():
 			t.Fatal("no subscriber")

@@ -81,6 +81,7 @@ type Explainer struct {
 	counted   int64 // rows classified and counted
 	keyBuf    []byte
 	items     [][]byte
+	hashes    []uint64
 	// decayed numbers of outlier and inlier rows
 	outRows, inRows float64
 }
@@ -165,8 +166,12 @@ func (x *Explainer) count(values []string, outlier bool) {
 	sk := x.in
 	if outlier {
 		sk = x.out
+		x.outRows++
+	} else {
+		x.inRows++
 	}
 	x.items = x.items[:0]
+	x.hashes = x.hashes[:0]
 	buf := x.keyBuf[:0]
 	for i, v := range values {
 		if v == "" || i >= len(x.cfg.Attrs) {
@@ -177,32 +182,70 @@ func (x *Explainer) count(values []string, outlier bool) {
 		buf = binary.AppendUvarint(buf, uint64(len(v)))
 		buf = append(buf, v...)
 		x.items = append(x.items, buf[start:len(buf):len(buf)])
+		x.hashes = append(x.hashes, Hash(buf[start:]))
 	}
 	x.keyBuf = buf
-	key := make([]byte, 0, 64)
-	n := len(x.items)
-	for a := 0; a < n; a++ {
-		sk.ObserveBytes(x.items[a], 1)
-		if x.cfg.Options.MaxOrder < 2 {
-			continue
+	it, hs := x.items, x.hashes
+	for a := range it {
+		sk.ObserveHash(hs[a], func() string { return string(it[a]) }, 1)
+	}
+	if x.cfg.Options.MaxOrder < 2 {
+		return
+	}
+	if !outlier {
+		// Inlier combinations are counted only among items held by the
+		// outlier counter: an item never seen among outliers cannot be in
+		// an explanation, and skipping it keeps a high-cardinality
+		// attribute from flooding the counter (MacroBase's streaming
+		// summarizer likewise tracks combinations of outlier items only).
+		k := 0
+		for a := range it {
+			if x.out.counts[hs[a]] != nil {
+				it[k], hs[k] = it[a], hs[a]
+				k++
+			}
 		}
+		it, hs = it[:k], hs[:k]
+	}
+	n := len(it)
+	for a := 0; a < n; a++ {
 		for b := a + 1; b < n; b++ {
-			key = append(append(key[:0], x.items[a]...), x.items[b]...)
-			sk.ObserveBytes(key, 1)
+			hab := combine(hs[a], hs[b])
+			sk.ObserveHash(hab, func() string { return string(it[a]) + string(it[b]) }, 1)
 			if x.cfg.Options.MaxOrder < 3 {
 				continue
 			}
 			for c := b + 1; c < n; c++ {
-				k3 := append(key, x.items[c]...)
-				sk.ObserveBytes(k3, 1)
+				sk.ObserveHash(combine(hab, hs[c]), func() string { return string(it[a]) + string(it[b]) + string(it[c]) }, 1)
 			}
 		}
 	}
-	if outlier {
-		x.outRows++
-	} else {
-		x.inRows++
+}
+
+// combine hashes a combination from its members' hashes, in order.
+func combine(a, b uint64) uint64 {
+	h := a*0x9e3779b97f4a7c15 ^ (b + 0x632be59bd9b4e019 + (a << 6) + (a >> 2))
+	h ^= h >> 31
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 29
+	return h
+}
+
+// hashKey recomputes a stored key's hash from its members.
+func hashKey(attrs []int, vals []string) uint64 {
+	var h uint64
+	var b []byte
+	for i := range attrs {
+		b = append(b[:0], byte(attrs[i]))
+		b = binary.AppendUvarint(b, uint64(len(vals[i])))
+		b = append(b, vals[i]...)
+		if i == 0 {
+			h = Hash(b)
+		} else {
+			h = combine(h, Hash(b))
+		}
 	}
+	return h
 }
 
 // decodeKey splits a combination key into (attribute, value) members.
@@ -245,7 +288,7 @@ func (x *Explainer) Explain() *explain.Result {
 		if !ok || len(attrs) > x.cfg.Options.MaxOrder {
 			return
 		}
-		byOrder[len(attrs)] = append(byOrder[len(attrs)], cand{k, attrs, vals, o, o + x.in.Count(k)})
+		byOrder[len(attrs)] = append(byOrder[len(attrs)], cand{k, attrs, vals, o, o + x.in.CountHash(hashKey(attrs, vals))})
 	})
 	next := map[string]bool{}
 	opt := x.cfg.Options

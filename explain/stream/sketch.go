@@ -79,30 +79,48 @@ func (r *Reservoir) Quantile(q float64) float64 {
 // ErrorBound (both in decayed units): 0 <= Count(x) - true(x) <= ErrorBound().
 type AMC struct {
 	size   int
-	counts map[string]*float64 // in undecayed units: true = stored * scale
-	floor  float64             // largest count evicted, stored units
+	counts map[uint64]*amcEntry // by key hash; counts in undecayed units: true = stored * scale
+	floor  float64              // largest count evicted, stored units
 	scale  float64
 	total  float64 // stored units
 }
 
 // NewAMC returns a counter keeping about size items between maintenances.
 func NewAMC(size int) *AMC {
-	return &AMC{size: size, counts: make(map[string]*float64, 2*size), scale: 1}
+	return &AMC{size: size, counts: make(map[uint64]*amcEntry, 2*size), scale: 1}
+}
+
+type amcEntry struct {
+	c   float64
+	key string
+}
+
+// Hash is the key hash the counter uses (64-bit FNV-1a).
+func Hash(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 // Observe adds w to item's count.
-func (a *AMC) Observe(item string, w float64) { a.ObserveBytes([]byte(item), w) }
+func (a *AMC) Observe(item string, w float64) {
+	a.ObserveHash(Hash([]byte(item)), func() string { return item }, w)
+}
 
-// ObserveBytes is Observe without allocating when the item is held.
-func (a *AMC) ObserveBytes(item []byte, w float64) {
+// ObserveHash adds w to the count of the item with hash h; key is called
+// only when the item is new, to keep its name. Keys are told apart by
+// their 64-bit hash alone.
+func (a *AMC) ObserveHash(h uint64, key func() string, w float64) {
 	w /= a.scale
 	a.total += w
-	if p := a.counts[string(item)]; p != nil {
-		*p += w
+	if e := a.counts[h]; e != nil {
+		e.c += w
 		return
 	}
-	v := a.floor + w
-	a.counts[string(item)] = &v
+	a.counts[h] = &amcEntry{c: a.floor + w, key: key()}
 	// Bound memory within an epoch too.
 	if len(a.counts) > 4*a.size {
 		a.Maintain()
@@ -113,8 +131,8 @@ func (a *AMC) ObserveBytes(item []byte, w float64) {
 func (a *AMC) Decay(rate float64) {
 	a.scale *= 1 - rate
 	if a.scale < 1e-200 {
-		for _, c := range a.counts {
-			*c *= a.scale
+		for _, e := range a.counts {
+			e.c *= a.scale
 		}
 		a.floor *= a.scale
 		a.total *= a.scale
@@ -122,43 +140,74 @@ func (a *AMC) Decay(rate float64) {
 	}
 }
 
-// Maintain evicts all but the Size largest counts (ties broken by item).
+// Maintain ends an epoch: it keeps the items whose count is above the
+// (Size+1)-th largest and evicts the rest (all of a tie at the boundary, so
+// the outcome does not depend on map order), raising the floor to the
+// largest count evicted. O(items), by selection rather than sorting.
 func (a *AMC) Maintain() {
 	if len(a.counts) <= a.size {
 		return
 	}
-	type kv struct {
-		k string
-		c float64
+	vals := make([]float64, 0, len(a.counts))
+	for _, e := range a.counts {
+		vals = append(vals, e.c)
 	}
-	all := make([]kv, 0, len(a.counts))
-	for k, c := range a.counts {
-		all = append(all, kv{k, *c})
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].c != all[j].c {
-			return all[i].c > all[j].c
+	// t is the (size+1)-th largest count: index size in descending order.
+	t := selectDesc(vals, a.size)
+	for k, e := range a.counts {
+		if e.c <= t {
+			if e.c > a.floor {
+				a.floor = e.c
+			}
+			delete(a.counts, k)
 		}
-		return all[i].k < all[j].k
-	})
-	for _, e := range all[a.size:] {
-		if e.c > a.floor {
-			a.floor = e.c
-		}
-		delete(a.counts, e.k)
 	}
 }
 
+// selectDesc returns the k-th largest value (0-based) of v, reordering v.
+func selectDesc(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		p := v[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] > p {
+				i++
+			}
+			for v[j] < p {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
+}
+
 // Count estimates item's decayed count.
-func (a *AMC) Count(item string) float64 {
-	if c := a.counts[item]; c != nil {
-		return *c * a.scale
+func (a *AMC) Count(item string) float64 { return a.CountHash(Hash([]byte(item))) }
+
+// CountHash estimates the count of the item with hash h.
+func (a *AMC) CountHash(h uint64) float64 {
+	if e := a.counts[h]; e != nil {
+		return e.c * a.scale
 	}
 	return a.floor * a.scale
 }
 
 // Tracked reports whether the item is held (not only bounded by the floor).
-func (a *AMC) Tracked(item string) bool { _, ok := a.counts[item]; return ok }
+func (a *AMC) Tracked(item string) bool { _, ok := a.counts[Hash([]byte(item))]; return ok }
 
 // ErrorBound is the most any estimate exceeds the true decayed count.
 func (a *AMC) ErrorBound() float64 { return a.floor * a.scale }
@@ -171,7 +220,7 @@ func (a *AMC) Len() int { return len(a.counts) }
 
 // Items calls f for every held item and its estimate.
 func (a *AMC) Items(f func(item string, count float64)) {
-	for k, c := range a.counts {
-		f(k, *c*a.scale)
+	for _, e := range a.counts {
+		f(e.key, e.c*a.scale)
 	}
 }

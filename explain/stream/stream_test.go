@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 
@@ -201,6 +202,24 @@ func TestStreamPredicateMatchesBatch(t *testing.T) {
 		g, w := got.Explanations[i], want.Explanations[i]
 		if explain.Describe(got, g) != explain.Describe(want, w) || g.OutlierCount != w.OutlierCount || g.TotalCount != w.TotalCount || g.Ratio != w.Ratio {
 			t.Errorf("%d: stream %s %+v, batch %s %+v", i, explain.Describe(got, g), g, explain.Describe(want, w), w)
+		}
+	}
+}
+
+func TestSelectDesc(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for n := 1; n < 200; n += 7 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(rnd.IntN(20))
+		}
+		s := append([]float64(nil), v...)
+		sort.Sort(sort.Reverse(sort.Float64Slice(s)))
+		for k := 0; k < n; k++ {
+			w := append([]float64(nil), v...)
+			if got := selectDesc(w, k); got != s[k] {
+				t.Fatalf("n=%d k=%d: got %v want %v", n, k, got, s[k])
+			}
 		}
 	}
 }
