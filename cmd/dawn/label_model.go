@@ -277,7 +277,7 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 	}
 	defer w.Abort()
 	bar := newBar(e, dataPath, "labeling")
-	defer bar.finish()
+	defer bar.Finish()
 	k := len(f.Labels)
 	for {
 		rec, err := r.Next()
@@ -305,7 +305,7 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 		if err != nil {
 			return 0, 0, fmt.Errorf("%s: %w", dataPath, err)
 		}
-		bar.set(int64(rows))
+		bar.Set(int64(rows))
 	}
 	return rows, labeled, w.Close()
 }
