@@ -90,7 +90,11 @@ func Open(ctx context.Context, uri string, opts sqlstore.Options) (*sqlstore.Sto
 // Migrations returns the migration provider for the store at uri and a
 // function that closes its connection; it applies nothing by itself.
 func Migrations(uri string) (*goose.Provider, func() error, error) {
-	db, err := openDB(Path(uri), false)
+	path := Path(uri)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, nil, fmt.Errorf("sqlite: create directory for %s: %w", path, err)
+	}
+	db, err := openDB(path, false)
 	if err != nil {
 		return nil, nil, err
 	}
