@@ -94,8 +94,7 @@ func generatedName(id string) string {
 
 func (s *Store) upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
 	for _, t := range tags {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)
-			ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value`), runID, t.Key, t.Value); err != nil {
+		if _, err := s.exec(ctx, tx, qUpsertTag, runID, t.Key, t.Value); err != nil {
 			return fmt.Errorf("sqlstore: run %s tag %q: %w", runID, t.Key, err)
 		}
 		if t.Key == runNameTag {
@@ -136,8 +135,15 @@ func (s *Store) runState(ctx context.Context, db queryer, id string) (string, er
 	return stage, nil
 }
 
-func (s *Store) activeRun(ctx context.Context, db queryer, id string) error {
-	stage, err := s.runState(ctx, db, id)
+func (s *Store) activeRun(ctx context.Context, tx *sql.Tx, id string) error {
+	var stage string
+	err := s.queryRow(ctx, tx, qRunStage, id).Scan(&stage)
+	if errors.Is(err, sql.ErrNoRows) {
+		return tracking.NotFoundf("Run with id=%s not found", id)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: run %s: %w", id, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -193,6 +199,27 @@ func (s *Store) SetRunStage(ctx context.Context, id, stage string) error {
 		}
 		return nil
 	})
+}
+
+const (
+	qRunStage    = `SELECT lifecycle_stage FROM runs WHERE run_uuid = ?`
+	qUpsertTag   = `INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value`
+	qInsertParam = `INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)`
+)
+
+func metricInsertSQL(rows int) string {
+	return `INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", rows), ",") + ` ON CONFLICT DO NOTHING`
+}
+
+// latestUpsertSQL keeps the latest value per key: MLflow orders points by
+// step, then timestamp, then value (NaN above numbers).
+func latestUpsertSQL(rows int) string {
+	return `INSERT INTO latest_metrics AS l (run_uuid, key, step, timestamp, value, is_nan) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", rows), ",") +
+		` ON CONFLICT (run_uuid, key) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan
+		WHERE excluded.step > l.step OR (excluded.step = l.step AND (excluded.timestamp > l.timestamp
+			OR (excluded.timestamp = l.timestamp AND (excluded.is_nan > l.is_nan OR (excluded.is_nan = l.is_nan AND excluded.value > l.value)))))`
 }
 
 // metricRowsPerInsert bounds a multi-row INSERT: 6 values per row stays far
@@ -252,7 +279,7 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, para
 			continue
 		}
 		have[p.Key] = p.Value
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)`), runID, p.Key, p.Value); err != nil {
+		if _, err := s.exec(ctx, tx, qInsertParam, runID, p.Key, p.Value); err != nil {
 			return fmt.Errorf("sqlstore: run %s param %q: %w", runID, p.Key, err)
 		}
 	}
@@ -298,9 +325,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 				latest[m.Key] = m
 			}
 		}
-		query := `INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", len(chunk)), ",") + ` ON CONFLICT DO NOTHING`
-		if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
+		if _, err := s.exec(ctx, tx, metricInsertSQL(len(chunk)), args...); err != nil {
 			return fmt.Errorf("sqlstore: run %s metrics: %w", runID, err)
 		}
 	}
@@ -317,12 +342,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 			v, nan := splitNaN(float64(m.Value))
 			args = append(args, runID, k, int64(m.Step), int64(m.Timestamp), v, nan)
 		}
-		query := `INSERT INTO latest_metrics AS l (run_uuid, key, step, timestamp, value, is_nan) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", len(chunk)), ",") +
-			` ON CONFLICT (run_uuid, key) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan
-			WHERE excluded.step > l.step OR (excluded.step = l.step AND (excluded.timestamp > l.timestamp
-				OR (excluded.timestamp = l.timestamp AND (excluded.is_nan > l.is_nan OR (excluded.is_nan = l.is_nan AND excluded.value > l.value)))))`
-		if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
+		if _, err := s.exec(ctx, tx, latestUpsertSQL(len(chunk)), args...); err != nil {
 			return fmt.Errorf("sqlstore: run %s latest metrics: %w", runID, err)
 		}
 	}

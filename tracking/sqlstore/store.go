@@ -42,6 +42,7 @@ type Store struct {
 	dialect      Dialect
 	artifactRoot string
 	rebound      sync.Map // query text -> rebound text
+	stmts        sync.Map // query text -> *sql.Stmt prepared on w
 	closers      []func() error
 }
 
@@ -83,6 +84,9 @@ func New(ctx context.Context, w, r *sql.DB, d Dialect, opts Options, closers ...
 		return nil, fmt.Errorf("sqlstore: migrate up: %w", err)
 	}
 	s := &Store{w: w, r: r, dialect: d, artifactRoot: strings.TrimSuffix(opts.ArtifactRoot, "/"), closers: closers}
+	if err := s.prepareHot(ctx); err != nil {
+		return nil, err
+	}
 	now := nowMillis()
 	if _, err := s.w.ExecContext(ctx, s.q(`INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
 		VALUES (0, 'Default', ?, 'active', ?, ?) ON CONFLICT DO NOTHING`), s.defaultLocation("0"), now, now); err != nil {
@@ -94,6 +98,10 @@ func New(ctx context.Context, w, r *sql.DB, d Dialect, opts Options, closers ...
 // Close closes the connections.
 func (s *Store) Close() error {
 	var errs []error
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	for _, c := range s.closers {
 		errs = append(errs, c())
 	}
@@ -144,6 +152,41 @@ func newID() string {
 	b[6] = (b[6] & 0x0f) | 0x40
 	b[8] = (b[8] & 0x3f) | 0x80
 	return hex.EncodeToString(b[:])
+}
+
+// prepareHot prepares the statements of the hot write paths once, outside
+// any transaction: preparing inside one would deadlock SQLite's single
+// writer connection.
+func (s *Store) prepareHot(ctx context.Context) error {
+	for _, q := range []string{
+		qRunStage, qUpsertTag, qInsertParam,
+		metricInsertSQL(1), metricInsertSQL(metricRowsPerInsert),
+		latestUpsertSQL(1),
+	} {
+		st, err := s.w.PrepareContext(ctx, s.q(q))
+		if err != nil {
+			return fmt.Errorf("sqlstore: prepare: %w", err)
+		}
+		s.stmts.Store(q, st)
+	}
+	return nil
+}
+
+// exec runs query inside tx, through its prepared statement when it is a
+// hot one.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if v, ok := s.stmts.Load(query); ok {
+		return tx.StmtContext(ctx, v.(*sql.Stmt)).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, s.q(query), args...)
+}
+
+// queryRow is exec for a one-row query.
+func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if v, ok := s.stmts.Load(query); ok {
+		return tx.StmtContext(ctx, v.(*sql.Stmt)).QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, s.q(query), args...)
 }
 
 // tx runs fn in a write transaction.
