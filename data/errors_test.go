@@ -117,6 +117,14 @@ func TestBadInput(t *testing.T) {
 			want: "j.jsonl: the file is empty; JSON Lines input needs at least one object"},
 		{name: "truncated parquet", file: "t.parquet", gen: truncated,
 			want: "t.parquet: not a readable Parquet file (truncated or corrupt?): parquet: file is smaller than indicated metadata size"},
+		{name: "type override on parquet", file: "o.parquet", gen: func(dir string) string {
+			p := filepath.Join(dir, "s.parquet")
+			writeSample(t, p)
+			b, _ := os.ReadFile(p)
+			return string(b)
+		},
+			opt:  Options{Types: map[string]arrow.DataType{"id": arrow.BinaryTypes.String}},
+			want: "o.parquet: column \"id\": the file stores this column as int64; type overrides (utf8) apply to text formats only"},
 		{name: "csv named parquet", file: "t.parquet", content: "a,b\n1,2\n",
 			want: "t.parquet: not a readable Parquet file (truncated or corrupt?): parquet: file too small (size=8)"},
 		{name: "truncated arrow", file: "t.arrow", content: "ARROW1\x00\x00\xff\xff",

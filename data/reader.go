@@ -28,12 +28,16 @@ type Options struct {
 	// matched to the header by name and every header column must be present.
 	Schema *arrow.Schema
 	// Types overrides the inferred type of single columns by name (text
-	// formats). Naming a column the file lacks is an error.
+	// formats; a Parquet or Arrow file keeps its own types, and an override
+	// that differs from them is an error). Naming a column the file lacks is
+	// an error.
 	Types map[string]arrow.DataType
 	// InferRows is the number of rows inference samples (DefaultInferRows
 	// when 0; inference never reads more than this before the first batch).
 	InferRows int
-	// Alloc allocates the batches (memory.DefaultAllocator when nil).
+	// Alloc allocates the batches of Parquet and Arrow files
+	// (memory.DefaultAllocator when nil). Text formats build their columns in
+	// Go-managed memory, which the garbage collector frees.
 	Alloc memory.Allocator
 }
 
@@ -102,11 +106,42 @@ func Open(path string, opt Options) (*Reader, error) {
 	default:
 		src, err = openOther(osf, path, format, &opt)
 	}
+	if err == nil && (format == Parquet || format == Arrow) {
+		err = checkBinaryOverrides(path, src.schema(), &opt)
+		if err != nil {
+			src.close()
+		}
+	}
 	if err != nil {
 		osf.Close()
 		return nil, err
 	}
 	return &Reader{path: path, opt: opt, src: src, file: f, size: size}, nil
+}
+
+// checkBinaryOverrides holds typed formats to the overrides: a Parquet or
+// Arrow file carries its own types, so Types and Schema may only name columns
+// it has, with the types it has.
+func checkBinaryOverrides(path string, sch *arrow.Schema, opt *Options) error {
+	want := map[string]arrow.DataType{}
+	for name, t := range opt.Types {
+		want[name] = t
+	}
+	if opt.Schema != nil {
+		for _, f := range opt.Schema.Fields() {
+			want[f.Name] = f.Type
+		}
+	}
+	for name, t := range want {
+		idx := sch.FieldIndices(name)
+		if len(idx) == 0 {
+			return &Error{File: path, Column: name, Err: errors.New("a type override names this column but the file has no such column")}
+		}
+		if got := sch.Field(idx[0]).Type; !arrow.TypeEqual(got, t) {
+			return &Error{File: path, Column: name, Err: fmt.Errorf("the file stores this column as %s; type overrides (%s) apply to text formats only", got, t)}
+		}
+	}
+	return nil
 }
 
 // Size is the size of the file in bytes (0 when it is not a regular file),
