@@ -62,7 +62,8 @@ func newDelimited(f io.ReadCloser, path string, comma rune, opt *Options) (*deli
 			h = strings.TrimSpace(h) // a quoted name is taken as written
 		}
 		if h == "" {
-			return nil, &Error{File: path, Err: fmt.Errorf("header column %d has no name", i+1)}
+			// pandas writes its index under an empty name; give it one
+			h = fmt.Sprintf("column%d", i+1)
 		}
 		if seen[h] {
 			return nil, &Error{File: path, Column: h, Err: fmt.Errorf("the header names this column twice (columns %d and %d)", indexOf(header, h)+1, i+1)}

@@ -83,6 +83,8 @@ func TestReadCSV(t *testing.T) {
 			content: " id ,\"te,xt\"\n1,a\n",
 			types:   []string{"id:int64", "te,xt:utf8"},
 			rows:    [][]string{{"1", "a"}}},
+		{name: "empty header name (a pandas index)", file: "a.csv", content: ",a\n0,x\n1,y\n",
+			types: []string{"column1:int64", "a:utf8"}, rows: [][]string{{"0", "x"}, {"1", "y"}}},
 		{name: "header only", file: "a.csv", content: "a,b\n",
 			types: []string{"a:utf8", "b:utf8"}},
 		{name: "quoted field at EOF then CR", file: "a.csv", content: "a\n\"x\"\r",
