@@ -317,8 +317,15 @@ func appendFloat(dst []byte, v float64, bits int) []byte {
 
 type parquetEncoder struct{ w *pqarrow.FileWriter }
 
+// parquetRowGroupRows caps a Parquet row group. pqarrow holds a whole row
+// group in memory until it is flushed, so without a cap writing a file larger
+// than memory would fail; 256Ki rows of comment-sized text is ~45 MB.
+var parquetRowGroupRows int64 = 1 << 18
+
 func newParquetEncoder(f io.Writer, schema *arrow.Schema) (*parquetEncoder, error) {
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithMaxRowGroupLength(parquetRowGroupRows))
 	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return nil, err
