@@ -194,10 +194,27 @@ func (j *jsonl) infer(name string) arrow.DataType {
 func (j *jsonl) readLine() ([]byte, bool, error) {
 	for {
 		j.buf = j.buf[:0]
+		chunk, err := j.br.ReadSlice('\n')
+		if err == nil {
+			// the whole line is in the bufio buffer: use it in place
+			j.line++
+			line := bytes.TrimSpace(chunk)
+			if j.line == 1 {
+				line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+			}
+			if len(line) > 0 {
+				return line, true, nil
+			}
+			continue
+		}
 		for {
-			chunk, err := j.br.ReadSlice('\n')
 			j.buf = append(j.buf, chunk...)
 			if errors.Is(err, bufio.ErrBufferFull) {
+				chunk, err = j.br.ReadSlice('\n')
+				if err == nil {
+					j.buf = append(j.buf, chunk...)
+					break
+				}
 				continue
 			}
 			if errors.Is(err, io.EOF) {
