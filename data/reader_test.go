@@ -383,3 +383,14 @@ func TestBytesRead(t *testing.T) {
 		r.Close()
 	}
 }
+
+// TestJSONLLongLine: a line longer than the read buffer, then a short one.
+func TestJSONLLongLine(t *testing.T) {
+	long := strings.Repeat("ab\\\"c", 700_000) // 3.5 MB of JSON text
+	p := writeFile(t, "l.jsonl", `{"s":"`+long+`","n":1}`+"\n"+`{"s":"x","n":2}`)
+	_, rows := table(t, p, Options{})
+	want := strings.ReplaceAll(long, `\"`, `"`)
+	if len(rows) != 2 || rows[0][0] != want || rows[0][1] != "1" || rows[1][0] != "x" || rows[1][1] != "2" {
+		t.Errorf("got %d rows; first value %d bytes, want %d", len(rows), len(rows[0][0]), len(want))
+	}
+}
