@@ -100,6 +100,10 @@ func TestReadCSV(t *testing.T) {
 			content: "a\tb\n1\tsay \"hi\n2\t\"x\ty\"\n",
 			types:   []string{"a:int64", "b:utf8"},
 			rows:    [][]string{{"1", `say "hi`}, {"2", "x\ty"}}},
+		{name: "TSV field that only starts with a quote", file: "a.tsv",
+			content: "a\tb\n\"Best\" song ever\t1\n\"open\t2\n",
+			types:   []string{"a:utf8", "b:int64"},
+			rows:    [][]string{{`"Best" song ever`, "1"}, {`"open`, "2"}}},
 		{name: "unicode", file: "a.csv", content: "a\nZoë ✓ 😀\n",
 			types: []string{"a:utf8"}, rows: [][]string{{"Zoë ✓ 😀"}}},
 	}
