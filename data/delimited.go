@@ -263,6 +263,9 @@ func (d *delimited) batch(max int) (arrow.RecordBatch, error) {
 			break
 		}
 		size += len(d.sc.rec)
+		if len(d.sc.rec) > maxBatchBytes {
+			return nil, &Error{File: d.path, Row: d.row, Err: fmt.Errorf("the record is %d bytes; records over 1 GiB are not supported", len(d.sc.rec))}
+		}
 		buf := d.sc.buf
 		for i, f := range d.sc.fields {
 			c := d.cols[i]
