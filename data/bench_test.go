@@ -28,22 +28,26 @@ func cpuTime() time.Duration {
 // BenchmarkReadCSV reads a 1,000,000-row file of YouTube comments (about
 // 175 MB, generated into a temporary directory) into Arrow batches, with the
 // read-ahead goroutine.
-func BenchmarkReadCSV(b *testing.B) { benchReadCSV(b) }
+func BenchmarkReadCSV(b *testing.B) { benchReadCSV(b, Options{}) }
+
+// BenchmarkReadCSVOneColumn reads only CONTENT (Options.Columns), as an
+// applier whose labeling functions look at the text alone would.
+func BenchmarkReadCSVOneColumn(b *testing.B) { benchReadCSV(b, Options{Columns: []string{"CONTENT"}}) }
 
 // BenchmarkReadCSVSerial is the same on one core (no read-ahead goroutine).
 func BenchmarkReadCSVSerial(b *testing.B) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	benchReadCSV(b)
+	benchReadCSV(b, Options{})
 }
 
-func benchReadCSV(b *testing.B) {
+func benchReadCSV(b *testing.B, opt Options) {
 	path := filepath.Join(b.TempDir(), "yt.csv")
 	size := writeYouTube(b, path, benchRows)
 	b.SetBytes(size)
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
-		r, err := Open(path, Options{})
+		r, err := Open(path, opt)
 		if err != nil {
 			b.Fatal(err)
 		}

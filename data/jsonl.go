@@ -129,6 +129,14 @@ func newJSONL(f io.ReadCloser, path string, opt *Options) (*jsonl, error) {
 			return nil, &Error{File: path, Err: fmt.Errorf("the first %d objects have no fields", len(j.peek))}
 		}
 	}
+	if opt.Columns != nil {
+		if _, err := selectColumns(path, j.names, opt.Columns); err != nil {
+			return nil, err
+		}
+		j.names = append([]string(nil), opt.Columns...)
+		j.strict = false // the other keys are not wanted
+	}
+	clear(j.index)
 	for i, n := range j.names {
 		j.index[n] = i
 	}
@@ -142,7 +150,7 @@ func newJSONL(f io.ReadCloser, path string, opt *Options) (*jsonl, error) {
 	for i, name := range j.names {
 		var typ arrow.DataType
 		if opt.Schema != nil {
-			typ = opt.Schema.Field(i).Type
+			typ = opt.Schema.Field(opt.Schema.FieldIndices(name)[0]).Type
 			j.given[name] = true
 		} else if t, ok := opt.Types[name]; ok {
 			typ = t

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -35,6 +37,11 @@ type Options struct {
 	// InferRows is the number of rows inference samples (DefaultInferRows
 	// when 0; inference never reads more than this before the first batch).
 	InferRows int
+	// Columns, when set, selects the columns to read, in the order given;
+	// the batches and Schema hold only these. Naming a column the file lacks
+	// is an error. CSV and TSV skip the other columns' values without copying
+	// or parsing them; Parquet and Arrow drop them from each batch.
+	Columns []string
 	// Alloc allocates the batches of Parquet and Arrow files
 	// (memory.DefaultAllocator when nil). Text formats build their columns in
 	// Go-managed memory, which the garbage collector frees.
@@ -108,6 +115,9 @@ func Open(path string, opt Options) (*Reader, error) {
 	}
 	if err == nil && (format == Parquet || format == Arrow) {
 		err = checkBinaryOverrides(path, src.schema(), &opt)
+		if err == nil && opt.Columns != nil {
+			src, err = newProjection(path, src, opt.Columns)
+		}
 		if err != nil {
 			src.close()
 		}
@@ -117,6 +127,64 @@ func Open(path string, opt Options) (*Reader, error) {
 		return nil, err
 	}
 	return &Reader{path: path, opt: opt, src: src, file: f, size: size}, nil
+}
+
+// selectColumns maps Options.Columns to indices of names.
+func selectColumns(path string, names, want []string) ([]int, error) {
+	idx := make([]int, len(want))
+	seen := map[string]bool{}
+	for k, w := range want {
+		i := indexOf(names, w)
+		if i < 0 {
+			return nil, &Error{File: path, Column: w, Err: fmt.Errorf("the file has no such column (it has %s)", strings.Join(names, ", "))}
+		}
+		if seen[w] {
+			return nil, &Error{File: path, Column: w, Err: errors.New("the column is selected twice")}
+		}
+		seen[w] = true
+		idx[k] = i
+	}
+	return idx, nil
+}
+
+// projection keeps the selected columns of a typed format's batches.
+type projection struct {
+	source
+	idx []int
+	sch *arrow.Schema
+}
+
+func newProjection(path string, src source, cols []string) (source, error) {
+	full := src.schema()
+	names := make([]string, full.NumFields())
+	for i, f := range full.Fields() {
+		names[i] = f.Name
+	}
+	idx, err := selectColumns(path, names, cols)
+	if err != nil {
+		return nil, err
+	}
+	fields := make([]arrow.Field, len(idx))
+	for k, i := range idx {
+		fields[k] = full.Field(i)
+	}
+	md := full.Metadata()
+	return &projection{source: src, idx: idx, sch: arrow.NewSchema(fields, &md)}, nil
+}
+
+func (p *projection) schema() *arrow.Schema { return p.sch }
+
+func (p *projection) next(max int) (arrow.RecordBatch, error) {
+	rec, err := p.source.next(max)
+	if err != nil {
+		return nil, err
+	}
+	defer rec.Release()
+	cols := make([]arrow.Array, len(p.idx))
+	for k, i := range p.idx {
+		cols[k] = rec.Column(i)
+	}
+	return array.NewRecordBatch(p.sch, cols, rec.NumRows()), nil
 }
 
 // checkBinaryOverrides holds typed formats to the overrides: a Parquet or

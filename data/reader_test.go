@@ -398,3 +398,41 @@ func TestJSONLLongLine(t *testing.T) {
 		t.Errorf("got %d rows; first value %d bytes, want %d", len(rows), len(rows[0][0]), len(want))
 	}
 }
+
+// TestColumns: Options.Columns selects and orders columns in every format;
+// values of unselected CSV columns are never looked at (not even for UTF-8).
+func TestColumns(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "c.csv")
+	os.WriteFile(csvPath, []byte("id,junk,text,n\n1,caf\xe9,\"a,b\",5\n2,xy,c,x6\n"), 0o644)
+	opt := Options{Columns: []string{"text", "id"}}
+	types, rows := table(t, csvPath, opt)
+	if want := []string{"text:utf8", "id:int64"}; !reflect.DeepEqual(types, want) {
+		t.Errorf("types %v, want %v", types, want)
+	}
+	if want := [][]string{{"a,b", "1"}, {"c", "2"}}; !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows %q, want %q", rows, want)
+	}
+	// a selected column still reports its errors with its own name
+	err := readErr(csvPath, Options{Columns: []string{"n"}, InferRows: 1})
+	if want := csvPath + `: row 2, column "n": "x6" is not an integer (the column's type, int64, was inferred from the first 1 rows; override it, e.g. --type n=string)`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	if err := readErr(csvPath, Options{Columns: []string{"id", "nope"}}); err == nil || err.Error() != csvPath+`: column "nope": the file has no such column (it has id, junk, text, n)` {
+		t.Errorf("missing column: %v", err)
+	}
+	// the other formats, made from a clean copy
+	clean := filepath.Join(dir, "clean.csv")
+	os.WriteFile(clean, []byte("id,junk,text\n1,j,\"a,b\"\n2,k,c\n"), 0o644)
+	for _, ext := range []string{"jsonl", "parquet", "arrow", "tsv"} {
+		p := filepath.Join(dir, "c."+ext)
+		convert(t, clean, p, Options{})
+		types, rows := table(t, p, opt)
+		if want := []string{"text:utf8", "id:int64"}; !reflect.DeepEqual(types, want) {
+			t.Errorf("%s: types %v, want %v", ext, types, want)
+		}
+		if want := [][]string{{"a,b", "1"}, {"c", "2"}}; !reflect.DeepEqual(rows, want) {
+			t.Errorf("%s: rows %q, want %q", ext, rows, want)
+		}
+	}
+}
