@@ -26,9 +26,9 @@ type delimited struct {
 	sel    []bool        // by file column: selected
 	opt    *Options
 	given  map[string]bool // columns whose type the caller fixed
-	cols   []*column // by file column; nil for a column not selected
-	peek   [][]string // rows read during inference, replayed first
-	row    int64      // data rows scanned so far (the header is row 0)
+	cols   []*column       // by file column; nil for a column not selected
+	peek   [][]string      // rows read during inference, replayed first
+	row    int64           // data rows scanned so far (the header is row 0)
 	done   bool
 	err    error // sticky: once a batch fails, every later call fails the same way
 
