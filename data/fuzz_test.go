@@ -141,6 +141,23 @@ func FuzzCSV(f *testing.F) {
 			return
 		}
 		checkRewrite(t, sch, rows, b, format, opt)
+		// selecting the columns in reverse order gives the same cells reversed
+		var rev []string
+		for i := sch.NumFields() - 1; i >= 0; i-- {
+			rev = append(rev, sch.Field(i).Name)
+		}
+		opt.Columns = rev
+		_, rrows, ok := readCells(t, b, format, opt)
+		if !ok {
+			t.Fatalf("reading the columns in reverse failed")
+		}
+		for i := range rows {
+			for j := range rows[i] {
+				if rows[i][j] != rrows[i][len(rev)-1-j] {
+					t.Fatalf("row %d column %d: %q, reversed read %q", i, j, rows[i][j], rrows[i][len(rev)-1-j])
+				}
+			}
+		}
 	})
 }
 

@@ -153,8 +153,9 @@ func (e *csvEncoder) writeHeader() error {
 		if i > 0 {
 			e.line = append(e.line, e.comma)
 		}
-		if h != strings.TrimSpace(h) || h == "" {
-			// readers trim unquoted header names
+		if h != strings.TrimSpace(h) || h == "" || (i == 0 && strings.HasPrefix(h, "\ufeff")) {
+			// readers trim unquoted header names, and take a leading
+			// U+FEFF for a byte-order mark
 			e.line = appendQuoted(e.line, unsafeBytes(h))
 			continue
 		}
