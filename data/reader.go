@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -201,6 +202,9 @@ func checkBinaryOverrides(path string, sch *arrow.Schema, opt *Options) error {
 		}
 	}
 	for name, t := range want {
+		if opt.Columns != nil && !slices.Contains(opt.Columns, name) {
+			continue // not read
+		}
 		idx := sch.FieldIndices(name)
 		if len(idx) == 0 {
 			return &Error{File: path, Column: name, Err: errors.New("a type override names this column but the file has no such column")}

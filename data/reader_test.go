@@ -434,5 +434,15 @@ func TestColumns(t *testing.T) {
 		if want := [][]string{{"a,b", "1"}, {"c", "2"}}; !reflect.DeepEqual(rows, want) {
 			t.Errorf("%s: rows %q, want %q", ext, rows, want)
 		}
+		if ext == "parquet" { // only the selected columns are decoded
+			r, err := Open(p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := r.src.(*projection).source.(*parquetSource).sch.NumFields(); n != 2 {
+				t.Errorf("parquet reads %d columns, want 2", n)
+			}
+			r.Close()
+		}
 	}
 }
