@@ -41,7 +41,8 @@ type Options struct {
 	// Columns, when set, selects the columns to read, in the order given;
 	// the batches and Schema hold only these. Naming a column the file lacks
 	// is an error. CSV and TSV skip the other columns' values without copying
-	// or parsing them; Parquet and Arrow drop them from each batch.
+	// or parsing them, Parquet (with a flat schema) decodes only the selected
+	// columns, Arrow drops the others from each batch.
 	Columns []string
 	// Alloc allocates the batches of Parquet and Arrow files
 	// (memory.DefaultAllocator when nil). Text formats build their columns in
