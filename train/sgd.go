@@ -134,7 +134,29 @@ func (a *atomicParams) run(ds *Dataset, rows []int, cfg *sgdConfig, r *rng) floa
 	}
 	var total float64
 	lr := cfg.lr
-	for _, i := range rows {
+	// The bias is touched by every row, so its cache line would bounce
+	// between workers on every step; each worker instead accumulates its
+	// bias updates locally and publishes them every biasFlush rows.
+	pending := make([]float64, K)
+	bias := make([]float64, K)
+	for k := range bias {
+		bias[k] = ld(a.b, k)
+	}
+	flush := func() {
+		for k, d := range pending {
+			if d != 0 {
+				bias[k] = addFloat(a.b, k, d)
+				pending[k] = 0
+			} else {
+				bias[k] = ld(a.b, k)
+			}
+		}
+	}
+	defer flush()
+	for n, i := range rows {
+		if n%biasFlush == biasFlush-1 {
+			flush()
+		}
 		idx, val := ds.X.Row(i)
 		rw := ds.weight(i)
 		switch {
@@ -142,13 +164,13 @@ func (a *atomicParams) run(ds *Dataset, rows []int, cfg *sgdConfig, r *rng) floa
 			total += rw * a.stepMLP(idx, val, ds.target(i), rw, cfg, z, dz, h, dh)
 			continue
 		case a.lp != nil:
-			total += rw * a.stepLowPrec(idx, val, ds.target(i), rw, cfg, z, dz, r)
+			total += rw * a.stepLowPrec(idx, val, ds.target(i), rw, cfg, z, dz, r, bias, pending)
 			continue
 		}
 		// Linear model, float weights.
 		zz := z[:K]
 		for k := range zz {
-			zz[k] = ld(a.b, k)
+			zz[k] = bias[k] + pending[k]
 		}
 		if K == 1 {
 			s := zz[0]
@@ -177,10 +199,24 @@ func (a *atomicParams) run(ds *Dataset, rows []int, cfg *sgdConfig, r *rng) floa
 			}
 		}
 		for k := 0; k < K; k++ {
-			st(a.b, k, ld(a.b, k)-step*dz[k])
+			pending[k] -= step * dz[k]
 		}
 	}
 	return total
+}
+
+// biasFlush is how many rows a worker's bias updates are batched over.
+const biasFlush = 64
+
+// addFloat atomically adds d to s[i] and returns the new value.
+func addFloat(s []uint64, i int, d float64) float64 {
+	for {
+		old := atomic.LoadUint64(&s[i])
+		nv := math.Float64frombits(old) + d
+		if atomic.CompareAndSwapUint64(&s[i], old, math.Float64bits(nv)) {
+			return nv
+		}
+	}
 }
 
 func (a *atomicParams) stepMLP(idx []int32, val []float32, t []float64, rw float64, cfg *sgdConfig, z, dz, h, dh []float64) float64 {
