@@ -68,12 +68,9 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 		return nil, errors.New("train: give a target column or probability columns, not both")
 	}
 	kind := s.Options.Model
-	if kind == "" {
-		kind = LogReg
-		if len(s.ProbCols) > 2 {
-			kind = Softmax
-		}
-		s.Options.Model = kind
+	auto := kind == ""
+	if auto {
+		kind = LogReg // a classifier; softmax once the classes are known to be > 2
 	}
 	if _, err := ParseKind(string(kind)); err != nil {
 		return nil, err
@@ -90,6 +87,10 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if auto && tg.c > 2 {
+		kind = Softmax
+	}
+	s.Options.Model = kind
 	feat, err := featurize.Fit(s.Features, recs)
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: %w", s.Data, err)

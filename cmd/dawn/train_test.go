@@ -148,6 +148,33 @@ func TestTrainPredictEval(t *testing.T) {
 	}
 }
 
+func TestTrainFeaturesFile(t *testing.T) {
+	dir := t.TempDir()
+	data := writeFixture(t, dir, 120)
+	feats := filepath.Join(dir, "features.yaml")
+	os.WriteFile(feats, []byte("text:\n  - {column: text, words: 2, char_min: 2, char_max: 3, lower: true, tfidf: true}\nnumeric: [length]\ncategorical:\n  - {column: color, hashed: true}\nbits: 12\n"), 0o644)
+	out := filepath.Join(dir, "m")
+	code, stdout, stderr := runDawn(t, "train", "--data", data, "--features", feats, "--target", "label3", "--out", out, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct{ Features int }
+	json.Unmarshal([]byte(stdout), &rep)
+	if rep.Features != 1<<12+1 {
+		t.Errorf("features = %d, want 2^12 hashed + 1 numeric", rep.Features)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "MLmodel"))
+	for _, s := range []string{"model_type: softmax", `{"type": "string", "name": "text", "required": true}`, `{"type": "double", "name": "length", "required": true}`, "prob_2"} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("MLmodel lacks %q:\n%s", s, b)
+		}
+	}
+	os.WriteFile(feats, []byte("text: [{column: text, wrods: 2}]\n"), 0o644)
+	if code, _, stderr := runDawn(t, "train", "--data", data, "--features", feats, "--target", "label", "--out", out); code != 1 || !strings.Contains(stderr, "field wrods not found") {
+		t.Errorf("misspelt key: exit %d, %s", code, stderr)
+	}
+}
+
 func TestTrainErrors(t *testing.T) {
 	dir := t.TempDir()
 	data := writeFixture(t, dir, 30)
