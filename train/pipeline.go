@@ -127,6 +127,9 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 		rep.ValidRows = nv
 	}
 	rep.Rows = ds.X.Rows()
+	if err := opt.defaults(ds); err != nil { // so the MLmodel records the values used
+		return nil, err
+	}
 	res, err := Fit(ctx, ds, opt)
 	if err != nil {
 		return nil, err
