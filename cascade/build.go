@@ -27,7 +27,7 @@ type Trainer interface {
 
 // BuildConfig is what Build needs.
 type BuildConfig struct {
-	Reference model.Model      // a Client or a local model
+	Reference model.Model       // a Client or a local model
 	Sample    arrow.RecordBatch // the sample to label, train on and hold out from
 	Trainer   Trainer
 	Target    float64 // agreement with the reference on the held-out part, e.g. 0.99

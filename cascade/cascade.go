@@ -286,7 +286,7 @@ func trigrams(s string) []uint64 {
 	}
 	g := make([]uint64, 0, len(s)-2)
 	for i := 0; i+3 <= len(s); i++ {
-		g = append(g, hash64(s[i : i+3]))
+		g = append(g, hash64(s[i:i+3]))
 	}
 	slices.Sort(g)
 	return slices.Compact(g)

@@ -33,16 +33,16 @@ import (
 // other errors fail at once. Answers are cached by the row's values, so a
 // repeated input costs nothing.
 type Client struct {
-	URL         string        // the server's base URL or its /invocations URL
-	Classes     []string      // class names; learned from the first answer when nil
+	URL         string         // the server's base URL or its /invocations URL
+	Classes     []string       // class names; learned from the first answer when nil
 	Inputs      []model.Column // the columns sent (all of the batch's when nil)
-	Concurrency int           // requests in flight (4 when 0)
-	BatchRows   int           // rows per request (64 when 0)
-	Timeout     time.Duration // per attempt (30 s when 0)
-	Retries     int           // retries after the first attempt (4 when 0; <0 none)
-	Backoff     time.Duration // first retry delay, doubled each time (100 ms when 0)
-	CacheSize   int           // cached answers (100,000 when 0; <0 none)
-	HTTP        *http.Client  // http.DefaultClient-like with keep-alive when nil
+	Concurrency int            // requests in flight (4 when 0)
+	BatchRows   int            // rows per request (64 when 0)
+	Timeout     time.Duration  // per attempt (30 s when 0)
+	Retries     int            // retries after the first attempt (4 when 0; <0 none)
+	Backoff     time.Duration  // first retry delay, doubled each time (100 ms when 0)
+	CacheSize   int            // cached answers (100,000 when 0; <0 none)
+	HTTP        *http.Client   // http.DefaultClient-like with keep-alive when nil
 
 	once     sync.Once
 	mu       sync.Mutex

@@ -213,7 +213,7 @@ func bestCover(h *Heldout, rows []int, budget int) (low, high float64) {
 	sort.Slice(idx, func(a, b int) bool { return h.Score[idx[a]] < h.Score[idx[b]] })
 	// Group equal scores: a threshold cannot split them.
 	type group struct {
-		v                float64
+		v                 float64
 		n, wrong0, wrong1 int // wrong0: wrong if answered first class; wrong1: wrong if answered high
 	}
 	var gs []group
