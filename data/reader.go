@@ -85,6 +85,12 @@ func Open(path string, opt Options) (*Reader, error) {
 		src, err = newDelimited(f, path, ',', &opt)
 	case TSV:
 		src, err = newDelimited(f, path, '\t', &opt)
+	case JSONL:
+		src, err = newJSONL(f, path, &opt)
+	case Parquet:
+		src, err = newParquet(f, path, &opt)
+	case Arrow:
+		src, err = newIPC(f, path, &opt)
 	default:
 		src, err = openOther(f, path, format, &opt)
 	}
@@ -95,7 +101,7 @@ func Open(path string, opt Options) (*Reader, error) {
 	return &Reader{path: path, opt: opt, src: src}, nil
 }
 
-// openOther is replaced by the formats that live in their own files.
+// openOther is a hook for formats outside this package's switch.
 var openOther = func(f *os.File, path string, format Format, opt *Options) (source, error) {
 	return nil, fmt.Errorf("data: %s: reading %s is not supported yet", path, format)
 }
