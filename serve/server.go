@@ -72,7 +72,9 @@ type Server struct {
 	ctx     context.Context // cancelled by Close: stops the batch workers
 	stop    context.CancelFunc
 	swapMu  sync.Mutex
-	bufPool sync.Pool
+	// swapCount counts completed swaps.
+	swapCount atomic.Int64
+	bufPool   sync.Pool
 }
 
 // served is one loaded model with its own batch queue, so that a request
@@ -173,6 +175,7 @@ func (s *Server) Swap(m model.Model, version string) error {
 	s.metrics.setVersion(version)
 	s.metrics.swaps.Inc()
 	old.retire()
+	s.swapCount.Add(1)
 	return nil
 }
 
