@@ -20,9 +20,11 @@ type Cheap interface {
 }
 
 // Trainer fits the cheap (specialized) model on rows labeled by the
-// reference: labels are ids into classes.
+// reference: targets holds each row's reference probabilities over classes
+// (row-major, len(rows)×len(classes); one-hot when the reference gives only
+// labels), so the cheap model is distilled from the reference's confidence.
 type Trainer interface {
-	Train(ctx context.Context, rows arrow.RecordBatch, labels []int, classes []string, seed uint64) (Cheap, error)
+	Train(ctx context.Context, rows arrow.RecordBatch, targets []float64, classes []string, seed uint64) (Cheap, error)
 }
 
 // BuildConfig is what Build needs.
@@ -38,7 +40,13 @@ type BuildConfig struct {
 	// tail is held out instead of a random part, and the difference
 	// detector is considered.
 	Ordered bool
-	Seed    uint64
+	// Folds > 1 cross-fits instead of holding out once: the sample is cut
+	// into Folds parts, each part is scored by a cheap model trained on the
+	// others, and the optimizer sees every row of the sample, each scored by
+	// a model that never saw it. The saved cheap model is trained on all
+	// rows. Ignored with Ordered.
+	Folds int
+	Seed  uint64
 }
 
 // Report describes what Build measured and chose; every figure is for the
@@ -50,6 +58,7 @@ type Report struct {
 	SampleRows     int      `json:"sample_rows"`
 	TrainRows      int      `json:"train_rows"`
 	HeldOutRows    int      `json:"held_out_rows"`
+	Folds          int      `json:"folds"`
 	Target         float64  `json:"target_accuracy"`
 	CheapAgreement float64  `json:"cheap_only_agreement"`
 	LabelSeconds   float64  `json:"label_seconds"`
@@ -81,6 +90,11 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	}
 	classes := rp.Classes
 
+	for _, l := range rp.Labels {
+		if l < 0 {
+			return nil, nil, nil, errors.New("cascade: build: the reference abstained on some rows; cascades need an answer for every row")
+		}
+	}
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -89,62 +103,120 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 		r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 		r.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
 	}
-	trainIdx := slices.Clone(order[:n-nHeld])
-	heldIdx := slices.Clone(order[n-nHeld:])
-	slices.Sort(trainIdx)
-	slices.Sort(heldIdx)
-	trainRows := takeRows(cfg.Sample, trainIdx)
-	defer trainRows.Release()
-	heldRows := takeRows(cfg.Sample, heldIdx)
-	defer heldRows.Release()
-	trainLabels := make([]int, len(trainIdx))
-	for j, i := range trainIdx {
-		trainLabels[j] = rp.Labels[i]
+	// parts are (train rows, scored rows) pairs: one hold-out, or the folds.
+	type part struct{ train, held []int }
+	var parts []part
+	if cfg.Folds > 1 && !cfg.Ordered {
+		for f := 0; f < cfg.Folds; f++ {
+			var p part
+			for j, i := range order {
+				if j%cfg.Folds == f {
+					p.held = append(p.held, i)
+				} else {
+					p.train = append(p.train, i)
+				}
+			}
+			parts = append(parts, p)
+		}
+	} else {
+		parts = []part{{train: slices.Clone(order[:n-nHeld]), held: slices.Clone(order[n-nHeld:])}}
 	}
-	heldRef := make([]int, len(heldIdx))
-	for j, i := range heldIdx {
-		heldRef[j] = rp.Labels[i]
+	k := len(classes)
+	soft := len(rp.Probs) == n*k
+	targetsOf := func(idx []int) []float64 {
+		out := make([]float64, len(idx)*k)
+		for j, i := range idx {
+			if soft {
+				copy(out[j*k:j*k+k], rp.Probs[i*k:i*k+k])
+			} else {
+				out[j*k+rp.Labels[i]] = 1
+			}
+		}
+		return out
 	}
-	for _, l := range rp.Labels {
-		if l < 0 {
-			return nil, nil, nil, errors.New("cascade: build: the reference abstained on some rows; cascades need an answer for every row")
+	labelsOf := func(idx []int) []int {
+		out := make([]int, len(idx))
+		for j, i := range idx {
+			out[j] = rp.Labels[i]
+		}
+		return out
+	}
+	var heldAll []int
+	var cheap Cheap
+	var heldRowsLast arrow.RecordBatch
+	var cpAll struct {
+		score  []float64
+		labels []int
+	}
+	trainRowsTotal := 0
+	for _, p := range parts {
+		slices.Sort(p.train)
+		slices.Sort(p.held)
+		trainRows := takeRows(cfg.Sample, p.train)
+		m, err := cfg.Trainer.Train(ctx, trainRows, targetsOf(p.train), classes, cfg.Seed)
+		trainRows.Release()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("cascade: build: train the cheap model: %w", err)
+		}
+		if ci := m.Info(); !slices.Equal(ci.Classes, classes) {
+			return nil, nil, nil, fmt.Errorf("cascade: build: the cheap model's classes %v differ from the reference's %v", ci.Classes, classes)
+		}
+		heldRows := takeRows(cfg.Sample, p.held)
+		cp, err := m.Predict(ctx, heldRows)
+		if err != nil {
+			heldRows.Release()
+			return nil, nil, nil, fmt.Errorf("cascade: build: score the held-out part: %w", err)
+		}
+		for j := range p.held {
+			cpAll.score = append(cpAll.score, score(cp, j, len(classes) == 2))
+			cpAll.labels = append(cpAll.labels, cp.Labels[j])
+		}
+		heldAll = append(heldAll, p.held...)
+		if len(parts) == 1 {
+			cheap, heldRowsLast = m, heldRows
+			trainRowsTotal = len(p.train)
+		} else {
+			heldRows.Release()
 		}
 	}
-
-	cheap, err := cfg.Trainer.Train(ctx, trainRows, trainLabels, classes, cfg.Seed)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("cascade: build: train the cheap model: %w", err)
+	nHeld = len(heldAll)
+	if cheap == nil { // cross-fitted: the saved model learns from every row
+		all := takeRows(cfg.Sample, order2sorted(n))
+		cheap, err = cfg.Trainer.Train(ctx, all, targetsOf(order2sorted(n)), classes, cfg.Seed)
+		all.Release()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("cascade: build: train the cheap model: %w", err)
+		}
+		trainRowsTotal = n
+		heldRowsLast = takeRows(cfg.Sample, order2sorted(n))
 	}
-	if ci := cheap.Info(); !slices.Equal(ci.Classes, classes) {
-		return nil, nil, nil, fmt.Errorf("cascade: build: the cheap model's classes %v differ from the reference's %v", ci.Classes, classes)
-	}
-	// Time the cheap model over the held-out part (best of 3, so a busy
-	// machine's hiccup does not count as the model's cost).
-	var cp *model.Prediction
+	defer heldRowsLast.Release()
+	// Time the cheap model (best of 3, so a busy machine's hiccup does not
+	// count as the model's cost).
 	cheapTime := time.Duration(1<<63 - 1)
 	for range 3 {
 		t0 := time.Now()
-		cp, err = cheap.Predict(ctx, heldRows)
-		if err != nil {
+		if _, err := cheap.Predict(ctx, heldRowsLast); err != nil {
 			return nil, nil, nil, fmt.Errorf("cascade: build: score the held-out part: %w", err)
 		}
 		cheapTime = min(cheapTime, time.Since(t0))
 	}
-	h := &Heldout{Binary: len(classes) == 2, Ref: heldRef, Score: make([]float64, nHeld), Cheap: cp.Labels}
+	timedRows := int(heldRowsLast.NumRows())
+	heldRef := labelsOf(heldAll)
+	h := &Heldout{Binary: len(classes) == 2, Ref: heldRef, Score: cpAll.score, Cheap: cpAll.labels}
 	agree := 0
 	for i := range heldRef {
-		h.Score[i] = score(cp, i, h.Binary)
-		if cp.Labels[i] == heldRef[i] {
+		if cpAll.labels[i] == heldRef[i] {
 			agree++
 		}
 	}
 	costs := Costs{
-		Cheap:     cheapTime.Seconds() / float64(nHeld),
+		Cheap:     cheapTime.Seconds() / float64(timedRows),
 		Reference: labelTime.Seconds() / float64(n),
 	}
 	if cfg.Ordered {
 		t0 := time.Now()
-		h.Dist = Distances(heldRows)
+		h.Dist = Distances(heldRowsLast)
 		costs.Diff = time.Since(t0).Seconds() / float64(nHeld)
 	}
 	plan, err := Optimize(h, costs, cfg.Target)
@@ -155,7 +227,15 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rep := &Report{Plan: *plan, Costs: costs, Classes: classes, SampleRows: n, TrainRows: n - nHeld,
+	rep := &Report{Plan: *plan, Costs: costs, Classes: classes, SampleRows: n, TrainRows: trainRowsTotal, Folds: max(1, len(parts)),
 		HeldOutRows: nHeld, Target: cfg.Target, CheapAgreement: float64(agree) / float64(nHeld), LabelSeconds: labelTime.Seconds()}
 	return c, cheap, rep, nil
+}
+
+func order2sorted(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
 }

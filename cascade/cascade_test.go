@@ -90,16 +90,20 @@ func (m *prefixModel) Save(dir string) error { m.saved = dir; return nil }
 
 type prefixTrainer struct{}
 
-func (prefixTrainer) Train(ctx context.Context, rows arrow.RecordBatch, labels []int, classes []string, seed uint64) (Cheap, error) {
+func (prefixTrainer) Train(ctx context.Context, rows arrow.RecordBatch, targets []float64, classes []string, seed uint64) (Cheap, error) {
 	text := rows.Column(0).(*array.String)
 	var nb, sb, no, so float64
-	for i, l := range labels {
+	for i := 0; i < text.Len(); i++ {
+		l := 0.0
+		if targets[2*i+1] > 0.5 {
+			l = 1
+		}
 		if strings.Contains(firstTwo(text.Value(i)), "buy") {
 			nb++
-			sb += float64(l)
+			sb += l
 		} else {
 			no++
-			so += float64(l)
+			so += l
 		}
 	}
 	return &prefixModel{pBuy: (sb + 1) / (nb + 2), pOther: (so + 1) / (no + 2), classes: classes}, nil
@@ -184,15 +188,25 @@ func TestCascadeDifferenceDetectorReuses(t *testing.T) {
 }
 
 func TestBuildMeetsTargetOnFreshData(t *testing.T) {
+	for _, folds := range []int{1, 5} {
+		t.Run(fmt.Sprint("folds=", folds), func(t *testing.T) { testBuild(t, folds) })
+	}
+}
+
+func testBuild(t *testing.T, folds int) {
 	r := rand.New(rand.NewPCG(1, 2))
 	sample := textBatch(spamTexts(r, 2000)...)
 	defer sample.Release()
 	ref := &keywordModel{word: "buy", delay: 50 * time.Millisecond}
-	c, _, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: prefixTrainer{}, Target: 0.99, Seed: 1})
+	c, _, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: prefixTrainer{}, Target: 0.99, Seed: 1, Folds: folds})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Agreement < 0.99 || rep.HeldOutRows != 600 || rep.TrainRows != 1400 {
+	wantHeld, wantTrain := 600, 1400
+	if folds > 1 {
+		wantHeld, wantTrain = 2000, 2000
+	}
+	if rep.Agreement < 0.99 || rep.HeldOutRows != wantHeld || rep.TrainRows != wantTrain {
 		t.Fatalf("report %+v", rep)
 	}
 	// Only the rows whose first two words lack "buy" are uncertain: about

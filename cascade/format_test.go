@@ -94,7 +94,7 @@ func TestSaveLocalReference(t *testing.T) {
 	defer sample.Release()
 	kw := &keywordModel{word: "buy"}
 	kp, _ := kw.Predict(t.Context(), sample)
-	refModel, err := textTrainer().Train(t.Context(), sample, kp.Labels, []string{"ham", "spam"}, 1)
+	refModel, err := textTrainer().Train(t.Context(), sample, kp.Probs, []string{"ham", "spam"}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

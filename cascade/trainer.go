@@ -23,7 +23,7 @@ type trainedModel struct{ *train.Model }
 func (m trainedModel) Save(dir string) error { return m.Model.Save(dir, "", nil) }
 
 // Train fits the cheap model on rows labeled by the reference.
-func (t LinearTrainer) Train(ctx context.Context, rows arrow.RecordBatch, labels []int, classes []string, seed uint64) (Cheap, error) {
+func (t LinearTrainer) Train(ctx context.Context, rows arrow.RecordBatch, targets []float64, classes []string, seed uint64) (Cheap, error) {
 	feat, err := featurize.Fit(t.Features, []arrow.RecordBatch{rows})
 	if err != nil {
 		return nil, fmt.Errorf("cascade: featurize: %w", err)
@@ -33,9 +33,8 @@ func (t LinearTrainer) Train(ctx context.Context, rows arrow.RecordBatch, labels
 		return nil, fmt.Errorf("cascade: featurize: %w", err)
 	}
 	k := len(classes)
-	y := make([]float64, len(labels)*k)
-	for i, l := range labels {
-		y[i*k+l] = 1
+	if len(targets) != X.Rows()*k {
+		return nil, fmt.Errorf("cascade: train: %d targets for %d rows of %d classes", len(targets), X.Rows(), k)
 	}
 	opt := t.Options
 	if opt.Model == "" {
@@ -45,7 +44,7 @@ func (t LinearTrainer) Train(ctx context.Context, rows arrow.RecordBatch, labels
 		}
 	}
 	opt.Seed = seed
-	res, err := train.Fit(ctx, &train.Dataset{X: X, Y: y, C: k}, opt)
+	res, err := train.Fit(ctx, &train.Dataset{X: X, Y: targets, C: k}, opt)
 	if err != nil {
 		return nil, fmt.Errorf("cascade: train the cheap model: %w", err)
 	}
