@@ -46,7 +46,10 @@ type BuildConfig struct {
 	// a model that never saw it. The saved cheap model is trained on all
 	// rows. Ignored with Ordered.
 	Folds int
-	Seed  uint64
+	// Confidence > 0 demands the target at the Wilson upper confidence
+	// bound of the held-out disagreement rate (OptimizeConfident).
+	Confidence float64
+	Seed       uint64
 }
 
 // Report describes what Build measured and chose; every figure is for the
@@ -60,6 +63,7 @@ type Report struct {
 	HeldOutRows    int      `json:"held_out_rows"`
 	Folds          int      `json:"folds"`
 	Target         float64  `json:"target_accuracy"`
+	Confidence     float64  `json:"confidence,omitempty"`
 	CheapAgreement float64  `json:"cheap_only_agreement"`
 	LabelSeconds   float64  `json:"label_seconds"`
 }
@@ -219,7 +223,7 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 		h.Dist = Distances(heldRowsLast)
 		costs.Diff = time.Since(t0).Seconds() / float64(nHeld)
 	}
-	plan, err := Optimize(h, costs, cfg.Target)
+	plan, err := OptimizeConfident(h, costs, cfg.Target, cfg.Confidence)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -228,7 +232,7 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 		return nil, nil, nil, err
 	}
 	rep := &Report{Plan: *plan, Costs: costs, Classes: classes, SampleRows: n, TrainRows: trainRowsTotal, Folds: max(1, len(parts)),
-		HeldOutRows: nHeld, Target: cfg.Target, CheapAgreement: float64(agree) / float64(nHeld), LabelSeconds: labelTime.Seconds()}
+		HeldOutRows: nHeld, Target: cfg.Target, Confidence: cfg.Confidence, CheapAgreement: float64(agree) / float64(nHeld), LabelSeconds: labelTime.Seconds()}
 	return c, cheap, rep, nil
 }
 

@@ -128,6 +128,15 @@ func Evaluate(h *Heldout, c Costs, p *Plan) {
 // (sorting the scores once and sweeping both thresholds with two pointers),
 // then compares the candidates' costs.
 func Optimize(h *Heldout, c Costs, target float64) (*Plan, error) {
+	return OptimizeConfident(h, c, target, 0)
+}
+
+// OptimizeConfident is Optimize with a margin for sampling error: with
+// confidence > 0 (e.g. 0.95) the plan's disagreement rate must be at most
+// 1-target even at the one-sided Wilson upper confidence bound, not just on
+// the held-out sample, so that the target holds on new inputs from the
+// same distribution with that confidence.
+func OptimizeConfident(h *Heldout, c Costs, target, confidence float64) (*Plan, error) {
 	if err := h.check(); err != nil {
 		return nil, err
 	}
@@ -139,7 +148,10 @@ func Optimize(h *Heldout, c Costs, target float64) (*Plan, error) {
 	for i := range all {
 		all[i] = i
 	}
-	budget := int(math.Floor((1-target)*float64(n) + 1e-9))
+	if confidence < 0 || confidence >= 1 {
+		return nil, fmt.Errorf("cascade: optimize: confidence %v outside [0, 1)", confidence)
+	}
+	budget := errorBudget(n, target, confidence)
 	var best *Plan
 	consider := func(diff float64, rows []int, reuseErrs int) {
 		// The reused answers are judged exactly by Evaluate; if reuse makes
@@ -149,7 +161,7 @@ func Optimize(h *Heldout, c Costs, target float64) (*Plan, error) {
 			low, high := bestCover(h, rows, b)
 			p := &Plan{Low: low, High: high, DiffThreshold: diff}
 			Evaluate(h, c, p)
-			if p.Agreement+1e-12 >= target {
+			if errs := int(math.Round((1 - p.Agreement) * float64(n))); errs <= budget {
 				if best == nil || p.Cost < best.Cost-1e-15 || (p.Cost <= best.Cost+1e-15 && p.Agreement > best.Agreement) {
 					best = p
 				}
@@ -182,6 +194,45 @@ func Optimize(h *Heldout, c Costs, target float64) (*Plan, error) {
 		return nil, ErrNoPlan
 	}
 	return best, nil
+}
+
+// errorBudget is the most disagreements out of n that still meet target:
+// on the sample itself (confidence 0), or at the Wilson upper bound.
+func errorBudget(n int, target, confidence float64) int {
+	plain := int(math.Floor((1-target)*float64(n) + 1e-9))
+	if confidence <= 0 {
+		return plain
+	}
+	z := normalQuantile(confidence)
+	fn := float64(n)
+	for e := plain; e >= 0; e-- {
+		p := float64(e) / fn
+		ub := (p + z*z/(2*fn) + z*math.Sqrt(p*(1-p)/fn+z*z/(4*fn*fn))) / (1 + z*z/fn)
+		if ub <= 1-target+1e-12 {
+			return e
+		}
+	}
+	return -1
+}
+
+// normalQuantile is the standard normal quantile (Acklam's rational
+// approximation, relative error below 1.2e-9).
+func normalQuantile(p float64) float64 {
+	a := [6]float64{-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00}
+	b := [5]float64{-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01}
+	c := [6]float64{-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00}
+	d := [4]float64{7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00}
+	switch {
+	case p < 0.02425:
+		q := math.Sqrt(-2 * math.Log(p))
+		return (((((c[0]*q+c[1])*q+c[2])*q+c[3])*q+c[4])*q + c[5]) / ((((d[0]*q+d[1])*q+d[2])*q+d[3])*q + 1)
+	case p > 1-0.02425:
+		q := math.Sqrt(-2 * math.Log(1-p))
+		return -(((((c[0]*q+c[1])*q+c[2])*q+c[3])*q+c[4])*q + c[5]) / ((((d[0]*q+d[1])*q+d[2])*q+d[3])*q + 1)
+	}
+	q := p - 0.5
+	r := q * q
+	return (((((a[0]*r+a[1])*r+a[2])*r+a[3])*r+a[4])*r + a[5]) * q / (((((b[0]*r+b[1])*r+b[2])*r+b[3])*r+b[4])*r + 1)
 }
 
 // diffCandidates returns up to k distinct thresholds just above quantiles

@@ -180,3 +180,38 @@ func BenchmarkOptimize(b *testing.B) {
 		Optimize(h, c, 0.99)
 	}
 }
+
+func TestErrorBudget(t *testing.T) {
+	// Hand-computed Wilson bounds: 9 errors in 1564 give an upper 95 %
+	// bound of 0.00986, 10 give 0.01068.
+	if got := errorBudget(1564, 0.99, 0.95); got != 9 {
+		t.Errorf("budget %d, want 9", got)
+	}
+	if got := errorBudget(1564, 0.99, 0); got != 15 {
+		t.Errorf("plain budget %d, want 15", got)
+	}
+	if got := errorBudget(100, 0.99, 0.95); got != -1 {
+		t.Errorf("100 rows cannot show 99 %% at 95 %% confidence, got budget %d", got)
+	}
+	for _, c := range []struct{ p, z float64 }{{0.95, 1.6448536}, {0.5, 0}, {0.975, 1.9599640}, {0.01, -2.3263479}} {
+		if got := normalQuantile(c.p); math.Abs(got-c.z) > 1e-6 {
+			t.Errorf("quantile(%v) = %v, want %v", c.p, got, c.z)
+		}
+	}
+}
+
+func TestOptimizeConfidentIsStricter(t *testing.T) {
+	h := synth(rand.New(rand.NewPCG(4, 4)), 2000, true)
+	c := Costs{Cheap: 1e-5, Reference: 1e-2}
+	plain, _ := Optimize(h, c, 0.98)
+	conf, err := OptimizeConfident(h, c, 0.98, 0.95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conf.Agreement <= plain.Agreement || conf.ReferenceFraction <= plain.ReferenceFraction {
+		t.Errorf("confident %+v not stricter than plain %+v", conf, plain)
+	}
+	if errs := int(math.Round((1 - conf.Agreement) * 2000)); errs > errorBudget(2000, 0.98, 0.95) {
+		t.Errorf("%d errors over the budget", errs)
+	}
+}
