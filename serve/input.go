@@ -379,90 +379,54 @@ const requiredFormat = "The input must be a JSON dictionary with exactly one of 
 
 // parseJSON parses an application/json scoring request.
 func parseJSON(body []byte, sig *signature) (*table, error) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return nil, badRequest("%s. Received an empty body.", requiredFormat)
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		switch body[0] {
-		case '[':
-			if json.Valid(body) {
-				return nil, badRequest("%s. Received a list.", requiredFormat)
-			}
-		case '{':
-		default:
-			if json.Valid(body) {
-				return nil, badRequest("%s. Received a JSON %s.", requiredFormat, jsonKindOf(body))
-			}
+	v, err := parseValue(body)
+	if err != nil {
+		if len(bytes.TrimSpace(body)) == 0 {
+			return nil, badRequest("%s. Received an empty body.", requiredFormat)
 		}
 		return nil, badRequest("Failed to parse input from JSON. Ensure that input is a valid JSON formatted string. Error: %v", err)
 	}
+	top, ok := v.(map[string]any)
+	if !ok {
+		if _, isList := v.([]any); isList {
+			return nil, badRequest("%s. Received a list.", requiredFormat)
+		}
+		return nil, badRequest("%s. Received a JSON %s.", requiredFormat, jsonTypeName(v))
+	}
 	var field string
+	n := 0
 	for _, f := range inputFields {
 		if _, ok := top[f]; ok {
-			if field != "" {
-				field = "" // more than one: reported below
-				goto wrongFields
-			}
 			field = f
+			n++
 		}
 	}
-	if field == "" {
-		goto wrongFields
+	if n != 1 {
+		keys := make([]string, 0, len(top))
+		for k := range top {
+			keys = append(keys, "'"+k+"'")
+		}
+		sort.Strings(keys)
+		return nil, badRequest("%s. Received dictionary with input fields: [%s].", requiredFormat, strings.Join(keys, ", "))
 	}
-	if p, ok := top["params"]; ok {
-		if pb := bytes.TrimSpace(p); len(pb) == 0 || (pb[0] != '{' && !bytes.Equal(pb, []byte("null"))) {
-			return nil, badRequest("params must be a JSON object of parameter names to values, got %s", truncate(string(pb)))
+	if p, ok := top["params"]; ok && p != nil {
+		if _, isObj := p.(map[string]any); !isObj {
+			return nil, badRequest("params must be a JSON object of parameter names to values, got %s", jsonTypeName(p))
 		}
 	}
-	{
-		v, err := decodeValue(top[field])
-		if err != nil {
-			return nil, badRequest("%s: %v", field, err)
+	v = top[field]
+	switch field {
+	case "dataframe_split":
+		return fromSplit(v, sig)
+	case "dataframe_records":
+		recs, ok := v.([]any)
+		if !ok {
+			return nil, badRequest("dataframe_records must be a list of records (objects of column to value), got %s", jsonTypeName(v))
 		}
-		switch field {
-		case "dataframe_split":
-			return fromSplit(v, sig)
-		case "dataframe_records":
-			recs, ok := v.([]any)
-			if !ok {
-				return nil, badRequest("dataframe_records must be a list of records (objects of column to value), got %s", jsonTypeName(v))
-			}
-			return fromRecords(field, recs, sig)
-		default:
-			return fromTensorInput(field, v, sig)
-		}
+		return fromRecords(field, recs, sig)
+	default:
+		return fromTensorInput(field, v, sig)
 	}
-wrongFields:
-	keys := make([]string, 0, len(top))
-	for k := range top {
-		keys = append(keys, "'"+k+"'")
-	}
-	sort.Strings(keys)
-	return nil, badRequest("%s. Received dictionary with input fields: [%s].", requiredFormat, strings.Join(keys, ", "))
-}
-
-func jsonKindOf(b []byte) string {
-	switch b[0] {
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
-}
-
-func decodeValue(raw json.RawMessage) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
 }
 
 // resolveColumns maps the signature's columns to positions in the request's
