@@ -24,7 +24,11 @@ const cascadeSynopsis = `Usage: dawn cascade <subcommand> [flags]
 
 Cascades put a cheap model trained on an expensive reference model's own
 answers in front of it (NoScope): the cheap model answers when it is sure,
-the reference only when it is not.`
+the reference only when it is not.
+
+Example:
+  dawn cascade build --reference http://127.0.0.1:5001 --data sample.csv --text text --out spam-cascade/
+  dawn cascade eval --model spam-cascade/ --reference http://127.0.0.1:5001 --data test.csv`
 
 const cascadeBuildUsage = `Usage: dawn cascade build --reference URL|DIR --data SAMPLE --text COLUMN
        [--cheap SPEC] [--target-accuracy 0.99] --out DIR [--seed N] [--json]
