@@ -27,11 +27,22 @@ type Trainer interface {
 	Train(ctx context.Context, rows arrow.RecordBatch, targets []float64, classes []string, seed uint64) (Cheap, error)
 }
 
+// Candidate is a named cheap-model trainer.
+type Candidate struct {
+	Name    string
+	Trainer Trainer
+}
+
 // BuildConfig is what Build needs.
 type BuildConfig struct {
 	Reference model.Model       // a Client or a local model
 	Sample    arrow.RecordBatch // the sample to label, train on and hold out from
 	Trainer   Trainer
+	// Candidates, when set, are alternative cheap models (Trainer is then
+	// ignored): each is fitted and optimized, and the one whose plan has the
+	// lowest expected cost is kept, as NoScope's optimizer also picks the
+	// specialized model's architecture.
+	Candidates []Candidate
 	Target    float64 // agreement with the reference on the held-out part, e.g. 0.99
 	// HoldOut is the fraction of the sample held out for the optimizer
 	// (0.3 when 0).
@@ -66,13 +77,24 @@ type Report struct {
 	Confidence     float64  `json:"confidence,omitempty"`
 	CheapAgreement float64  `json:"cheap_only_agreement"`
 	LabelSeconds   float64  `json:"label_seconds"`
+	// Cheap names the chosen candidate; Candidates lists every candidate's
+	// plan (when there were several).
+	Cheap      string          `json:"cheap,omitempty"`
+	Candidates []CandidatePlan `json:"candidates,omitempty"`
+}
+
+// CandidatePlan is one cheap-model candidate's best plan.
+type CandidatePlan struct {
+	Name  string `json:"name"`
+	Plan  *Plan  `json:"plan,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // Build labels the sample with the reference, trains the cheap model on the
 // training part, measures both stages' cost per input, and picks the plan
 // with Optimize on the held-out part.
 func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, error) {
-	if cfg.Reference == nil || cfg.Sample == nil || cfg.Trainer == nil {
+	if cfg.Reference == nil || cfg.Sample == nil || (cfg.Trainer == nil && len(cfg.Candidates) == 0) {
 		return nil, nil, nil, errors.New("cascade: build needs a reference, a sample and a trainer")
 	}
 	if cfg.HoldOut <= 0 {
@@ -92,8 +114,44 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	if len(rp.Labels) != n || len(rp.Classes) < 2 {
 		return nil, nil, nil, fmt.Errorf("cascade: build: the reference returned %d labels over %d classes for %d rows; it must be a classifier", len(rp.Labels), len(rp.Classes), n)
 	}
-	classes := rp.Classes
+	cands := cfg.Candidates
+	if len(cands) == 0 {
+		cands = []Candidate{{Trainer: cfg.Trainer}}
+	}
+	var best *Cascade
+	var bestCheap Cheap
+	var bestRep *Report
+	var plans []CandidatePlan
+	var firstErr error
+	for _, cand := range cands {
+		c, cheap, rep, err := buildWith(ctx, cfg, cand.Trainer, rp, labelTime, nHeld)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			plans = append(plans, CandidatePlan{Name: cand.Name, Error: err.Error()})
+			continue
+		}
+		rep.Cheap = cand.Name
+		plans = append(plans, CandidatePlan{Name: cand.Name, Plan: &rep.Plan})
+		if best == nil || rep.Cost < bestRep.Cost {
+			best, bestCheap, bestRep = c, cheap, rep
+		}
+	}
+	if best == nil {
+		return nil, nil, nil, firstErr
+	}
+	if len(cands) > 1 {
+		bestRep.Candidates = plans
+	}
+	return best, bestCheap, bestRep, nil
+}
 
+// buildWith fits one cheap-model candidate on the labeled sample and
+// optimizes its plan.
+func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.Prediction, labelTime time.Duration, nHeld int) (*Cascade, Cheap, *Report, error) {
+	n := int(cfg.Sample.NumRows())
+	classes := rp.Classes
 	for _, l := range rp.Labels {
 		if l < 0 {
 			return nil, nil, nil, errors.New("cascade: build: the reference abstained on some rows; cascades need an answer for every row")
@@ -157,7 +215,7 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 		slices.Sort(p.train)
 		slices.Sort(p.held)
 		trainRows := takeRows(cfg.Sample, p.train)
-		m, err := cfg.Trainer.Train(ctx, trainRows, targetsOf(p.train), classes, cfg.Seed)
+		m, err := trainer.Train(ctx, trainRows, targetsOf(p.train), classes, cfg.Seed)
 		trainRows.Release()
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("cascade: build: train the cheap model: %w", err)
@@ -186,7 +244,8 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	nHeld = len(heldAll)
 	if cheap == nil { // cross-fitted: the saved model learns from every row
 		all := takeRows(cfg.Sample, order2sorted(n))
-		cheap, err = cfg.Trainer.Train(ctx, all, targetsOf(order2sorted(n)), classes, cfg.Seed)
+		var err error
+		cheap, err = trainer.Train(ctx, all, targetsOf(order2sorted(n)), classes, cfg.Seed)
 		all.Release()
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("cascade: build: train the cheap model: %w", err)

@@ -264,3 +264,27 @@ func (failing) Info() *model.Info { return &model.Info{} }
 func (failing) Predict(context.Context, arrow.RecordBatch) (*model.Prediction, error) {
 	return nil, fmt.Errorf("down")
 }
+
+// flatTrainer is a useless cheap model: p(spam) = 0.5 for every row.
+type flatTrainer struct{}
+
+func (flatTrainer) Train(ctx context.Context, rows arrow.RecordBatch, targets []float64, classes []string, seed uint64) (Cheap, error) {
+	return &prefixModel{pBuy: 0.5, pOther: 0.5, classes: classes}, nil
+}
+
+func TestBuildPicksTheCheapestCandidate(t *testing.T) {
+	sample := textBatch(spamTexts(rand.New(rand.NewPCG(1, 2)), 600)...)
+	defer sample.Release()
+	ref := &keywordModel{word: "buy", delay: 20 * time.Millisecond}
+	_, _, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Target: 0.99, Seed: 1, Folds: 3,
+		Candidates: []Candidate{{"flat", flatTrainer{}}, {"prefix", prefixTrainer{}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Cheap != "prefix" || len(rep.Candidates) != 2 {
+		t.Fatalf("chose %q from %+v", rep.Cheap, rep.Candidates)
+	}
+	if rep.Candidates[0].Plan.ReferenceFraction <= rep.Candidates[1].Plan.ReferenceFraction {
+		t.Errorf("flat candidate should need the reference more: %+v", rep.Candidates)
+	}
+}

@@ -53,6 +53,15 @@ for i in 1 2 3; do
 	echo "== cascade eval $i (the other 20 %, one row per call)"
 	./dawn cascade eval --model cascade --reference http://127.0.0.1:5412 --data data/holdout.csv --json | tee "eval$i.json"
 done
+echo "== 5 random 80/20 splits (seeds 1-5): build on the sample, eval on the rest"
+for seed in 1 2 3 4 5; do
+	(cd "$root" && go run ./bench/serve/prepdata -data "$data" -out "$work/split$seed" -sample 0.8 -seed "$seed")
+	./dawn cascade build --reference http://127.0.0.1:5412 --data "split$seed/sample.csv" --text text \
+		--cheap logreg,ngrams=2,bits=16,epochs=60,l2=0.000001 --target-accuracy 0.99 --out "cascade$seed" --seed 1 --json > "build-split$seed.json"
+	./dawn cascade eval --model "cascade$seed" --reference http://127.0.0.1:5412 --data "split$seed/holdout.csv" --json > "eval-split$seed.json"
+	printf 'seed %s  build: ' "$seed"; grep -E '"(agreement|reference_fraction)"' "build-split$seed.json" | tr -d ' \n'
+	printf '  test: '; grep -E '"(rows|agreement|reference_fraction|speedup)"' "eval-split$seed.json" | tr -d ' \n'; echo
+done
 echo "== tutorial split: sample = training split, test = Shakira video (distribution shift)"
 ./dawn cascade build --reference http://127.0.0.1:5412 --data data/train.csv --text text \
 	--cheap logreg,ngrams=2,bits=16,epochs=60,l2=0.000001 --target-accuracy 0.99 --out cascade-shift --seed 1 --json | tee build-shift.json

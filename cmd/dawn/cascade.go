@@ -48,7 +48,8 @@ directory for 'dawn serve' and 'dawn predict'.
 
 --cheap SPEC is KIND[,key=value...]: KIND logreg (default), softmax or mlp;
 keys ngrams (word n-grams, default 2), chars (MIN-MAX character n-grams),
-bits, epochs, hidden, l2.
+bits, epochs, hidden, l2. Several specs separated by ';' are candidates: each
+is trained and optimized and the cheapest plan is kept.
 
 Example:
   dawn cascade build --reference http://127.0.0.1:5001 --data sample.csv \
@@ -223,9 +224,14 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	case *target < 0 || *target > 1:
 		return usagef("cascade build: --target-accuracy %v must be in [0, 1]", *target)
 	}
-	trainer, err := parseCheap(*cheapSpec, splitList(*text), splitList(*numeric))
-	if err != nil {
-		return usagef("cascade build: %v", err)
+	var cands []cascade.Candidate
+	for _, spec := range strings.Split(*cheapSpec, ";") {
+		spec = strings.TrimSpace(spec)
+		trainer, err := parseCheap(spec, splitList(*text), splitList(*numeric))
+		if err != nil {
+			return usagef("cascade build: %v", err)
+		}
+		cands = append(cands, cascade.Candidate{Name: spec, Trainer: trainer})
 	}
 	rows, err := readAll(*sample)
 	if err != nil {
@@ -244,7 +250,7 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("cascade build: %w", err)
 	}
-	c, cheap, rep, err := cascade.Build(ctx, cascade.BuildConfig{Reference: reference, Sample: rows, Trainer: trainer,
+	c, cheap, rep, err := cascade.Build(ctx, cascade.BuildConfig{Reference: reference, Sample: rows, Candidates: cands,
 		Target: *target, HoldOut: *holdout, Ordered: *ordered, Folds: *folds, Confidence: *confidence, Seed: *seed})
 	if err != nil {
 		return err
@@ -270,6 +276,16 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	} else {
 		fmt.Fprintf(e.stdout, "sample             %d rows (%d train, %d held out)\n", rep.SampleRows, rep.TrainRows, rep.HeldOutRows)
 	}
+	if len(rep.Candidates) > 1 {
+		for _, cp := range rep.Candidates {
+			if cp.Plan == nil {
+				fmt.Fprintf(e.stdout, "candidate          %s: %s\n", cp.Name, cp.Error)
+				continue
+			}
+			fmt.Fprintf(e.stdout, "candidate          %s: reference_fraction %.4f, expected cost %.3g s\n", cp.Name, cp.Plan.ReferenceFraction, cp.Plan.Cost)
+		}
+	}
+	fmt.Fprintf(e.stdout, "cheap model        %s\n", rep.Cheap)
 	fmt.Fprintf(e.stdout, "thresholds         low %.4g, high %.4g", rep.Low, rep.High)
 	if rep.DiffThreshold > 0 {
 		fmt.Fprintf(e.stdout, ", reuse below distance %.4g", rep.DiffThreshold)
