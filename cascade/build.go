@@ -43,7 +43,7 @@ type BuildConfig struct {
 	// lowest expected cost is kept, as NoScope's optimizer also picks the
 	// specialized model's architecture.
 	Candidates []Candidate
-	Target    float64 // agreement with the reference on the held-out part, e.g. 0.99
+	Target     float64 // agreement with the reference on the held-out part, e.g. 0.99
 	// HoldOut is the fraction of the sample held out for the optimizer
 	// (0.3 when 0).
 	HoldOut float64
