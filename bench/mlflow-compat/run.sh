@@ -49,7 +49,7 @@ mods = ["pytest", "pytest_timeout", "requests", "yaml", "pandas", "numpy", "sqla
         "alembic", "click", "flask", "flask_cors", "google.protobuf", "cachetools",
         "packaging", "sqlparse", "cloudpickle", "pydantic", "fastapi", "starlette",
         "uvicorn", "graphene", "git", "dotenv", "deprecated", "importlib_metadata",
-        "typing_extensions", "sklearn", "scipy", "matplotlib", "docker", "psutil"]
+        "typing_extensions", "psutil"]
 print(" ".join(m for m in mods if importlib.util.find_spec(m.split(".")[0]) is None))
 PY
 )
@@ -97,7 +97,7 @@ markers =
     asyncio: async test (pytest-asyncio is not installed; such tests are reported as failures)
 INI
 
-export PYTHONPATH="$here/stubs:$here:$mlflow_src${otel_path}:$env_dir/site"
+export PYTHONPATH="$here/stubs:$here:$mlflow_src${otel_path}:$env_dir/site${PYTHONPATH:+:$PYTHONPATH}"
 export DAWN_BIN="$dawn_bin" PYTHONDONTWRITEBYTECODE=1
 # A spurious 5xx would otherwise be retried for minutes; report it at once.
 export MLFLOW_HTTP_REQUEST_MAX_RETRIES=0 MLFLOW_HTTP_REQUEST_TIMEOUT=20
