@@ -14,6 +14,9 @@
 #              opentelemetry-api/-sdk/-proto, which Debian bookworm does not package). Not
 #              needed if `opentelemetry.sdk` already imports.
 #   ONLY       "registry", "rest" or "smoke" to run just one part.
+#   BASELINE=1 instead run the two test files against MLflow's OWN in-process server (its
+#              unmodified fixtures, SQLAlchemy/SQLite variant, workspace tests deselected):
+#              the control that shows the environment and shims are sound.
 #   PYTEST_ARGS extra pytest arguments (e.g. "-k search").
 #
 # It fetches, installs and builds nothing. It skips (exit 0, with a message) when the
@@ -109,17 +112,23 @@ echo "mlflow-compat: output in $out"
 
 run_pytest() { # name file
   local name=$1 file=$2
-  echo "mlflow-compat: running $file"
+  local plugin=(-p dawn_fixture) sel=()
+  if [ -n "${BASELINE:-}" ]; then
+    name="baseline_$name"; plugin=(-p shims); sel=(-k "sqlalchemy and not workspace")
+    echo "mlflow-compat: running $file against MLflow's own server (baseline)"
+  else
+    echo "mlflow-compat: running $file against dawn"
+  fi
   (cd "$mlflow_src" && DAWN_COMPAT_LOGDIR="$out/logs/$name" timeout 3000 "$PYTHON" -m pytest \
-      -c "$env_dir/pytest.ini" --rootdir "$mlflow_src" -p dawn_fixture --timeout 60 -q -rfEs \
-      --junitxml "$out/$name.xml" ${PYTEST_ARGS:-} "$file" > "$out/$name.txt" 2>&1) || true
+      -c "$env_dir/pytest.ini" --rootdir "$mlflow_src" "${plugin[@]}" --timeout 90 -q -rfEs \
+      "${sel[@]}" --junitxml "$out/$name.xml" ${PYTEST_ARGS:-} "$file" > "$out/$name.txt" 2>&1) || true
   tail -1 "$out/$name.txt"
 }
 only="${ONLY:-}"
 [ -n "$only" ] && [ "$only" != registry ] || run_pytest model_registry tests/tracking/test_model_registry.py
 [ -n "$only" ] && [ "$only" != rest ] || run_pytest rest_tracking tests/tracking/test_rest_tracking.py
 
-if [ -z "$only" ] || [ "$only" = smoke ]; then
+if [ -z "${BASELINE:-}" ] && { [ -z "$only" ] || [ "$only" = smoke ]; }; then
   port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   mkdir -p "$out/smoke-data"
   "$dawn_bin" server --host 127.0.0.1 --port "$port" --data-dir "$out/smoke-data" > "$out/smoke-server.log" 2>&1 &
@@ -138,7 +147,9 @@ if [ -z "$only" ] || [ "$only" = smoke ]; then
 fi
 
 xmls=()
-for n in model_registry rest_tracking; do [ -f "$out/$n.xml" ] && xmls+=("$out/$n.xml"); done
+for n in model_registry rest_tracking baseline_model_registry baseline_rest_tracking; do
+  [ -f "$out/$n.xml" ] && xmls+=("$out/$n.xml")
+done
 if [ ${#xmls[@]} -gt 0 ]; then
   "$PYTHON" "$here/summarize.py" "${xmls[@]}" > "$out/summary.txt"
   grep '^==' "$out/summary.txt"
