@@ -85,7 +85,16 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 	}
 	need, _ := spec.Columns()
 	cols := append(append([]string{}, attrs...), need...)
-	fr, err := explain.ReadFrame(f.data, explain.ReadOptions{Columns: dedupeNames(cols)})
+	// Attributes keep their text ("1.0" stays "1.0"), unless the
+	// classifier reads the same column as a number.
+	kinds := map[string]explain.Kind{}
+	for _, a := range attrs {
+		kinds[a] = explain.String
+	}
+	for _, c := range need {
+		delete(kinds, c)
+	}
+	fr, err := explain.ReadFrame(f.data, explain.ReadOptions{Columns: dedupeNames(cols), Kinds: kinds})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -162,6 +163,24 @@ func TestExplainCLIBadInput(t *testing.T) {
 	code, out, stderr := runCLI(t, "", "explain", "--data", f, "--attrs", "loc", "--outlier", "m >= 2", "--min-support", "0.1", "--min-ratio", "1")
 	if code != 0 || !strings.Contains(out, "2 outliers of 5 rows") || !strings.Contains(out, "b ") || strings.Contains(out, "\nnull") {
 		t.Errorf("NaN/empty: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+func TestExplainCLIKeepsAttributeText(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "v.csv")
+	var b strings.Builder
+	b.WriteString("ver,m\n")
+	for i := 0; i < 100; i++ {
+		v, m := "2.0", 1
+		if i%10 == 0 {
+			v, m = "1.0", 5
+		}
+		fmt.Fprintf(&b, "%s,%d\n", v, m)
+	}
+	os.WriteFile(f, []byte(b.String()), 0o644)
+	code, out, stderr := runCLI(t, "", "explain", "--data", f, "--outlier", "m > 2", "--attrs", "ver")
+	if code != 0 || !strings.Contains(out, "\n1.0      1.0") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
 	}
 }
 
