@@ -1,13 +1,9 @@
 package data
 
 import (
-	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -15,154 +11,170 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
-// delimited reads CSV (RFC 4180: quoting, quoted newlines) and TSV, with an
-// optional UTF-8 byte-order mark, a header row and inferred column types.
+// delimited reads CSV (RFC 4180: quoting, doubled quotes, quoted newlines,
+// CRLF) and TSV, with an optional UTF-8 byte-order mark, a header row and
+// inferred column types. Values go from the scanner's buffer straight into
+// the column slices of the batch being built.
 type delimited struct {
-	f      *os.File
+	f      io.ReadCloser
 	path   string
-	cr     *csv.Reader
+	sc     *csvScanner
 	header []string
 	sch    *arrow.Schema
 	opt    *Options
+	given  map[string]bool // columns whose type the caller fixed
+	cols   []*column
 	peek   [][]string // rows read during inference, replayed first
-	row    int64      // data rows consumed from cr so far
+	row    int64      // data rows scanned so far (the header is row 0)
 	done   bool
+	err    error // sticky: once a batch fails, every later call fails the same way
+
+	scratch []byte
 }
 
-func newDelimited(f *os.File, path string, comma rune, opt *Options) (*delimited, error) {
-	br := bufio.NewReaderSize(f, 1<<20)
-	if b, err := br.Peek(3); err == nil && string(b) == "\xef\xbb\xbf" {
-		br.Discard(3)
+// maxBatchBytes ends a batch early so string offsets stay within int32.
+const maxBatchBytes = 1 << 30
+
+func newDelimited(f io.ReadCloser, path string, comma rune, opt *Options) (*delimited, error) {
+	sc := newCSVScanner(f, byte(comma), comma == '\t')
+	d := &delimited{f: f, path: path, sc: sc, opt: opt}
+	if err := sc.skipBOM(); err != nil {
+		return nil, &Error{File: path, Err: err}
 	}
-	cr := csv.NewReader(br)
-	cr.Comma = comma
-	cr.FieldsPerRecord = -1
-	if comma == '\t' {
-		cr.LazyQuotes = true
+	ok, serr, err := sc.record()
+	if err != nil {
+		return nil, &Error{File: path, Err: err}
 	}
-	d := &delimited{f: f, path: path, cr: cr, opt: opt}
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
+	if serr != nil {
+		return nil, &Error{File: path, Err: fmt.Errorf("header (line %d): %s", serr.line, serr.msg)}
+	}
+	if !ok {
 		return nil, &Error{File: path, Err: errors.New("the file is empty; a header row naming the columns is required")}
 	}
-	if err != nil {
-		return nil, d.parseErr(err)
-	}
+	header := make([]string, len(sc.fields))
 	seen := map[string]bool{}
-	for i, h := range header {
+	for i, fl := range sc.fields {
+		h := string(sc.value(fl, &d.scratch))
 		if !utf8.ValidString(h) {
 			return nil, &Error{File: path, Err: fmt.Errorf("header column %d is not valid UTF-8; convert the file to UTF-8 (for example: iconv -f latin1 -t utf-8)", i+1)}
 		}
-		h = strings.TrimSpace(h)
+		if !fl.quoted {
+			h = strings.TrimSpace(h) // a quoted name is taken as written
+		}
 		if h == "" {
 			return nil, &Error{File: path, Err: fmt.Errorf("header column %d has no name", i+1)}
 		}
 		if seen[h] {
-			return nil, &Error{File: path, Column: h, Err: errors.New("the header names this column twice")}
+			return nil, &Error{File: path, Column: h, Err: fmt.Errorf("the header names this column twice (columns %d and %d)", indexOf(header, h)+1, i+1)}
 		}
 		seen[h] = true
 		header[i] = h
 	}
-	d.header = append([]string(nil), header...)
-	cr.ReuseRecord = false
+	d.header = header
 	for len(d.peek) < opt.InferRows {
-		rec, err := d.read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+		ok, err := d.read()
 		if err != nil {
 			return nil, err
 		}
+		if !ok {
+			break
+		}
+		rec := make([]string, len(sc.fields))
+		for i, fl := range sc.fields {
+			rec[i] = string(sc.value(fl, &d.scratch))
+		}
 		d.peek = append(d.peek, rec)
 	}
-	sch, err := d.inferSchema()
+	sch, given, err := inferTextSchema(path, header, d.peek, opt)
 	if err != nil {
 		return nil, err
 	}
-	d.sch = sch
+	d.sch, d.given = sch, given
+	d.cols = make([]*column, len(header))
+	for i, fl := range sch.Fields() {
+		d.cols[i] = newColumn(fl.Type)
+	}
 	return d, nil
 }
 
-// read returns the next record, checked for width and UTF-8.
-func (d *delimited) read() ([]string, error) {
-	rec, err := d.cr.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, io.EOF
+func indexOf(xs []string, s string) int {
+	for i, x := range xs {
+		if x == s {
+			return i
 		}
-		return nil, d.parseErr(err)
+	}
+	return -1
+}
+
+// read scans the next record into d.sc.fields, checked for width and UTF-8.
+func (d *delimited) read() (bool, error) {
+	ok, serr, err := d.sc.record()
+	if err != nil {
+		return false, &Error{File: d.path, Row: d.row + 1, Err: err}
+	}
+	if serr != nil {
+		e := &Error{File: d.path, Row: d.row + 1, Err: fmt.Errorf("malformed CSV at line %d: %s", serr.line, serr.msg)}
+		if serr.field < len(d.header) {
+			e.Column = d.header[serr.field]
+		}
+		return false, e
+	}
+	if !ok {
+		return false, nil
 	}
 	d.row++
-	if len(rec) != len(d.header) {
-		if len(rec) == 1 && rec[0] == "" {
-			return d.read() // a blank line
-		}
-		return nil, &Error{File: d.path, Row: d.row, Err: fmt.Errorf("has %d fields but the header has %d", len(rec), len(d.header))}
+	if len(d.sc.fields) != len(d.header) {
+		return false, &Error{File: d.path, Row: d.row, Err: fmt.Errorf("has %d fields but the header has %d (line %d)", len(d.sc.fields), len(d.header), d.sc.recLine)}
 	}
-	for i, v := range rec {
-		if !utf8.ValidString(v) {
-			return nil, &Error{File: d.path, Row: d.row, Column: d.header[i], Err: errors.New("is not valid UTF-8; convert the file to UTF-8 (for example: iconv -f latin1 -t utf-8)")}
-		}
-	}
-	return rec, nil
-}
-
-func (d *delimited) parseErr(err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		col := ""
-		if d.header != nil && pe.Column > 0 {
-			// pe.Column is a 1-based byte position, not a field index.
-			col = ""
-		}
-		return &Error{File: d.path, Row: d.row + 1, Column: col, Err: fmt.Errorf("malformed CSV at line %d, byte %d: %v", pe.Line, pe.Column, pe.Err)}
-	}
-	return &Error{File: d.path, Row: d.row + 1, Err: err}
-}
-
-func (d *delimited) inferSchema() (*arrow.Schema, error) {
-	for name := range d.opt.Types {
-		if !contains(d.header, name) {
-			return nil, &Error{File: d.path, Column: name, Err: fmt.Errorf("a type override names this column but the file has only %s", strings.Join(d.header, ", "))}
-		}
-	}
-	fields := make([]arrow.Field, len(d.header))
-	for i, name := range d.header {
-		var typ arrow.DataType
-		if d.opt.Schema != nil {
-			idx := d.opt.Schema.FieldIndices(name)
-			if len(idx) == 0 {
-				return nil, &Error{File: d.path, Column: name, Err: errors.New("the given schema has no such field")}
+	if !utf8.Valid(d.sc.rec) {
+		for i, fl := range d.sc.fields {
+			if !utf8.Valid(d.sc.buf[fl.start:fl.end]) {
+				return false, &Error{File: d.path, Row: d.row, Column: d.header[i], Err: errors.New("is not valid UTF-8; convert the file to UTF-8 (for example: iconv -f latin1 -t utf-8)")}
 			}
-			typ = d.opt.Schema.Field(idx[0]).Type
-		} else if t, ok := d.opt.Types[name]; ok {
+		}
+	}
+	return true, nil
+}
+
+// inferTextSchema builds the schema of a text file from its header and the
+// sampled rows, applying Options.Schema and Options.Types. given reports the
+// columns whose type came from the caller rather than from inference.
+func inferTextSchema(path string, header []string, peek [][]string, opt *Options) (*arrow.Schema, map[string]bool, error) {
+	for name := range opt.Types {
+		if !contains(header, name) {
+			return nil, nil, &Error{File: path, Column: name, Err: fmt.Errorf("a type override names this column but the file has only %s", strings.Join(header, ", "))}
+		}
+	}
+	given := map[string]bool{}
+	fields := make([]arrow.Field, len(header))
+	for i, name := range header {
+		var typ arrow.DataType
+		if opt.Schema != nil {
+			idx := opt.Schema.FieldIndices(name)
+			if len(idx) == 0 {
+				return nil, nil, &Error{File: path, Column: name, Err: errors.New("the given schema has no such field")}
+			}
+			typ = opt.Schema.Field(idx[0]).Type
+			given[name] = true
+		} else if t, ok := opt.Types[name]; ok {
 			typ = t
+			given[name] = true
 		} else {
-			typ = inferColumn(d.peek, i)
+			typ = inferColumn(peek, i)
 		}
 		if !supportedTextType(typ) {
-			return nil, &Error{File: d.path, Column: name, Err: fmt.Errorf("type %s cannot be read from text; use int64, float64, bool or string", typ)}
+			return nil, nil, &Error{File: path, Column: name, Err: fmt.Errorf("type %s cannot be read from text; use int64, float64, bool or string", typ)}
 		}
 		fields[i] = arrow.Field{Name: name, Type: typ, Nullable: true}
 	}
-	return arrow.NewSchema(fields, nil), nil
+	return arrow.NewSchema(fields, nil), given, nil
 }
 
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+func contains(xs []string, s string) bool { return indexOf(xs, s) >= 0 }
 
 func supportedTextType(t arrow.DataType) bool {
-	switch t.ID() {
-	case arrow.INT64, arrow.FLOAT64, arrow.BOOL, arrow.STRING, arrow.LARGE_STRING:
-		return true
-	}
-	return false
+	_, ok := kindOf(t)
+	return ok
 }
 
 // inferColumn picks the narrowest of int64, float64, bool and string that
@@ -170,23 +182,24 @@ func supportedTextType(t arrow.DataType) bool {
 func inferColumn(rows [][]string, col int) arrow.DataType {
 	isInt, isFloat, isBool, any := true, true, true, false
 	for _, r := range rows {
-		v := r[col]
-		if v == "" {
+		// the same trimming and parsing as appendText
+		v := trimSpaceASCII(unsafeBytes(r[col]))
+		if len(v) == 0 {
 			continue
 		}
 		any = true
 		if isInt {
-			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			if _, ok := parseInt(v); !ok {
 				isInt = false
 			}
 		}
 		if isFloat && !isInt {
-			if _, err := strconv.ParseFloat(v, 64); err != nil {
+			if _, ok := parseFloat(v); !ok {
 				isFloat = false
 			}
 		}
 		if isBool {
-			if _, ok := parseBool(v); !ok {
+			if _, ok := parseBoolBytes(v); !ok {
 				isBool = false
 			}
 		}
@@ -207,104 +220,127 @@ func inferColumn(rows [][]string, col int) arrow.DataType {
 	return arrow.BinaryTypes.String
 }
 
-func parseBool(v string) (bool, bool) {
-	switch strings.ToLower(v) {
-	case "true":
-		return true, true
-	case "false":
-		return false, true
-	}
-	return false, false
-}
-
 func (d *delimited) schema() *arrow.Schema { return d.sch }
 
 func (d *delimited) next(max int) (arrow.RecordBatch, error) {
-	if d.done {
+	if d.err != nil {
+		return nil, d.err
+	}
+	if d.done && len(d.peek) == 0 {
 		return nil, io.EOF
 	}
-	b := array.NewRecordBuilder(d.opt.Alloc, d.sch)
-	defer b.Release()
-	n := 0
+	rec, err := d.batch(max)
+	if err != nil {
+		d.err = err
+		return nil, err
+	}
+	return rec, nil
+}
+
+func (d *delimited) batch(max int) (arrow.RecordBatch, error) {
+	for _, c := range d.cols {
+		c.reset(max)
+	}
+	n, size := 0, 0
 	firstRow := d.row - int64(len(d.peek)) + 1
-	for n < max {
-		var rec []string
-		if len(d.peek) > 0 {
-			rec, d.peek = d.peek[0], d.peek[1:]
-		} else {
-			d.cr.ReuseRecord = true
-			r, err := d.read()
-			if errors.Is(err, io.EOF) {
-				d.done = true
-				break
-			}
-			if err != nil {
+	for n < max && len(d.peek) > 0 {
+		for i, v := range d.peek[0] {
+			if err := d.appendText(d.cols[i], i, unsafeBytes(v), firstRow+int64(n)); err != nil {
 				return nil, err
 			}
-			rec = r
 		}
-		if err := d.append(b, rec, firstRow+int64(n)); err != nil {
+		d.peek = d.peek[1:]
+		n++
+	}
+	for n < max && !d.done && size < maxBatchBytes {
+		ok, err := d.read()
+		if err != nil {
 			return nil, err
+		}
+		if !ok {
+			d.done = true
+			break
+		}
+		size += len(d.sc.rec)
+		buf := d.sc.buf
+		for i, f := range d.sc.fields {
+			c := d.cols[i]
+			switch c.kind {
+			case kString, kLargeString:
+				if f.esc {
+					c.data = appendUnescaped(c.data, buf[f.start:f.end])
+				} else {
+					c.data = append(c.data, buf[f.start:f.end]...)
+				}
+				c.endString()
+			default:
+				if err := d.appendText(c, i, d.sc.value(f, &d.scratch), d.row); err != nil {
+					return nil, err
+				}
+			}
 		}
 		n++
 	}
 	if n == 0 {
 		return nil, io.EOF
 	}
-	return b.NewRecordBatch(), nil
+	arrs := make([]arrow.Array, len(d.cols))
+	for i, c := range d.cols {
+		arrs[i] = c.finish()
+	}
+	rec := array.NewRecordBatch(d.sch, arrs, int64(n))
+	for _, a := range arrs {
+		a.Release()
+	}
+	return rec, nil
 }
 
-func (d *delimited) append(b *array.RecordBuilder, rec []string, row int64) error {
-	for i, v := range rec {
-		switch fb := b.Field(i).(type) {
-		case *array.StringBuilder:
-			fb.Append(v)
-		case *array.LargeStringBuilder:
-			fb.Append(v)
-		case *array.Int64Builder:
-			if v == "" {
-				fb.AppendNull()
-				continue
-			}
-			x, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return d.typeErr(row, i, v, "an integer")
-			}
-			fb.Append(x)
-		case *array.Float64Builder:
-			if v == "" {
-				fb.AppendNull()
-				continue
-			}
-			x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return d.typeErr(row, i, v, "a number")
-			}
-			fb.Append(x)
-		case *array.BooleanBuilder:
-			if v == "" {
-				fb.AppendNull()
-				continue
-			}
-			x, ok := parseBool(strings.TrimSpace(v))
-			if !ok {
-				return d.typeErr(row, i, v, "true or false")
-			}
-			fb.Append(x)
-		default:
-			return &Error{File: d.path, Row: row, Column: d.header[i], Err: fmt.Errorf("unsupported column type %s", b.Field(i).Type())}
+// appendText parses one field by its column's type and appends it. In CSV an
+// empty field is an empty string in a string column and null elsewhere.
+func (d *delimited) appendText(c *column, i int, v []byte, row int64) error {
+	switch c.kind {
+	case kString, kLargeString:
+		c.appendString(v)
+		return nil
+	}
+	t := trimSpaceASCII(v)
+	if len(t) == 0 {
+		c.appendNull()
+		return nil
+	}
+	switch c.kind {
+	case kInt64:
+		x, ok := parseInt(t)
+		if !ok {
+			return d.typeErr(row, i, v, "an integer")
 		}
+		c.appendInt(x)
+	case kFloat64:
+		x, ok := parseFloat(t)
+		if !ok {
+			return d.typeErr(row, i, v, "a number")
+		}
+		c.appendFloat(x)
+	case kBool:
+		x, ok := parseBoolBytes(t)
+		if !ok {
+			return d.typeErr(row, i, v, "true or false")
+		}
+		c.appendBool(x)
 	}
 	return nil
 }
 
-func (d *delimited) typeErr(row int64, col int, v, want string) error {
-	if len(v) > 40 {
-		v = v[:40] + "…"
+func (d *delimited) typeErr(row int64, col int, v []byte, want string) error {
+	return typeError(d.path, row, d.header[col], d.sch.Field(col).Type, d.given[d.header[col]], d.opt.InferRows, v, want)
+}
+
+func typeError(path string, row int64, name string, typ arrow.DataType, given bool, inferRows int, v []byte, want string) error {
+	why := fmt.Sprintf("the column's type, %s, was inferred from the first %d rows; override it, e.g. --type %s=string", typ, inferRows, name)
+	if given {
+		why = fmt.Sprintf("the column's type was given as %s", typ)
 	}
-	return &Error{File: d.path, Row: row, Column: d.header[col], Err: fmt.Errorf(
-		"%q is not %s (the column's type, %s, was inferred from the first %d rows; override it, e.g. --type %s=string)",
-		v, want, d.sch.Field(col).Type, d.opt.InferRows, d.header[col])}
+	return &Error{File: path, Row: row, Column: name, Err: fmt.Errorf("%s is not %s (%s)", quoteValue(v), want, why)}
 }
 
 func (d *delimited) close() error { return d.f.Close() }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -62,6 +63,8 @@ type Reader struct {
 	opt  Options
 	src  source
 	rows int64
+	file *countingFile
+	size int64
 }
 
 // Open opens path for reading as a stream of record batches.
@@ -75,27 +78,87 @@ func Open(path string, opt Options) (*Reader, error) {
 		}
 		format = f
 	}
-	f, err := os.Open(path)
+	osf, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
+	var size int64
+	if st, err := osf.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	f := &countingFile{f: osf}
 	var src source
 	switch format {
 	case CSV:
-		src, err = newDelimited(f, path, ',', &opt)
+		src, err = textSource(newDelimited(f, path, ',', &opt))
 	case TSV:
-		src, err = newDelimited(f, path, '\t', &opt)
+		src, err = textSource(newDelimited(f, path, '\t', &opt))
+	case JSONL:
+		src, err = textSource(newJSONL(f, path, &opt))
+	case Parquet:
+		src, err = newParquet(f, path, &opt)
+	case Arrow:
+		src, err = newIPC(f, path, &opt)
 	default:
-		src, err = openOther(f, path, format, &opt)
+		src, err = openOther(osf, path, format, &opt)
 	}
 	if err != nil {
-		f.Close()
+		osf.Close()
 		return nil, err
 	}
-	return &Reader{path: path, opt: opt, src: src}, nil
+	return &Reader{path: path, opt: opt, src: src, file: f, size: size}, nil
 }
 
-// openOther is replaced by the formats that live in their own files.
+// Size is the size of the file in bytes (0 when it is not a regular file),
+// the total for a progress bar driven by BytesRead.
+func (r *Reader) Size() int64 { return r.size }
+
+// BytesRead is how many bytes have been read from the file so far. Text
+// formats read ahead of the batches returned, so it runs a little ahead of
+// RowsRead; it never exceeds Size.
+func (r *Reader) BytesRead() int64 {
+	if r.file == nil {
+		return 0
+	}
+	n := r.file.n.Load()
+	if r.size > 0 && n > r.size {
+		n = r.size // Parquet and Arrow files re-read their footers
+	}
+	return n
+}
+
+// countingFile counts the bytes read through it (for progress), from the
+// read-ahead goroutine as well.
+type countingFile struct {
+	f *os.File
+	n atomic.Int64
+}
+
+func (c *countingFile) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.f.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingFile) Seek(off int64, whence int) (int64, error) { return c.f.Seek(off, whence) }
+
+func (c *countingFile) Close() error { return c.f.Close() }
+
+// textSource parses a text format's batches ahead on a second goroutine.
+func textSource[S source](s S, err error) (source, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pipelined(s), nil
+}
+
+// openOther is a hook for formats outside this package's switch.
 var openOther = func(f *os.File, path string, format Format, opt *Options) (source, error) {
 	return nil, fmt.Errorf("data: %s: reading %s is not supported yet", path, format)
 }

@@ -247,14 +247,13 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 		col := cols[c]
 		return func(i int) string { return cellString(col, i) }
 	}
-	kwText := make([]func(int) string, len(s.kw))
-	for g, kg := range s.kw {
-		kwText[g] = strCol(kg.field)
+	scanners := make([]*scanner, len(s.scans))
+	scanText := make([]func(int) string, len(s.scans))
+	for g, fs := range s.scans {
+		scanners[g] = fs.newScanner(len(s.rx), set)
+		scanText[g] = strCol(fs.field)
 	}
-	rxText := make([]func(int) string, len(s.rx))
-	for j, r := range s.rx {
-		rxText[j] = strCol(r.field)
-	}
+	voted := func(lf int32) bool { return vote[lf] != 0 }
 	lkText := make([]func(int) string, len(s.lookups))
 	for j, l := range s.lookups {
 		lkText[j] = strCol(l.field)
@@ -276,19 +275,9 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 			return ctx.Err()
 		}
 		touched = touched[:0]
-		for g, kg := range s.kw {
-			text := kwText[g](i)
-			if text == "" {
-				continue
-			}
-			if kg.unicodeFold {
-				text = strings.ToLower(text)
-			}
-			kg.match(text, set)
-		}
-		for j, r := range s.rx {
-			if vote[r.lf] == 0 && r.re.MatchString(rxText[j](i)) {
-				set(r.lf, r.vote)
+		for g, sc := range scanners {
+			if text := scanText[g](i); text != "" {
+				sc.run(text, s.rx, voted, set)
 			}
 		}
 		for j, l := range s.lookups {
@@ -340,35 +329,4 @@ func sortInt32(a []int32) {
 			a[j], a[j-1] = a[j-1], a[j]
 		}
 	}
-}
-
-// match reports each LF whose keyword occurs in text (as a whole word or
-// phrase unless the group matches substrings).
-func (g *keywordGroup) match(text string, set func(lf, v int32)) {
-	it := g.matcher.IterOverlapping(text)
-	for m := it.Next(); m != nil; m = it.Next() {
-		p := m.Pattern()
-		if !g.substring && !g.boundaryOK(text, p, m.Start(), m.End()) {
-			continue
-		}
-		for q, lf := range g.patLFs[p] {
-			set(lf, g.patVote[p][q])
-		}
-	}
-}
-
-func (g *keywordGroup) boundaryOK(text string, p, start, end int) bool {
-	if g.boundStart[p] && start > 0 {
-		r, _ := utf8DecodeLast(text[:start])
-		if isWordRune(r) {
-			return false
-		}
-	}
-	if g.boundEnd[p] && end < len(text) {
-		r, _ := utf8Decode(text[end:])
-		if isWordRune(r) {
-			return false
-		}
-	}
-	return true
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
-	ac "github.com/petar-dambovaliev/aho-corasick"
+	re2 "github.com/wasilibs/go-re2"
 )
 
 // Func is a labeling function written in Go. It returns a class id
@@ -36,7 +36,9 @@ type Set struct {
 	Names   []string
 	schema  *arrow.Schema
 
-	kw      []*keywordGroup
+	// scans hold, per field, one automaton for every keyword and regex
+	// literal on that field; see scan.go.
+	scans   []*fieldScan
 	rx      []*regexLF
 	when    []*exprLF
 	lookups []*lookupLF
@@ -46,22 +48,11 @@ type Set struct {
 // M is the number of LFs.
 func (s *Set) M() int { return len(s.Names) }
 
-type keywordGroup struct {
-	field         int // column index
-	substring     bool
-	caseSensitive bool
-	unicodeFold   bool // patterns hold non-ASCII letters: lower-case the text first
-	matcher       ac.AhoCorasick
-	patLFs        [][]int32 // LF ids for each pattern
-	patVote       [][]int32
-	boundStart    []bool // pattern starts with a word character: need a boundary before it
-	boundEnd      []bool
-}
-
 type regexLF struct {
 	lf, vote int32
 	field    int
-	re       *regexp.Regexp
+	re       *re2.Regexp // RE2 via WebAssembly: far faster than regexp here
+	syntax   string      // the pattern as compiled, for the prefilter
 }
 
 type exprLF struct {
@@ -102,13 +93,7 @@ func Compile(f *File, schema *arrow.Schema, funcs ...Func) (*Set, error) {
 		}
 		return -1
 	}
-	type kwKey struct {
-		field             int
-		substring, casing bool
-	}
-	groups := map[kwKey]*keywordGroup{}
-	var groupOrder []kwKey
-	groupPats := map[kwKey][]string{}
+	sc := newScanBuilder()
 	env := exprEnv(schema)
 
 	for i := range f.LFs {
@@ -132,50 +117,23 @@ func Compile(f *File, schema *arrow.Schema, funcs ...Func) (*Set, error) {
 		switch kind {
 		case "keywords":
 			cs := sp.CaseSensitive != nil && *sp.CaseSensitive
-			key := kwKey{field, sp.Match == "substring", cs}
-			g := groups[key]
-			if g == nil {
-				g = &keywordGroup{field: field, substring: key.substring, caseSensitive: cs}
-				groups[key] = g
-				groupOrder = append(groupOrder, key)
-			}
 			for _, k := range sp.Keywords {
-				if !cs {
-					k = strings.ToLower(k)
-				}
-				pats := groupPats[key]
-				idx := -1
-				for p, q := range pats {
-					if q == k {
-						idx = p
-					}
-				}
-				if idx < 0 {
-					idx = len(pats)
-					groupPats[key] = append(pats, k)
-					g.patLFs = append(g.patLFs, nil)
-					g.patVote = append(g.patVote, nil)
-					first, _ := utf8.DecodeRuneInString(k)
-					last, _ := utf8.DecodeLastRuneInString(k)
-					g.boundStart = append(g.boundStart, isWordRune(first))
-					g.boundEnd = append(g.boundEnd, isWordRune(last))
-					if !cs && hasNonASCIILetter(k) {
-						g.unicodeFold = true
-					}
-				}
-				g.patLFs[idx] = append(g.patLFs[idx], lf)
-				g.patVote[idx] = append(g.patVote[idx], vote)
+				sc.addKeyword(field, k, cs, sp.Match == "substring", lf, vote)
 			}
 		case "regex":
 			pat := sp.Regex
 			if sp.IgnoreCase {
 				pat = "(?i)" + pat
 			}
-			re, err := regexp.Compile(pat)
-			if err != nil {
+			// Go's parser gives the clearer message; both speak RE2 syntax.
+			if _, err := regexp.Compile(pat); err != nil {
 				return nil, fail(fmt.Errorf("bad regex %q: %v", sp.Regex, unwrapRegexErr(err)))
 			}
-			s.rx = append(s.rx, &regexLF{lf: lf, vote: vote, field: field, re: re})
+			re, err := re2.Compile(pat)
+			if err != nil {
+				return nil, fail(fmt.Errorf("bad regex %q: %v", sp.Regex, err))
+			}
+			s.rx = append(s.rx, &regexLF{lf: lf, vote: vote, field: field, re: re, syntax: pat})
 		case "when":
 			prog, cols, err := compileExpr(sp.When, env, colIndex)
 			if err != nil {
@@ -191,16 +149,10 @@ func Compile(f *File, schema *arrow.Schema, funcs ...Func) (*Set, error) {
 			s.lookups = append(s.lookups, &lookupLF{lf: lf, vote: vote, field: field, fold: fold, set: set})
 		}
 	}
-	for _, key := range groupOrder {
-		g := groups[key]
-		b := ac.NewAhoCorasickBuilder(ac.Opts{
-			AsciiCaseInsensitive: !key.casing && !g.unicodeFold,
-			MatchKind:            ac.StandardMatch,
-			DFA:                  true,
-		})
-		g.matcher = b.Build(groupPats[key])
-		s.kw = append(s.kw, g)
+	for i, r := range s.rx {
+		sc.addRegex(r.field, i, r.syntax)
 	}
+	s.scans = sc.build()
 	for _, fn := range funcs {
 		if fn.Name == "" || fn.Fn == nil {
 			return nil, errors.New("label: a Go labeling function needs a Name and an Fn")

@@ -192,16 +192,6 @@ func (f *explainFlags) config() (explain.ClassifierSpec, []string, explain.Optio
 	return spec, attrs, opt, nil
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 func dedupeNames(names []string) []string {
 	seen := map[string]bool{}
 	var out []string

@@ -1,0 +1,383 @@
+package data
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// table reads a whole file as rows of cell text (FormatValue) plus the
+// column types.
+func table(t testing.TB, path string, opt Options) ([]string, [][]string) {
+	t.Helper()
+	sch, recs, err := ReadAll(path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, f := range sch.Fields() {
+		types = append(types, f.Name+":"+f.Type.String())
+	}
+	var rows [][]string
+	for _, rec := range recs {
+		for r := 0; r < int(rec.NumRows()); r++ {
+			row := make([]string, rec.NumCols())
+			for c := range row {
+				row[c] = FormatValue(rec.Column(c), r)
+			}
+			rows = append(rows, row)
+		}
+		rec.Release()
+	}
+	return types, rows
+}
+
+func writeFile(t testing.TB, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestReadCSV(t *testing.T) {
+	tests := []struct {
+		name, file, content string
+		opt                 Options
+		types               []string
+		rows                [][]string
+	}{
+		{name: "quoted newline and doubled quotes", file: "a.csv",
+			content: "id,text\n1,\"two\nlines\"\n2,\"say \"\"hi\"\"\"\n",
+			types:   []string{"id:int64", "text:utf8"},
+			rows:    [][]string{{"1", "two\nlines"}, {"2", `say "hi"`}}},
+		{name: "CRLF line ends, quoted CRLF kept", file: "a.csv",
+			content: "id,text\r\n1,a\r\n2,\"b\r\nc\"\r\n3,\"d\"\r\n",
+			types:   []string{"id:int64", "text:utf8"},
+			rows:    [][]string{{"1", "a"}, {"2", "b\r\nc"}, {"3", "d"}}},
+		{name: "BOM, blank lines, no final newline", file: "a.csv",
+			content: "\xef\xbb\xbfid,text\n\n1,a\n\r\n2,\"b\"",
+			types:   []string{"id:int64", "text:utf8"},
+			rows:    [][]string{{"1", "a"}, {"2", "b"}}},
+		{name: "empty fields: null numbers, empty strings", file: "a.csv",
+			content: "a,b,c,d\n1,,x,\n,2.5,,true\n",
+			types:   []string{"a:int64", "b:float64", "c:utf8", "d:bool"},
+			rows:    [][]string{{"1", "", "x", ""}, {"", "2.5", "", "true"}}},
+		{name: "inference: int, float, bool, string", file: "a.csv",
+			content: "i,f,b,s,e\n-1,1,TRUE,1,\n+2,2.5e3,false,x,\n",
+			types:   []string{"i:int64", "f:float64", "b:bool", "s:utf8", "e:utf8"},
+			rows:    [][]string{{"-1", "1", "true", "1", ""}, {"2", "2500", "false", "x", ""}}},
+		{name: "header names trimmed, quoted header", file: "a.csv",
+			content: " id ,\"te,xt\"\n1,a\n",
+			types:   []string{"id:int64", "te,xt:utf8"},
+			rows:    [][]string{{"1", "a"}}},
+		{name: "header only", file: "a.csv", content: "a,b\n",
+			types: []string{"a:utf8", "b:utf8"}},
+		{name: "quoted field at EOF then CR", file: "a.csv", content: "a\n\"x\"\r",
+			types: []string{"a:utf8"}, rows: [][]string{{"x"}}},
+		{name: "type override", file: "a.csv", content: "a,b\n1,2\n",
+			opt:   Options{Types: map[string]arrow.DataType{"a": arrow.BinaryTypes.String, "b": arrow.PrimitiveTypes.Float64}},
+			types: []string{"a:utf8", "b:float64"}, rows: [][]string{{"1", "2"}}},
+		{name: "schema", file: "a.csv", content: "a,b\ntrue,2\n",
+			opt: Options{Schema: arrow.NewSchema([]arrow.Field{
+				{Name: "b", Type: arrow.BinaryTypes.LargeString}, {Name: "a", Type: arrow.FixedWidthTypes.Boolean}}, nil)},
+			types: []string{"a:bool", "b:large_utf8"}, rows: [][]string{{"true", "2"}}},
+		{name: "TSV with stray quote", file: "a.tsv",
+			content: "a\tb\n1\tsay \"hi\n2\t\"x\ty\"\n",
+			types:   []string{"a:int64", "b:utf8"},
+			rows:    [][]string{{"1", `say "hi`}, {"2", "x\ty"}}},
+		{name: "unicode", file: "a.csv", content: "a\nZoë ✓ 😀\n",
+			types: []string{"a:utf8"}, rows: [][]string{{"Zoë ✓ 😀"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, tc.file, tc.content)
+			types, rows := table(t, p, tc.opt)
+			if !reflect.DeepEqual(types, tc.types) {
+				t.Errorf("types %v, want %v", types, tc.types)
+			}
+			if !reflect.DeepEqual(rows, tc.rows) {
+				t.Errorf("rows %q, want %q", rows, tc.rows)
+			}
+		})
+	}
+}
+
+// TestCSVMatchesEncodingCSV reads the real YouTube comments and compares
+// every cell with what encoding/csv makes of the same files.
+func TestCSVMatchesEncodingCSV(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(sharedData(t), "youtube_spam_uci", "*.csv"))
+	if len(files) == 0 {
+		t.Skip("youtube_spam_uci not found in shared data")
+	}
+	for _, p := range files {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			str := map[string]arrow.DataType{}
+			for _, h := range want[0] {
+				str[strings.TrimSpace(h)] = arrow.BinaryTypes.String
+			}
+			_, got := table(t, p, Options{Types: str, BatchSize: 100})
+			if len(got) != len(want)-1 {
+				t.Fatalf("%d rows, encoding/csv has %d", len(got), len(want)-1)
+			}
+			for i, row := range got {
+				for j, v := range row {
+					// encoding/csv turns a quoted \r\n into \n; dawn keeps the bytes.
+					if w := want[i+1][j]; strings.ReplaceAll(v, "\r\n", "\n") != w {
+						t.Fatalf("row %d col %d: %q, encoding/csv: %q", i+1, j, v, w)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestReadJSONL(t *testing.T) {
+	p := filepath.Join("testdata", "tricky.jsonl")
+	types, rows := table(t, p, Options{})
+	wantTypes := []string{"id:int64", "name:utf8", "score:float64", "tags:utf8", "ok:bool", "meta:utf8", "mixed:utf8"}
+	if !reflect.DeepEqual(types, wantTypes) {
+		t.Errorf("types %v, want %v", types, wantTypes)
+	}
+	want := [][]string{
+		{"1", "Ann", "1", `["a","b"]`, "true", "", ""},
+		{"2", `Bob "B"`, "2.5", "", "false", `{"k":1}`, ""},
+		{"3", "", "", "", "", "", "1"},
+		{"4", "Zoë\nnew", "", "", "", "", "x"},
+		{"5", "", "", `{"nested":[1,{"deep":null}]}`, "", "", "true"},
+	}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows\n%q\nwant\n%q", rows, want)
+	}
+	// a null in a string column is null, not an empty string
+	_, recs, err := ReadAll(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recs[0].Release()
+	if !recs[0].Column(1).IsNull(2) || recs[0].Column(1).IsNull(0) {
+		t.Error("name: want row 3 null and row 1 valid")
+	}
+	// with a schema, other keys are ignored and missing ones are null
+	sch := arrow.NewSchema([]arrow.Field{{Name: "ok", Type: arrow.FixedWidthTypes.Boolean}, {Name: "id", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	types, rows = table(t, p, Options{Schema: sch})
+	if want := []string{"ok:bool", "id:float64"}; !reflect.DeepEqual(types, want) {
+		t.Errorf("types %v, want %v", types, want)
+	}
+	if want := [][]string{{"true", "1"}, {"false", "2"}, {"", "3"}, {"", "4"}, {"", "5"}}; !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows %q, want %q", rows, want)
+	}
+}
+
+// TestGoldenJSONLToCSV converts testdata/tricky.jsonl to CSV and compares it
+// with testdata/tricky.jsonl.golden.csv (go test -run Golden -update rewrites it).
+func TestGoldenJSONLToCSV(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.csv")
+	convert(t, filepath.Join("testdata", "tricky.jsonl"), out, Options{})
+	got, _ := os.ReadFile(out)
+	golden := filepath.Join("testdata", "tricky.jsonl.golden.csv")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// convert copies in to out batch by batch.
+func convert(t testing.TB, in, out string, opt Options) {
+	t.Helper()
+	r, err := Open(in, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w, err := Create(out, r.Schema(), WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			w.Abort()
+			t.Fatal(err)
+		}
+		err = w.Write(rec)
+		rec.Release()
+		if err != nil {
+			w.Abort()
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRoundTrip: CSV → Parquet/Arrow/TSV → CSV gives back the same bytes,
+// quoted newlines, doubled quotes, CRLF inside quotes, nulls and all; a BOM
+// is read past and not written back.
+func TestRoundTrip(t *testing.T) {
+	src := filepath.Join("testdata", "tricky.csv")
+	want, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, via := range []string{"parquet", "arrow", "arrows", "tsv", "csv", "jsonl"} {
+		for _, in := range []string{"tricky.csv", "bom.csv"} {
+			t.Run(via+"/"+in, func(t *testing.T) {
+				dir := t.TempDir()
+				mid := filepath.Join(dir, "mid."+via)
+				out := filepath.Join(dir, "out.csv")
+				convert(t, filepath.Join("testdata", in), mid, Options{BatchSize: 4})
+				convert(t, mid, out, Options{BatchSize: 3})
+				got, _ := os.ReadFile(out)
+				want := want
+				if via == "jsonl" {
+					// JSON has no NaN: it is written as null
+					want = bytes.Replace(want, []byte(",NaN,"), []byte(",,"), 1)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("round trip through %s changed the file:\n%q\nwant\n%q", via, got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestBatchesBounded: batches never exceed BatchSize and inference reads at
+// most InferRows rows before the first batch, for every format.
+func TestBatchesBounded(t *testing.T) {
+	dir := t.TempDir()
+	var sb strings.Builder
+	sb.WriteString("id,text\n")
+	var jl strings.Builder
+	for i := range 2500 {
+		sb.WriteString(strings.Repeat("x", i%7) + "," + "row\n")
+		jl.WriteString(`{"id":1,"text":"row"}` + "\n")
+		_ = i
+	}
+	csvPath := filepath.Join(dir, "in.csv")
+	os.WriteFile(csvPath, []byte(sb.String()), 0o644)
+	jsonPath := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(jsonPath, []byte(jl.String()), 0o644)
+	paths := []string{csvPath, jsonPath}
+	for _, ext := range []string{"parquet", "arrow", "arrows"} {
+		p := filepath.Join(dir, "in."+ext)
+		convert(t, csvPath, p, Options{BatchSize: 2500})
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		t.Run(filepath.Ext(p), func(t *testing.T) {
+			r, err := Open(p, Options{BatchSize: 1000, InferRows: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			src := r.src
+			if p, ok := src.(*pipe); ok {
+				src = p.src // not started: safe to look at
+			}
+			switch s := src.(type) {
+			case *delimited:
+				if s.row != 100 {
+					t.Errorf("inference scanned %d rows, want 100", s.row)
+				}
+			case *jsonl:
+				if s.line != 100 {
+					t.Errorf("inference read %d lines, want 100", s.line)
+				}
+			}
+			var sizes []int64
+			for {
+				rec, err := r.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				sizes = append(sizes, rec.NumRows())
+				rec.Release()
+			}
+			if want := []int64{1000, 1000, 500}; !reflect.DeepEqual(sizes, want) {
+				t.Errorf("batch sizes %v, want %v", sizes, want)
+			}
+			if r.RowsRead() != 2500 {
+				t.Errorf("RowsRead %d, want 2500", r.RowsRead())
+			}
+			if _, err := r.Next(); !errors.Is(err, io.EOF) {
+				t.Errorf("Next after the end: %v, want io.EOF", err)
+			}
+		})
+	}
+	// closing in the middle stops the read-ahead cleanly
+	r, err := Open(csvPath, Options{BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBytesRead: a reader's byte count reaches the file size by the end, for
+// driving a progress bar.
+func TestBytesRead(t *testing.T) {
+	for _, name := range []string{"tricky.csv", "tricky.jsonl"} {
+		p := filepath.Join("testdata", name)
+		r, err := Open(p, Options{BatchSize: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := os.Stat(p)
+		if r.Size() != st.Size() {
+			t.Errorf("%s: Size %d, want %d", name, r.Size(), st.Size())
+		}
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				break
+			}
+			rec.Release()
+		}
+		if r.BytesRead() != st.Size() {
+			t.Errorf("%s: BytesRead %d at the end, want %d", name, r.BytesRead(), st.Size())
+		}
+		r.Close()
+	}
+}
