@@ -344,7 +344,13 @@ func toFloats(col arrow.Array, name string, row0 int, path string) ([]float64, e
 }
 
 // readParquet reads the wanted columns, string columns as dictionaries.
-func readParquet(path string, opt ReadOptions) (*Frame, error) {
+func readParquet(path string, opt ReadOptions) (fr0 *Frame, err0 error) {
+	// The Parquet decoder can panic on corrupt input; report it as an error.
+	defer func() {
+		if p := recover(); p != nil {
+			fr0, err0 = nil, fmt.Errorf("explain: read %s: corrupt Parquet file: %v", path, p)
+		}
+	}()
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("explain: open %s: %w", path, err)
