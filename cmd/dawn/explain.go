@@ -242,7 +242,7 @@ func writeExplanation(w io.Writer, f *explainFlags, res *explain.Result) error {
 		}
 		return nil
 	}
-	fmt.Fprintf(w, "%v outliers of %v rows\n", res.Outliers, res.Total)
+	fmt.Fprintf(w, "%s outliers of %s rows\n", explain.FormatNumber(res.Outliers), explain.FormatNumber(res.Total))
 	return mbsql.WriteTable(w, fr, 0)
 }
 
