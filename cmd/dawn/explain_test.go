@@ -126,6 +126,12 @@ func TestExplainCLILibraryAndClassic(t *testing.T) {
 	if len(res.Explanations) != 1 || res.Explanations[0].Values["A1"] != "0" || res.Explanations[0].Values["A3"] != "2" {
 		t.Errorf("MCD: %+v", res)
 	}
+	// APLCountMeanShiftSummarizerTest: time == 1 against the rest, by mean latency.
+	jsonRun("explain", "--data", filepath.Join(mb, "lib", "sample_cubedshift.csv"), "--outlier", "time == 1", "--mean", "meanLatency", "--count", "count",
+		"--attrs", "location,version,language", "--min-support", "0.05", "--min-ratio", "1.1")
+	if len(res.Explanations) != 3 || res.Explanations[0].Values["location"] != "AUS" && res.Explanations[1].Values["location"] != "AUS" && res.Explanations[2].Values["location"] != "AUS" {
+		t.Errorf("mean shift: %+v", res)
+	}
 	// Legacy sensor10k power drain.
 	jsonRun("explain", "--data", filepath.Join(mb, "legacy", "sensor10k.csv.gz"), "--mad", "power_drain", "--attrs", "device_id", "--explainer", "fpgrowth", "--min-support", "0.01", "--min-ratio", "0.01")
 	if len(res.Explanations) != 1 || res.Explanations[0].Values["device_id"] != "2040" {
