@@ -130,3 +130,26 @@ func TestClassicPipeline(t *testing.T) {
 		}
 	})
 }
+
+// APLCountMeanShiftSummarizerTest on lib/sample_cubedshift.csv.
+func TestMeanShiftCube(t *testing.T) {
+	f := loadLib(t, "lib/sample_cubedshift.csv")
+	tm, _ := f.Numbers("time")
+	cnt, _ := f.Numbers("count")
+	mean, _ := f.Numbers("meanLatency")
+	group, err := Predicate{Column: "time", Op: OpEq, Value: "1"}.ClassifyNumbers(tm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ExplainMeanShift(attrs(t, f, "location", "version", "language"), MeanShiftInput{Outlier: group, Count: cnt, Mean: mean},
+		MeanShiftOptions{MinSupport: 0.05, MinMeanShift: 1.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hand-computed: AUS 41/22, v2 45/20, ENG (16350/501)/(17800/702).
+	checkExplanations(t, r, map[string]want{
+		"location=AUS": {300.0 / 501, 41.0 / 22, 300, 600},
+		"version=v2":   {150.0 / 501, 45.0 / 20, 150, 330},
+		"language=ENG": {1, (16350.0 / 501) / (17800.0 / 702), 501, 1203},
+	})
+}

@@ -46,9 +46,9 @@ func ReadFrame(path string, opt ReadOptions) (*Frame, error) {
 	if format == data.Parquet {
 		return readParquet(path, opt)
 	}
-	r, err := data.Open(path, data.Options{})
+	r, err := openWithKinds(path, opt.Kinds, format)
 	if err != nil {
-		return nil, fmt.Errorf("explain: %w", err)
+		return nil, err
 	}
 	defer r.Close()
 	b, err := newFrameBuilder(r.Schema(), opt, path)
@@ -70,6 +70,39 @@ func ReadFrame(path string, opt ReadOptions) (*Frame, error) {
 		}
 	}
 	return b.frame(), nil
+}
+
+// openWithKinds opens a file through package data; for text formats the
+// columns with a forced kind are read as that type, so a string attribute
+// keeps its exact text ("1.0" stays "1.0").
+func openWithKinds(path string, kinds map[string]Kind, format data.Format) (*data.Reader, error) {
+	r, err := data.Open(path, data.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("explain: %w", err)
+	}
+	if len(kinds) == 0 || (format != data.CSV && format != data.TSV) {
+		return r, nil
+	}
+	types := map[string]arrow.DataType{}
+	for _, f := range r.Schema().Fields() {
+		for name, k := range kinds {
+			if !strings.EqualFold(name, f.Name) {
+				continue
+			}
+			switch k {
+			case String:
+				types[f.Name] = arrow.BinaryTypes.String
+			case Number:
+				types[f.Name] = arrow.PrimitiveTypes.Float64
+			}
+		}
+	}
+	r.Close()
+	r, err = data.Open(path, data.Options{Types: types})
+	if err != nil {
+		return nil, fmt.Errorf("explain: %w", err)
+	}
+	return r, nil
 }
 
 func project(f *Frame, cols []string) (*Frame, error) {
@@ -311,7 +344,13 @@ func toFloats(col arrow.Array, name string, row0 int, path string) ([]float64, e
 }
 
 // readParquet reads the wanted columns, string columns as dictionaries.
-func readParquet(path string, opt ReadOptions) (*Frame, error) {
+func readParquet(path string, opt ReadOptions) (fr0 *Frame, err0 error) {
+	// The Parquet decoder can panic on corrupt input; report it as an error.
+	defer func() {
+		if p := recover(); p != nil {
+			fr0, err0 = nil, fmt.Errorf("explain: read %s: corrupt Parquet file: %v", path, p)
+		}
+	}()
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("explain: open %s: %w", path, err)

@@ -24,6 +24,8 @@ func (m Metric) String() string {
 		return "risk_ratio"
 	case PrevalenceRatio:
 		return "prevalence_ratio"
+	case MeanShift:
+		return "mean_shift"
 	}
 	return fmt.Sprintf("Metric(%d)", int(m))
 }

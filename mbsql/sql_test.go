@@ -2,6 +2,7 @@ package mbsql
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -158,6 +159,28 @@ func TestMacroBaseSQLDiffJoin(t *testing.T) {
 				}
 				sameRows(t, got, want, ordered)
 			})
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	dir := filepath.Join(dataDir(t), "macrobase")
+	got := lines(runSQL(t, dir, importSample+"SELECT usage, normalize(usage) AS n FROM sample;"))
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, l := range got[1:] {
+		u, _ := strconv.ParseFloat(strings.Split(l, ",")[0], 64)
+		lo, hi = math.Min(lo, u), math.Max(hi, u)
+	}
+	shift := 0.0
+	if lo <= 0 {
+		shift = -lo
+	}
+	for _, l := range got[1:] {
+		parts := strings.Split(l, ",")
+		u, _ := strconv.ParseFloat(parts[0], 64)
+		n, _ := strconv.ParseFloat(parts[1], 64)
+		if n != (u+shift)/(hi+shift) {
+			t.Fatalf("normalize(%v) = %v, want %v", u, n, (u+shift)/(hi+shift))
 		}
 	}
 }

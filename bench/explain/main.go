@@ -38,8 +38,18 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the generated file")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (best is reported)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	cardFlag := flag.String("cards", "12,8,20,6,40", "cardinalities of the five attributes")
 	streamRows := flag.Int("stream", 0, "instead: stream this many generated rows through the streaming explainer and report rows/s and peak memory")
 	flag.Parse()
+	if cs := strings.Split(*cardFlag, ","); len(cs) == len(attrs) {
+		for i, c := range cs {
+			if _, err := fmt.Sscan(c, &cards[i]); err != nil || cards[i] < 1 {
+				log.Fatalf("-cards %q: want five positive integers", *cardFlag)
+			}
+		}
+	} else {
+		log.Fatalf("-cards %q: want five positive integers", *cardFlag)
+	}
 	if *cpuprofile != "" {
 		pf, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -52,7 +62,7 @@ func main() {
 		benchStream(*streamRows)
 		return
 	}
-	path := filepath.Join(*dir, fmt.Sprintf("explainbench-%d.parquet", *rows))
+	path := filepath.Join(*dir, fmt.Sprintf("explainbench-%d-%s.parquet", *rows, strings.ReplaceAll(*cardFlag, ",", "-")))
 	if _, err := os.Stat(path); err != nil {
 		t0 := time.Now()
 		if err := generate(path, *rows); err != nil {

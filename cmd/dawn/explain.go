@@ -37,6 +37,7 @@ func init() {
 
 type explainFlags struct {
 	data, outlier, percentile, mad, mcd, attrs, metric, explainer, tail, out string
+	mean, count                                                              string
 	minSupport, minRatio, scorePct, dedupe                                   float64
 	maxOrder, workers                                                        int
 	low, jsonOut, ci, contribution                                           bool
@@ -55,6 +56,8 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 	fs.Float64Var(&f.scorePct, "score-percentile", 0.99, "score quantile the classic classifiers cut at")
 	fs.BoolVar(&f.low, "low-metric", false, "use 1/max(x, 0.1) of the metrics, so low values are outliers")
 	fs.StringVar(&f.attrs, "attrs", "", "attribute columns to explain by, comma-separated")
+	fs.StringVar(&f.mean, "mean", "", "mean-shift explainer: compare the mean of COL in the --outlier group with the rest (--min-ratio is the least shift)")
+	fs.StringVar(&f.count, "count", "", "mean-shift explainer: COL holding how many records each row stands for (a cube)")
 	fs.Float64Var(&f.minSupport, "min-support", mbsql.DefaultMinSupport, "least fraction of the outliers a combination covers")
 	fs.Float64Var(&f.minRatio, "min-ratio", mbsql.DefaultMinRatio, "least ratio (--metric) a combination reaches")
 	fs.StringVar(&f.metric, "metric", "global_ratio", "global_ratio, risk_ratio or prevalence_ratio")
@@ -84,8 +87,29 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 		return usagef("explain: --data is required (or --stream)")
 	}
 	need, _ := spec.Columns()
+	if f.mean != "" {
+		if spec.Predicate == "" {
+			return usagef("explain: --mean needs --outlier to define the group compared with the rest")
+		}
+		if f.ci || f.contribution || f.explainer != "apriori" {
+			return usagef("explain: --mean does not combine with --ci, --contribution or --explainer")
+		}
+		need = append(need, f.mean)
+		if f.count != "" {
+			need = append(need, f.count)
+		}
+	}
 	cols := append(append([]string{}, attrs...), need...)
-	fr, err := explain.ReadFrame(f.data, explain.ReadOptions{Columns: dedupeNames(cols)})
+	// Attributes keep their text ("1.0" stays "1.0"), unless the
+	// classifier reads the same column as a number.
+	kinds := map[string]explain.Kind{}
+	for _, a := range attrs {
+		kinds[a] = explain.String
+	}
+	for _, c := range need {
+		delete(kinds, c)
+	}
+	fr, err := explain.ReadFrame(f.data, explain.ReadOptions{Columns: dedupeNames(cols), Kinds: kinds})
 	if err != nil {
 		return err
 	}
@@ -102,7 +126,18 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 		ac = append(ac, c)
 	}
 	var res *explain.Result
-	if f.explainer == "fpgrowth" {
+	if f.mean != "" {
+		in := explain.MeanShiftInput{Outlier: flags}
+		if in.Mean, err = fr.Numbers(f.mean); err != nil {
+			return err
+		}
+		if f.count != "" {
+			if in.Count, err = fr.Numbers(f.count); err != nil {
+				return err
+			}
+		}
+		res, err = explain.ExplainMeanShift(ac, in, explain.MeanShiftOptions{MinSupport: opt.MinSupport, MinMeanShift: opt.MinRatio, MaxOrder: opt.MaxOrder})
+	} else if f.explainer == "fpgrowth" {
 		res, err = explain.FPGrowth(ac, explain.Labels{Outlier: flags}, explain.FPOptions{MinSupport: opt.MinSupport, MinRatio: opt.MinRatio, Combinations: opt.MaxOrder > 1})
 	} else {
 		res, err = explain.APriori(ac, explain.Labels{Outlier: flags}, opt)
@@ -233,7 +268,7 @@ func writeExplanation(w io.Writer, f *explainFlags, res *explain.Result) error {
 		}
 		return nil
 	}
-	fmt.Fprintf(w, "%v outliers of %v rows\n", res.Outliers, res.Total)
+	fmt.Fprintf(w, "%s outliers of %s rows\n", explain.FormatNumber(res.Outliers), explain.FormatNumber(res.Total))
 	return mbsql.WriteTable(w, fr, 0)
 }
 

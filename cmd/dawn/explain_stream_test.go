@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +158,36 @@ func TestExplainStreamBadInput(t *testing.T) {
 		if code != tc.code || !strings.Contains(stderr, tc.msg) {
 			t.Errorf("%v: exit %d %q, want %d %q", tc.args, code, stderr, tc.code, tc.msg)
 		}
+	}
+}
+
+// MacroBase's streaming sensor10k case (BasicOneShotEWStreamingPipelineTest.
+// testSensor10KPower) finds device 2040; here the reservoir percentile of
+// power_drain stands in for the legacy streaming MAD score.
+func TestExplainStreamSensor10K(t *testing.T) {
+	f, err := os.Open(filepath.Join(macrobaseDir(t), "legacy", "sensor10k.csv.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, string(raw), "explain", "--stream", "--percentile", "power_drain:0.99", "--tail", "high", "--attrs", "device_id",
+		"--min-support", "0.01", "--min-ratio", "1", "--period", "0", "--warmup", "100", "--decay-every", "1000", "--reservoir", "1000", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var em emission
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &em); err != nil {
+		t.Fatal(err)
+	}
+	if !em.Final || em.Rows != 10479 || len(em.Explanations) != 1 || em.Explanations[0].Values["device_id"] != "2040" {
+		t.Fatalf("got %+v", em)
 	}
 }

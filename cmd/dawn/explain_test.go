@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -125,6 +126,12 @@ func TestExplainCLILibraryAndClassic(t *testing.T) {
 	if len(res.Explanations) != 1 || res.Explanations[0].Values["A1"] != "0" || res.Explanations[0].Values["A3"] != "2" {
 		t.Errorf("MCD: %+v", res)
 	}
+	// APLCountMeanShiftSummarizerTest: time == 1 against the rest, by mean latency.
+	jsonRun("explain", "--data", filepath.Join(mb, "lib", "sample_cubedshift.csv"), "--outlier", "time == 1", "--mean", "meanLatency", "--count", "count",
+		"--attrs", "location,version,language", "--min-support", "0.05", "--min-ratio", "1.1")
+	if len(res.Explanations) != 3 || res.Explanations[0].Values["location"] != "AUS" && res.Explanations[1].Values["location"] != "AUS" && res.Explanations[2].Values["location"] != "AUS" {
+		t.Errorf("mean shift: %+v", res)
+	}
 	// Legacy sensor10k power drain.
 	jsonRun("explain", "--data", filepath.Join(mb, "legacy", "sensor10k.csv.gz"), "--mad", "power_drain", "--attrs", "device_id", "--explainer", "fpgrowth", "--min-support", "0.01", "--min-ratio", "0.01")
 	if len(res.Explanations) != 1 || res.Explanations[0].Values["device_id"] != "2040" {
@@ -162,6 +169,24 @@ func TestExplainCLIBadInput(t *testing.T) {
 	code, out, stderr := runCLI(t, "", "explain", "--data", f, "--attrs", "loc", "--outlier", "m >= 2", "--min-support", "0.1", "--min-ratio", "1")
 	if code != 0 || !strings.Contains(out, "2 outliers of 5 rows") || !strings.Contains(out, "b ") || strings.Contains(out, "\nnull") {
 		t.Errorf("NaN/empty: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+func TestExplainCLIKeepsAttributeText(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "v.csv")
+	var b strings.Builder
+	b.WriteString("ver,m\n")
+	for i := 0; i < 100; i++ {
+		v, m := "2.0", 1
+		if i%10 == 0 {
+			v, m = "1.0", 5
+		}
+		fmt.Fprintf(&b, "%s,%d\n", v, m)
+	}
+	os.WriteFile(f, []byte(b.String()), 0o644)
+	code, out, stderr := runCLI(t, "", "explain", "--data", f, "--outlier", "m > 2", "--attrs", "ver")
+	if code != 0 || !strings.Contains(out, "\n1.0      1.0") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -148,33 +149,48 @@ func sqlREPL(ctx context.Context, e *env, s *mbsql.Session, maxRows int) error {
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	var buf strings.Builder
 	failed := false
+	line, start := 0, 1 // input line numbers, and where the pending chunk starts
+	run := func(src string) {
+		err := s.Exec(src, func(r *mbsql.Result) error { return printResult(e.stdout, r, maxRows) })
+		if err == nil {
+			return
+		}
+		// Positions count from the chunk; report them in input lines.
+		var pe *mbsql.Error
+		if errors.As(err, &pe) {
+			pe.Pos.Line += start - 1
+		}
+		fmt.Fprintf(e.stderr, "dawn: sql: %v\n", err)
+		failed = true
+	}
 	prompt(false)
 	for sc.Scan() {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		line++
+		if buf.Len() == 0 {
+			start = line
+		}
 		buf.WriteString(sc.Text())
 		buf.WriteByte('\n')
 		if !strings.Contains(sc.Text(), ";") {
-			prompt(buf.Len() > 0 && strings.TrimSpace(buf.String()) != "")
+			prompt(strings.TrimSpace(buf.String()) != "")
+			if strings.TrimSpace(buf.String()) == "" {
+				buf.Reset()
+			}
 			continue
 		}
 		src := buf.String()
 		buf.Reset()
-		if err := s.Exec(src, func(r *mbsql.Result) error { return printResult(e.stdout, r, maxRows) }); err != nil {
-			fmt.Fprintf(e.stderr, "dawn: sql: %v\n", err)
-			failed = true
-		}
+		run(src)
 		prompt(false)
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("sql: read stdin: %w", err)
 	}
-	if rest := strings.TrimSpace(buf.String()); rest != "" {
-		if err := s.Exec(rest, func(r *mbsql.Result) error { return printResult(e.stdout, r, maxRows) }); err != nil {
-			fmt.Fprintf(e.stderr, "dawn: sql: %v\n", err)
-			failed = true
-		}
+	if rest := buf.String(); strings.TrimSpace(rest) != "" {
+		run(rest)
 	}
 	if failed && !tty {
 		return fmt.Errorf("sql: some statements failed")

@@ -78,7 +78,6 @@ type Explainer struct {
 	low, high float64
 	cmp       func(float64) bool
 	rows      int64 // rows seen
-	counted   int64 // rows classified and counted
 	keyBuf    []byte
 	items     [][]byte
 	hashes    []uint64
@@ -162,7 +161,6 @@ func (x *Explainer) Decay() {
 // item keys: for each member, the attribute index, the value's length as a
 // uvarint, and the value; combinations concatenate members in attribute order.
 func (x *Explainer) count(values []string, outlier bool) {
-	x.counted++
 	sk := x.in
 	if outlier {
 		sk = x.out

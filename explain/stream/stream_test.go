@@ -223,3 +223,23 @@ func TestSelectDesc(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkObserve(b *testing.B) {
+	x, err := New(Config{Attrs: []string{"a", "b", "c", "d"}, Cutoff: 1, High: true, DecayRate: 0.01, DecayEvery: 100000, Period: 100000,
+		Options: explain.Options{MinSupport: 0.2, MinRatio: 3, MaxOrder: 3}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	rows := make([][]string, 1<<16)
+	ms := make([]float64, len(rows))
+	for i := range rows {
+		rows[i] = []string{fmt.Sprintf("a%d", rnd.IntN(10)), fmt.Sprintf("b%d", rnd.IntN(20)), fmt.Sprintf("c%d", rnd.IntN(5)), fmt.Sprintf("u%d", rnd.IntN(100000))}
+		ms[i] = rnd.NormFloat64()
+	}
+	i := 0
+	for b.Loop() {
+		x.Observe(rows[i&(len(rows)-1)], ms[i&(len(rows)-1)])
+		i++
+	}
+}
