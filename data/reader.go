@@ -79,8 +79,9 @@ type Reader struct {
 	opt  Options
 	src  source
 	rows int64
-	file *countingFile
-	size int64
+	file   *countingFile
+	size   int64
+	closed bool
 }
 
 // Open opens path for reading as a stream of record batches.
@@ -372,6 +373,9 @@ func (r *Reader) Schema() *arrow.Schema { return r.src.schema() }
 // Next returns the next batch, or io.EOF after the last. The caller owns the
 // batch and must Release it.
 func (r *Reader) Next() (arrow.RecordBatch, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
 	rec, err := r.src.next(r.opt.BatchSize)
 	if err != nil {
 		return nil, err
@@ -383,8 +387,18 @@ func (r *Reader) Next() (arrow.RecordBatch, error) {
 // RowsRead is the number of rows returned so far.
 func (r *Reader) RowsRead() int64 { return r.rows }
 
-// Close releases the file.
-func (r *Reader) Close() error { return r.src.close() }
+// Close releases the file (and stops the read-ahead goroutine). Calling it
+// again does nothing; Next after Close returns ErrClosed.
+func (r *Reader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	return r.src.close()
+}
+
+// ErrClosed is returned by Next on a closed Reader.
+var ErrClosed = errors.New("data: read from a closed reader")
 
 // ReadAll reads a whole file into memory as a slice of batches (for small
 // inputs such as dev sets). The caller releases each batch.
