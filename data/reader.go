@@ -75,10 +75,10 @@ type source interface {
 
 // Reader streams a file as Arrow record batches.
 type Reader struct {
-	path string
-	opt  Options
-	src  source
-	rows int64
+	path   string
+	opt    Options
+	src    source
+	rows   int64
 	file   *countingFile
 	size   int64
 	closed bool
