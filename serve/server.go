@@ -72,6 +72,7 @@ type Server struct {
 	ctx     context.Context // cancelled by Close: stops the batch workers
 	stop    context.CancelFunc
 	swapMu  sync.Mutex
+	closed  bool // under swapMu: Close has run
 	// swapCount counts completed swaps.
 	swapCount atomic.Int64
 	bufPool   sync.Pool
@@ -167,6 +168,9 @@ func (s *Server) ModelVersion() string { return s.cur.Load().version }
 func (s *Server) Swap(m model.Model, version string) error {
 	s.swapMu.Lock()
 	defer s.swapMu.Unlock()
+	if s.closed {
+		return errors.New("serve: swap: the server is closed")
+	}
 	sv, err := s.prepare(m, version)
 	if err != nil {
 		return err
@@ -203,10 +207,14 @@ func (s *Server) acquire() *served {
 }
 
 // Close stops the batch workers; call it after the HTTP server has shut
-// down.
+// down. Later calls, and Swap after Close, do nothing.
 func (s *Server) Close() {
 	s.swapMu.Lock()
 	defer s.swapMu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
 	s.cur.Load().retire()
 	s.stop()
 }
@@ -298,7 +306,11 @@ func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bp := s.bufPool.Get().(*[]byte)
-	defer s.bufPool.Put(bp)
+	defer func() {
+		if cap(*bp) <= 1<<20 { // do not keep a huge request's buffer
+			s.bufPool.Put(bp)
+		}
+	}()
 	body, err := readBody(r.Body, (*bp)[:0], s.opt.MaxBodyBytes)
 	*bp = body[:0]
 	if err != nil {
