@@ -64,8 +64,8 @@ func applyLFs(ctx context.Context, e *env, lfsPath, dataPath string, df *dataFla
 		return nil, nil, nil, fmt.Errorf("%s: %w", lfsPath, err)
 	}
 	bar := newBar(e, dataPath, "applying LFs")
-	x, err := label.Apply(ctx, set, r, label.ApplyOptions{Workers: workers, Progress: bar.set})
-	bar.finish()
+	x, err := label.Apply(ctx, set, r, label.ApplyOptions{Workers: workers, Progress: bar.Set})
+	bar.Finish()
 	return x, f, r.Schema(), err
 }
 

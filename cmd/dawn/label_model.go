@@ -277,7 +277,7 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 	}
 	defer w.Abort()
 	bar := newBar(e, dataPath, "labeling")
-	defer bar.finish()
+	defer bar.Finish()
 	k := len(f.Labels)
 	for {
 		rec, err := r.Next()
@@ -305,7 +305,7 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 		if err != nil {
 			return 0, 0, fmt.Errorf("%s: %w", dataPath, err)
 		}
-		bar.set(int64(rows))
+		bar.Set(int64(rows))
 	}
 	return rows, labeled, w.Close()
 }
@@ -427,6 +427,7 @@ Example:
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
 	df := addDataFlags(fs)
 	mf := addModelFlags(fs)
+	tf := addTrackingFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -440,14 +441,27 @@ Example:
 	if err != nil {
 		return usagef("--tie-break: %v", err)
 	}
+	al, err := tf.start(ctx, "dawn label run", map[string]string{
+		"method": mf.method, "seed": fmt.Sprint(mf.seed), "epochs": fmt.Sprint(mf.epochs), "lr": fmt.Sprint(mf.lr),
+		"l2": fmt.Sprint(mf.l2), "optimizer": mf.optimizer, "class_balance": mf.balance, "tie_break": *tie,
+		"lfs_file": filepath.Base(*lfs),
+	}, map[string]string{"train": *dataPath, "eval": *evalPath, "lfs": *lfs})
+	if err != nil {
+		return al.finish(ctx, err)
+	}
+	return al.finish(ctx, runLabelRun(ctx, e, al, *lfs, *dataPath, *out, *modelOut, *votesOut, *evalPath, *gold, *asJSON, policy, df, mf))
+}
+
+func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, out, modelOut, votesOut, evalPath, gold string,
+	asJSON bool, policy labelmodel.TieBreak, df *dataFlags, mf *modelFlags) error {
 	start := time.Now()
-	x, f, schema, err := applyLFs(ctx, e, *lfs, *dataPath, df, 0)
+	x, f, schema, err := applyLFs(ctx, e, lfsPath, dataPath, df, 0)
 	if err != nil {
 		return err
 	}
 	applySecs := time.Since(start).Seconds()
-	if *votesOut != "" {
-		if err := label.SaveMatrix(*votesOut, x); err != nil {
+	if votesOut != "" {
+		if err := label.SaveMatrix(votesOut, x); err != nil {
 			return err
 		}
 	}
@@ -457,34 +471,34 @@ Example:
 		return err
 	}
 	fitSecs := time.Since(start).Seconds()
-	if *modelOut != "" {
-		if err := saveLabelModel(*modelOut, lm, f, schema); err != nil {
+	if modelOut != "" {
+		if err := saveLabelModel(modelOut, lm, f, schema); err != nil {
 			return err
 		}
 	}
 	sum := label.Analyze(x)
 	label.AddLearned(sum, lm.LFAccuracies())
-	rows, labeled, err := writeLabels(ctx, e, f, *lfs, *dataPath, *out, df, lm, policy, mf.seed)
+	rows, labeled, err := writeLabels(ctx, e, f, lfsPath, dataPath, out, df, lm, policy, mf.seed)
 	if err != nil {
 		return err
 	}
 	result := map[string]any{
-		"method": lm.Method(), "rows": rows, "labeled": labeled, "out": *out,
+		"method": lm.Method(), "rows": rows, "labeled": labeled, "out": out,
 		"apply_seconds": applySecs, "fit_seconds": fitSecs, "lfs": sum,
 	}
 	var ev *labelmodel.Eval
-	if *evalPath != "" {
-		dx, _, _, err := applyLFs(ctx, e, *lfs, *evalPath, df, 0)
+	if evalPath != "" {
+		dx, _, _, err := applyLFs(ctx, e, lfsPath, evalPath, df, 0)
 		if err != nil {
 			return err
 		}
-		g, err := readGold(*evalPath, *gold, f.Labels, df)
+		g, err := readGold(evalPath, gold, f.Labels, df)
 		if err != nil {
 			return err
 		}
 		for i, v := range g {
 			if v < 0 {
-				return &data.Error{File: *evalPath, Row: int64(i + 1), Column: *gold, Err: fmt.Errorf("no gold label; every row of the --eval file needs one")}
+				return &data.Error{File: evalPath, Row: int64(i + 1), Column: gold, Err: fmt.Errorf("no gold label; every row of the --eval file needs one")}
 			}
 		}
 		if err := label.AddGold(sum, dx, g); err != nil {
@@ -506,19 +520,86 @@ Example:
 		result["eval"] = ev
 		result["tie_break"] = policy.String()
 	}
-	if *asJSON {
+	if err := logLabelRun(ctx, al, lm, f, schema, x, sum, rows, labeled, ev); err != nil {
+		return err
+	}
+	if id := al.runID(); id != "" {
+		result["run_id"] = id
+	}
+	if asJSON {
 		return writeJSON(e.stdout, result)
 	}
 	fmt.Fprintf(e.stdout, "applied %d LFs to %d rows (%.2fs), fitted the %s label model (%.2fs); %d rows labeled, written to %s\n\n",
-		x.M(), x.N, applySecs, lm.Method(), fitSecs, labeled, *out)
+		x.M(), x.N, applySecs, lm.Method(), fitSecs, labeled, out)
 	writeAnalysisTable(e.stdout, sum)
 	if ev != nil {
 		fmt.Fprintf(e.stdout, "\nlabel model on %s (%d rows, ties broken by %s): accuracy %.3f, coverage %.3f, accuracy on covered rows %.3f",
-			*evalPath, ev.Rows, policy, ev.Accuracy, ev.Coverage, ev.CoveredAccuracy)
+			evalPath, ev.Rows, policy, ev.Accuracy, ev.Coverage, ev.CoveredAccuracy)
 		if len(f.Labels) == 2 {
 			fmt.Fprintf(e.stdout, ", F1 (%s) %.3f", f.Labels[1], ev.F1)
 		}
 		fmt.Fprintln(e.stdout)
 	}
+	if id := al.runID(); id != "" {
+		fmt.Fprintf(e.stdout, "logged run %s to %s\n", id, al.c.URI())
+	}
 	return nil
+}
+
+// logLabelRun records a label run's metrics, its LF analysis and the
+// servable model directory (LFs + label model) under "model".
+func logLabelRun(ctx context.Context, al *autolog, lm labelmodel.Model, f *label.File, schema *arrow.Schema,
+	x *label.Matrix, sum []label.LFSummary, rows, labeled int, ev *labelmodel.Eval) error {
+	if al == nil {
+		return nil
+	}
+	covered := 0
+	for i := 0; i < x.N; i++ {
+		if x.RowPtr[i+1] > x.RowPtr[i] {
+			covered++
+		}
+	}
+	m := map[string]float64{"rows": float64(rows), "labeled": float64(labeled), "train_coverage": float64(covered) / float64(max(x.N, 1))}
+	for _, s := range sum {
+		m["lf."+s.Name+".coverage"] = s.Coverage
+		if s.LearnedAccuracy != nil {
+			m["lf."+s.Name+".learned_accuracy"] = *s.LearnedAccuracy
+		}
+		if s.EmpiricalAccuracy != nil {
+			m["lf."+s.Name+".empirical_accuracy"] = *s.EmpiricalAccuracy
+		}
+	}
+	if ev != nil {
+		m["eval_accuracy"], m["eval_coverage"], m["eval_covered_accuracy"] = ev.Accuracy, ev.Coverage, ev.CoveredAccuracy
+		if x.K() == 2 {
+			m["eval_f1"] = ev.F1
+		}
+	}
+	if err := al.metrics(ctx, m); err != nil {
+		return fmt.Errorf("tracking: log metrics: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "dawn-autolog-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "model")
+	if err := lfmodel.Save(dir, f, schema, lm, al.runID()); err != nil {
+		return err
+	}
+	if err := al.artifact(ctx, dir, "model"); err != nil {
+		return fmt.Errorf("tracking: log model: %w", err)
+	}
+	js, err := os.Create(filepath.Join(tmp, "lf_analysis.json"))
+	if err != nil {
+		return err
+	}
+	werr := writeJSON(js, map[string]any{"lfs": sum})
+	if err := js.Close(); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		return werr
+	}
+	return al.artifact(ctx, js.Name(), "")
 }
