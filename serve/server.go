@@ -31,9 +31,9 @@ type Options struct {
 	// MaxBatchRows caps the rows of one micro-batch (1024 when 0). Requests
 	// at least this large skip the queue and are scored on their own.
 	MaxBatchRows int
-	// MaxWait is how long a micro-batch waits for more requests once the
-	// queue is empty. 0 batches only what queued up while the previous batch
-	// was being scored, adding no latency.
+	// MaxWait bounds how long a micro-batch waits, from its first request,
+	// for more requests once the queue is empty. 0 batches only what queued
+	// up while the previous batch was being scored, adding no latency.
 	MaxWait time.Duration
 	// Workers is the number of concurrent Predict calls (GOMAXPROCS when 0).
 	Workers int
@@ -393,8 +393,8 @@ func (s *Server) score(sv *served, t *table) *job {
 }
 
 // batchLoop scores queued jobs in batches: it takes what is queued (up to
-// MaxBatchRows rows), waits up to MaxWait for more, and scores them in one
-// Predict call.
+// MaxBatchRows rows), waits until MaxWait after the first for more, and
+// scores them in one Predict call.
 func (s *Server) batchLoop(sv *served) {
 	defer sv.workers.Done()
 	var timer *time.Timer
@@ -402,6 +402,7 @@ func (s *Server) batchLoop(sv *served) {
 	for j := range sv.queue {
 		batch = append(batch[:0], j)
 		rows := j.t.n
+		waiting := false // the MaxWait timer, counted from the first job, is running
 	drain:
 		for rows < s.opt.MaxBatchRows {
 			select {
@@ -417,22 +418,28 @@ func (s *Server) batchLoop(sv *served) {
 			if s.opt.MaxWait <= 0 {
 				break
 			}
-			if timer == nil {
-				timer = time.NewTimer(s.opt.MaxWait)
-			} else {
-				timer.Reset(s.opt.MaxWait)
+			if !waiting {
+				if timer == nil {
+					timer = time.NewTimer(s.opt.MaxWait)
+				} else {
+					timer.Reset(s.opt.MaxWait)
+				}
+				waiting = true
 			}
 			select {
 			case j2, ok := <-sv.queue:
-				timer.Stop()
 				if !ok {
 					break drain
 				}
 				batch = append(batch, j2)
 				rows += j2.t.n
 			case <-timer.C:
+				waiting = false
 				break drain
 			}
+		}
+		if waiting {
+			timer.Stop()
 		}
 		s.runBatch(sv, batch)
 		for _, b := range batch {
