@@ -19,8 +19,10 @@ type csvScanner struct {
 	end   int // end of the valid bytes
 	eof   bool
 	comma byte
-	// lazy treats a quote inside an unquoted field as an ordinary character
-	// (TSV, where quoting is rare and stray quotes are common).
+	// lazy treats a quote inside an unquoted field as an ordinary character,
+	// and a field that starts with a quote but is not a well-formed quoted
+	// field as unquoted text (TSV, where quoting is rare and stray quotes are
+	// common).
 	lazy bool
 
 	// quote is the offset in buf of the next '"' at or after pos (end when
@@ -186,7 +188,7 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 	for {
 		fi := len(s.fields)
 		if i < len(b) && b[i] == '"' {
-			startLine := line
+			startLine, fieldStart := line, i
 			i++
 			start := i
 			esc := false
@@ -195,6 +197,10 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 				if k < 0 {
 					if !s.eof {
 						return false, true, nil
+					}
+					if s.lazy {
+						i, line = fieldStart, startLine
+						goto unquoted
 					}
 					return false, false, &scanError{line: startLine, field: fi, msg: "unterminated quoted field: the closing quote is missing"}
 				}
@@ -230,10 +236,17 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 			case c == '\r' && i+1 == len(b):
 				i++
 			default:
+				if s.lazy {
+					// not a quoted field after all: "a" b is the text "a" b
+					s.fields = s.fields[:fi]
+					i, line = fieldStart, startLine
+					goto unquoted
+				}
 				return false, false, &scanError{line: line, field: fi, msg: "unexpected character after a closing quote; a quote inside a quoted field must be doubled (\"\")"}
 			}
 			break
 		}
+	unquoted:
 		start := i
 		for i < len(b) {
 			c := b[i]

@@ -129,13 +129,35 @@ func FuzzCSV(f *testing.F) {
 		f.Add([]byte(s), uint8(0))
 		f.Add([]byte(s), uint8(2))
 	}
-	f.Fuzz(func(t *testing.T, b []byte, infer uint8) {
-		opt := Options{BatchSize: 3, InferRows: int(infer%4) + 1}
-		sch, rows, ok := readCells(t, b, CSV, opt)
+	f.Add([]byte("a\tb\n\"x\" y\t1\n\"open\t2\n"), uint8(128))
+	f.Fuzz(func(t *testing.T, b []byte, mode uint8) {
+		format := CSV
+		if mode >= 128 {
+			format = TSV
+		}
+		opt := Options{BatchSize: 3, InferRows: int(mode%4) + 1}
+		sch, rows, ok := readCells(t, b, format, opt)
 		if !ok {
 			return
 		}
-		checkRewrite(t, sch, rows, b, CSV, opt)
+		checkRewrite(t, sch, rows, b, format, opt)
+		// selecting the columns in reverse order gives the same cells reversed
+		var rev []string
+		for i := sch.NumFields() - 1; i >= 0; i-- {
+			rev = append(rev, sch.Field(i).Name)
+		}
+		opt.Columns = rev
+		_, rrows, ok := readCells(t, b, format, opt)
+		if !ok {
+			t.Fatalf("reading the columns in reverse failed")
+		}
+		for i := range rows {
+			for j := range rows[i] {
+				if rows[i][j] != rrows[i][len(rev)-1-j] {
+					t.Fatalf("row %d column %d: %q, reversed read %q", i, j, rows[i][j], rrows[i][len(rev)-1-j])
+				}
+			}
+		}
 	})
 }
 

@@ -129,6 +129,14 @@ func newJSONL(f io.ReadCloser, path string, opt *Options) (*jsonl, error) {
 			return nil, &Error{File: path, Err: fmt.Errorf("the first %d objects have no fields", len(j.peek))}
 		}
 	}
+	if opt.Columns != nil {
+		if _, err := selectColumns(path, j.names, opt.Columns); err != nil {
+			return nil, err
+		}
+		j.names = append([]string(nil), opt.Columns...)
+		j.strict = false // the other keys are not wanted
+	}
+	clear(j.index)
 	for i, n := range j.names {
 		j.index[n] = i
 	}
@@ -142,7 +150,7 @@ func newJSONL(f io.ReadCloser, path string, opt *Options) (*jsonl, error) {
 	for i, name := range j.names {
 		var typ arrow.DataType
 		if opt.Schema != nil {
-			typ = opt.Schema.Field(i).Type
+			typ = opt.Schema.Field(opt.Schema.FieldIndices(name)[0]).Type
 			j.given[name] = true
 		} else if t, ok := opt.Types[name]; ok {
 			typ = t
@@ -194,10 +202,27 @@ func (j *jsonl) infer(name string) arrow.DataType {
 func (j *jsonl) readLine() ([]byte, bool, error) {
 	for {
 		j.buf = j.buf[:0]
+		chunk, err := j.br.ReadSlice('\n')
+		if err == nil {
+			// the whole line is in the bufio buffer: use it in place
+			j.line++
+			line := bytes.TrimSpace(chunk)
+			if j.line == 1 {
+				line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+			}
+			if len(line) > 0 {
+				return line, true, nil
+			}
+			continue
+		}
 		for {
-			chunk, err := j.br.ReadSlice('\n')
 			j.buf = append(j.buf, chunk...)
 			if errors.Is(err, bufio.ErrBufferFull) {
+				chunk, err = j.br.ReadSlice('\n')
+				if err == nil {
+					j.buf = append(j.buf, chunk...)
+					break
+				}
 				continue
 			}
 			if errors.Is(err, io.EOF) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -45,15 +46,45 @@ func newParquet(f *countingFile, path string, opt *Options) (src *parquetSource,
 		pf.Close()
 		return nil, &Error{File: path, Err: fmt.Errorf("reading the Parquet schema: %w", err)}
 	}
+	// With a flat schema (one Parquet leaf column per field) only the
+	// selected columns are read and decoded; Open's projection then puts
+	// them in the order asked for.
+	var cols []int
+	if opt.Columns != nil && pf.MetaData().Schema.NumColumns() == sch.NumFields() && hasAll(sch, opt.Columns) {
+		for i, f := range sch.Fields() {
+			if slices.Contains(opt.Columns, f.Name) {
+				cols = append(cols, i)
+			}
+		}
+		if len(cols) > 0 {
+			fields := make([]arrow.Field, len(cols))
+			for k, i := range cols {
+				fields[k] = sch.Field(i)
+			}
+			md := sch.Metadata()
+			sch = arrow.NewSchema(fields, &md)
+		} else {
+			cols = nil
+		}
+	}
 	s := &parquetSource{f: f, path: path, pf: pf, sch: sch}
 	if pf.NumRowGroups() > 0 && pf.NumRows() > 0 {
-		s.rr, err = fr.GetRecordReader(context.Background(), nil, nil)
+		s.rr, err = fr.GetRecordReader(context.Background(), cols, nil)
 		if err != nil {
 			pf.Close()
 			return nil, &Error{File: path, Err: err}
 		}
 	}
 	return s, nil
+}
+
+func hasAll(sch *arrow.Schema, names []string) bool {
+	for _, n := range names {
+		if !sch.HasField(n) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *parquetSource) schema() *arrow.Schema { return s.sch }

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -28,12 +31,22 @@ type Options struct {
 	// matched to the header by name and every header column must be present.
 	Schema *arrow.Schema
 	// Types overrides the inferred type of single columns by name (text
-	// formats). Naming a column the file lacks is an error.
+	// formats; a Parquet or Arrow file keeps its own types, and an override
+	// that differs from them is an error). Naming a column the file lacks is
+	// an error.
 	Types map[string]arrow.DataType
 	// InferRows is the number of rows inference samples (DefaultInferRows
 	// when 0; inference never reads more than this before the first batch).
 	InferRows int
-	// Alloc allocates the batches (memory.DefaultAllocator when nil).
+	// Columns, when set, selects the columns to read, in the order given;
+	// the batches and Schema hold only these. Naming a column the file lacks
+	// is an error. CSV and TSV skip the other columns' values without copying
+	// or parsing them, Parquet (with a flat schema) decodes only the selected
+	// columns, Arrow drops the others from each batch.
+	Columns []string
+	// Alloc allocates the batches of Parquet and Arrow files
+	// (memory.DefaultAllocator when nil). Text formats build their columns in
+	// Go-managed memory, which the garbage collector frees.
 	Alloc memory.Allocator
 }
 
@@ -102,11 +115,106 @@ func Open(path string, opt Options) (*Reader, error) {
 	default:
 		src, err = openOther(osf, path, format, &opt)
 	}
+	if err == nil && (format == Parquet || format == Arrow) {
+		err = checkBinaryOverrides(path, src.schema(), &opt)
+		if err == nil && opt.Columns != nil {
+			src, err = newProjection(path, src, opt.Columns)
+		}
+		if err != nil {
+			src.close()
+		}
+	}
 	if err != nil {
 		osf.Close()
 		return nil, err
 	}
 	return &Reader{path: path, opt: opt, src: src, file: f, size: size}, nil
+}
+
+// selectColumns maps Options.Columns to indices of names.
+func selectColumns(path string, names, want []string) ([]int, error) {
+	idx := make([]int, len(want))
+	seen := map[string]bool{}
+	for k, w := range want {
+		i := indexOf(names, w)
+		if i < 0 {
+			return nil, &Error{File: path, Column: w, Err: fmt.Errorf("the file has no such column (it has %s)", strings.Join(names, ", "))}
+		}
+		if seen[w] {
+			return nil, &Error{File: path, Column: w, Err: errors.New("the column is selected twice")}
+		}
+		seen[w] = true
+		idx[k] = i
+	}
+	return idx, nil
+}
+
+// projection keeps the selected columns of a typed format's batches.
+type projection struct {
+	source
+	idx []int
+	sch *arrow.Schema
+}
+
+func newProjection(path string, src source, cols []string) (source, error) {
+	full := src.schema()
+	names := make([]string, full.NumFields())
+	for i, f := range full.Fields() {
+		names[i] = f.Name
+	}
+	idx, err := selectColumns(path, names, cols)
+	if err != nil {
+		return nil, err
+	}
+	fields := make([]arrow.Field, len(idx))
+	for k, i := range idx {
+		fields[k] = full.Field(i)
+	}
+	md := full.Metadata()
+	return &projection{source: src, idx: idx, sch: arrow.NewSchema(fields, &md)}, nil
+}
+
+func (p *projection) schema() *arrow.Schema { return p.sch }
+
+func (p *projection) next(max int) (arrow.RecordBatch, error) {
+	rec, err := p.source.next(max)
+	if err != nil {
+		return nil, err
+	}
+	defer rec.Release()
+	cols := make([]arrow.Array, len(p.idx))
+	for k, i := range p.idx {
+		cols[k] = rec.Column(i)
+	}
+	return array.NewRecordBatch(p.sch, cols, rec.NumRows()), nil
+}
+
+// checkBinaryOverrides holds typed formats to the overrides: a Parquet or
+// Arrow file carries its own types, so Types and Schema may only name columns
+// it has, with the types it has.
+func checkBinaryOverrides(path string, sch *arrow.Schema, opt *Options) error {
+	want := map[string]arrow.DataType{}
+	for name, t := range opt.Types {
+		want[name] = t
+	}
+	if opt.Schema != nil {
+		for _, f := range opt.Schema.Fields() {
+			want[f.Name] = f.Type
+		}
+	}
+	for name, t := range want {
+		if opt.Columns != nil && !slices.Contains(opt.Columns, name) {
+			continue // not read
+		}
+		idx := sch.FieldIndices(name)
+		if len(idx) == 0 {
+			return &Error{File: path, Column: name, Err: errors.New("a type override names this column but the file has no such column")}
+		}
+		if got := sch.Field(idx[0]).Type; !arrow.TypeEqual(got, t) {
+			return &Error{File: path, Column: name, Err: fmt.Errorf("the file stores this column as %s; type overrides (%s) apply to text formats only", got, t)}
+		}
+	}
+	return nil
 }
 
 // Size is the size of the file in bytes (0 when it is not a regular file),

@@ -83,6 +83,8 @@ func TestReadCSV(t *testing.T) {
 			content: " id ,\"te,xt\"\n1,a\n",
 			types:   []string{"id:int64", "te,xt:utf8"},
 			rows:    [][]string{{"1", "a"}}},
+		{name: "empty header name (a pandas index)", file: "a.csv", content: ",a\n0,x\n1,y\n",
+			types: []string{"column1:int64", "a:utf8"}, rows: [][]string{{"0", "x"}, {"1", "y"}}},
 		{name: "header only", file: "a.csv", content: "a,b\n",
 			types: []string{"a:utf8", "b:utf8"}},
 		{name: "quoted field at EOF then CR", file: "a.csv", content: "a\n\"x\"\r",
@@ -98,6 +100,10 @@ func TestReadCSV(t *testing.T) {
 			content: "a\tb\n1\tsay \"hi\n2\t\"x\ty\"\n",
 			types:   []string{"a:int64", "b:utf8"},
 			rows:    [][]string{{"1", `say "hi`}, {"2", "x\ty"}}},
+		{name: "TSV field that only starts with a quote", file: "a.tsv",
+			content: "a\tb\n\"Best\" song ever\t1\n\"open\t2\n",
+			types:   []string{"a:utf8", "b:int64"},
+			rows:    [][]string{{`"Best" song ever`, "1"}, {`"open`, "2"}}},
 		{name: "unicode", file: "a.csv", content: "a\nZoë ✓ 😀\n",
 			types: []string{"a:utf8"}, rows: [][]string{{"Zoë ✓ 😀"}}},
 	}
@@ -379,5 +385,64 @@ func TestBytesRead(t *testing.T) {
 			t.Errorf("%s: BytesRead %d at the end, want %d", name, r.BytesRead(), st.Size())
 		}
 		r.Close()
+	}
+}
+
+// TestJSONLLongLine: a line longer than the read buffer, then a short one.
+func TestJSONLLongLine(t *testing.T) {
+	long := strings.Repeat("ab\\\"c", 700_000) // 3.5 MB of JSON text
+	p := writeFile(t, "l.jsonl", `{"s":"`+long+`","n":1}`+"\n"+`{"s":"x","n":2}`)
+	_, rows := table(t, p, Options{})
+	want := strings.ReplaceAll(long, `\"`, `"`)
+	if len(rows) != 2 || rows[0][0] != want || rows[0][1] != "1" || rows[1][0] != "x" || rows[1][1] != "2" {
+		t.Errorf("got %d rows; first value %d bytes, want %d", len(rows), len(rows[0][0]), len(want))
+	}
+}
+
+// TestColumns: Options.Columns selects and orders columns in every format;
+// values of unselected CSV columns are never looked at (not even for UTF-8).
+func TestColumns(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "c.csv")
+	os.WriteFile(csvPath, []byte("id,junk,text,n\n1,caf\xe9,\"a,b\",5\n2,xy,c,x6\n"), 0o644)
+	opt := Options{Columns: []string{"text", "id"}}
+	types, rows := table(t, csvPath, opt)
+	if want := []string{"text:utf8", "id:int64"}; !reflect.DeepEqual(types, want) {
+		t.Errorf("types %v, want %v", types, want)
+	}
+	if want := [][]string{{"a,b", "1"}, {"c", "2"}}; !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows %q, want %q", rows, want)
+	}
+	// a selected column still reports its errors with its own name
+	err := readErr(csvPath, Options{Columns: []string{"n"}, InferRows: 1})
+	if want := csvPath + `: row 2, column "n": "x6" is not an integer (the column's type, int64, was inferred from the first 1 rows; override it, e.g. --type n=string)`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	if err := readErr(csvPath, Options{Columns: []string{"id", "nope"}}); err == nil || err.Error() != csvPath+`: column "nope": the file has no such column (it has id, junk, text, n)` {
+		t.Errorf("missing column: %v", err)
+	}
+	// the other formats, made from a clean copy
+	clean := filepath.Join(dir, "clean.csv")
+	os.WriteFile(clean, []byte("id,junk,text\n1,j,\"a,b\"\n2,k,c\n"), 0o644)
+	for _, ext := range []string{"jsonl", "parquet", "arrow", "tsv"} {
+		p := filepath.Join(dir, "c."+ext)
+		convert(t, clean, p, Options{})
+		types, rows := table(t, p, opt)
+		if want := []string{"text:utf8", "id:int64"}; !reflect.DeepEqual(types, want) {
+			t.Errorf("%s: types %v, want %v", ext, types, want)
+		}
+		if want := [][]string{{"a,b", "1"}, {"c", "2"}}; !reflect.DeepEqual(rows, want) {
+			t.Errorf("%s: rows %q, want %q", ext, rows, want)
+		}
+		if ext == "parquet" { // only the selected columns are decoded
+			r, err := Open(p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := r.src.(*projection).source.(*parquetSource).sch.NumFields(); n != 2 {
+				t.Errorf("parquet reads %d columns, want 2", n)
+			}
+			r.Close()
+		}
 	}
 }

@@ -153,8 +153,9 @@ func (e *csvEncoder) writeHeader() error {
 		if i > 0 {
 			e.line = append(e.line, e.comma)
 		}
-		if h != strings.TrimSpace(h) || h == "" {
-			// readers trim unquoted header names
+		if h != strings.TrimSpace(h) || h == "" || (i == 0 && strings.HasPrefix(h, "\ufeff")) {
+			// readers trim unquoted header names, and take a leading
+			// U+FEFF for a byte-order mark
 			e.line = appendQuoted(e.line, unsafeBytes(h))
 			continue
 		}
@@ -317,8 +318,15 @@ func appendFloat(dst []byte, v float64, bits int) []byte {
 
 type parquetEncoder struct{ w *pqarrow.FileWriter }
 
+// parquetRowGroupRows caps a Parquet row group. pqarrow holds a whole row
+// group in memory until it is flushed, so without a cap writing a file larger
+// than memory would fail; 256Ki rows of comment-sized text is ~45 MB.
+var parquetRowGroupRows int64 = 1 << 18
+
 func newParquetEncoder(f io.Writer, schema *arrow.Schema) (*parquetEncoder, error) {
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithMaxRowGroupLength(parquetRowGroupRows))
 	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return nil, err

@@ -1,9 +1,13 @@
 package data
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -153,5 +157,56 @@ func TestWriterCommit(t *testing.T) {
 
 	if _, err := Create(filepath.Join(dir, "out.xlsx"), rec.Schema(), WriteOptions{}); err == nil {
 		t.Error("Create .xlsx succeeded")
+	}
+}
+
+// TestParquetRowGroups: a Parquet file is written in bounded row groups and
+// read back across them in bounded batches with every value intact.
+func TestParquetRowGroups(t *testing.T) {
+	defer func(n int64) { parquetRowGroupRows = n }(parquetRowGroupRows)
+	parquetRowGroupRows = 1000
+	dir := t.TempDir()
+	src := filepath.Join(dir, "in.csv")
+	var sb strings.Builder
+	sb.WriteString("i,s\n")
+	for i := range 2500 {
+		fmt.Fprintf(&sb, "%d,v%d\n", i, i*7)
+	}
+	os.WriteFile(src, []byte(sb.String()), 0o644)
+	pq := filepath.Join(dir, "out.parquet")
+	convert(t, src, pq, Options{BatchSize: 600})
+
+	r, err := Open(pq, Options{BatchSize: 700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if n := r.src.(*parquetSource).pf.NumRowGroups(); n != 3 {
+		t.Errorf("%d row groups, want 3", n)
+	}
+	next := int64(0)
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.NumRows() > 700 {
+			t.Errorf("batch of %d rows", rec.NumRows())
+		}
+		ids := rec.Column(0).(*array.Int64)
+		strs := rec.Column(1).(*array.String)
+		for k := 0; k < ids.Len(); k++ {
+			if ids.Value(k) != next || strs.Value(k) != fmt.Sprintf("v%d", next*7) {
+				t.Fatalf("row %d: %d %q", next, ids.Value(k), strs.Value(k))
+			}
+			next++
+		}
+		rec.Release()
+	}
+	if next != 2500 {
+		t.Errorf("read %d rows, want 2500", next)
 	}
 }

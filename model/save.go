@@ -187,6 +187,9 @@ func Save(dir string, a *Artifact) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
+		return fmt.Errorf("model: save %s: %w", dir, err)
+	}
 	for _, f := range a.Files {
 		p := filepath.Join(tmp, filepath.FromSlash(path.Clean(f.Name)))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

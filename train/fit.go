@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sort"
 	"time"
 
 	"gonum.org/v1/gonum/optimize"
@@ -15,7 +16,7 @@ import (
 // Options configure Fit. The zero value of each field picks its default.
 type Options struct {
 	Model     Kind
-	Optimizer string  // "sgd" (default) or "lbfgs"
+	Optimizer string  // "sgd" (default), "adagrad" (linear models) or "lbfgs"
 	Epochs    int     // SGD epochs, or L-BFGS iterations (default 30 / 200)
 	LR        float64 // initial learning rate (default 0.1; 0.01 for linreg)
 	// Schedule is "inverse" (lr/(1+decay·epoch), the default), "invsqrt"
@@ -109,6 +110,10 @@ func (o *Options) defaults(ds *Dataset) error {
 	}
 	switch o.Optimizer {
 	case "sgd":
+	case "adagrad":
+		if o.Model == MLP || o.Precision != "" {
+			return errors.New("train: adagrad is implemented for the linear models in float64")
+		}
 	case "lbfgs":
 		if o.L1 > 0 {
 			return errors.New("train: L-BFGS needs a smooth objective; use --optimizer sgd with l1")
@@ -117,7 +122,7 @@ func (o *Options) defaults(ds *Dataset) error {
 			return errors.New("train: low precision applies to SGD only")
 		}
 	default:
-		return fmt.Errorf("train: unknown optimizer %q; want sgd or lbfgs", o.Optimizer)
+		return fmt.Errorf("train: unknown optimizer %q; want sgd, adagrad or lbfgs", o.Optimizer)
 	}
 	switch o.Precision {
 	case "":
@@ -227,6 +232,10 @@ func fitSGD(ctx context.Context, ds *Dataset, opt *Options) (*Result, error) {
 			regScale[j] = float32(float64(n) / float64(c))
 		}
 	}
+	var hot, hotFeat []int32
+	if opt.Threads > 1 {
+		hot, hotFeat = hotFeatures(counts, n)
+	}
 	p0 := Init(opt.Model, ds, opt.Hidden, opt.Seed)
 	var lp *lowPrec
 	if opt.Precision != "" {
@@ -240,6 +249,9 @@ func fitSGD(ctx context.Context, ds *Dataset, opt *Options) (*Result, error) {
 		}
 	}
 	a := newAtomicParams(p0, lp)
+	if opt.Optimizer == "adagrad" {
+		a.g2 = make([]uint64, len(p0.W))
+	}
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -254,7 +266,7 @@ func fitSGD(ctx context.Context, ds *Dataset, opt *Options) (*Result, error) {
 		}
 		r := rand.New(rand.NewPCG(opt.Seed, uint64(e)+1))
 		r.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
-		cfg := &sgdConfig{lr: opt.lr(e), l2: opt.L2, l1: opt.L1, regScale: regScale, threads: opt.Threads, seed: opt.Seed ^ uint64(e)<<32}
+		cfg := &sgdConfig{lr: opt.lr(e), l2: opt.L2, l1: opt.L1, regScale: regScale, hot: hot, hotFeat: hotFeat, threads: opt.Threads, seed: opt.Seed ^ uint64(e)<<32}
 		t0 := time.Now()
 		loss := a.epoch(ds, order, cfg)
 		dt := time.Since(t0)
@@ -322,4 +334,31 @@ func fitLBFGS(ctx context.Context, ds *Dataset, opt *Options) (*Result, error) {
 	}
 	p.unflatten(r.X)
 	return &Result{Params: p, Epochs: r.Stats.MajorIterations, BestEpoch: r.Stats.MajorIterations}, nil
+}
+
+// hotFeatures picks the features present in more than 1/hotDiv of the rows
+// (at most maxHot, the most frequent first): the ones HogWild! workers
+// would otherwise fight over.
+func hotFeatures(counts []int32, n int) (slot, feat []int32) {
+	const hotDiv, maxHot = 50, 1024
+	for j, c := range counts {
+		if int(c)*hotDiv > n {
+			feat = append(feat, int32(j))
+		}
+	}
+	if len(feat) == 0 {
+		return nil, nil
+	}
+	sort.Slice(feat, func(a, b int) bool { return counts[feat[a]] > counts[feat[b]] })
+	if len(feat) > maxHot {
+		feat = feat[:maxHot]
+	}
+	slot = make([]int32, len(counts))
+	for j := range slot {
+		slot[j] = -1
+	}
+	for s, j := range feat {
+		slot[j] = int32(s)
+	}
+	return slot, feat
 }

@@ -95,11 +95,11 @@ func (q *lowPrec) get(w []float64) {
 }
 
 // stepLowPrec is one SGD step of a linear model with low-precision weights.
-func (a *atomicParams) stepLowPrec(idx []int32, val []float32, t []float64, rw float64, cfg *sgdConfig, z, dz []float64, r *rng) float64 {
+func (a *atomicParams) stepLowPrec(idx []int32, val []float32, t []float64, rw float64, cfg *sgdConfig, z, dz []float64, r *rng, bias, pending []float64) float64 {
 	q, K := a.lp, a.k
 	zz := z[:K]
 	for k := range zz {
-		zz[k] = ld(a.b, k)
+		zz[k] = bias[k] + pending[k]
 	}
 	for n, j := range idx {
 		x := float64(val[n])
@@ -122,7 +122,7 @@ func (a *atomicParams) stepLowPrec(idx []int32, val []float32, t []float64, rw f
 		}
 	}
 	for k := 0; k < K; k++ {
-		st(a.b, k, ld(a.b, k)-step*dz[k])
+		pending[k] -= step * dz[k]
 	}
 	return loss
 }

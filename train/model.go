@@ -165,10 +165,14 @@ func Load(dir string, desc *model.MLmodel) (model.Model, error) {
 	ps := desc.Flavors.Dawn.Params
 	atoi := func(k string) int { v, _ := strconv.Atoi(ps[k]); return v }
 	classes := desc.Flavors.Dawn.Classes
-	p := NewParams(kind, atoi("d"), max(len(classes), 1), atoi("hidden"))
-	if p.D != feat.Dim() {
-		return nil, fmt.Errorf("train: load %s: params say %d inputs, the featurizer makes %d", dir, p.D, feat.Dim())
+	d, hidden := atoi("d"), atoi("hidden")
+	if d != feat.Dim() {
+		return nil, fmt.Errorf("train: load %s: params say %d inputs, the featurizer makes %d", dir, d, feat.Dim())
 	}
+	if kind == MLP && (hidden < 1 || hidden > 1<<14) {
+		return nil, fmt.Errorf("train: load %s: hidden = %d; want 1..%d", dir, hidden, 1<<14)
+	}
+	p := NewParams(kind, d, max(len(classes), 1), hidden)
 	if kind.Classifier() && len(classes) < 2 {
 		return nil, fmt.Errorf("train: load %s: a %s model needs at least 2 classes, the MLmodel lists %d", dir, kind, len(classes))
 	}

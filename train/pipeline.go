@@ -68,12 +68,9 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 		return nil, errors.New("train: give a target column or probability columns, not both")
 	}
 	kind := s.Options.Model
-	if kind == "" {
-		kind = LogReg
-		if len(s.ProbCols) > 2 {
-			kind = Softmax
-		}
-		s.Options.Model = kind
+	auto := kind == ""
+	if auto {
+		kind = LogReg // a classifier; softmax once the classes are known to be > 2
 	}
 	if _, err := ParseKind(string(kind)); err != nil {
 		return nil, err
@@ -90,6 +87,10 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if auto && tg.c > 2 {
+		kind = Softmax
+	}
+	s.Options.Model = kind
 	feat, err := featurize.Fit(s.Features, recs)
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: %w", s.Data, err)
@@ -126,6 +127,9 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 		rep.ValidRows = nv
 	}
 	rep.Rows = ds.X.Rows()
+	if err := opt.defaults(ds); err != nil { // so the MLmodel records the values used
+		return nil, err
+	}
 	res, err := Fit(ctx, ds, opt)
 	if err != nil {
 		return nil, err
@@ -493,9 +497,9 @@ func readValid(s Spec, feat *featurize.Featurizer, classes []string, kind Kind) 
 				}
 				ds.Y = append(ds.Y, v)
 			} else {
-				k, found := id[txt]
+				k, found := ClassID(txt, id, len(classes))
 				if !found {
-					return nil, fmt.Errorf("train: %s: row %d, column %q: gold label %q is not one of the classes %s", s.Valid, row+1, s.Gold, txt, strings.Join(classes, ", "))
+					return nil, fmt.Errorf("train: %s: row %d, column %q: gold label %q is neither one of the classes %s nor a class id 0..%d", s.Valid, row+1, s.Gold, txt, strings.Join(classes, ", "), len(classes)-1)
 				}
 				y := make([]float64, len(classes))
 				y[k] = 1
@@ -506,4 +510,17 @@ func readValid(s Spec, feat *featurize.Featurizer, classes []string, kind Kind) 
 		}
 	}
 	return ds.Subset(keep), nil
+}
+
+// ClassID maps a gold label to a class id: by name, else (when no class has
+// that name) as an integer id 0..k-1, so that gold 0/1 columns work with
+// classes named from probability columns such as prob_HAM,prob_SPAM.
+func ClassID(label string, byName map[string]int, k int) (int, bool) {
+	if id, ok := byName[label]; ok {
+		return id, true
+	}
+	if v, err := strconv.Atoi(label); err == nil && v >= 0 && v < k {
+		return v, true
+	}
+	return 0, false
 }

@@ -15,6 +15,7 @@ type atomicParams struct {
 	w, b    []uint64
 	w2, b2  []uint64
 	lp      *lowPrec // replaces w in low-precision mode
+	g2      []uint64 // AdaGrad's per-weight sums of squared gradients
 }
 
 func toBits(dst []uint64, src []float64) []uint64 {
@@ -71,8 +72,11 @@ func (a *atomicParams) snapshot() *Params {
 type sgdConfig struct {
 	lr, l2, l1 float64
 	regScale   []float32 // n/count(feature), the HogWild! penalty split
-	threads    int
-	seed       uint64
+	// hot maps a feature to its slot among the frequent features (-1 for
+	// the others) and hotFeat a slot to its feature; nil when one worker runs.
+	hot, hotFeat []int32
+	threads      int
+	seed         uint64
 }
 
 // prox applies the touched-feature penalty to v as a proximal step:
@@ -134,29 +138,114 @@ func (a *atomicParams) run(ds *Dataset, rows []int, cfg *sgdConfig, r *rng) floa
 	}
 	var total float64
 	lr := cfg.lr
-	for _, i := range rows {
+	// The bias is touched by every row, so its cache line would bounce
+	// between workers on every step; each worker instead accumulates its
+	// bias updates locally and publishes them every biasFlush rows.
+	pending := make([]float64, K)
+	bias := make([]float64, K)
+	for k := range bias {
+		bias[k] = ld(a.b, k)
+	}
+	// Features in most rows (stop words) would bounce the same way: with
+	// several workers their updates are buffered like the bias.
+	hot := cfg.hot
+	var hotBase, hotPend, hotGBase, hotGPend []float64
+	if a.kind != MLP && a.lp == nil && hot != nil {
+		m := len(cfg.hotFeat) * K
+		hotBase, hotPend = make([]float64, m), make([]float64, m)
+		if a.g2 != nil {
+			hotGBase, hotGPend = make([]float64, m), make([]float64, m)
+		}
+		for s, j := range cfg.hotFeat {
+			for k := 0; k < K; k++ {
+				hotBase[s*K+k] = ld(a.w, int(j)*K+k)
+				if a.g2 != nil {
+					hotGBase[s*K+k] = ld(a.g2, int(j)*K+k)
+				}
+			}
+		}
+	} else {
+		hot = nil
+	}
+	flush := func() {
+		for k, d := range pending {
+			if d != 0 {
+				bias[k] = addFloat(a.b, k, d)
+				pending[k] = 0
+			} else {
+				bias[k] = ld(a.b, k)
+			}
+		}
+		for s, j := range cfg.hotFeat {
+			if hot == nil {
+				break
+			}
+			for k := 0; k < K; k++ {
+				i, q := int(j)*K+k, s*K+k
+				if hotPend[q] != 0 {
+					hotBase[q] = addFloat(a.w, i, hotPend[q])
+					hotPend[q] = 0
+				} else {
+					hotBase[q] = ld(a.w, i)
+				}
+				if a.g2 == nil {
+					continue
+				}
+				if hotGPend[q] != 0 {
+					hotGBase[q] = addFloat(a.g2, i, hotGPend[q])
+					hotGPend[q] = 0
+				} else {
+					hotGBase[q] = ld(a.g2, i)
+				}
+			}
+		}
+	}
+	defer flush()
+	for n, i := range rows {
+		if n%biasFlush == biasFlush-1 {
+			flush()
+		}
 		idx, val := ds.X.Row(i)
 		rw := ds.weight(i)
 		switch {
 		case a.kind == MLP:
 			total += rw * a.stepMLP(idx, val, ds.target(i), rw, cfg, z, dz, h, dh)
 			continue
+		case a.g2 != nil:
+			hb := hotBuf{slot: hot, base: hotBase, pend: hotPend, gBase: hotGBase, gPend: hotGPend}
+			total += rw * a.stepAdaGrad(idx, val, ds.target(i), rw, cfg, z, dz, bias, pending, &hb)
+			continue
 		case a.lp != nil:
-			total += rw * a.stepLowPrec(idx, val, ds.target(i), rw, cfg, z, dz, r)
+			total += rw * a.stepLowPrec(idx, val, ds.target(i), rw, cfg, z, dz, r, bias, pending)
 			continue
 		}
 		// Linear model, float weights.
 		zz := z[:K]
 		for k := range zz {
-			zz[k] = ld(a.b, k)
+			zz[k] = bias[k] + pending[k]
 		}
-		if K == 1 {
+		switch {
+		case hot != nil:
+			for n, j := range idx {
+				x := float64(val[n])
+				if s := hot[j]; s >= 0 {
+					for k := range zz {
+						zz[k] += x * (hotBase[int(s)*K+k] + hotPend[int(s)*K+k])
+					}
+					continue
+				}
+				base := int(j) * K
+				for k := range zz {
+					zz[k] += x * ld(a.w, base+k)
+				}
+			}
+		case K == 1:
 			s := zz[0]
 			for n, j := range idx {
 				s += float64(val[n]) * ld(a.w, int(j))
 			}
 			zz[0] = s
-		} else {
+		default:
 			for n, j := range idx {
 				x := float64(val[n])
 				base := int(j) * K
@@ -170,6 +259,18 @@ func (a *atomicParams) run(ds *Dataset, rows []int, cfg *sgdConfig, r *rng) floa
 		for n, j := range idx {
 			x := step * float64(val[n])
 			c := lr * float64(cfg.regScale[j])
+			if hot != nil {
+				if s := hot[j]; s >= 0 {
+					// Frequent features have small n/count, so the penalty
+					// is applied as a plain (sub)gradient step.
+					for k := 0; k < K; k++ {
+						q := int(s)*K + k
+						cur := hotBase[q] + hotPend[q]
+						hotPend[q] -= x*dz[k] + c*(cfg.l2*cur+cfg.l1*sign(cur))
+					}
+					continue
+				}
+			}
 			base := int(j) * K
 			for k := 0; k < K; k++ {
 				v := ld(a.w, base+k) - x*dz[k]
@@ -177,10 +278,24 @@ func (a *atomicParams) run(ds *Dataset, rows []int, cfg *sgdConfig, r *rng) floa
 			}
 		}
 		for k := 0; k < K; k++ {
-			st(a.b, k, ld(a.b, k)-step*dz[k])
+			pending[k] -= step * dz[k]
 		}
 	}
 	return total
+}
+
+// biasFlush is how many rows a worker's bias updates are batched over.
+const biasFlush = 64
+
+// addFloat atomically adds d to s[i] and returns the new value.
+func addFloat(s []uint64, i int, d float64) float64 {
+	for {
+		old := atomic.LoadUint64(&s[i])
+		nv := math.Float64frombits(old) + d
+		if atomic.CompareAndSwapUint64(&s[i], old, math.Float64bits(nv)) {
+			return nv
+		}
+	}
 }
 
 func (a *atomicParams) stepMLP(idx []int32, val []float32, t []float64, rw float64, cfg *sgdConfig, z, dz, h, dh []float64) float64 {

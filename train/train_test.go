@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -186,18 +187,19 @@ func TestSGDStepIsGradientStep(t *testing.T) {
 // SGD reaches the exact optimum found by L-BFGS within 1 %.
 func TestSGDMatchesLBFGS(t *testing.T) {
 	for _, c := range []struct {
-		kind    Kind
-		classes int
-		lr      float64
-	}{{LogReg, 2, 0.2}, {Softmax, 3, 0.2}, {LinReg, 0, 0.02}} {
-		t.Run(string(c.kind), func(t *testing.T) {
+		kind      Kind
+		classes   int
+		lr        float64
+		optimizer string
+	}{{LogReg, 2, 0.2, "sgd"}, {Softmax, 3, 0.2, "sgd"}, {LinReg, 0, 0.02, "sgd"}, {LogReg, 2, 0.5, "adagrad"}, {Softmax, 3, 0.5, "adagrad"}} {
+		t.Run(string(c.kind)+"/"+c.optimizer, func(t *testing.T) {
 			ds := synth(c.kind, 2000, 50, 5, c.classes, true, false, 11)
 			const l2 = 1e-2
 			exact, err := Fit(t.Context(), ds, Options{Model: c.kind, Optimizer: "lbfgs", L2: l2})
 			if err != nil {
 				t.Fatal(err)
 			}
-			sgd, err := Fit(t.Context(), ds, Options{Model: c.kind, L2: l2, LR: c.lr, Epochs: 60, Threads: 1, Seed: 1, Schedule: "invsqrt"})
+			sgd, err := Fit(t.Context(), ds, Options{Model: c.kind, Optimizer: c.optimizer, L2: l2, LR: c.lr, Epochs: 60, Threads: 1, Seed: 1, Schedule: "invsqrt"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,20 +236,40 @@ func TestDeterministicSingleThread(t *testing.T) {
 // HogWild! with several workers converges to the sequential loss; run
 // under -race this also proves the shared updates race-free.
 func TestHogwildConverges(t *testing.T) {
-	for _, kind := range []Kind{LogReg, MLP} {
-		ds := synth(kind, 4000, 200, 8, 2, true, true, 21)
-		seq, err := Fit(t.Context(), ds, Options{Model: kind, Epochs: 15, Threads: 1, Seed: 1, L2: 1e-3})
+	for _, c := range []struct {
+		kind      Kind
+		optimizer string
+		d         int // 200: every feature is frequent (buffered); 3000: none is
+	}{{LogReg, "sgd", 200}, {LogReg, "sgd", 3000}, {Softmax, "sgd", 200}, {LogReg, "adagrad", 200}, {LogReg, "adagrad", 3000}, {MLP, "sgd", 200}} {
+		ds := synth(c.kind, 4000, c.d, 8, 3, true, true, 21)
+		if c.kind == LogReg {
+			ds = synth(c.kind, 4000, c.d, 8, 2, true, true, 21)
+		}
+		o := Options{Model: c.kind, Optimizer: c.optimizer, Epochs: 15, Threads: 1, Seed: 1, L2: 1e-3}
+		seq, err := Fit(t.Context(), ds, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		par, err := Fit(t.Context(), ds, Options{Model: kind, Epochs: 15, Threads: 4, Seed: 1, L2: 1e-3})
+		o.Threads = 4
+		par, err := Fit(t.Context(), ds, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s: sequential %.5f, 4 workers %.5f", kind, seq.Objective, par.Objective)
+		t.Logf("%s/%s/d=%d: sequential %.5f, 4 workers %.5f", c.kind, c.optimizer, c.d, seq.Objective, par.Objective)
 		if math.Abs(par.Objective-seq.Objective) > 0.01*seq.Objective {
-			t.Errorf("%s: parallel objective %.5f not within 1%% of sequential %.5f", kind, par.Objective, seq.Objective)
+			t.Errorf("%s/%s/d=%d: parallel objective %.5f not within 1%% of sequential %.5f", c.kind, c.optimizer, c.d, par.Objective, seq.Objective)
 		}
+	}
+}
+
+func TestHotFeatures(t *testing.T) {
+	counts := []int32{100, 1, 30, 3, 50}
+	slot, feat := hotFeatures(counts, 100) // hot: present in more than 2 rows of 100
+	if fmt.Sprint(feat) != "[0 4 2 3]" || fmt.Sprint(slot) != "[0 -1 2 3 1]" {
+		t.Errorf("slot %v feat %v", slot, feat)
+	}
+	if s, f := hotFeatures([]int32{1, 1}, 1000); s != nil || f != nil {
+		t.Errorf("rare features marked hot: %v %v", s, f)
 	}
 }
 

@@ -57,7 +57,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&s.Gold, "gold", "", "gold label `column` of --valid")
 	fs.Float64Var(&s.ValidFrac, "valid-frac", 0, "without --valid: hold out this `fraction` of training rows for early stopping")
 	o := &s.Options
-	fs.StringVar(&o.Optimizer, "optimizer", "sgd", "sgd (HogWild!) or lbfgs (full batch, exact)")
+	fs.StringVar(&o.Optimizer, "optimizer", "sgd", "sgd (HogWild!), adagrad (HogWild! with per-weight rates; linear models) or lbfgs (full batch, exact)")
 	fs.IntVar(&o.Epochs, "epochs", 0, "SGD epochs or L-BFGS iterations (default 30 / 200)")
 	fs.Float64Var(&o.LR, "lr", 0, "initial learning rate (default 0.1; 0.01 for linreg)")
 	fs.StringVar(&o.Schedule, "schedule", "inverse", "learning-rate schedule: inverse, invsqrt or constant")
