@@ -17,6 +17,7 @@ var arrowMagic = []byte("ARROW1")
 // time) or the stream format, telling them apart by the file's magic bytes.
 type ipcSource struct {
 	f    *countingFile
+	rc   io.Closer // instead of f, for a stream
 	path string
 	fr   *ipc.FileReader
 	sr   *ipc.Reader
@@ -49,6 +50,16 @@ func newIPC(f *countingFile, path string, opt *Options) (src *ipcSource, err err
 		s.sch = s.sr.Schema()
 	}
 	return s, nil
+}
+
+// newIPCStream reads the Arrow IPC stream format from a plain reader.
+func newIPCStream(r io.ReadCloser, name string, opt *Options) (src *ipcSource, err error) {
+	defer recoverInto(&err, name, 0)
+	sr, err := ipc.NewReader(r, ipc.WithAllocator(opt.Alloc))
+	if err != nil {
+		return nil, &Error{File: name, Err: fmt.Errorf("not a readable Arrow IPC stream: %w", err)}
+	}
+	return &ipcSource{rc: r, path: name, sr: sr, sch: sr.Schema()}, nil
 }
 
 func (s *ipcSource) schema() *arrow.Schema { return s.sch }
@@ -99,6 +110,9 @@ func (s *ipcSource) close() error {
 	}
 	if s.sr != nil {
 		s.sr.Release()
+	}
+	if s.rc != nil {
+		return s.rc.Close()
 	}
 	return s.f.Close()
 }

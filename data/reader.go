@@ -1,10 +1,13 @@
 package data
 
 import (
+	"bufio"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -72,24 +75,36 @@ type source interface {
 
 // Reader streams a file as Arrow record batches.
 type Reader struct {
-	path string
-	opt  Options
-	src  source
-	rows int64
-	file *countingFile
-	size int64
+	path   string
+	opt    Options
+	src    source
+	rows   int64
+	file   *countingFile
+	size   int64
+	closed bool
 }
 
 // Open opens path for reading as a stream of record batches.
+//
+// A gzip-compressed text file (name.csv.gz, name.tsv.gz, name.jsonl.gz) is
+// decompressed as it is read.
 func Open(path string, opt Options) (*Reader, error) {
 	opt.withDefaults()
+	gz := strings.EqualFold(filepath.Ext(path), ".gz")
 	format := opt.Format
 	if format == "" {
-		f, err := FormatOf(path)
+		name := path
+		if gz {
+			name = strings.TrimSuffix(path, filepath.Ext(path))
+		}
+		f, err := FormatOf(name)
 		if err != nil {
 			return nil, err
 		}
 		format = f
+	}
+	if gz && format != CSV && format != TSV && format != JSONL {
+		return nil, fmt.Errorf("data: %s: only CSV, TSV and JSON Lines can be read gzip-compressed; decompress it first", path)
 	}
 	osf, err := os.Open(path)
 	if err != nil {
@@ -100,14 +115,23 @@ func Open(path string, opt Options) (*Reader, error) {
 		size = st.Size()
 	}
 	f := &countingFile{f: osf}
+	var text io.ReadCloser = f
+	if gz {
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			osf.Close()
+			return nil, &Error{File: path, Err: fmt.Errorf("not a readable gzip file: %w", err)}
+		}
+		text = gzipFile{z, f}
+	}
 	var src source
 	switch format {
 	case CSV:
-		src, err = textSource(newDelimited(f, path, ',', &opt))
+		src, err = textSource(newDelimited(text, path, ',', &opt))
 	case TSV:
-		src, err = textSource(newDelimited(f, path, '\t', &opt))
+		src, err = textSource(newDelimited(text, path, '\t', &opt))
 	case JSONL:
-		src, err = textSource(newJSONL(f, path, &opt))
+		src, err = textSource(newJSONL(text, path, &opt))
 	case Parquet:
 		src, err = newParquet(f, path, &opt)
 	case Arrow:
@@ -258,6 +282,75 @@ func (c *countingFile) Seek(off int64, whence int) (int64, error) { return c.f.S
 
 func (c *countingFile) Close() error { return c.f.Close() }
 
+// gzipFile reads decompressed bytes and closes the file underneath.
+type gzipFile struct {
+	*gzip.Reader
+	f io.Closer
+}
+
+func (g gzipFile) Close() error {
+	g.Reader.Close()
+	return g.f.Close()
+}
+
+// NewReader reads a stream that is not a file (standard input, a network
+// body): CSV, TSV, JSON Lines or an Arrow IPC stream. The format is
+// opt.Format, else the one name's extension implies, else JSON Lines when the
+// first non-blank byte is '{' and CSV otherwise. name labels errors. Parquet
+// and the Arrow IPC file format need random access: use Open. Close does not
+// close r.
+func NewReader(r io.Reader, name string, opt Options) (*Reader, error) {
+	opt.withDefaults()
+	br := bufio.NewReaderSize(r, 64<<10)
+	format := opt.Format
+	if format == "" && filepath.Ext(name) != "" {
+		f, err := FormatOf(name)
+		if err != nil {
+			return nil, err
+		}
+		format = f
+	}
+	if format == "" {
+		format = CSV
+		for {
+			b, err := br.Peek(1)
+			if err != nil {
+				break // empty input: the CSV reader says so
+			}
+			if b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n' {
+				br.ReadByte()
+				continue
+			}
+			if b[0] == '{' {
+				format = JSONL
+			}
+			break
+		}
+	}
+	rc := io.NopCloser(br)
+	var src source
+	var err error
+	switch format {
+	case CSV:
+		src, err = textSource(newDelimited(rc, name, ',', &opt))
+	case TSV:
+		src, err = textSource(newDelimited(rc, name, '\t', &opt))
+	case JSONL:
+		src, err = textSource(newJSONL(rc, name, &opt))
+	case Arrow:
+		src, err = newIPCStream(rc, name, &opt)
+		if err == nil && opt.Columns != nil {
+			src, err = newProjection(name, src, opt.Columns)
+		}
+	default:
+		err = fmt.Errorf("data: %s: %s needs random access; save it to a file and use Open", name, format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{path: name, opt: opt, src: src}, nil
+}
+
 // textSource parses a text format's batches ahead on a second goroutine.
 func textSource[S source](s S, err error) (source, error) {
 	if err != nil {
@@ -280,6 +373,9 @@ func (r *Reader) Schema() *arrow.Schema { return r.src.schema() }
 // Next returns the next batch, or io.EOF after the last. The caller owns the
 // batch and must Release it.
 func (r *Reader) Next() (arrow.RecordBatch, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
 	rec, err := r.src.next(r.opt.BatchSize)
 	if err != nil {
 		return nil, err
@@ -291,8 +387,18 @@ func (r *Reader) Next() (arrow.RecordBatch, error) {
 // RowsRead is the number of rows returned so far.
 func (r *Reader) RowsRead() int64 { return r.rows }
 
-// Close releases the file.
-func (r *Reader) Close() error { return r.src.close() }
+// Close releases the file (and stops the read-ahead goroutine). Calling it
+// again does nothing; Next after Close returns ErrClosed.
+func (r *Reader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	return r.src.close()
+}
+
+// ErrClosed is returned by Next on a closed Reader.
+var ErrClosed = errors.New("data: read from a closed reader")
 
 // ReadAll reads a whole file into memory as a slice of batches (for small
 // inputs such as dev sets). The caller releases each batch.

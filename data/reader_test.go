@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"errors"
 	"flag"
@@ -359,6 +360,12 @@ func TestBatchesBounded(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if err := r.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := r.Next(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Next after Close: %v, want ErrClosed", err)
+	}
 }
 
 // TestBytesRead: a reader's byte count reaches the file size by the end, for
@@ -444,5 +451,103 @@ func TestColumns(t *testing.T) {
 			}
 			r.Close()
 		}
+	}
+}
+
+// TestGzip: compressed text files read exactly like the plain ones.
+func TestGzip(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"tricky.csv", "tricky.jsonl"} {
+		plain := filepath.Join("testdata", name)
+		b, _ := os.ReadFile(plain)
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write(b)
+		zw.Close()
+		gz := filepath.Join(dir, name+".gz")
+		os.WriteFile(gz, zb.Bytes(), 0o644)
+		wantTypes, wantRows := table(t, plain, Options{})
+		types, rows := table(t, gz, Options{BatchSize: 2})
+		if !reflect.DeepEqual(types, wantTypes) || !reflect.DeepEqual(rows, wantRows) {
+			t.Errorf("%s.gz reads differently from %s", name, name)
+		}
+	}
+	bad := filepath.Join(dir, "bad.csv.gz")
+	os.WriteFile(bad, []byte("a,b\n1,2\n3,4\n5,6\n"), 0o644)
+	if err := readErr(bad, Options{}); err == nil || err.Error() != bad+": not a readable gzip file: gzip: invalid header" {
+		t.Errorf("plain text named .gz: %v", err)
+	}
+	pq := filepath.Join(dir, "x.parquet.gz")
+	os.WriteFile(pq, nil, 0o644)
+	if err := readErr(pq, Options{}); err == nil || !strings.Contains(err.Error(), "only CSV, TSV and JSON Lines can be read gzip-compressed") {
+		t.Errorf("parquet.gz: %v", err)
+	}
+	if _, err := Create(filepath.Join(dir, "out.csv.gz"), arrow.NewSchema(nil, nil), WriteOptions{}); err == nil {
+		t.Error("Create .csv.gz succeeded")
+	}
+}
+
+// TestNewReader reads streams: CSV and JSON Lines told apart by their first
+// byte, a format from the name, an Arrow IPC stream; Parquet is refused.
+func TestNewReader(t *testing.T) {
+	read := func(r *Reader) [][]string {
+		t.Helper()
+		defer r.Close()
+		var rows [][]string
+		for {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return rows
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < int(rec.NumRows()); i++ {
+				var row []string
+				for c := 0; c < int(rec.NumCols()); c++ {
+					row = append(row, FormatValue(rec.Column(c), i))
+				}
+				rows = append(rows, row)
+			}
+			rec.Release()
+		}
+	}
+	want := [][]string{{"1", "x"}, {"2", "y"}}
+	for name, in := range map[string]string{
+		"-":           "a,b\n1,x\n2,y\n",
+		"stdin":       "\n {\"a\":1,\"b\":\"x\"}\n{\"a\":2,\"b\":\"y\"}\n",
+		"input.tsv":   "a\tb\n1\tx\n2\ty\n",
+		"input.jsonl": "{\"a\":1,\"b\":\"x\"}\n{\"a\":2,\"b\":\"y\"}\n",
+	} {
+		r, err := NewReader(strings.NewReader(in), name, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := read(r); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	// an Arrow IPC stream, with a column selection
+	p := filepath.Join(t.TempDir(), "s.arrows")
+	src := writeFile(t, "s.csv", "a,b\n1,x\n2,y\n")
+	convert(t, src, p, Options{})
+	b, _ := os.ReadFile(p)
+	r, err := NewReader(bytes.NewReader(b), "stdin", Options{Format: Arrow, Columns: []string{"b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(r); !reflect.DeepEqual(got, [][]string{{"x"}, {"y"}}) {
+		t.Errorf("arrow stream: %q", got)
+	}
+	if _, err := NewReader(strings.NewReader(""), "x.parquet", Options{}); err == nil || err.Error() != "data: x.parquet: parquet needs random access; save it to a file and use Open" {
+		t.Errorf("parquet stream: %v", err)
+	}
+	// errors name the stream
+	r, err = NewReader(strings.NewReader("a,b\n1,\"x\n"), "stdin", Options{})
+	if err == nil {
+		_, err = r.Next()
+	}
+	if err == nil || err.Error() != `stdin: row 1, column "b": malformed CSV at line 2: unterminated quoted field: the closing quote is missing` {
+		t.Errorf("bad stream: %v", err)
 	}
 }
