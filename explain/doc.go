@@ -18,7 +18,11 @@
 // extended; one that passes support only may be extended; pairs and triples
 // are built only from extendable single items, and a triple is reported only
 // when its three pairs were extendable. The FP-growth explainer reproduces
-// MacroBase's FPGrowthSummarizer.
+// MacroBase's FPGrowthSummarizer, and ExplainMeanShift its count-mean-shift
+// summarizer. Annotate and RemoveRedundant add what MacroBase lacks: a
+// confidence interval for the risk ratio, each combination's contribution
+// to the outliers, and the removal of combinations that a simpler one
+// already explains.
 //
 // Attributes are dictionary-encoded int32 columns (Column). The explainer
 // first counts outliers per dictionary code, keeps the values with enough

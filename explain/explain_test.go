@@ -306,3 +306,33 @@ func TestDenseAndHashCubesAgree(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyAndTinyInputs(t *testing.T) {
+	for _, n := range []int{0, 1, 2} {
+		vals := make([]string, n)
+		out := make([]bool, n)
+		for i := range vals {
+			vals[i] = "v"
+			out[i] = i == 0
+		}
+		r, err := APriori([]*Column{EncodeStrings("a", vals), EncodeStrings("b", vals)}, Labels{Outlier: out}, Options{MinSupport: 0.1, MinRatio: 1, MaxOrder: 3})
+		if err != nil {
+			t.Fatalf("%d rows: %v", n, err)
+		}
+		if r.Total != float64(n) {
+			t.Errorf("%d rows: total %v", n, r.Total)
+		}
+		if _, err := FPGrowth([]*Column{EncodeStrings("a", vals)}, Labels{Outlier: out}, FPOptions{MinSupport: 0.1, MinRatio: 1, Combinations: true}); err != nil {
+			t.Fatalf("fpgrowth %d rows: %v", n, err)
+		}
+	}
+	if _, _, _, err := (Percentile{Cutoff: 1, High: true}).Classify(nil); err == nil {
+		t.Error("percentile of nothing accepted")
+	}
+	if _, err := MADScores([]float64{1, 1, 1}); err == nil {
+		t.Error("MAD of a constant accepted")
+	}
+	if _, err := (MCD{}).Scores([][]float64{{1, 2}, {3, 4}}); err == nil {
+		t.Error("MCD on 2 rows accepted")
+	}
+}

@@ -46,7 +46,7 @@ func ReadFrame(path string, opt ReadOptions) (*Frame, error) {
 	if format == data.Parquet {
 		return readParquet(path, opt)
 	}
-	r, err := openWithKinds(path, opt.Kinds, format)
+	r, err := openWithKinds(path, opt.Kinds, opt.Columns, format)
 	if err != nil {
 		return nil, err
 	}
@@ -72,33 +72,50 @@ func ReadFrame(path string, opt ReadOptions) (*Frame, error) {
 	return b.frame(), nil
 }
 
-// openWithKinds opens a file through package data; for text formats the
-// columns with a forced kind are read as that type, so a string attribute
-// keeps its exact text ("1.0" stays "1.0").
-func openWithKinds(path string, kinds map[string]Kind, format data.Format) (*data.Reader, error) {
+// openWithKinds opens a file through package data, reading only the
+// wanted columns; for text formats the columns with a forced kind are read
+// as that type, so a string attribute keeps its exact text ("1.0" stays
+// "1.0").
+func openWithKinds(path string, kinds map[string]Kind, cols []string, format data.Format) (*data.Reader, error) {
 	r, err := data.Open(path, data.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
-	if len(kinds) == 0 || (format != data.CSV && format != data.TSV) {
+	text := format == data.CSV || format == data.TSV
+	if (len(kinds) == 0 || !text) && cols == nil {
 		return r, nil
 	}
-	types := map[string]arrow.DataType{}
-	for _, f := range r.Schema().Fields() {
-		for name, k := range kinds {
-			if !strings.EqualFold(name, f.Name) {
-				continue
+	opt := data.Options{}
+	fields := r.Schema().Fields()
+	for _, c := range cols {
+		for _, f := range fields {
+			if strings.EqualFold(f.Name, c) {
+				opt.Columns = append(opt.Columns, f.Name)
+				break
 			}
-			switch k {
-			case String:
-				types[f.Name] = arrow.BinaryTypes.String
-			case Number:
-				types[f.Name] = arrow.PrimitiveTypes.Float64
+		}
+	}
+	if len(opt.Columns) != len(cols) {
+		opt.Columns = nil // let the frame builder name the missing column
+	}
+	if text {
+		opt.Types = map[string]arrow.DataType{}
+		for _, f := range fields {
+			for name, k := range kinds {
+				if !strings.EqualFold(name, f.Name) {
+					continue
+				}
+				switch k {
+				case String:
+					opt.Types[f.Name] = arrow.BinaryTypes.String
+				case Number:
+					opt.Types[f.Name] = arrow.PrimitiveTypes.Float64
+				}
 			}
 		}
 	}
 	r.Close()
-	r, err = data.Open(path, data.Options{Types: types})
+	r, err = data.Open(path, opt)
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}

@@ -17,6 +17,9 @@ type ClassifierSpec struct {
 	MCD        []string // metric columns for the classic MCD pipeline
 	// ScorePercentile is the classic pipelines' cut on the scores (0.99).
 	ScorePercentile float64
+	// MADZ, when positive, replaces the percentile cut of the MAD pipeline
+	// by a robust z-score cut: |x - median| / (1.4826·MAD) >= MADZ.
+	MADZ float64
 	// LowMetric replaces the metrics by 1/max(x, 0.1), so small values
 	// become the outliers (MacroBase's "low metric transform").
 	LowMetric bool
@@ -102,6 +105,20 @@ func (s ClassifierSpec) Classify(f *Frame) ([]bool, error) {
 		}
 		flags, _, _, err := Percentile{Cutoff: cut, High: high, Low: low}.Classify(v)
 		return flags, err
+	case s.MAD != "" && s.MADZ > 0:
+		v, err := metric(s.MAD)
+		if err != nil {
+			return nil, err
+		}
+		scores, err := MADScores(v)
+		if err != nil {
+			return nil, err
+		}
+		flags := make([]bool, len(scores))
+		for i, sc := range scores {
+			flags[i] = sc/MADToZ >= s.MADZ
+		}
+		return flags, nil
 	default:
 		var ms [][]float64
 		for _, name := range append([]string{s.MAD}, s.MCD...) {

@@ -48,3 +48,19 @@ func TestRemoveRedundant(t *testing.T) {
 		t.Fatalf("got %+v", r.Explanations)
 	}
 }
+
+func TestMADRobustZ(t *testing.T) {
+	// NaN ignored; median 10.5, residuals .5 .5 1.5 1.5 2.5 89.5 -> MAD 1.5;
+	// z = |x - 10.5| / (1.5·1.4826).
+	f := &Frame{Rows: 7, Cols: []FrameColumn{{Name: "m", Num: []float64{10, 9, 11, 8, 12, 100, math.NaN()}}}}
+	flags, err := ClassifierSpec{MAD: "m", MADZ: 0.8}.Classify(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []bool{false, false, false, true, false, true, false} // z: .22 .67 .22 1.12 .67 40.2 NaN
+	for i := range want {
+		if flags[i] != want[i] {
+			t.Fatalf("flags %v, want %v", flags, want)
+		}
+	}
+}

@@ -38,7 +38,7 @@ func init() {
 type explainFlags struct {
 	data, outlier, percentile, mad, mcd, attrs, metric, explainer, tail, out string
 	mean, count                                                              string
-	minSupport, minRatio, scorePct, dedupe                                   float64
+	minSupport, minRatio, scorePct, dedupe, madZ                             float64
 	maxOrder, workers                                                        int
 	low, jsonOut, ci, contribution                                           bool
 	stream                                                                   streamFlags
@@ -54,6 +54,7 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.mad, "mad", "", "classic classifier: MAD score of COL above --score-percentile")
 	fs.StringVar(&f.mcd, "mcd", "", "classic classifier: MCD distance over the metrics A,B,... above --score-percentile")
 	fs.Float64Var(&f.scorePct, "score-percentile", 0.99, "score quantile the classic classifiers cut at")
+	fs.Float64Var(&f.madZ, "mad-z", 0, "with --mad: outliers have a robust z-score |x-median|/(1.4826·MAD) of at least this, instead of the score percentile")
 	fs.BoolVar(&f.low, "low-metric", false, "use 1/max(x, 0.1) of the metrics, so low values are outliers")
 	fs.StringVar(&f.attrs, "attrs", "", "attribute columns to explain by, comma-separated")
 	fs.StringVar(&f.mean, "mean", "", "mean-shift explainer: compare the mean of COL in the --outlier group with the rest (--min-ratio is the least shift)")
@@ -178,7 +179,10 @@ func (f *explainFlags) config() (explain.ClassifierSpec, []string, explain.Optio
 	if n != 1 {
 		return spec, nil, opt, usagef("explain: give exactly one of --outlier, --percentile, --mad, --mcd")
 	}
-	spec.Predicate, spec.MAD, spec.LowMetric, spec.ScorePercentile = f.outlier, f.mad, f.low, f.scorePct
+	spec.Predicate, spec.MAD, spec.LowMetric, spec.ScorePercentile, spec.MADZ = f.outlier, f.mad, f.low, f.scorePct, f.madZ
+	if f.madZ < 0 || (f.madZ > 0 && f.mad == "") {
+		return spec, nil, opt, usagef("explain: --mad-z needs --mad and a positive z, e.g. --mad usage --mad-z 3")
+	}
 	if f.mcd != "" {
 		spec.MCD = splitList(f.mcd)
 		if len(spec.MCD) < 2 {
