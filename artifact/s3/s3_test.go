@@ -53,7 +53,9 @@ func startGateway(t *testing.T) string {
 	ln.Close()
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "--access", "dawnkey", "--secret", "dawnsecret", "--port", addr, "posix", dir)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if testing.Verbose() {
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
