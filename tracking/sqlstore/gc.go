@@ -40,7 +40,12 @@ func (s *Store) DeletedRuns(ctx context.Context, before int64, experimentIDs []s
 // PurgeRun deletes a run and all its rows.
 func (s *Store) PurgeRun(ctx context.Context, runID string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"metrics", "latest_metrics", "params", "tags", "input_tags", "run_inputs", "runs"} {
+		for _, table := range []string{"metrics", "latest_metrics"} {
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE run_key = (SELECT run_key FROM runs WHERE run_uuid = ?)`), runID); err != nil {
+				return fmt.Errorf("sqlstore: purge run %s: %s: %w", runID, table, err)
+			}
+		}
+		for _, table := range []string{"params", "tags", "input_tags", "run_inputs", "runs"} {
 			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE run_uuid = ?`), runID); err != nil {
 				return fmt.Errorf("sqlstore: purge run %s: %s: %w", runID, table, err)
 			}

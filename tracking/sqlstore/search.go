@@ -19,6 +19,9 @@ var runAttrCol = map[string]string{
 type query struct {
 	joins, where, order []string
 	jargs, wargs        []any
+	// runsFirst makes SQLite walk runs (in start_time order) and probe
+	// the filter's metrics, instead of starting from the metric index.
+	runsFirst bool
 }
 
 func (q *query) args(tail ...any) []any {
@@ -63,7 +66,11 @@ func (q *query) filter(clauses []tracking.Clause, onKey string) {
 				q.wargs = append(q.wargs, c.Num)
 				continue
 			}
-			q.joins = append(q.joins, fmt.Sprintf("JOIN latest_metrics %s ON %s.run_uuid = r.run_uuid AND %s.key = ?", a, a, a))
+			join := "JOIN"
+			if q.runsFirst {
+				join = "CROSS JOIN"
+			}
+			q.joins = append(q.joins, fmt.Sprintf("%s latest_metrics %s ON %s.run_key = r.run_key AND %s.key = ?", join, a, a, a))
 			q.jargs = append(q.jargs, c.Key)
 			q.where = append(q.where, fmt.Sprintf("%s.is_nan = 0 AND %s.value %s ?", a, a, c.Op))
 			q.wargs = append(q.wargs, c.Num)
@@ -116,7 +123,7 @@ func (q *query) orderBy(orders []tracking.OrderBy) {
 		a := fmt.Sprintf("o%d", i)
 		switch o.Entity {
 		case tracking.EntityMetric:
-			q.joins = append(q.joins, fmt.Sprintf("LEFT JOIN latest_metrics %s ON %s.run_uuid = r.run_uuid AND %s.key = ?", a, a, a))
+			q.joins = append(q.joins, fmt.Sprintf("LEFT JOIN latest_metrics %s ON %s.run_key = r.run_key AND %s.key = ?", a, a, a))
 			q.jargs = append(q.jargs, o.Key)
 			q.order = append(q.order, fmt.Sprintf("(%s.value IS NULL), %s.is_nan", a, a), a+".value "+dir(o.Desc))
 		case tracking.EntityParam, tracking.EntityTag:
@@ -175,6 +182,7 @@ func (s *Store) SearchRuns(ctx context.Context, rq tracking.RunQuery) ([]trackin
 		runs, err = s.searchByMetric(ctx, rq, offset)
 	} else {
 		var q query
+		q.runsFirst = s.preferRunsFirst(ctx, rq)
 		q.scope(rq)
 		q.filter(rq.Filter, "")
 		q.orderBy(rq.OrderBy)
@@ -194,6 +202,41 @@ func (s *Store) SearchRuns(ctx context.Context, rq tracking.RunQuery) ([]trackin
 	return runs, next, nil
 }
 
+// runsFirstThreshold: a metric filter matching at least this many runs is
+// cheaper to check run by run in start_time order (a page needs about
+// 100/selectivity probes) than to collect and sort all its matches.
+const runsFirstThreshold = 2000
+
+// preferRunsFirst decides the SQLite join order for a search in the
+// default order (start_time DESC) of one experiment with a metric filter,
+// by counting the filter's matches in the (key, value) index up to the
+// threshold.
+func (s *Store) preferRunsFirst(ctx context.Context, rq tracking.RunQuery) bool {
+	if s.dialect != SQLite || len(rq.ExperimentIDs) != 1 {
+		return false
+	}
+	if len(rq.OrderBy) > 0 && !(rq.OrderBy[0].Entity == tracking.EntityAttribute && rq.OrderBy[0].Key == "start_time" && rq.OrderBy[0].Desc) {
+		return false
+	}
+	for _, c := range rq.Filter {
+		if c.Entity != tracking.EntityMetric {
+			continue
+		}
+		var n int
+		err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM latest_metrics WHERE key = ? AND value `+c.Op+` ? LIMIT ?)`,
+			c.Key, c.Num, runsFirstThreshold).Scan(&n)
+		if err != nil || n < runsFirstThreshold {
+			return false // a selective clause: start from its index
+		}
+	}
+	for _, c := range rq.Filter {
+		if c.Entity == tracking.EntityMetric {
+			return true
+		}
+	}
+	return false
+}
+
 // searchByMetric answers a search whose first ordering key is a metric by
 // walking the (key, value) index in order, so the first page of "order by
 // metrics.acc DESC" reads about a page of rows instead of sorting every
@@ -203,9 +246,9 @@ func (s *Store) searchByMetric(ctx context.Context, rq tracking.RunQuery, offset
 	o := rq.OrderBy[0]
 	need := rq.MaxResults + 1
 	// CROSS JOIN pins the join order in SQLite: the metric index drives.
-	from := "latest_metrics m0 CROSS JOIN runs r ON r.run_uuid = m0.run_uuid"
+	from := "latest_metrics m0 CROSS JOIN runs r ON r.run_key = m0.run_key"
 	if s.dialect == Postgres {
-		from = "latest_metrics m0 JOIN runs r ON r.run_uuid = m0.run_uuid"
+		from = "latest_metrics m0 JOIN runs r ON r.run_key = m0.run_key"
 	}
 	var a query
 	a.where = append(a.where, "m0.key = ?", "m0.is_nan = 0")
@@ -233,12 +276,12 @@ func (s *Store) searchByMetric(ctx context.Context, rq tracking.RunQuery, offset
 		countA = n
 	}
 	var b query
-	b.joins = append(b.joins, "LEFT JOIN latest_metrics m0 ON m0.run_uuid = r.run_uuid AND m0.key = ?")
+	b.joins = append(b.joins, "LEFT JOIN latest_metrics m0 ON m0.run_key = r.run_key AND m0.key = ?")
 	b.jargs = append(b.jargs, o.Key)
-	b.where = append(b.where, "(m0.run_uuid IS NULL OR m0.is_nan = 1)")
+	b.where = append(b.where, "(m0.run_key IS NULL OR m0.is_nan = 1)")
 	b.scope(rq)
 	b.filter(rq.Filter, "")
-	b.order = append(b.order, "(m0.run_uuid IS NULL)")
+	b.order = append(b.order, "(m0.run_key IS NULL)")
 	b.orderBy(rq.OrderBy[1:])
 	more, err := s.queryRuns(ctx, b.sql("runs r")+` LIMIT ? OFFSET ?`, b.args(need-len(runs), max(0, offset-countA))...)
 	return append(runs, more...), err
@@ -276,7 +319,7 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 			ids[i] = chunk[i].Info.RunID
 		}
 		in := "(" + placeholders(len(ids)) + ")"
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT run_uuid, key, step, timestamp, value, is_nan FROM latest_metrics WHERE run_uuid IN `+in+` ORDER BY key`), ids...)
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.run_uuid, l.key, l.step, l.timestamp, l.value, l.is_nan FROM latest_metrics l JOIN runs r ON r.run_key = l.run_key WHERE r.run_uuid IN `+in+` ORDER BY l.key`), ids...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: load metrics: %w", err)
 		}
