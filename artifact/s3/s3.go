@@ -13,6 +13,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -258,6 +259,67 @@ func (r *Repo) Delete(ctx context.Context, p string) error {
 	}
 	if deleted == 0 {
 		return fmt.Errorf("s3: delete %s: %w", key, artifact.ErrNotFound)
+	}
+	return nil
+}
+
+var _ artifact.Multipart = (*Repo)(nil)
+
+// PresignExpiry is how long part URLs stay valid.
+const PresignExpiry = time.Hour
+
+// CreateMultipart starts a multipart upload and presigns a PUT URL per part.
+func (r *Repo) CreateMultipart(ctx context.Context, p string, numParts int) (string, []artifact.PartURL, error) {
+	key, err := r.key(p)
+	if err != nil {
+		return "", nil, err
+	}
+	if numParts < 1 || numParts > 10000 {
+		return "", nil, fmt.Errorf("s3: multipart %s: %d parts, want 1..10000: %w", key, numParts, artifact.ErrInvalidPath)
+	}
+	mpu, err := r.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &r.bucket, Key: &key})
+	if err != nil {
+		return "", nil, fmt.Errorf("s3: multipart %s: create: %w", key, err)
+	}
+	pc := s3.NewPresignClient(r.client, s3.WithPresignExpires(PresignExpiry))
+	parts := make([]artifact.PartURL, numParts)
+	for i := range parts {
+		req, err := pc.PresignUploadPart(ctx, &s3.UploadPartInput{Bucket: &r.bucket, Key: &key, UploadId: mpu.UploadId, PartNumber: aws.Int32(int32(i + 1))})
+		if err != nil {
+			r.AbortMultipart(ctx, p, aws.ToString(mpu.UploadId))
+			return "", nil, fmt.Errorf("s3: multipart %s: presign part %d: %w", key, i+1, err)
+		}
+		parts[i] = artifact.PartURL{PartNumber: i + 1, URL: req.URL}
+	}
+	return aws.ToString(mpu.UploadId), parts, nil
+}
+
+// CompleteMultipart finishes an upload from the parts' ETags.
+func (r *Repo) CompleteMultipart(ctx context.Context, p, uploadID string, parts []artifact.CompletedPart) error {
+	key, err := r.key(p)
+	if err != nil {
+		return err
+	}
+	done := make([]types.CompletedPart, len(parts))
+	for i, pt := range parts {
+		done[i] = types.CompletedPart{PartNumber: aws.Int32(int32(pt.PartNumber)), ETag: aws.String(pt.ETag)}
+	}
+	sort.Slice(done, func(i, j int) bool { return *done[i].PartNumber < *done[j].PartNumber })
+	if _, err := r.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &r.bucket, Key: &key, UploadId: &uploadID,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}}); err != nil {
+		return fmt.Errorf("s3: multipart %s: complete: %w", key, err)
+	}
+	return nil
+}
+
+// AbortMultipart abandons an upload and frees its parts.
+func (r *Repo) AbortMultipart(ctx context.Context, p, uploadID string) error {
+	key, err := r.key(p)
+	if err != nil {
+		return err
+	}
+	if _, err := r.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &r.bucket, Key: &key, UploadId: &uploadID}); err != nil {
+		return fmt.Errorf("s3: multipart %s: abort: %w", key, err)
 	}
 	return nil
 }

@@ -1,18 +1,24 @@
 package s3_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/dawn-ml/dawn/artifact"
 	"github.com/dawn-ml/dawn/artifact/artifacttest"
 	"github.com/dawn-ml/dawn/artifact/s3"
 )
@@ -163,5 +169,73 @@ func TestS3TwoGB(t *testing.T) {
 	}
 	if off != size {
 		t.Fatal(fmt.Sprintf("read %d bytes, want %d", off, size))
+	}
+}
+
+// TestProxyMultipart drives MLflow's mpu/ endpoints: the server presigns
+// part URLs, the client PUTs the parts straight to S3 and completes.
+func TestProxyMultipart(t *testing.T) {
+	endpoint := startGateway(t)
+	createBucket(t, endpoint, "mpu")
+	repo := open(t, endpoint, "mpu")
+	srv := httptest.NewServer(artifact.Handler(repo, 0, nil))
+	defer srv.Close()
+	post := func(verb string, body any, out any) int {
+		b, _ := json.Marshal(body)
+		res, err := http.Post(srv.URL+"/api/2.0/mlflow-artifacts/mpu/"+verb+"/1/run/artifacts/model.bin", "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if out != nil {
+			json.NewDecoder(res.Body).Decode(out)
+		}
+		return res.StatusCode
+	}
+	var created struct {
+		UploadID    string             `json:"upload_id"`
+		Credentials []artifact.PartURL `json:"credentials"`
+	}
+	if code := post("create", map[string]any{"path": "model.bin", "num_parts": 2}, &created); code != 200 || len(created.Credentials) != 2 {
+		t.Fatalf("create: %d %+v", code, created)
+	}
+	part := [][]byte{bytes.Repeat([]byte("a"), 5<<20), []byte("tail")}
+	var done []artifact.CompletedPart
+	for i, c := range created.Credentials {
+		req, _ := http.NewRequest("PUT", c.URL, bytes.NewReader(part[i]))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("part %d: %d", c.PartNumber, res.StatusCode)
+		}
+		done = append(done, artifact.CompletedPart{PartNumber: c.PartNumber, ETag: res.Header.Get("ETag")})
+	}
+	if code := post("complete", map[string]any{"upload_id": created.UploadID, "parts": done}, nil); code != 200 {
+		t.Fatalf("complete: %d", code)
+	}
+	rc, n, err := repo.Open(t.Context(), "1/run/artifacts/model.bin")
+	if err != nil || n != 5<<20+4 {
+		t.Fatalf("open: %d, %v", n, err)
+	}
+	rc.Close()
+	if code := post("create", map[string]any{"num_parts": 1}, &created); code != 200 {
+		t.Fatalf("second create: %d", code)
+	}
+	if code := post("abort", map[string]any{"upload_id": created.UploadID}, nil); code != 200 {
+		t.Fatalf("abort: %d", code)
+	}
+	local, _ := artifact.NewLocal(t.TempDir())
+	lsrv := httptest.NewServer(artifact.Handler(local, 0, nil))
+	defer lsrv.Close()
+	res, err := http.Post(lsrv.URL+"/api/2.0/mlflow-artifacts/mpu/create/x.bin", "application/json", strings.NewReader(`{"num_parts":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 501 {
+		t.Fatalf("local multipart: %d, want 501", res.StatusCode)
 	}
 }
