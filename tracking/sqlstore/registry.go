@@ -293,6 +293,13 @@ func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
 func registryWhere(filter []tracking.Clause, alias, tagTable, tagJoin string, colOf func(string) string) ([]string, []any) {
 	var where []string
 	var args []any
+	filter, noPrompts := tracking.SplitPromptFilter(filter)
+	if noPrompts {
+		// MLflow's anti-join: leave out every entity whose name has a
+		// prompt tag in tagTable (for versions: any version of the name).
+		where = append(where, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s p WHERE p.name = %s.name AND p.key = ? AND p.value = ?)", tagTable, alias))
+		args = append(args, tracking.PromptTagKey, "true")
+	}
 	for i, c := range filter {
 		switch c.Entity {
 		case tracking.EntityTag:
