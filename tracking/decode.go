@@ -74,10 +74,6 @@ func DecodeRequest(w http.ResponseWriter, r *http.Request, dst any) error {
 func DecodeJSON(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return InvalidParameterf("Invalid value for parameter '%s': expected %s, got JSON %s", te.Field, te.Type, te.Value)
-		}
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			return InvalidParameterf("Malformed JSON request body at offset %d: %v", se.Offset, err)
@@ -85,7 +81,10 @@ func DecodeJSON(body []byte, dst any) error {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return InvalidParameterf("Malformed JSON request body: %v", err)
 		}
-		return InvalidParameterf("Invalid value in request body: %v", err)
+		if name, raw, ok := badField(body, dst); ok {
+			return invalidValue(name, raw)
+		}
+		return InvalidParameterf("Invalid value in request body: the JSON object does not match the request's fields")
 	}
 	if dec.More() {
 		return InvalidParameterf("Malformed JSON request body: data after the JSON object")
@@ -94,6 +93,64 @@ func DecodeJSON(body []byte, dst any) error {
 		return InvalidParameterf("Malformed JSON request body: unexpected %v after the JSON object", t)
 	}
 	return nil
+}
+
+// badField finds the first top-level field of body that does not decode
+// into its field of *dst, in dst's field order.
+func badField(body []byte, dst any) (string, json.RawMessage, bool) {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return "", nil, false
+	}
+	t := reflect.TypeOf(dst).Elem()
+	if t.Kind() != reflect.Struct {
+		return "", nil, false
+	}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		raw, ok := top[name]
+		if name == "" || name == "-" || !ok {
+			continue
+		}
+		if json.Unmarshal(raw, reflect.New(t.Field(i).Type).Interface()) != nil {
+			return name, raw, true
+		}
+	}
+	return "", nil, false
+}
+
+// invalidValue is MLflow's message for a request field of the wrong type:
+// Invalid value 123 for parameter 'name' supplied:  Hint: Value was of
+// type 'int'. See the API docs for more information about request
+// parameters. The value is compact JSON with sorted keys, and the type is
+// the Python type name MLflow reports.
+func invalidValue(name string, raw json.RawMessage) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	_ = dec.Decode(&v)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	typ := "NoneType"
+	switch x := v.(type) {
+	case string:
+		typ = "str"
+	case bool:
+		typ = "bool"
+	case json.Number:
+		typ = "int"
+		if strings.ContainsAny(string(x), ".eE") {
+			typ = "float"
+		}
+	case []any:
+		typ = "list"
+	case map[string]any:
+		typ = "dict"
+	}
+	return InvalidParameterf("Invalid value %s for parameter '%s' supplied:  Hint: Value was of type '%s'. See the API docs for more information about request parameters.",
+		strings.TrimSpace(buf.String()), name, typ)
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()

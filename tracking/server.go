@@ -68,6 +68,7 @@ func NewHandler(o Options) http.Handler {
 	}
 	a.tracking(add)
 	a.registry(add)
+	a.loggedModels(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)
@@ -89,7 +90,7 @@ func NewHandler(o Options) http.Handler {
 		// answer it as MLflow does, as an invalid path.
 		for _, seg := range strings.Split(r.URL.Path, "/") {
 			if seg == ".." || seg == "." {
-				httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, CodeInvalidParameterValue, "Invalid path: %q", r.URL.Path))
+				httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, CodeInvalidParameterValue, "Invalid path"))
 				return
 			}
 		}
@@ -734,7 +735,7 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 	}
 	rel, err := artifact.CleanPath(r.Path)
 	if err != nil {
-		return nil, InvalidParameterf("Invalid path: %q", r.Path)
+		return nil, InvalidParameterf("Invalid path")
 	}
 	run, err := a.store.GetRun(ctx, id)
 	if err != nil {

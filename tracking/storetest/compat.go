@@ -12,6 +12,9 @@ import (
 // answers them.
 func testMLflowCompat(t *testing.T, c *Client) {
 	t.Run("prompt filter", func(t *testing.T) { testPromptFilter(t, c.For(t)) })
+	t.Run("logged models search", func(t *testing.T) { testLoggedModelsSearch(t, c.For(t)) })
+	t.Run("multipart unsupported", func(t *testing.T) { testMultipartUnsupported(t, c.For(t)) })
+	t.Run("error messages", func(t *testing.T) { testErrorMessages(t, c.For(t)) })
 }
 
 // testPromptFilter: MLflow clients append
@@ -78,4 +81,113 @@ func testPromptFilter(t *testing.T, c *Client) {
 			}
 		})
 	}
+}
+
+// testLoggedModelsSearch: the 3.x client's list_artifacts(run, "dir") and
+// register_model("runs:/...") first POST logged-models/search; with no
+// logged models MLflow answers {} (SearchLoggedModels.Response, empty).
+func testLoggedModelsSearch(t *testing.T, c *Client) {
+	exp := newExperiment(t, c)
+	for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"} {
+		r := c.Do("POST", prefix+"logged-models/search", map[string]any{"experiment_ids": []string{exp}, "filter": "name = 'sub'"})
+		if r.Status != 200 || strings.TrimSpace(string(r.Raw)) != "{}" {
+			t.Fatalf("%slogged-models/search: %d %s, want 200 {}", prefix, r.Status, r.Raw)
+		}
+	}
+	c.OK("POST", api+"logged-models/search", map[string]any{"experiment_ids": []string{}, "max_results": "10",
+		"datasets": []any{map[string]any{"dataset_name": "d"}}, "order_by": []any{map[string]any{"field_name": "creation_time", "ascending": false}}})
+	for _, tc := range []struct {
+		name string
+		body any
+		msg  string
+	}{
+		{"no experiment_ids", map[string]any{"filter": "name = 'x'"}, "Missing value for required parameter 'experiment_ids'."},
+		{"null experiment_ids", map[string]any{"experiment_ids": nil}, "Missing value for required parameter 'experiment_ids'."},
+		{"experiment_ids not a list", map[string]any{"experiment_ids": exp}, "for parameter 'experiment_ids' supplied"},
+		{"experiment id not a string", map[string]any{"experiment_ids": []any{1}}, "for parameter 'experiment_ids' supplied"},
+		{"filter not a string", map[string]any{"experiment_ids": []string{exp}, "filter": 3}, "Invalid value 3 for parameter 'filter' supplied"},
+		{"max_results not an int", map[string]any{"experiment_ids": []string{exp}, "max_results": "ten"}, "for parameter 'max_results' supplied"},
+		{"dataset without name", map[string]any{"experiment_ids": []string{exp}, "datasets": []any{map[string]any{"dataset_digest": "d"}}}, "`dataset_name` in the `datasets` clause must be specified."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := c.For(t)
+			r := c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"logged-models/search", tc.body)
+			if msg := str(r.Body["message"]); !strings.Contains(msg, tc.msg) {
+				t.Fatalf("message %q, want it to contain %q", msg, tc.msg)
+			}
+		})
+	}
+	c.Fail(405, "METHOD_NOT_ALLOWED", "GET", api+"logged-models/search", url.Values{"experiment_ids": {exp}})
+}
+
+// testMultipartUnsupported: MLflow's client falls back to a plain PUT only
+// when the 501 message starts with MLflow's exact text.
+func testMultipartUnsupported(t *testing.T, c *Client) {
+	exp := newExperiment(t, c)
+	run := newRun(t, c, exp)
+	r := c.Fail(501, "NOT_IMPLEMENTED", "POST", "/api/2.0/mlflow-artifacts/mpu/create/"+exp+"/"+run+"/artifacts/big",
+		map[string]any{"path": "big.bin", "num_parts": 3})
+	if msg := str(r.Body["message"]); !strings.HasPrefix(msg, "Multipart upload is not supported for the current artifact repository") {
+		t.Fatalf("mpu/create message %q", msg)
+	}
+}
+
+// testErrorMessages: MLflow's REST tests match these message texts.
+func testErrorMessages(t *testing.T, c *Client) {
+	exp := newExperiment(t, c)
+	run := newRun(t, c, exp)
+	for _, tc := range []struct {
+		name, path string
+		body       any
+		want       string
+	}{
+		{"experiment name 123", "experiments/create", map[string]any{"name": 123},
+			"Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'. See the API docs for more information about request parameters."},
+		{"artifact_location 9.0", "experiments/create", `{"name": "x", "artifact_location": 9.0}`,
+			"Invalid value 9.0 for parameter 'artifact_location' supplied:  Hint: Value was of type 'float'."},
+		{"tags string", "experiments/create", map[string]any{"name": "x", "tags": "5"},
+			`Invalid value "5" for parameter 'tags' supplied:  Hint: Value was of type 'str'.`},
+		{"metric run_id", "runs/log-metric", map[string]any{"run_id": 31, "key": "m", "value": 41, "timestamp": 59, "step": 26},
+			"Invalid value 31 for parameter 'run_id' supplied"},
+		{"metric key", "runs/log-metric", map[string]any{"run_id": run, "key": 31, "value": 41, "timestamp": 59, "step": 26},
+			"Invalid value 31 for parameter 'key' supplied"},
+		{"metric step", "runs/log-metric", map[string]any{"run_id": run, "key": "foo", "value": 31, "timestamp": 59, "step": "foo"},
+			`Invalid value "foo" for parameter 'step' supplied`},
+		{"metric timestamp", "runs/log-metric", map[string]any{"run_id": run, "key": "foo", "value": 31, "timestamp": "foo", "step": 41},
+			`Invalid value "foo" for parameter 'timestamp' supplied`},
+		{"tag value", "runs/set-tag", map[string]any{"run_id": run, "key": "k", "value": 41},
+			"Invalid value 41 for parameter 'value' supplied"},
+		{"batch metrics", "runs/log-batch", map[string]any{"run_id": run, "metrics": "foo"},
+			`Invalid value "foo" for parameter 'metrics' supplied:  Hint: Value was of type 'str'.`},
+		{"batch params", "runs/log-batch", map[string]any{"run_id": run, "params": map[string]any{"b": 1, "a": []any{true, nil}}},
+			`Invalid value {"a":[true,null],"b":1} for parameter 'params' supplied:  Hint: Value was of type 'dict'.`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := c.For(t)
+			r := c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+tc.path, tc.body)
+			msg := str(r.Body["message"])
+			if !strings.Contains(msg, tc.want) {
+				t.Fatalf("message %q, want it to contain %q", msg, tc.want)
+			}
+			if strings.Contains(msg, "tracking.") || strings.Contains(msg, "[]") || strings.Contains(msg, "int64") {
+				t.Fatalf("message %q names a Go type", msg)
+			}
+		})
+	}
+	t.Run("invalid path", func(t *testing.T) {
+		c := c.For(t)
+		for _, path := range []string{api + "artifacts/list", "/ajax-api/2.0/mlflow/artifacts/list"} {
+			r := c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", path, url.Values{"run_id": {run}, "path": {"../path"}})
+			eq(t, "message", str(r.Body["message"]), "Invalid path")
+		}
+		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", "/api/2.0/mlflow-artifacts/artifacts", url.Values{"path": {"../x"}})
+		eq(t, "proxy list message", str(r.Body["message"]), "Invalid path")
+	})
+	t.Run("version not an integer", func(t *testing.T) {
+		c := c.For(t)
+		name := unique("vint")
+		c.OK("POST", api+"registered-models/create", map[string]any{"name": name})
+		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"model-versions/get", url.Values{"name": {name}, "version": {"something not correct"}})
+		eq(t, "message", str(r.Body["message"]), "Parameter 'version' must be an integer, got 'something not correct'.")
+	})
 }
