@@ -38,7 +38,7 @@ func Handler(repo Repo, maxUpload int64, log *slog.Logger) http.Handler {
 		mux.HandleFunc(pfx+"artifacts/{path...}", func(w http.ResponseWriter, r *http.Request) {
 			p, err := CleanPath(r.PathValue("path"))
 			if err != nil {
-				httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path: %q", r.PathValue("path")))
+				httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path"))
 				return
 			}
 			switch r.Method {
@@ -88,18 +88,23 @@ func Handler(repo Repo, maxUpload int64, log *slog.Logger) http.Handler {
 	return mux
 }
 
+// UnsupportedMultipartMessage is MLflow's 501 message for an artifact store
+// without multipart upload. MLflow's client compares it as a prefix and then
+// falls back to one plain PUT, so it must stay verbatim.
+const UnsupportedMultipartMessage = "Multipart upload is not supported for the current artifact repository"
+
 // multipart serves MLflow's mpu/create, mpu/complete and mpu/abort for
 // repos that support direct multipart uploads; others answer 501
 // NOT_IMPLEMENTED, as MLflow does for a local artifact root.
 func multipart(w http.ResponseWriter, r *http.Request, repo Repo, log *slog.Logger) {
 	p, err := CleanPath(r.PathValue("path"))
 	if err != nil || p == "" {
-		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path: %q", r.PathValue("path")))
+		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path"))
 		return
 	}
 	mp, ok := repo.(Multipart)
 	if !ok {
-		httpx.WriteError(w, httpx.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "This artifact destination does not support multipart upload; PUT the file instead"))
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", UnsupportedMultipartMessage))
 		return
 	}
 	var req struct {
@@ -141,7 +146,7 @@ func writeRepoError(w http.ResponseWriter, log *slog.Logger, p string, err error
 	case errors.Is(err, ErrNotFound):
 		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", "File %s not found", p))
 	case errors.Is(err, ErrInvalidPath):
-		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path: %q", p))
+		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path"))
 	default:
 		if log != nil {
 			log.Error("artifact request failed", "path", p, "err", err)
@@ -153,7 +158,7 @@ func writeRepoError(w http.ResponseWriter, log *slog.Logger, p string, err error
 func list(w http.ResponseWriter, r *http.Request, repo Repo, raw string) {
 	p, err := CleanPath(raw)
 	if err != nil {
-		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path: %q", raw))
+		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path"))
 		return
 	}
 	entries, err := repo.List(r.Context(), p)
