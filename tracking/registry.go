@@ -240,6 +240,9 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		if err := required("source", r.Source); err != nil {
 			return nil, err
 		}
+		if err := a.validateVersionSource(ctx, r.Source, r.RunID, r.Tags); err != nil {
+			return nil, err
+		}
 		for _, t := range r.Tags {
 			if err := ValidateRegistryTag(t); err != nil {
 				return nil, err

@@ -15,6 +15,7 @@ func testMLflowCompat(t *testing.T, c *Client) {
 	t.Run("logged models search", func(t *testing.T) { testLoggedModelsSearch(t, c.For(t)) })
 	t.Run("multipart unsupported", func(t *testing.T) { testMultipartUnsupported(t, c.For(t)) })
 	t.Run("error messages", func(t *testing.T) { testErrorMessages(t, c.For(t)) })
+	t.Run("version source", func(t *testing.T) { testVersionSource(t, c.For(t)) })
 }
 
 // testPromptFilter: MLflow clients append
@@ -189,5 +190,83 @@ func testErrorMessages(t *testing.T, c *Client) {
 		c.OK("POST", api+"registered-models/create", map[string]any{"name": name})
 		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"model-versions/get", url.Values{"name": {name}, "version": {"something not correct"}})
 		eq(t, "message", str(r.Body["message"]), "Parameter 'version' must be an integer, got 'something not correct'.")
+	})
+}
+
+// testVersionSource: model-versions/create rejects local sources outside
+// the run's (local) artifact directory and remote sources that climb with
+// "..", as MLflow's server does (its test_create_model_version_with_*_source).
+func testVersionSource(t *testing.T, c *Client) {
+	root := t.TempDir()
+	exp := str(c.OK("POST", api+"experiments/create", map[string]any{"name": unique("src"), "artifact_location": "file://" + root})["experiment_id"])
+	run := newRun(t, c, exp)
+	info := obj(obj(c.OK("GET", api+"runs/get", url.Values{"run_id": {run}})["run"])["info"])
+	artURI := str(info["artifact_uri"])
+	if !strings.HasPrefix(artURI, "file://"+root+"/") {
+		t.Fatalf("artifact_uri %q, want it under file://%s", artURI, root)
+	}
+	artDir := strings.TrimPrefix(artURI, "file://")
+	proxyExp := newExperiment(t, c)
+	proxyRun := newRun(t, c, proxyExp)
+	name := unique("srcmodel")
+	c.OK("POST", api+"registered-models/create", map[string]any{"name": name})
+	const local = "To use a local path as a model version"
+	const remote = "If supplying a source as an http, https,"
+	for _, tc := range []struct {
+		source, run string
+		want        string // "" for 200, else a part of the 400 message
+	}{
+		{artDir, run, ""},
+		{artDir + "/model", run, ""},
+		{"file://" + artDir + "/model", run, ""},
+		{artDir, "", local},
+		{"/tmp", run, local},
+		{"/etc", "", local},
+		{artDir + "/../../other", run, local},
+		{"relative/model", run, local},
+		{"file://" + artDir, proxyRun, local}, // the run's root is not local
+		{"mlflow-artifacts:/models", run, ""},
+		{"mlflow-artifacts:/models/", run, ""},
+		{"mlflow-artifacts:/models///", run, ""},
+		{"mlflow-artifacts:/models/foo///bar", run, ""},
+		{"mlflow-artifacts://host:9000/models", run, ""},
+		{"mlflow-artifacts://host:9000/models/artifact/..../", run, ""},
+		{"runs:/" + run + "/model", "", ""},
+		{"s3://bucket/path/model", "", ""},
+		{"mlflow-artifacts://host:9000/models/../../../", run, remote},
+		{"http://host:9000/models/../../../", run, remote},
+		{"https://host/api/2.0/mlflow-artifacts/artifacts/../../../", run, remote},
+		{"s3a://my_bucket/api/2.0/mlflow-artifacts/artifacts/../../../", run, remote},
+		{"ftp://host:8888/api/2.0/mlflow-artifacts/artifacts/../../../", run, remote},
+		{"mlflow-artifacts://host:9000/models/..%2f..%2fartifacts", run, remote},
+		{"mlflow-artifacts://host:9000/models/..%252f..%252fartifacts", run, remote},
+		{"mlflow-artifacts://host:9000/models/artifact%00", run, remote},
+		{"dbfs:/" + run + "/artifacts/a%3f/../../../../../../../../../../", run, "Invalid model version source"},
+		{"mlflow-artifacts:/models/./x", "", remote},
+	} {
+		t.Run(tc.source, func(t *testing.T) {
+			c := c.For(t)
+			body := map[string]any{"name": name, "source": tc.source}
+			if tc.run != "" {
+				body["run_id"] = tc.run
+			}
+			if tc.want == "" {
+				c.OK("POST", api+"model-versions/create", body)
+				return
+			}
+			r := c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"model-versions/create", body)
+			if msg := str(r.Body["message"]); !strings.Contains(msg, tc.want) {
+				t.Fatalf("message %q, want it to contain %q", msg, tc.want)
+			}
+		})
+	}
+	t.Run("prompt versions are not checked", func(t *testing.T) {
+		c := c.For(t)
+		c.OK("POST", api+"model-versions/create", map[string]any{"name": name, "source": "/etc",
+			"tags": []any{map[string]any{"key": "mlflow.prompt.is_prompt", "value": "true"}}})
+	})
+	t.Run("unknown run", func(t *testing.T) {
+		c := c.For(t)
+		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", api+"model-versions/create", map[string]any{"name": name, "source": artDir, "run_id": strings.Repeat("f", 32)})
 	})
 }

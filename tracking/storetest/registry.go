@@ -20,7 +20,7 @@ func testRegistry(t *testing.T, c *Client) {
 		c.Fail(400, "RESOURCE_ALREADY_EXISTS", "POST", api+"registered-models/create", map[string]any{"name": name})
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"registered-models/create", map[string]any{"name": ""})
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"registered-models/get", url.Values{"name": {"no-" + name}})
-		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", api+"model-versions/create", map[string]any{"name": "no-" + name, "source": "s"})
+		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", api+"model-versions/create", map[string]any{"name": "no-" + name, "source": "mlflow-artifacts:/s"})
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"registered-models/set-tag", map[string]any{"name": name, "key": "k", "value": strings.Repeat("v", 5001)})
 	})
 	exp := newExperiment(t, c)
@@ -102,7 +102,7 @@ func testRegistry(t *testing.T, c *Client) {
 		c := c.For(t)
 		c.OK("DELETE", api+"model-versions/delete", map[string]any{"name": name, "version": "3"})
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"model-versions/get", url.Values{"name": {name}, "version": {"3"}})
-		v := obj(c.OK("POST", api+"model-versions/create", map[string]any{"name": name, "source": "s"})["model_version"])
+		v := obj(c.OK("POST", api+"model-versions/create", map[string]any{"name": name, "source": "mlflow-artifacts:/s"})["model_version"])
 		eq(t, "next version", str(v["version"]), "4")
 	})
 	t.Run("rename and delete", func(t *testing.T) {
@@ -124,7 +124,7 @@ func testRegistrySearch(t *testing.T, c *Client) {
 	for _, n := range []string{"b", "a", "c", "D"} {
 		c.OK("POST", api+"registered-models/create", map[string]any{"name": prefix + "-" + n,
 			"tags": []any{map[string]any{"key": "upper", "value": map[bool]string{true: "yes", false: "no"}[n == "D"]}}})
-		c.OK("POST", api+"model-versions/create", map[string]any{"name": prefix + "-" + n, "source": "src/" + n, "run_id": "run" + n})
+		c.OK("POST", api+"model-versions/create", map[string]any{"name": prefix + "-" + n, "source": "mlflow-artifacts:/src/" + n, "run_id": "run" + n})
 	}
 	names := func(b map[string]any, field string) string {
 		var s []string
