@@ -2,8 +2,11 @@ package tracking
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 )
 
 type (
@@ -243,6 +246,12 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		if err := a.validateVersionSource(ctx, r.Source, r.RunID, r.Tags); err != nil {
 			return nil, err
 		}
+		if isModelsURI(r.Source) {
+			// MLflow resolves a models:/ source when the version is made.
+			if _, err := a.resolveModelsURI(ctx, r.Source, 0); err != nil {
+				return nil, err
+			}
+		}
 		for _, t := range r.Tags {
 			if err := ValidateRegistryTag(t); err != nil {
 				return nil, err
@@ -303,11 +312,11 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
 			return nil, err
 		}
-		v, err := s.GetModelVersion(ctx, r.Name, r.Version)
+		uri, err := a.downloadURI(ctx, r.Name, r.Version)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"artifact_uri": v.Source}, nil
+		return map[string]string{"artifact_uri": uri}, nil
 	}))
 	add("POST", "model-versions/set-tag", handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
@@ -328,4 +337,60 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.DeleteModelVersionTag(ctx, r.Name, r.Version, r.Key)
 	}))
+}
+
+// maxModelsURIDepth bounds a chain of versions whose sources are models:/
+// URIs of each other.
+const maxModelsURIDepth = 32
+
+// downloadURI is where a version's files are: its source, or, for a
+// models:/NAME/VERSION source (copy_model_version makes those), the
+// download URI of that version, as MLflow's storage_location.
+func (a *api) downloadURI(ctx context.Context, name, version string) (string, error) {
+	v, err := a.store.GetModelVersion(ctx, name, version)
+	if err != nil {
+		return "", err
+	}
+	if !isModelsURI(v.Source) {
+		return v.Source, nil
+	}
+	return a.resolveModelsURI(ctx, v.Source, 0)
+}
+
+func isModelsURI(s string) bool {
+	scheme, _, _ := pyURLParse(s)
+	return scheme == "models"
+}
+
+// resolveModelsURI follows models:/NAME/VERSION to that version's download
+// URI. Other models:/ forms (stage, alias, latest, logged-model id) are not
+// resolved, as in MLflow's registry store.
+func (a *api) resolveModelsURI(ctx context.Context, uri string, depth int) (string, error) {
+	fail := func(err error) (string, error) {
+		return "", InvalidParameterf("Unable to fetch model from model URI source artifact location '%s'.Error: %v", uri, err)
+	}
+	if depth >= maxModelsURIDepth {
+		return fail(fmt.Errorf("models:/ sources nest deeper than %d", maxModelsURIDepth))
+	}
+	_, _, p := pyURLParse(uri)
+	parts := strings.Split(strings.TrimLeft(p, "/"), "/")
+	if !strings.HasPrefix(p, "/") || len(parts) != 2 || strings.TrimSpace(parts[0]) == "" || !isDigits(parts[1]) {
+		return fail(fmt.Errorf("only models:/NAME/VERSION sources can be resolved, got %q", uri))
+	}
+	v, err := a.store.GetModelVersion(ctx, parts[0], parts[1])
+	if err != nil {
+		var he *Error
+		if errors.As(err, &he) {
+			return fail(errors.New(he.Message))
+		}
+		return fail(err)
+	}
+	if !isModelsURI(v.Source) {
+		return v.Source, nil
+	}
+	return a.resolveModelsURI(ctx, v.Source, depth+1)
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }

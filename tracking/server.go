@@ -293,7 +293,11 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 				return nil, err
 			}
 		}
-		id, err := s.CreateExperiment(ctx, r.Name, r.ArtifactLocation, r.Tags)
+		loc, err := resolveURIIfLocal(r.ArtifactLocation)
+		if err != nil {
+			return nil, err
+		}
+		id, err := s.CreateExperiment(ctx, r.Name, loc, r.Tags)
 		if err != nil {
 			return nil, err
 		}

@@ -223,3 +223,42 @@ func unhex(c byte) byte {
 	}
 	return c - 'A' + 10
 }
+
+// resolveURIIfLocal is MLflow's resolve_uri_if_local, applied to
+// experiments/create's artifact_location: a relative local path is made
+// absolute against the server's working directory (a relative file: URI
+// becomes file:///abs/path); anything else is returned as it is.
+func resolveURIIfLocal(uri string) (string, error) {
+	if uri == "" {
+		return uri, nil
+	}
+	local, err := isLocalURI(uri)
+	if err != nil || !local {
+		return uri, err
+	}
+	p := localURIToPath(uri)
+	if strings.HasPrefix(p, "/") {
+		return uri, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", InvalidParameterf("Cannot resolve relative artifact_location '%s': %v", uri, err)
+	}
+	// pathlib drops empty and "." parts but keeps "..".
+	parts := []string{strings.TrimRight(wd, "/")}
+	for _, s := range strings.Split(p, "/") {
+		if s != "" && s != "." {
+			parts = append(parts, s)
+		}
+	}
+	abs := strings.Join(parts, "/")
+	scheme, _, _ := pyURLParse(uri)
+	if scheme == "" {
+		return abs, nil
+	}
+	rest := ""
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		rest = uri[i:]
+	}
+	return scheme + "://" + abs + rest, nil
+}

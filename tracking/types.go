@@ -197,20 +197,22 @@ type RegisteredModel struct {
 
 // ModelVersion is one version of a registered model.
 type ModelVersion struct {
-	Name                 string   `json:"name"`
-	Version              string   `json:"version"`
-	CreationTimestamp    Int64    `json:"creation_timestamp,omitempty"`
-	LastUpdatedTimestamp Int64    `json:"last_updated_timestamp,omitempty"`
-	UserID               string   `json:"user_id,omitempty"`
-	CurrentStage         string   `json:"current_stage,omitempty"`
-	Description          string   `json:"description,omitempty"`
-	Source               string   `json:"source,omitempty"`
-	RunID                string   `json:"run_id,omitempty"`
-	Status               string   `json:"status,omitempty"`
-	StatusMessage        string   `json:"status_message,omitempty"`
-	Tags                 []Tag    `json:"tags,omitempty"`
-	RunLink              string   `json:"run_link,omitempty"`
-	Aliases              []string `json:"aliases,omitempty"`
+	Name                 string `json:"name"`
+	Version              string `json:"version"`
+	CreationTimestamp    Int64  `json:"creation_timestamp,omitempty"`
+	LastUpdatedTimestamp Int64  `json:"last_updated_timestamp,omitempty"`
+	UserID               string `json:"user_id,omitempty"`
+	CurrentStage         string `json:"current_stage,omitempty"`
+	// Description is always sent: MLflow stores the request's "" for a
+	// version created without one, and its client reads a missing one as None.
+	Description   string   `json:"description"`
+	Source        string   `json:"source,omitempty"`
+	RunID         string   `json:"run_id,omitempty"`
+	Status        string   `json:"status,omitempty"`
+	StatusMessage string   `json:"status_message,omitempty"`
+	Tags          []Tag    `json:"tags,omitempty"`
+	RunLink       string   `json:"run_link,omitempty"`
+	Aliases       []string `json:"aliases,omitempty"`
 }
 
 // Lifecycle stages and run statuses.

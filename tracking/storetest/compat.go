@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ func testMLflowCompat(t *testing.T, c *Client) {
 	t.Run("multipart unsupported", func(t *testing.T) { testMultipartUnsupported(t, c.For(t)) })
 	t.Run("error messages", func(t *testing.T) { testErrorMessages(t, c.For(t)) })
 	t.Run("version source", func(t *testing.T) { testVersionSource(t, c.For(t)) })
+	t.Run("field semantics", func(t *testing.T) { testFieldSemantics(t, c.For(t)) })
 }
 
 // testPromptFilter: MLflow clients append
@@ -269,4 +271,57 @@ func testVersionSource(t *testing.T, c *Client) {
 		c := c.For(t)
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", api+"model-versions/create", map[string]any{"name": name, "source": artDir, "run_id": strings.Repeat("f", 32)})
 	})
+}
+
+// testFieldSemantics: description "" on new versions, models:/ sources
+// resolved by get-download-uri, relative artifact_location made absolute.
+func testFieldSemantics(t *testing.T, c *Client) {
+	name := unique("fs")
+	m := obj(c.OK("POST", api+"registered-models/create", map[string]any{"name": name})["registered_model"])
+	if _, ok := m["description"]; ok {
+		t.Fatalf("registered model without description sends one (MLflow omits it): %v", m)
+	}
+	r := c.Do("POST", api+"model-versions/create", map[string]any{"name": name, "source": "runs:/abc/model"})
+	if !strings.Contains(string(r.Raw), `"description":""`) {
+		t.Fatalf("version without description: %s, want \"description\":\"\"", r.Raw)
+	}
+	v := obj(c.OK("GET", api+"model-versions/get", url.Values{"name": {name}, "version": {"1"}})["model_version"])
+	if d, ok := v["description"]; !ok || d != "" {
+		t.Fatalf("get: description %v (present %v), want \"\"", d, ok)
+	}
+
+	// copy_model_version: a version whose source is models:/NAME/VERSION.
+	copyName := unique("fs-copy")
+	c.OK("POST", api+"registered-models/create", map[string]any{"name": copyName})
+	c.OK("POST", api+"model-versions/create", map[string]any{"name": copyName, "source": "models:/" + name + "/1"})
+	c.OK("POST", api+"model-versions/create", map[string]any{"name": copyName, "source": "models:/" + copyName + "/1"})
+	for _, tc := range []struct{ name, version, want string }{
+		{name, "1", "runs:/abc/model"},
+		{copyName, "1", "runs:/abc/model"},
+		{copyName, "2", "runs:/abc/model"},
+	} {
+		u := c.OK("GET", api+"model-versions/get-download-uri", url.Values{"name": {tc.name}, "version": {tc.version}})
+		eq(t, tc.name+"/"+tc.version+" artifact_uri", str(u["artifact_uri"]), tc.want)
+	}
+	v = obj(c.OK("GET", api+"model-versions/get", url.Values{"name": {copyName}, "version": {"1"}})["model_version"])
+	eq(t, "copy keeps its source", str(v["source"]), "models:/"+name+"/1")
+	for _, src := range []string{"models:/" + name + "/9", "models:/no-such-model/1", "models:/" + name + "/Production"} {
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"model-versions/create", map[string]any{"name": copyName, "source": src})
+	}
+
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ loc, want string }{
+		{"my_location", wd + "/my_location"},
+		{"./a//b/", wd + "/a/b"},
+		{"file:rel/x", "file://" + wd + "/rel/x"},
+		{"/abs/loc", "/abs/loc"},
+		{"s3://bucket/loc", "s3://bucket/loc"},
+	} {
+		id := str(c.OK("POST", api+"experiments/create", map[string]any{"name": unique("loc"), "artifact_location": tc.loc})["experiment_id"])
+		e := obj(c.OK("GET", api+"experiments/get", url.Values{"experiment_id": {id}})["experiment"])
+		eq(t, tc.loc+" artifact_location", str(e["artifact_location"]), tc.want)
+	}
 }
