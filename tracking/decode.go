@@ -74,6 +74,10 @@ func DecodeRequest(w http.ResponseWriter, r *http.Request, dst any) error {
 func DecodeJSON(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
+		var he *Error
+		if errors.As(err, &he) {
+			return err // a field's own check, already in MLflow's words
+		}
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			return InvalidParameterf("Malformed JSON request body at offset %d: %v", se.Offset, err)
@@ -91,6 +95,9 @@ func DecodeJSON(body []byte, dst any) error {
 	}
 	if t, err := dec.Token(); err != io.EOF {
 		return InvalidParameterf("Malformed JSON request body: unexpected %v after the JSON object", t)
+	}
+	if rv, ok := dst.(rawValidator); ok {
+		return rv.validateRaw(body)
 	}
 	return nil
 }

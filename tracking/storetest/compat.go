@@ -177,6 +177,27 @@ func testErrorMessages(t *testing.T, c *Client) {
 			}
 		})
 	}
+	t.Run("log-batch required fields", func(t *testing.T) {
+		c := c.For(t)
+		for _, tc := range []struct {
+			body map[string]any
+			want string
+		}{
+			{map[string]any{"run_id": run, "metrics": []any{map[string]any{"key": "mae", "value": 2.5}}}, "'metrics[0].timestamp'"},
+			{map[string]any{"run_id": run, "metrics": []any{map[string]any{"key": "a", "value": 1, "timestamp": 1}, map[string]any{"key": "b", "timestamp": 1}}}, "'metrics[1].value'"},
+			{map[string]any{"run_id": run, "metrics": []any{map[string]any{"key": "", "value": 1, "timestamp": 1}}}, "'metrics[0].key'"},
+			{map[string]any{"run_id": run, "params": []any{map[string]any{"value": "v"}}}, "'params[0].key'"},
+			{map[string]any{"run_id": run, "tags": []any{map[string]any{"key": nil, "value": "v"}}}, "'tags[0].key'"},
+		} {
+			r := c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"runs/log-batch", tc.body)
+			if msg := str(r.Body["message"]); !strings.Contains(msg, "Missing value for required parameter "+tc.want) {
+				t.Fatalf("message %q, want missing %s", msg, tc.want)
+			}
+		}
+		// Zero values are values; step may be absent.
+		c.OK("POST", api+"runs/log-batch", map[string]any{"run_id": run, "metrics": []any{map[string]any{"key": "z", "value": 0, "timestamp": 123456789}}})
+		c.OK("POST", api+"runs/log-batch", map[string]any{"run_id": run, "metrics": []any{map[string]any{"key": "mae", "value": 2.5, "timestamp": 123456789}}})
+	})
 	t.Run("invalid path", func(t *testing.T) {
 		c := c.For(t)
 		for _, path := range []string{api + "artifacts/list", "/ajax-api/2.0/mlflow/artifacts/list"} {
