@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -90,6 +91,8 @@ func NewHandler(o Options) http.Handler {
 		mux.Handle(artifact.Prefix, ah)
 		mux.Handle("/ajax-api/2.0/mlflow-artifacts/", ah)
 	}
+	mux.Handle(GetArtifactPaths[0], methodSwitch(map[string]http.HandlerFunc{"GET": a.getArtifact}))
+	mux.Handle(GetArtifactPaths[1], methodSwitch(map[string]http.HandlerFunc{"GET": a.getVersionArtifact}))
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, CodeEndpointNotFound, "No API endpoint %s %s", r.Method, r.URL.Path))
 	}
@@ -105,7 +108,8 @@ func NewHandler(o Options) http.Handler {
 			"message": "The request did not complete within the server's deadline of " + timeout.String() + "."})
 		th := http.TimeoutHandler(mux, timeout, string(body))
 		limited = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, artifact.Prefix) || strings.HasPrefix(r.URL.Path, "/ajax-api/2.0/mlflow-artifacts/") {
+			if strings.HasPrefix(r.URL.Path, artifact.Prefix) || strings.HasPrefix(r.URL.Path, "/ajax-api/2.0/mlflow-artifacts/") ||
+				slices.Contains(GetArtifactPaths, r.URL.Path) {
 				mux.ServeHTTP(w, r)
 				return
 			}
@@ -775,24 +779,9 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 		return nil, err
 	}
 	root := run.Info.ArtifactURI
-	var repo artifact.Repo
-	base := ""
-	switch {
-	case strings.HasPrefix(root, ProxyScheme):
-		if a.artifacts == nil {
-			return nil, InvalidParameterf("The server does not serve artifacts; cannot list %s", root)
-		}
-		repo = a.artifacts
-		base = strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/")
-	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
-		dir := strings.TrimPrefix(root, "file://")
-		local, err := artifact.NewLocal(dir)
-		if err != nil {
-			return nil, err
-		}
-		repo = local
-	default:
-		return nil, InvalidParameterf("Listing artifacts at %s is not supported by this server", root)
+	repo, base, err := a.repoFor(root)
+	if err != nil {
+		return nil, err
 	}
 	full := rel
 	if base != "" {
@@ -815,4 +804,24 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 		RootURI string     `json:"root_uri"`
 		Files   []FileInfo `json:"files,omitempty"`
 	}{root, files}, nil
+}
+
+// repoFor opens the artifact repository behind an artifact URI: the proxy's
+// store for mlflow-artifacts: URIs (base is the path inside it), or a local
+// directory for file:// URIs and absolute paths.
+func (a *api) repoFor(root string) (repo artifact.Repo, base string, err error) {
+	switch {
+	case strings.HasPrefix(root, ProxyScheme):
+		if a.artifacts == nil {
+			return nil, "", InvalidParameterf("The server does not serve artifacts; cannot read %s", root)
+		}
+		return a.artifacts, strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/"), nil
+	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
+		local, err := artifact.NewLocal(strings.TrimPrefix(root, "file://"))
+		if err != nil {
+			return nil, "", err
+		}
+		return local, "", nil
+	}
+	return nil, "", InvalidParameterf("Reading artifacts at %s is not supported by this server", root)
 }

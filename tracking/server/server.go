@@ -117,6 +117,9 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 	api := tracking.NewHandler(tracking.Options{Store: store, Artifacts: repo, Logger: log})
 	mux.Handle("/api/", api)
 	mux.Handle("/ajax-api/", api)
+	for _, p := range tracking.GetArtifactPaths {
+		mux.Handle(p, api)
+	}
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("OK"))

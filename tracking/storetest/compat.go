@@ -18,6 +18,7 @@ func testMLflowCompat(t *testing.T, c *Client) {
 	t.Run("error messages", func(t *testing.T) { testErrorMessages(t, c.For(t)) })
 	t.Run("version source", func(t *testing.T) { testVersionSource(t, c.For(t)) })
 	t.Run("field semantics", func(t *testing.T) { testFieldSemantics(t, c.For(t)) })
+	t.Run("get-artifact", func(t *testing.T) { testGetArtifact(t, c.For(t)) })
 }
 
 // testPromptFilter: MLflow clients append
@@ -345,4 +346,46 @@ func testFieldSemantics(t *testing.T, c *Client) {
 		e := obj(c.OK("GET", api+"experiments/get", url.Values{"experiment_id": {id}})["experiment"])
 		eq(t, tc.loc+" artifact_location", str(e["artifact_location"]), tc.want)
 	}
+}
+
+// testGetArtifact: the UI's download routes outside /api/, with MLflow's
+// exact "Invalid path" answer (its test_path_validation).
+func testGetArtifact(t *testing.T, c *Client) {
+	exp := newExperiment(t, c)
+	run := newRun(t, c, exp)
+	put := c.Do("PUT", "/api/2.0/mlflow-artifacts/artifacts/"+exp+"/"+run+"/artifacts/dir/f.txt", "hello artifact")
+	if put.Status != 200 {
+		t.Fatalf("PUT artifact: %d %s", put.Status, put.Raw)
+	}
+	name := unique("ga")
+	c.OK("POST", api+"registered-models/create", map[string]any{"name": name})
+	c.OK("POST", api+"model-versions/create", map[string]any{"name": name, "source": "runs:/" + run + "/dir", "run_id": run})
+	for _, tc := range []struct {
+		path string
+		q    url.Values
+	}{
+		{"/get-artifact", url.Values{"run_id": {run}, "path": {"dir/f.txt"}}},
+		{"/get-artifact", url.Values{"run_uuid": {run}, "path": {"dir/f.txt"}}},
+		{"/model-versions/get-artifact", url.Values{"name": {name}, "version": {"1"}, "path": {"f.txt"}}},
+	} {
+		r := c.Do("GET", tc.path, tc.q)
+		if r.Status != 200 || string(r.Raw) != "hello artifact" {
+			t.Fatalf("GET %s?%s: %d %q", tc.path, tc.q.Encode(), r.Status, r.Raw)
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		q    url.Values
+	}{
+		{"/get-artifact", url.Values{"run_id": {run}, "path": {"../path"}}},
+		{"/get-artifact", url.Values{"run_id": {run}, "path": {"dir/../../x"}}},
+		{"/model-versions/get-artifact", url.Values{"name": {"model"}, "version": {"1"}, "path": {"../path"}}},
+	} {
+		r := c.Do("GET", tc.path, tc.q)
+		if r.Status != 400 || strings.TrimSpace(string(r.Raw)) != `{"error_code":"INVALID_PARAMETER_VALUE","message":"Invalid path"}` {
+			t.Fatalf("GET %s?%s: %d %s, want MLflow's Invalid path", tc.path, tc.q.Encode(), r.Status, r.Raw)
+		}
+	}
+	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", "/get-artifact", url.Values{"run_id": {run}, "path": {"dir/none.txt"}})
+	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", "/model-versions/get-artifact", url.Values{"name": {name}, "version": {"7"}, "path": {"f.txt"}})
 }
