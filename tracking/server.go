@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
 	"sort"
@@ -636,25 +635,49 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		if err := required("metric_key", r.MetricKey); err != nil {
 			return nil, err
 		}
-		limit, err := maxResults(r.MaxResults, 320, 1000, "metric history")
-		if err != nil {
-			return nil, err
+		limit := MaxBulkIntervalResults
+		if r.MaxResults != nil {
+			limit = int(*r.MaxResults)
+			if limit < 1 || limit > MaxBulkIntervalResults {
+				return nil, InvalidParameterf("max_results must be between 1 and %d. See the API docs for more information about request parameters.", MaxBulkIntervalResults)
+			}
 		}
-		var out []Metric
-		for _, id := range r.RunIDs {
-			var pts []Metric
+		if (r.StartStep == nil) != (r.EndStep == nil) {
+			return nil, InvalidParameterf("If either start step or end step are specified, both must be specified.")
+		}
+		if r.StartStep != nil && *r.StartStep > *r.EndStep {
+			return nil, InvalidParameterf("end_step must be greater than start_step. Found start_step=%d and end_step=%d.", *r.StartStep, *r.EndStep)
+		}
+		hist := make([][]Metric, len(r.RunIDs))
+		for i, id := range r.RunIDs {
 			if _, err := s.MetricHistory(ctx, id, r.MetricKey, "", 0, func(m Metric) error {
-				if (r.StartStep == nil || m.Step >= *r.StartStep) && (r.EndStep == nil || m.Step <= *r.EndStep) {
-					pts = append(pts, m)
-				}
+				hist[i] = append(hist[i], m)
 				return nil
 			}); err != nil {
 				return nil, err
 			}
-			for _, m := range sample(pts, limit) {
-				m.RunID = id
-				out = append(out, m)
+		}
+		steps := sampleSteps(hist, limit, r.StartStep, r.EndStep)
+		var out []Metric
+		for i, id := range r.RunIDs {
+			var pts []Metric
+			for _, m := range hist[i] {
+				if steps[int64(m.Step)] {
+					m.RunID = id
+					pts = append(pts, m)
+				}
 			}
+			sort.SliceStable(pts, func(a, b int) bool {
+				x, y := pts[a], pts[b]
+				if x.Step != y.Step {
+					return x.Step < y.Step
+				}
+				if x.Timestamp != y.Timestamp {
+					return x.Timestamp < y.Timestamp
+				}
+				return x.Value < y.Value
+			})
+			out = append(out, pts[:min(len(pts), maxHistoryPerRun)]...)
 		}
 		return struct {
 			Metrics []Metric `json:"metrics,omitempty"`
@@ -663,18 +686,70 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 	add("GET", "artifacts/list", handle(a, a.listArtifacts))
 }
 
-// sample keeps at most n points spread evenly over pts, always keeping the
-// first and the last.
-func sample(pts []Metric, n int) []Metric {
-	if len(pts) <= n {
-		return pts
+// MaxBulkIntervalResults is the default and largest max_results of
+// get-history-bulk-interval (MLflow's MAX_RESULTS_PER_RUN); maxHistoryPerRun
+// caps the points returned per run (MAX_RESULTS_GET_METRIC_HISTORY).
+const (
+	MaxBulkIntervalResults = 2500
+	maxHistoryPerRun       = 25000
+)
+
+// sampleSteps is MLflow's step sampling for get-history-bulk-interval: over
+// the distinct steps of all runs within [start, end] (default 0 to the
+// largest step), keep all if at most n, else n evenly spaced by index
+// (start_idx + int(i*count/n)) plus the last; each run's own first and last
+// step in range are always kept.
+func sampleSteps(hist [][]Metric, n int, startP, endP *Int64) map[int64]bool {
+	keep := map[int64]bool{}
+	var all []int64
+	seen := map[int64]bool{}
+	var bounds []int64
+	for _, h := range hist {
+		if len(h) == 0 {
+			continue
+		}
+		lo, hi := int64(h[0].Step), int64(h[0].Step)
+		for _, m := range h {
+			st := int64(m.Step)
+			lo, hi = min(lo, st), max(hi, st)
+			if !seen[st] {
+				seen[st] = true
+				all = append(all, st)
+			}
+		}
+		bounds = append(bounds, lo, hi)
 	}
-	out := make([]Metric, 0, n)
+	slices.Sort(all)
+	var start, end int64
+	if startP != nil && endP != nil {
+		start, end = int64(*startP), int64(*endP)
+	} else if len(all) > 0 {
+		end = all[len(all)-1]
+	}
+	for _, b := range bounds {
+		if start <= b && b <= end {
+			keep[b] = true
+		}
+	}
+	lo, _ := slices.BinarySearch(all, start)
+	hi, found := slices.BinarySearch(all, end)
+	if found {
+		hi++
+	}
+	if hi-lo <= n {
+		for _, st := range all[lo:hi] {
+			keep[st] = true
+		}
+		return keep
+	}
+	interval := float64(hi-lo) / float64(n)
 	for i := range n {
-		j := int(math.Round(float64(i) * float64(len(pts)-1) / float64(n-1)))
-		out = append(out, pts[j])
+		if idx := lo + int(float64(i)*interval); idx < hi {
+			keep[all[idx]] = true
+		}
 	}
-	return out
+	keep[all[hi-1]] = true
+	return keep
 }
 
 func parseStatus(s string) (string, error) {

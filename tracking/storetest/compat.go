@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,7 @@ func testMLflowCompat(t *testing.T, c *Client) {
 	t.Run("version source", func(t *testing.T) { testVersionSource(t, c.For(t)) })
 	t.Run("field semantics", func(t *testing.T) { testFieldSemantics(t, c.For(t)) })
 	t.Run("get-artifact", func(t *testing.T) { testGetArtifact(t, c.For(t)) })
+	t.Run("bulk interval", func(t *testing.T) { testBulkInterval(t, c.For(t)) })
 }
 
 // testPromptFilter: MLflow clients append
@@ -388,4 +390,45 @@ func testGetArtifact(t *testing.T, c *Client) {
 	}
 	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", "/get-artifact", url.Values{"run_id": {run}, "path": {"dir/none.txt"}})
 	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", "/model-versions/get-artifact", url.Values{"name": {name}, "version": {"7"}, "path": {"f.txt"}})
+}
+
+// testBulkInterval: MLflow's sampling and validation of
+// get-history-bulk-interval (its test_get_metric_history_bulk_interval_*).
+func testBulkInterval(t *testing.T, c *Client) {
+	exp := newExperiment(t, c)
+	run := newRun(t, c, exp)
+	for i := range 10 {
+		c.OK("POST", api+"runs/log-metric", map[string]any{"run_id": run, "key": "metricA", "value": 10.0, "timestamp": 1, "step": i})
+	}
+	u := "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"
+	b := c.OK("GET", u, url.Values{"run_ids": {run}, "metric_key": {"metricA"}, "max_results": {"5"}})
+	var got []string
+	for _, m := range list(b["metrics"]) {
+		m := obj(m)
+		eq(t, "run_id", str(m["run_id"]), run)
+		got = append(got, jsonNum(m["step"]))
+	}
+	eq(t, "sampled steps", strings.Join(got, ","), "0,2,4,6,8,9")
+	for _, tc := range []struct {
+		q    url.Values
+		want string
+	}{
+		{url.Values{"metric_key": {"key"}}, "Missing value for required parameter 'run_ids'."},
+		{url.Values{"run_ids": {"123"}, "metric_key": {"key"}, "max_results": {"0"}}, "max_results must be between 1 and 2500"},
+		{url.Values{"run_ids": {"123"}, "metric_key": {"key"}, "max_results": {"2501"}}, "max_results must be between 1 and 2500"},
+		{url.Values{"run_ids": {"123"}, "metric_key": {""}}, "Missing value for required parameter 'metric_key'"},
+		{url.Values{"run_ids": {"123"}, "metric_key": {"key"}, "start_step": {"1"}, "end_step": {"0"}, "max_results": {"5"}}, "end_step must be greater than start_step. "},
+		{url.Values{"run_ids": {"123"}, "metric_key": {"key"}, "start_step": {"1"}, "max_results": {"5"}}, "If either start step or end step are specified, both must be specified."},
+	} {
+		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", u, tc.q)
+		if msg := str(r.Body["message"]); !strings.Contains(msg, tc.want) {
+			t.Fatalf("%s: message %q, want %q", tc.q.Encode(), msg, tc.want)
+		}
+	}
+	c.OK("GET", u, url.Values{"run_ids": {run}, "metric_key": {"metricA"}, "max_results": {"2500"}})
+}
+
+func jsonNum(v any) string {
+	f, _ := v.(float64)
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
