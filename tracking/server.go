@@ -79,6 +79,7 @@ func NewHandler(o Options) http.Handler {
 	a.tracking(add)
 	a.registry(add)
 	a.loggedModels(add)
+	a.historyBulk(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)

@@ -21,6 +21,7 @@ func testMLflowCompat(t *testing.T, c *Client) {
 	t.Run("field semantics", func(t *testing.T) { testFieldSemantics(t, c.For(t)) })
 	t.Run("get-artifact", func(t *testing.T) { testGetArtifact(t, c.For(t)) })
 	t.Run("bulk interval", func(t *testing.T) { testBulkInterval(t, c.For(t)) })
+	t.Run("history bulk", func(t *testing.T) { testHistoryBulk(t, c.For(t)) })
 }
 
 // testPromptFilter: MLflow clients append
@@ -431,4 +432,45 @@ func testBulkInterval(t *testing.T, c *Client) {
 func jsonNum(v any) string {
 	f, _ := v.(float64)
 	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// testHistoryBulk: the UI's ajax-api metrics/get-history-bulk, as MLflow's
+// test_get_metric_history_bulk_* expect it.
+func testHistoryBulk(t *testing.T, c *Client) {
+	exp := newExperiment(t, c)
+	r1, r2 := newRun(t, c, exp), newRun(t, c, exp)
+	for i := range 3 {
+		// Logged newest first, so the answer must be re-ordered by timestamp.
+		c.OK("POST", api+"runs/log-metric", map[string]any{"run_id": r1, "key": "a", "value": float64(i), "timestamp": 100 - i, "step": i})
+		c.OK("POST", api+"runs/log-metric", map[string]any{"run_id": r2, "key": "a", "value": float64(i) + 1, "timestamp": 100 - i, "step": i})
+	}
+	u := "/ajax-api/2.0/mlflow/metrics/get-history-bulk"
+	render := func(b map[string]any) string {
+		var s []string
+		for _, m := range list(b["metrics"]) {
+			m := obj(m)
+			id := "r1"
+			if str(m["run_id"]) == r2 {
+				id = "r2"
+			}
+			s = append(s, id+":"+str(m["key"])+":"+jsonNum(m["step"])+"@"+jsonNum(m["timestamp"])+"="+jsonNum(m["value"]))
+		}
+		return strings.Join(s, " ")
+	}
+	one := render(c.OK("GET", u, url.Values{"run_id": {r1}, "metric_key": {"a"}}))
+	eq(t, "one run", one, "r1:a:2@98=2 r1:a:1@99=1 r1:a:0@100=0")
+	both := render(c.OK("GET", u, url.Values{"run_id": {r2, r1, strings.Repeat("f", 32)}, "metric_key": {"a"}}))
+	fv, sv := "r1:a:2@98=2 r1:a:1@99=1 r1:a:0@100=0", "r2:a:2@98=3 r2:a:1@99=2 r2:a:0@100=1"
+	if r2 < r1 { // ordered by run id
+		fv, sv = sv, fv
+	}
+	eq(t, "two runs by run id", both, fv+" "+sv)
+	limited := render(c.OK("GET", u, url.Values{"run_id": {r1}, "metric_key": {"a"}, "max_results": {"2"}}))
+	eq(t, "max_results", limited, "r1:a:2@98=2 r1:a:1@99=1")
+	r := c.Do("GET", u, url.Values{"run_id": {r1}, "metric_key": {"none"}})
+	if r.Status != 200 || strings.TrimSpace(string(r.Raw)) != `{"metrics":[]}` {
+		t.Fatalf("no history: %d %s, want {\"metrics\":[]}", r.Status, r.Raw)
+	}
+	c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", u, url.Values{"metric_key": {"a"}})
+	c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", u, url.Values{"run_id": {r1}})
 }
