@@ -63,3 +63,26 @@ func CleanPath(p string) (string, error) {
 	}
 	return c, nil
 }
+
+// PartURL is where a client uploads one part of a multipart upload.
+type PartURL struct {
+	PartNumber int               `json:"part_number"`
+	URL        string            `json:"url"`
+	Headers    map[string]string `json:"headers,omitempty"`
+}
+
+// CompletedPart is a part the client uploaded, with the ETag it got back.
+type CompletedPart struct {
+	PartNumber int    `json:"part_number"`
+	ETag       string `json:"etag"`
+	URL        string `json:"url,omitempty"`
+}
+
+// Multipart is implemented by repos whose clients can upload large files
+// in parts directly to the storage (MLflow's mpu/ endpoints): the server
+// hands out presigned part URLs and completes or aborts the upload.
+type Multipart interface {
+	CreateMultipart(ctx context.Context, p string, numParts int) (uploadID string, parts []PartURL, err error)
+	CompleteMultipart(ctx context.Context, p, uploadID string, parts []CompletedPart) error
+	AbortMultipart(ctx context.Context, p, uploadID string) error
+}

@@ -1,6 +1,7 @@
 package artifact
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -80,8 +81,59 @@ func Handler(repo Repo, maxUpload int64, log *slog.Logger) http.Handler {
 				httpx.WriteError(w, httpx.Errorf(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method %s not allowed on artifacts", r.Method))
 			}
 		})
+		mux.HandleFunc("POST "+pfx+"mpu/{verb}/{path...}", func(w http.ResponseWriter, r *http.Request) {
+			multipart(w, r, repo, log)
+		})
 	}
 	return mux
+}
+
+// multipart serves MLflow's mpu/create, mpu/complete and mpu/abort for
+// repos that support direct multipart uploads; others answer 501
+// NOT_IMPLEMENTED, as MLflow does for a local artifact root.
+func multipart(w http.ResponseWriter, r *http.Request, repo Repo, log *slog.Logger) {
+	p, err := CleanPath(r.PathValue("path"))
+	if err != nil || p == "" {
+		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path: %q", r.PathValue("path")))
+		return
+	}
+	mp, ok := repo.(Multipart)
+	if !ok {
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "This artifact destination does not support multipart upload; PUT the file instead"))
+		return
+	}
+	var req struct {
+		NumParts int             `json:"num_parts"`
+		UploadID string          `json:"upload_id"`
+		Parts    []CompletedPart `json:"parts"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(&req); err != nil {
+		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Malformed JSON request body: %v", err))
+		return
+	}
+	switch r.PathValue("verb") {
+	case "create":
+		id, parts, err := mp.CreateMultipart(r.Context(), p, req.NumParts)
+		if err != nil {
+			writeRepoError(w, log, p, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"upload_id": id, "credentials": parts})
+	case "complete":
+		if err := mp.CompleteMultipart(r.Context(), p, req.UploadID, req.Parts); err != nil {
+			writeRepoError(w, log, p, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, struct{}{})
+	case "abort":
+		if err := mp.AbortMultipart(r.Context(), p, req.UploadID); err != nil {
+			writeRepoError(w, log, p, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, struct{}{})
+	default:
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, "ENDPOINT_NOT_FOUND", "No multipart verb %q", r.PathValue("verb")))
+	}
 }
 
 func writeRepoError(w http.ResponseWriter, log *slog.Logger, p string, err error) {

@@ -57,6 +57,9 @@ type BuildConfig struct {
 	// a model that never saw it. The saved cheap model is trained on all
 	// rows. Ignored with Ordered.
 	Folds int
+	// Ensemble keeps the folds' models, averaged, as the cheap model instead
+	// of refitting one on every row (see Ensemble).
+	Ensemble bool
 	// Confidence > 0 demands the target at the Wilson upper confidence
 	// bound of the held-out disagreement rate (OptimizeConfident).
 	Confidence float64
@@ -211,6 +214,7 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 		labels []int
 	}
 	trainRowsTotal := 0
+	var foldModels []Cheap
 	for _, p := range parts {
 		slices.Sort(p.train)
 		slices.Sort(p.held)
@@ -239,9 +243,19 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 			trainRowsTotal = len(p.train)
 		} else {
 			heldRows.Release()
+			foldModels = append(foldModels, m)
 		}
 	}
 	nHeld = len(heldAll)
+	if cheap == nil && cfg.Ensemble {
+		e, err := NewEnsemble(foldModels)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		cheap = e
+		trainRowsTotal = n
+		heldRowsLast = takeRows(cfg.Sample, order2sorted(n))
+	}
 	if cheap == nil { // cross-fitted: the saved model learns from every row
 		all := takeRows(cfg.Sample, order2sorted(n))
 		var err error

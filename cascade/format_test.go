@@ -1,6 +1,7 @@
 package cascade
 
 import (
+	"math"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -128,5 +129,53 @@ func TestSaveLocalReference(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "reference", "MLmodel")); err != nil {
 		t.Errorf("reference not copied: %v", err)
+	}
+}
+
+// A cross-fitted cascade keeps its fold models as an averaged ensemble,
+// which saves and loads as a model directory of its own type.
+func TestEnsembleCascadeRoundTrip(t *testing.T) {
+	sample := textBatch(spamTexts(rand.New(rand.NewPCG(8, 8)), 500)...)
+	defer sample.Release()
+	ref := &keywordModel{word: "buy"}
+	c, cheap, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: textTrainer(), Target: 0.98, Folds: 4, Ensemble: true, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := cheap.(*Ensemble)
+	if !ok || len(e.Members) != 4 || rep.Folds != 4 {
+		t.Fatalf("cheap model %T, report %+v", cheap, rep)
+	}
+	// The ensemble averages its members.
+	p0, _ := e.Members[0].Predict(t.Context(), sample)
+	p1, _ := e.Members[1].Predict(t.Context(), sample)
+	p2, _ := e.Members[2].Predict(t.Context(), sample)
+	p3, _ := e.Members[3].Predict(t.Context(), sample)
+	pe, _ := e.Predict(t.Context(), sample)
+	if want := (p0.Probs[1] + p1.Probs[1] + p2.Probs[1] + p3.Probs[1]) / 4; math.Abs(pe.Probs[1]-want) > 1e-12 {
+		t.Errorf("ensemble p %v, mean of members %v", pe.Probs[1], want)
+	}
+	s, err := serve.New(ref, "1", serve.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	defer s.Close()
+	dir := filepath.Join(t.TempDir(), "cascade")
+	if err := Save(dir, c, cheap, hs.URL, "", rep); err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Predict(t.Context(), sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := c.Predict(t.Context(), sample)
+	if !slices.Equal(got.Labels, want.Labels) || !slices.Equal(got.Stage, want.Stage) || !slices.Equal(got.Probs, want.Probs) {
+		t.Errorf("loaded ensemble cascade differs")
 	}
 }

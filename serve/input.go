@@ -226,7 +226,11 @@ func (t *table) addJSON(ci, row int, v any) error {
 		return nil
 	}
 	mismatch := func() error {
-		return invalidParam("column %q row %d: expected %s, got %s %s", spec.name, row, spec.kind, jsonTypeName(v), truncate(fmt.Sprint(v)))
+		shown := truncate(fmt.Sprint(v))
+		if str, ok := v.(string); ok {
+			shown = strconv.Quote(truncate(str))
+		}
+		return invalidParam("column %q row %d: expected %s, got %s %s", spec.name, row, spec.kind, jsonTypeName(v), shown)
 	}
 	switch spec.kind {
 	case kString:

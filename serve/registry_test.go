@@ -223,15 +223,21 @@ func TestAliasSwapUnderClientStorm(t *testing.T) {
 		}()
 	}
 	for _, next := range []string{"2", "3", "2"} {
-		time.Sleep(60 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // requests on the current version
 		f.alias.Store(next)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for s.ModelVersion() != "2" || s.swapCount.Load() < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("server on version %s after the alias moved", s.ModelVersion())
+		// Wait for the server to follow before moving the alias again.
+		deadline := time.Now().Add(10 * time.Second)
+		for s.ModelVersion() != next {
+			if time.Now().After(deadline) {
+				t.Fatalf("server on version %s, alias on %s", s.ModelVersion(), next)
+			}
+			time.Sleep(2 * time.Millisecond)
 		}
-		time.Sleep(5 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.swapCount.Load() < 3; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d swaps completed, want 3", s.swapCount.Load())
+		}
 	}
 	time.Sleep(30 * time.Millisecond)
 	close(stop)

@@ -31,9 +31,9 @@ type Options struct {
 	// MaxBatchRows caps the rows of one micro-batch (1024 when 0). Requests
 	// at least this large skip the queue and are scored on their own.
 	MaxBatchRows int
-	// MaxWait is how long a micro-batch waits for more requests once the
-	// queue is empty. 0 batches only what queued up while the previous batch
-	// was being scored, adding no latency.
+	// MaxWait bounds how long a micro-batch waits, from its first request,
+	// for more requests once the queue is empty. 0 batches only what queued
+	// up while the previous batch was being scored, adding no latency.
 	MaxWait time.Duration
 	// Workers is the number of concurrent Predict calls (GOMAXPROCS when 0).
 	Workers int
@@ -72,6 +72,7 @@ type Server struct {
 	ctx     context.Context // cancelled by Close: stops the batch workers
 	stop    context.CancelFunc
 	swapMu  sync.Mutex
+	closed  bool // under swapMu: Close has run
 	// swapCount counts completed swaps.
 	swapCount atomic.Int64
 	bufPool   sync.Pool
@@ -167,6 +168,9 @@ func (s *Server) ModelVersion() string { return s.cur.Load().version }
 func (s *Server) Swap(m model.Model, version string) error {
 	s.swapMu.Lock()
 	defer s.swapMu.Unlock()
+	if s.closed {
+		return errors.New("serve: swap: the server is closed")
+	}
 	sv, err := s.prepare(m, version)
 	if err != nil {
 		return err
@@ -203,10 +207,14 @@ func (s *Server) acquire() *served {
 }
 
 // Close stops the batch workers; call it after the HTTP server has shut
-// down.
+// down. Later calls, and Swap after Close, do nothing.
 func (s *Server) Close() {
 	s.swapMu.Lock()
 	defer s.swapMu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
 	s.cur.Load().retire()
 	s.stop()
 }
@@ -298,7 +306,11 @@ func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bp := s.bufPool.Get().(*[]byte)
-	defer s.bufPool.Put(bp)
+	defer func() {
+		if cap(*bp) <= 1<<20 { // do not keep a huge request's buffer
+			s.bufPool.Put(bp)
+		}
+	}()
 	body, err := readBody(r.Body, (*bp)[:0], s.opt.MaxBodyBytes)
 	*bp = body[:0]
 	if err != nil {
@@ -381,8 +393,8 @@ func (s *Server) score(sv *served, t *table) *job {
 }
 
 // batchLoop scores queued jobs in batches: it takes what is queued (up to
-// MaxBatchRows rows), waits up to MaxWait for more, and scores them in one
-// Predict call.
+// MaxBatchRows rows), waits until MaxWait after the first for more, and
+// scores them in one Predict call.
 func (s *Server) batchLoop(sv *served) {
 	defer sv.workers.Done()
 	var timer *time.Timer
@@ -390,6 +402,7 @@ func (s *Server) batchLoop(sv *served) {
 	for j := range sv.queue {
 		batch = append(batch[:0], j)
 		rows := j.t.n
+		waiting := false // the MaxWait timer, counted from the first job, is running
 	drain:
 		for rows < s.opt.MaxBatchRows {
 			select {
@@ -405,22 +418,28 @@ func (s *Server) batchLoop(sv *served) {
 			if s.opt.MaxWait <= 0 {
 				break
 			}
-			if timer == nil {
-				timer = time.NewTimer(s.opt.MaxWait)
-			} else {
-				timer.Reset(s.opt.MaxWait)
+			if !waiting {
+				if timer == nil {
+					timer = time.NewTimer(s.opt.MaxWait)
+				} else {
+					timer.Reset(s.opt.MaxWait)
+				}
+				waiting = true
 			}
 			select {
 			case j2, ok := <-sv.queue:
-				timer.Stop()
 				if !ok {
 					break drain
 				}
 				batch = append(batch, j2)
 				rows += j2.t.n
 			case <-timer.C:
+				waiting = false
 				break drain
 			}
+		}
+		if waiting {
+			timer.Stop()
 		}
 		s.runBatch(sv, batch)
 		for _, b := range batch {

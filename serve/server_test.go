@@ -332,7 +332,7 @@ func TestMicroBatchingConcurrentClients(t *testing.T) {
 
 func TestMaxWaitBatchesSequentialArrivals(t *testing.T) {
 	m := &spamModel{}
-	_, hs := newTestServer(t, m, Options{Workers: 1, MaxWait: 50 * time.Millisecond, MaxBatchRows: 4})
+	_, hs := newTestServer(t, m, Options{Workers: 1, MaxWait: 500 * time.Millisecond, MaxBatchRows: 4})
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
@@ -344,7 +344,7 @@ func TestMaxWaitBatchesSequentialArrivals(t *testing.T) {
 	}
 	wg.Wait()
 	if m.calls.Load() != 1 {
-		t.Errorf("%d Predict calls; a 50 ms wait should batch 4 requests 5 ms apart into 1", m.calls.Load())
+		t.Errorf("%d Predict calls; a 500 ms wait should batch 4 requests 5 ms apart into 1", m.calls.Load())
 	}
 }
 
@@ -395,8 +395,12 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		_, body, _ := post(t, url, "application/json", `{"inputs": ["buy"]}`)
 		got <- body
 	}()
-	time.Sleep(100 * time.Millisecond) // the request is in Predict
-	cancel()
+	for deadline := time.Now().Add(5 * time.Second); m.calls.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("request never reached the model")
+		}
+	}
+	cancel() // while the request is in Predict
 	if body := <-got; body != `{"predictions":[`+spamRow+"]}\n" {
 		t.Errorf("in-flight request got %q", body)
 	}
@@ -508,4 +512,25 @@ func FuzzParseCSV(f *testing.F) {
 			t.Fatalf("%d rows in record, %d parsed", rec.NumRows(), tab.n)
 		}
 	})
+}
+
+// The wait is bounded from a batch's first request: a steady trickle does
+// not hold a batch open forever.
+func TestMaxWaitIsBoundedFromFirstRequest(t *testing.T) {
+	m := &spamModel{}
+	_, hs := newTestServer(t, m, Options{Workers: 1, MaxWait: 60 * time.Millisecond, MaxBatchRows: 1000})
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			post(t, hs.URL, "application/json", `{"inputs": ["a"]}`)
+		}()
+		time.Sleep(30 * time.Millisecond)
+	}
+	wg.Wait()
+	if m.calls.Load() < 2 {
+		t.Errorf("%d Predict calls over %v of arrivals with a 60 ms bound", m.calls.Load(), time.Since(start))
+	}
 }

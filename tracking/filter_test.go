@@ -139,3 +139,27 @@ func FuzzDecodeRequest(f *testing.F) {
 		ValidateBatch(dst.Metrics, dst.Params, dst.Tags)
 	})
 }
+
+// FuzzMetricJSON checks the fast metric decoder against encoding/json.
+func FuzzMetricJSON(f *testing.F) {
+	for _, s := range []string{`{"key":"m","value":1.5,"timestamp":3,"step":-2}`, `{"value":"NaN","key":"x"}`,
+		`{"key":"a\"b","value":1}`, `{"key":"k","value":1e400}`, `{"key":"k","value":1,"value":2}`, `{}`, `{"step":1.0}`, ` {"key" : "k" } `} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var fast Metric
+		ferr := json.Unmarshal([]byte(s), &fast)
+		var slow metricAlias
+		serr := json.Unmarshal([]byte(s), &slow)
+		if (ferr == nil) != (serr == nil) {
+			t.Fatalf("%q: fast err %v, slow err %v", s, ferr, serr)
+		}
+		if ferr == nil {
+			a, _ := json.Marshal(fast)
+			b, _ := json.Marshal(Metric(slow))
+			if string(a) != string(b) {
+				t.Fatalf("%q: fast %s, slow %s", s, a, b)
+			}
+		}
+	})
+}

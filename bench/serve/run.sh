@@ -35,7 +35,7 @@ trap cleanup EXIT
 wait_up() { for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/ping" >/dev/null && return; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
 
 echo "== machine"; nproc; uptime
-./dawn train --data data/train.csv --target label --text text --out linear >/dev/null
+./dawn train --data data/train.csv --target label --text text --threads 1 --out linear >/dev/null
 ./dawn serve --model linear --port 5411 2>serve-linear.log & pids+=($!)
 wait_up 5411
 echo "== single-row requests, 32 clients"
@@ -43,7 +43,7 @@ echo "== single-row requests, 32 clients"
 echo "== 1,000-row requests, 4 clients"
 ./loadgen -url http://127.0.0.1:5411 -data data/train.csv -column text -clients 4 -rows 1000 -duration 10s | tee batch.json
 
-./dawn train --data data/train.csv --target label --text text --char-ngrams 2-5 --ngrams 1 --bits 18 --out reference >/dev/null
+./dawn train --data data/train.csv --target label --text text --char-ngrams 2-5 --ngrams 1 --bits 18 --threads 1 --out reference >/dev/null
 ./dawn serve --model reference --port 5412 2>serve-reference.log & pids+=($!)
 wait_up 5412
 echo "== cascade build (sample: 80 % of the comments)"

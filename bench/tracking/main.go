@@ -303,9 +303,22 @@ func main() {
 
 	// search over many runs: each has metrics acc (uniform) and loss, a
 	// param and a tag.
-	sexp := newExperiment(base, "bench-search-"+tag)
+	// The search experiment is named by its size, so a reused -db skips
+	// populating it again.
+	sname := fmt.Sprintf("bench-search-%d", *runs)
+	sexp := ""
+	if b, err := get(base, "experiments/get-by-name?experiment_name="+sname); err == nil {
+		var out struct{ Experiment tracking.Experiment }
+		must(json.Unmarshal(b, &out))
+		sexp = out.Experiment.ExperimentID
+	}
 	start = time.Now()
 	var next atomic.Int64
+	if sexp != "" {
+		next.Store(int64(*runs))
+	} else {
+		sexp = newExperiment(base, sname)
+	}
 	for range 8 {
 		wg.Add(1)
 		go func() {

@@ -32,7 +32,7 @@ Example:
 
 const cascadeBuildUsage = `Usage: dawn cascade build --reference URL|DIR --data SAMPLE --text COLUMN
        [--cheap SPEC] [--target-accuracy 0.99] --out DIR [--seed N] [--json]
-       [--confidence 0.95] [--folds 5] [--holdout 0.3] [--ordered] [--concurrency 4] [--timeout 30s] [--retries 4]
+       [--confidence 0.95] [--folds 5] [--ensemble=true] [--holdout 0.3] [--ordered] [--concurrency 4] [--timeout 30s] [--retries 4]
 
 Labels the sample with the reference (an endpoint speaking MLflow's
 /invocations protocol, e.g. another 'dawn serve', or a model directory),
@@ -207,6 +207,7 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed (split and training)")
 	holdout := fs.Float64("holdout", 0.3, "`fraction` of the sample held out for the optimizer (with --folds 1 or --ordered)")
 	confidence := fs.Float64("confidence", 0, "demand the target at this one-sided confidence (e.g. 0.95), not just on the sample (0: off)")
+	ensemble := fs.Bool("ensemble", true, "with --folds K: keep the K fold models, averaged, as the cheap model (the models the thresholds were measured on); false refits one model on all rows")
 	folds := fs.Int("folds", 5, "cross-fit the optimizer's scores over `K` folds of the whole sample (1: a single hold-out)")
 	ordered := fs.Bool("ordered", false, "the sample is ordered input: hold out its tail and consider a difference detector")
 	concurrency := fs.Int("concurrency", 4, "reference requests in flight")
@@ -251,7 +252,7 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("cascade build: %w", err)
 	}
 	c, cheap, rep, err := cascade.Build(ctx, cascade.BuildConfig{Reference: reference, Sample: rows, Candidates: cands,
-		Target: *target, HoldOut: *holdout, Ordered: *ordered, Folds: *folds, Confidence: *confidence, Seed: *seed})
+		Target: *target, HoldOut: *holdout, Ordered: *ordered, Folds: *folds, Ensemble: *ensemble, Confidence: *confidence, Seed: *seed})
 	if err != nil {
 		return err
 	}

@@ -43,8 +43,9 @@ func labelSubcommands() []subcommand {
 	}
 }
 
-// applyLFs compiles the LF file against a data file's schema and applies it.
-// The data's schema is returned too, for saving a servable model.
+// applyLFs compiles the LF file against a data file's schema and applies it,
+// reading only the columns the LFs use. The data's full schema is returned
+// too, for saving a servable model.
 func applyLFs(ctx context.Context, e *env, lfsPath, dataPath string, df *dataFlags, workers int) (*label.Matrix, *label.File, *arrow.Schema, error) {
 	f, err := label.LoadFile(lfsPath)
 	if err != nil {
@@ -58,15 +59,28 @@ func applyLFs(ctx context.Context, e *env, lfsPath, dataPath string, df *dataFla
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer r.Close()
-	set, err := label.Compile(f, r.Schema())
+	defer func() { r.Close() }()
+	full := r.Schema()
+	set, err := label.Compile(f, full)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w", lfsPath, err)
 	}
-	bar := newBar(e, dataPath, "applying LFs")
-	x, err := label.Apply(ctx, set, r, label.ApplyOptions{Workers: workers, Progress: bar.Set})
+	if cols := set.Columns(); len(cols) < full.NumFields() {
+		for _, c := range cols {
+			opt.Columns = append(opt.Columns, full.Field(c).Name)
+		}
+		r.Close()
+		if r, err = data.Open(dataPath, opt); err != nil {
+			return nil, nil, nil, err
+		}
+		if set, err = label.Compile(f, r.Schema()); err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", lfsPath, err)
+		}
+	}
+	bar := newBar(e, "applying LFs to "+dataPath, r.Size())
+	x, err := label.Apply(ctx, set, r, label.ApplyOptions{Workers: workers, Progress: func(int64) { bar.Set(r.BytesRead()) }})
 	bar.Finish()
-	return x, f, r.Schema(), err
+	return x, f, full, err
 }
 
 func labelApply(ctx context.Context, e *env, args []string) error {

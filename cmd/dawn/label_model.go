@@ -276,7 +276,7 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 		return 0, 0, err
 	}
 	defer w.Abort()
-	bar := newBar(e, dataPath, "labeling")
+	bar := newBar(e, "labeling "+dataPath, r.Size())
 	defer bar.Finish()
 	k := len(f.Labels)
 	for {
@@ -305,7 +305,7 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 		if err != nil {
 			return 0, 0, fmt.Errorf("%s: %w", dataPath, err)
 		}
-		bar.Set(int64(rows))
+		bar.Set(r.BytesRead())
 	}
 	return rows, labeled, w.Close()
 }

@@ -197,3 +197,89 @@ func TestServeAndCascadeUsageErrors(t *testing.T) {
 		t.Errorf("missing model dir: exit %d: %s", code, errs)
 	}
 }
+
+// startServe runs `dawn serve ARGS --port 0` in process and returns its URL
+// and a function that stops it and checks it exited 0.
+func startServe(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append(append([]string{"serve"}, args...), "--port", "0"), &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr})
+	}()
+	addrRE := regexp.MustCompile(`addr=(http://[0-9.:]+)`)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1], func() {
+				cancel()
+				select {
+				case code := <-done:
+					if code != 0 {
+						t.Errorf("serve exited %d: %s", code, stderr.String())
+					}
+				case <-time.After(10 * time.Second):
+					t.Error("serve did not shut down")
+				}
+			}
+		}
+	}
+	cancel()
+	t.Fatalf("server did not start: %s", stderr.String())
+	return "", nil
+}
+
+// A label model directory serves too, with abstentions as null labels, and
+// the answers equal dawn predict's.
+func TestServeLabelModel(t *testing.T) {
+	dir := t.TempDir()
+	data := "../../label/testdata/comments.csv"
+	mdir := filepath.Join(dir, "lm")
+	if code, _, errs := runDawn(t, "label", "run", "--lfs", "../../label/testdata/lfs.yaml", "--data", data,
+		"--out", filepath.Join(dir, "labels.csv"), "--method", "majority", "--model-out", mdir); code != 0 {
+		t.Fatalf("label run: %s", errs)
+	}
+	pred := filepath.Join(dir, "pred.csv")
+	if code, _, errs := runDawn(t, "predict", "--model", mdir, "--data", data, "--out", pred); code != 0 {
+		t.Fatalf("predict: %s", errs)
+	}
+	pf, _ := os.Open(pred)
+	rows, err := csv.NewReader(pf).ReadAll()
+	pf.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	url, stop := startServe(t, "--model", mdir)
+	defer stop()
+	body, _ := os.ReadFile(data)
+	resp, err := http.Post(url+"/invocations", "text/csv", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Predictions []map[string]any `json:"predictions"`
+	}
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(got.Predictions) != len(rows)-1 {
+		t.Fatalf("status %d, %d predictions for %d rows", resp.StatusCode, len(got.Predictions), len(rows)-1)
+	}
+	abstained := 0
+	for i, p := range got.Predictions {
+		want := rows[i+1][col["label"]]
+		label, _ := p["label"].(string)
+		if p["label"] == nil {
+			abstained++
+		}
+		if label != want {
+			t.Errorf("row %d: serve label %v, predict %q", i, p["label"], want)
+		}
+	}
+	if abstained == 0 {
+		t.Logf("no abstentions in the fixture")
+	}
+}

@@ -63,7 +63,7 @@ Example:
 	var sf storeFlags
 	fs.StringVar(&sf.dataDir, "data-dir", "dawn-data", "directory for the default SQLite store and artifacts")
 	fs.StringVar(&sf.storeURI, "backend-store-uri", "", "metadata store: sqlite:///path.db or postgresql://... (default: sqlite under --data-dir)")
-	artifacts := fs.String("artifacts-destination", "", "directory behind the artifact proxy (default: DATA-DIR/artifacts)")
+	artifacts := fs.String("artifacts-destination", "", "directory or s3://bucket/prefix behind the artifact proxy (default: DATA-DIR/artifacts)")
 	noArtifacts := fs.Bool("no-serve-artifacts", false, "do not serve the artifact proxy")
 	logFormat := fs.String("log-format", "text", "request log format: text or json")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dawn-ml/dawn/artifact"
+	"github.com/dawn-ml/dawn/artifact/s3"
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/tracking/postgres"
 	"github.com/dawn-ml/dawn/tracking/sqlite"
@@ -78,13 +79,18 @@ func Migrations(ctx context.Context, uri string) (*goose.Provider, func() error,
 	return sqlite.Migrations(uri)
 }
 
-// OpenArtifacts opens the artifact repository at dest.
-func OpenArtifacts(dest string) (artifact.Repo, error) {
+// OpenArtifacts opens the artifact repository at dest: a directory,
+// file:///dir or s3://bucket/prefix (endpoint and credentials from the
+// usual AWS variables).
+func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
 	if dest == "" {
 		return nil, nil
 	}
 	if strings.HasPrefix(dest, "s3://") {
-		return nil, fmt.Errorf("server: S3 artifact destinations are not built in yet: %s", dest)
+		return s3.Open(ctx, dest, s3.Options{})
+	}
+	if strings.Contains(dest, "://") && !strings.HasPrefix(dest, "file://") {
+		return nil, fmt.Errorf("server: unsupported artifacts destination %q; use a directory or s3://bucket/prefix", dest)
 	}
 	return artifact.NewLocal(strings.TrimPrefix(dest, "file://"))
 }
@@ -209,7 +215,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	defer store.Close()
-	repo, err := OpenArtifacts(cfg.ArtifactsDestination)
+	repo, err := OpenArtifacts(ctx, cfg.ArtifactsDestination)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func TestOpsEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	repo, err := OpenArtifacts(filepath.Join(dir, "artifacts"))
+	repo, err := OpenArtifacts(t.Context(), filepath.Join(dir, "artifacts"))
 	if err != nil {
 		t.Fatal(err)
 	}

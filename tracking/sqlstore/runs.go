@@ -135,28 +135,27 @@ func (s *Store) runState(ctx context.Context, db queryer, id string) (string, er
 	return stage, nil
 }
 
-func (s *Store) activeRun(ctx context.Context, tx *sql.Tx, id string) error {
+// activeRun returns the internal key of an active run.
+func (s *Store) activeRun(ctx context.Context, tx *sql.Tx, id string) (int64, error) {
 	var stage string
-	err := s.queryRow(ctx, tx, qRunStage, id).Scan(&stage)
+	var key int64
+	err := s.queryRow(ctx, tx, qRunStage, id).Scan(&key, &stage)
 	if errors.Is(err, sql.ErrNoRows) {
-		return tracking.NotFoundf("Run with id=%s not found", id)
+		return 0, tracking.NotFoundf("Run with id=%s not found", id)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlstore: run %s: %w", id, err)
-	}
-	if err != nil {
-		return err
+		return 0, fmt.Errorf("sqlstore: run %s: %w", id, err)
 	}
 	if stage != tracking.StageActive {
-		return tracking.InvalidParameterf("The run %s must be in the 'active' state. Current state is %s.", id, stage)
+		return 0, tracking.InvalidParameterf("The run %s must be in the 'active' state. Current state is %s.", id, stage)
 	}
-	return nil
+	return key, nil
 }
 
 // UpdateRun sets status, end time and name.
 func (s *Store) UpdateRun(ctx context.Context, id string, u tracking.RunUpdate) (*tracking.RunInfo, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, id); err != nil {
+		if _, err := s.activeRun(ctx, tx, id); err != nil {
 			return err
 		}
 		if u.Status != "" {
@@ -202,22 +201,22 @@ func (s *Store) SetRunStage(ctx context.Context, id, stage string) error {
 }
 
 const (
-	qRunStage    = `SELECT lifecycle_stage FROM runs WHERE run_uuid = ?`
+	qRunStage    = `SELECT run_key, lifecycle_stage FROM runs WHERE run_uuid = ?`
 	qUpsertTag   = `INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value`
 	qInsertParam = `INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)`
 )
 
 func metricInsertSQL(rows int) string {
-	return `INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES ` +
+	return `INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan) VALUES ` +
 		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", rows), ",") + ` ON CONFLICT DO NOTHING`
 }
 
 // latestUpsertSQL keeps the latest value per key: MLflow orders points by
 // step, then timestamp, then value (NaN above numbers).
 func latestUpsertSQL(rows int) string {
-	return `INSERT INTO latest_metrics AS l (run_uuid, key, step, timestamp, value, is_nan) VALUES ` +
+	return `INSERT INTO latest_metrics AS l (run_key, key, step, timestamp, value, is_nan) VALUES ` +
 		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", rows), ",") +
-		` ON CONFLICT (run_uuid, key) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan
+		` ON CONFLICT (run_key, key) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan
 		WHERE excluded.step > l.step OR (excluded.step = l.step AND (excluded.timestamp > l.timestamp
 			OR (excluded.timestamp = l.timestamp AND (excluded.is_nan > l.is_nan OR (excluded.is_nan = l.is_nan AND excluded.value > l.value)))))`
 }
@@ -230,13 +229,14 @@ const metricRowsPerInsert = 200
 // transaction.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.Metric, params []tracking.Param, tags []tracking.Tag) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, runID); err != nil {
+		key, err := s.activeRun(ctx, tx, runID)
+		if err != nil {
 			return err
 		}
 		if err := s.insertParams(ctx, tx, runID, params); err != nil {
 			return err
 		}
-		if err := s.insertMetrics(ctx, tx, runID, metrics); err != nil {
+		if err := s.insertMetrics(ctx, tx, runID, key, metrics); err != nil {
 			return err
 		}
 		return s.upsertTags(ctx, tx, runID, tags)
@@ -309,7 +309,7 @@ func later(a, b tracking.Metric) bool {
 	return math.IsNaN(av) || av > bv
 }
 
-func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, metrics []tracking.Metric) error {
+func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, runKey int64, metrics []tracking.Metric) error {
 	if len(metrics) == 0 {
 		return nil
 	}
@@ -320,7 +320,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		args = args[:0]
 		for _, m := range chunk {
 			v, nan := splitNaN(float64(m.Value))
-			args = append(args, runID, m.Key, int64(m.Step), int64(m.Timestamp), v, nan)
+			args = append(args, runKey, m.Key, int64(m.Step), int64(m.Timestamp), v, nan)
 			if cur, ok := latest[m.Key]; !ok || later(m, cur) {
 				latest[m.Key] = m
 			}
@@ -340,7 +340,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		for _, k := range chunk {
 			m := latest[k]
 			v, nan := splitNaN(float64(m.Value))
-			args = append(args, runID, k, int64(m.Step), int64(m.Timestamp), v, nan)
+			args = append(args, runKey, k, int64(m.Step), int64(m.Timestamp), v, nan)
 		}
 		if _, err := s.exec(ctx, tx, latestUpsertSQL(len(chunk)), args...); err != nil {
 			return fmt.Errorf("sqlstore: run %s latest metrics: %w", runID, err)
@@ -352,7 +352,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 // DeleteTag removes a run tag.
 func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, runID); err != nil {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM tags WHERE run_uuid = ? AND key = ?`), runID, key)
@@ -370,7 +370,7 @@ func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
 // of the experiment that log the same (name, digest).
 func (s *Store) LogInputs(ctx context.Context, runID string, inputs []tracking.DatasetInput) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, runID); err != nil {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
 		var exp int64
@@ -405,8 +405,13 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []tracking.D
 
 // MetricHistory streams one metric's points in step, timestamp order.
 func (s *Store) MetricHistory(ctx context.Context, runID, key, pageToken string, max int, fn func(tracking.Metric) error) (string, error) {
-	if _, err := s.runState(ctx, s.r, runID); err != nil {
-		return "", err
+	var runKey int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT run_key FROM runs WHERE run_uuid = ?`), runID).Scan(&runKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", tracking.NotFoundf("Run with id=%s not found", runID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: metric history %s: %w", runID, err)
 	}
 	offset, err := tracking.DecodePageToken(pageToken)
 	if err != nil {
@@ -419,8 +424,8 @@ func (s *Store) MetricHistory(ctx context.Context, runID, key, pageToken string,
 	if s.dialect == Postgres && limit < 0 {
 		limit = math.MaxInt64
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ?
-		ORDER BY step, timestamp, is_nan, value LIMIT ? OFFSET ?`), runID, key, limit, offset)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = ? AND key = ?
+		ORDER BY step, timestamp, is_nan, value LIMIT ? OFFSET ?`), runKey, key, limit, offset)
 	if err != nil {
 		return "", fmt.Errorf("sqlstore: metric history %s %q: %w", runID, key, err)
 	}

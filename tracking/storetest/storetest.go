@@ -134,6 +134,7 @@ func Run(t *testing.T, open Opener) {
 		{"RegistrySearch", testRegistrySearch},
 		{"Artifacts", testArtifacts},
 		{"ConcurrentWriters", testConcurrent},
+		{"GC", func(t *testing.T, c *Client) { testGC(t, c, store, repo) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := c.For(t)
@@ -148,6 +149,8 @@ var seq atomic.Int64
 func unique(p string) string {
 	return fmt.Sprintf("%s-%d", p, seq.Add(1))
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 
 func str(v any) string { s, _ := v.(string); return s }
 

@@ -14,7 +14,8 @@ CREATE TABLE experiment_tags (
     PRIMARY KEY (experiment_id, key)
 );
 CREATE TABLE runs (
-    run_uuid TEXT PRIMARY KEY,
+    run_key BIGSERIAL PRIMARY KEY,
+    run_uuid TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL DEFAULT '',
     experiment_id BIGINT NOT NULL,
     user_id TEXT NOT NULL DEFAULT '',
@@ -39,22 +40,22 @@ CREATE TABLE tags (
     PRIMARY KEY (run_uuid, key)
 );
 CREATE TABLE metrics (
-    run_uuid TEXT NOT NULL,
+    run_key BIGINT NOT NULL,
     key TEXT NOT NULL,
     step BIGINT NOT NULL,
     timestamp BIGINT NOT NULL,
     value DOUBLE PRECISION NOT NULL,
     is_nan BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_uuid, key, step, timestamp, value, is_nan)
+    PRIMARY KEY (run_key, key, step, timestamp, value, is_nan)
 );
 CREATE TABLE latest_metrics (
-    run_uuid TEXT NOT NULL,
+    run_key BIGINT NOT NULL,
     key TEXT NOT NULL,
     step BIGINT NOT NULL,
     timestamp BIGINT NOT NULL,
     value DOUBLE PRECISION NOT NULL,
     is_nan BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_uuid, key)
+    PRIMARY KEY (run_key, key)
 );
 CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value);
 CREATE TABLE datasets (
