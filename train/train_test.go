@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/dawn-ml/dawn/featurize"
@@ -30,11 +31,10 @@ func synth(kind Kind, n, d, nnz, classes int, soft, weighted bool, seed uint64) 
 			seen[int32(r.IntN(d))] = true
 		}
 		idx := make([]int32, 0, nnz)
-		for j := int32(0); j < int32(d); j++ {
-			if seen[j] {
-				idx = append(idx, j)
-			}
+		for j := range seen {
+			idx = append(idx, j)
 		}
+		slices.Sort(idx)
 		z := make([]float64, max(classes, 1))
 		for _, j := range idx {
 			v := float32(1 + r.Float64())
@@ -377,12 +377,13 @@ func benchData(n int) *Dataset { return synth(LogReg, n, 1<<18, 30, 2, true, fal
 func BenchmarkEpoch(b *testing.B) {
 	ds := benchData(50000)
 	for _, c := range []struct {
-		name    string
-		threads int
-		prec    string
-	}{{"1thread", 1, ""}, {"2threads", 2, ""}, {"2threads-int16", 2, "int16"}, {"2threads-int8", 2, "int8"}} {
+		name      string
+		threads   int
+		prec      string
+		optimizer string
+	}{{"1thread", 1, "", ""}, {"2threads", 2, "", ""}, {"adagrad-1thread", 1, "", "adagrad"}, {"adagrad-2threads", 2, "", "adagrad"}, {"2threads-int16", 2, "int16", ""}, {"2threads-int8", 2, "int8", ""}} {
 		b.Run(c.name, func(b *testing.B) {
-			opt := Options{Model: LogReg, Epochs: 1, Threads: c.threads, Precision: c.prec}
+			opt := Options{Model: LogReg, Epochs: 1, Threads: c.threads, Precision: c.prec, Optimizer: c.optimizer}
 			for b.Loop() {
 				if _, err := Fit(b.Context(), ds, opt); err != nil {
 					b.Fatal(err)
