@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -65,6 +66,7 @@ func newColumn(t arrow.DataType) *column {
 
 // reset starts a new batch, sizing the slices like the previous batch's.
 func (c *column) reset(rows int) {
+	rows = min(rows, 1<<17) // a huge BatchSize grows the slices as needed instead
 	dataCap := 0
 	if c.n > 0 {
 		dataCap = len(c.data) + len(c.data)/8
@@ -166,9 +168,6 @@ func (c *column) appendNull() {
 	}
 	c.growValid() // the new bit stays 0: null
 }
-
-// dataLen is the number of string bytes in the batch so far.
-func (c *column) dataLen() int { return len(c.data) }
 
 func bytesOf[T int32 | int64 | float64](s []T) []byte {
 	if len(s) == 0 {
@@ -287,7 +286,11 @@ func trimSpaceASCII(b []byte) []byte {
 func quoteValue(v []byte) string {
 	s := string(v)
 	if len(s) > 40 {
-		s = s[:40] + "…"
+		cut := 40
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut-- // do not split a character
+		}
+		s = s[:cut] + "…"
 	}
 	return fmt.Sprintf("%q", s)
 }

@@ -19,9 +19,16 @@ type csvScanner struct {
 	end   int // end of the valid bytes
 	eof   bool
 	comma byte
-	// lazy treats a quote inside an unquoted field as an ordinary character
-	// (TSV, where quoting is rare and stray quotes are common).
+	// lazy treats a quote inside an unquoted field as an ordinary character,
+	// and a field that starts with a quote but is not a well-formed quoted
+	// field as unquoted text (TSV, where quoting is rare and stray quotes are
+	// common).
 	lazy bool
+
+	// quote is the offset in buf of the next '"' at or after pos (end when
+	// there is none), so that lines without quotes are found without
+	// searching every line for one.
+	quote int
 
 	line    int64 // 1-based line number of the next unread byte
 	recLine int64 // line on which the current record starts
@@ -31,8 +38,8 @@ type csvScanner struct {
 
 // span is one field: buf[start:end], with doubled quotes still in it when esc.
 type span struct {
-	start, end int
-	esc        bool
+	start, end  int
+	esc, quoted bool
 }
 
 // scanError is a malformed record; the reader turns it into an *Error.
@@ -45,7 +52,8 @@ type scanError struct {
 const minScanBuffer = 4 << 20
 
 func newCSVScanner(r io.Reader, comma byte, lazy bool) *csvScanner {
-	return &csvScanner{r: r, buf: make([]byte, minScanBuffer), comma: comma, lazy: lazy, line: 1}
+	// Start small (tests and tiny files) and grow to minScanBuffer on refills.
+	return &csvScanner{r: r, buf: make([]byte, 64<<10), comma: comma, lazy: lazy, line: 1, quote: -1}
 }
 
 // skipBOM drops a UTF-8 byte-order mark at the start of the input.
@@ -62,13 +70,14 @@ func (s *csvScanner) skipBOM() error {
 }
 
 // fill moves the unread bytes to the front of the buffer (growing it when
-// they fill it) and reads more.
+// they fill it, or while it is below minScanBuffer) and reads more.
 func (s *csvScanner) fill() error {
 	if s.pos > 0 {
 		n := copy(s.buf, s.buf[s.pos:s.end])
 		s.pos, s.end = 0, n
 	}
-	if s.end == len(s.buf) {
+	s.quote = -1 // recompute over the refilled buffer
+	if s.end == len(s.buf) || len(s.buf) < minScanBuffer {
 		nb := make([]byte, 2*len(s.buf))
 		copy(nb, s.buf[:s.end])
 		s.buf = nb
@@ -138,7 +147,14 @@ func (s *csvScanner) try() (ok, more bool, serr *scanError) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
-	if bytes.IndexByte(line, '"') >= 0 {
+	if s.quote < s.pos {
+		if k := bytes.IndexByte(s.buf[s.pos:s.end], '"'); k >= 0 {
+			s.quote = s.pos + k
+		} else {
+			s.quote = s.end
+		}
+	}
+	if s.quote < s.pos+len(line) {
 		return s.quoted()
 	}
 	s.recLine = s.line
@@ -154,10 +170,10 @@ func (s *csvScanner) try() (ok, more bool, serr *scanError) {
 		if i < 0 {
 			break
 		}
-		s.fields = append(s.fields, span{base + start, base + start + i, false})
+		s.fields = append(s.fields, span{start: base + start, end: base + start + i})
 		start += i + 1
 	}
-	s.fields = append(s.fields, span{base + start, base + len(line), false})
+	s.fields = append(s.fields, span{start: base + start, end: base + len(line)})
 	s.rec = line
 	s.pos += next
 	return true, false, nil
@@ -172,7 +188,7 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 	for {
 		fi := len(s.fields)
 		if i < len(b) && b[i] == '"' {
-			startLine := line
+			startLine, fieldStart := line, i
 			i++
 			start := i
 			esc := false
@@ -181,6 +197,10 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 				if k < 0 {
 					if !s.eof {
 						return false, true, nil
+					}
+					if s.lazy {
+						i, line = fieldStart, startLine
+						goto unquoted
 					}
 					return false, false, &scanError{line: startLine, field: fi, msg: "unterminated quoted field: the closing quote is missing"}
 				}
@@ -196,7 +216,7 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 				}
 				break
 			}
-			s.fields = append(s.fields, span{start, i, esc})
+			s.fields = append(s.fields, span{start: start, end: i, esc: esc, quoted: true})
 			i++ // the closing quote
 			if i == len(b) {
 				break
@@ -216,10 +236,17 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 			case c == '\r' && i+1 == len(b):
 				i++
 			default:
+				if s.lazy {
+					// not a quoted field after all: "a" b is the text "a" b
+					s.fields = s.fields[:fi]
+					i, line = fieldStart, startLine
+					goto unquoted
+				}
 				return false, false, &scanError{line: line, field: fi, msg: "unexpected character after a closing quote; a quote inside a quoted field must be doubled (\"\")"}
 			}
 			break
 		}
+	unquoted:
 		start := i
 		for i < len(b) {
 			c := b[i]
@@ -235,7 +262,7 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 			return false, true, nil
 		}
 		if i < len(b) && b[i] == s.comma {
-			s.fields = append(s.fields, span{start, i, false})
+			s.fields = append(s.fields, span{start: start, end: i})
 			i++
 			continue
 		}
@@ -243,7 +270,7 @@ func (s *csvScanner) quoted() (ok, more bool, serr *scanError) {
 		if e > start && b[e-1] == '\r' {
 			e--
 		}
-		s.fields = append(s.fields, span{start, e, false})
+		s.fields = append(s.fields, span{start: start, end: e})
 		if i < len(b) {
 			i++ // the newline
 			line++

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -18,16 +16,19 @@ import (
 // inferred column types. Values go from the scanner's buffer straight into
 // the column slices of the batch being built.
 type delimited struct {
-	f      *os.File
+	f      io.ReadCloser
 	path   string
 	sc     *csvScanner
 	header []string
-	sch    *arrow.Schema
+	sch    *arrow.Schema // of the batches: the selected columns
+	full   *arrow.Schema // of every column in the file
+	out    []int         // file column of each batch column
+	sel    []bool        // by file column: selected
 	opt    *Options
 	given  map[string]bool // columns whose type the caller fixed
-	cols   []*column
-	peek   [][]string // rows read during inference, replayed first
-	row    int64      // data rows scanned so far (the header is row 0)
+	cols   []*column       // by file column; nil for a column not selected
+	peek   [][]string      // rows read during inference, replayed first
+	row    int64           // data rows scanned so far (the header is row 0)
 	done   bool
 	err    error // sticky: once a batch fails, every later call fails the same way
 
@@ -37,7 +38,7 @@ type delimited struct {
 // maxBatchBytes ends a batch early so string offsets stay within int32.
 const maxBatchBytes = 1 << 30
 
-func newDelimited(f *os.File, path string, comma rune, opt *Options) (*delimited, error) {
+func newDelimited(f io.ReadCloser, path string, comma rune, opt *Options) (*delimited, error) {
 	sc := newCSVScanner(f, byte(comma), comma == '\t')
 	d := &delimited{f: f, path: path, sc: sc, opt: opt}
 	if err := sc.skipBOM(); err != nil {
@@ -60,9 +61,12 @@ func newDelimited(f *os.File, path string, comma rune, opt *Options) (*delimited
 		if !utf8.ValidString(h) {
 			return nil, &Error{File: path, Err: fmt.Errorf("header column %d is not valid UTF-8; convert the file to UTF-8 (for example: iconv -f latin1 -t utf-8)", i+1)}
 		}
-		h = strings.TrimSpace(h)
+		if !fl.quoted {
+			h = strings.TrimSpace(h) // a quoted name is taken as written
+		}
 		if h == "" {
-			return nil, &Error{File: path, Err: fmt.Errorf("header column %d has no name", i+1)}
+			// pandas writes its index under an empty name; give it one
+			h = fmt.Sprintf("column%d", i+1)
 		}
 		if seen[h] {
 			return nil, &Error{File: path, Column: h, Err: fmt.Errorf("the header names this column twice (columns %d and %d)", indexOf(header, h)+1, i+1)}
@@ -71,6 +75,21 @@ func newDelimited(f *os.File, path string, comma rune, opt *Options) (*delimited
 		header[i] = h
 	}
 	d.header = header
+	d.out = make([]int, len(header))
+	for i := range d.out {
+		d.out[i] = i
+	}
+	if opt.Columns != nil {
+		out, err := selectColumns(path, header, opt.Columns)
+		if err != nil {
+			return nil, err
+		}
+		d.out = out
+	}
+	d.sel = make([]bool, len(header))
+	for _, i := range d.out {
+		d.sel[i] = true
+	}
 	for len(d.peek) < opt.InferRows {
 		ok, err := d.read()
 		if err != nil {
@@ -85,15 +104,18 @@ func newDelimited(f *os.File, path string, comma rune, opt *Options) (*delimited
 		}
 		d.peek = append(d.peek, rec)
 	}
-	sch, given, err := inferTextSchema(path, header, d.peek, opt)
+	full, given, err := inferTextSchema(path, header, d.sel, d.peek, opt)
 	if err != nil {
 		return nil, err
 	}
-	d.sch, d.given = sch, given
+	d.full, d.given = full, given
 	d.cols = make([]*column, len(header))
-	for i, fl := range sch.Fields() {
-		d.cols[i] = newColumn(fl.Type)
+	fields := make([]arrow.Field, len(d.out))
+	for k, i := range d.out {
+		d.cols[i] = newColumn(full.Field(i).Type)
+		fields[k] = full.Field(i)
 	}
+	d.sch = arrow.NewSchema(fields, nil)
 	return d, nil
 }
 
@@ -128,6 +150,9 @@ func (d *delimited) read() (bool, error) {
 	}
 	if !utf8.Valid(d.sc.rec) {
 		for i, fl := range d.sc.fields {
+			if !d.sel[i] {
+				continue // not selected: its bytes are never read
+			}
 			if !utf8.Valid(d.sc.buf[fl.start:fl.end]) {
 				return false, &Error{File: d.path, Row: d.row, Column: d.header[i], Err: errors.New("is not valid UTF-8; convert the file to UTF-8 (for example: iconv -f latin1 -t utf-8)")}
 			}
@@ -137,9 +162,10 @@ func (d *delimited) read() (bool, error) {
 }
 
 // inferTextSchema builds the schema of a text file from its header and the
-// sampled rows, applying Options.Schema and Options.Types. given reports the
-// columns whose type came from the caller rather than from inference.
-func inferTextSchema(path string, header []string, peek [][]string, opt *Options) (*arrow.Schema, map[string]bool, error) {
+// sampled rows, applying Options.Schema and Options.Types, for the selected
+// columns (sel; the others are left as strings and never read). given reports
+// the columns whose type came from the caller rather than from inference.
+func inferTextSchema(path string, header []string, sel []bool, peek [][]string, opt *Options) (*arrow.Schema, map[string]bool, error) {
 	for name := range opt.Types {
 		if !contains(header, name) {
 			return nil, nil, &Error{File: path, Column: name, Err: fmt.Errorf("a type override names this column but the file has only %s", strings.Join(header, ", "))}
@@ -149,6 +175,10 @@ func inferTextSchema(path string, header []string, peek [][]string, opt *Options
 	fields := make([]arrow.Field, len(header))
 	for i, name := range header {
 		var typ arrow.DataType
+		if !sel[i] {
+			fields[i] = arrow.Field{Name: name, Type: arrow.BinaryTypes.String, Nullable: true}
+			continue
+		}
 		if opt.Schema != nil {
 			idx := opt.Schema.FieldIndices(name)
 			if len(idx) == 0 {
@@ -182,23 +212,24 @@ func supportedTextType(t arrow.DataType) bool {
 func inferColumn(rows [][]string, col int) arrow.DataType {
 	isInt, isFloat, isBool, any := true, true, true, false
 	for _, r := range rows {
-		v := strings.TrimSpace(r[col])
-		if v == "" {
+		// the same trimming and parsing as appendText
+		v := trimSpaceASCII(unsafeBytes(r[col]))
+		if len(v) == 0 {
 			continue
 		}
 		any = true
 		if isInt {
-			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			if _, ok := parseInt(v); !ok {
 				isInt = false
 			}
 		}
 		if isFloat && !isInt {
-			if _, ok := parseFloat(unsafeBytes(v)); !ok {
+			if _, ok := parseFloat(v); !ok {
 				isFloat = false
 			}
 		}
 		if isBool {
-			if _, ok := parseBool(v); !ok {
+			if _, ok := parseBoolBytes(v); !ok {
 				isBool = false
 			}
 		}
@@ -219,8 +250,6 @@ func inferColumn(rows [][]string, col int) arrow.DataType {
 	return arrow.BinaryTypes.String
 }
 
-func parseBool(v string) (bool, bool) { return parseBoolBytes(unsafeBytes(v)) }
-
 func (d *delimited) schema() *arrow.Schema { return d.sch }
 
 func (d *delimited) next(max int) (arrow.RecordBatch, error) {
@@ -240,12 +269,17 @@ func (d *delimited) next(max int) (arrow.RecordBatch, error) {
 
 func (d *delimited) batch(max int) (arrow.RecordBatch, error) {
 	for _, c := range d.cols {
-		c.reset(max)
+		if c != nil {
+			c.reset(max)
+		}
 	}
 	n, size := 0, 0
 	firstRow := d.row - int64(len(d.peek)) + 1
 	for n < max && len(d.peek) > 0 {
 		for i, v := range d.peek[0] {
+			if d.cols[i] == nil {
+				continue
+			}
 			if err := d.appendText(d.cols[i], i, unsafeBytes(v), firstRow+int64(n)); err != nil {
 				return nil, err
 			}
@@ -263,9 +297,15 @@ func (d *delimited) batch(max int) (arrow.RecordBatch, error) {
 			break
 		}
 		size += len(d.sc.rec)
+		if len(d.sc.rec) > maxBatchBytes {
+			return nil, &Error{File: d.path, Row: d.row, Err: fmt.Errorf("the record is %d bytes; records over 1 GiB are not supported", len(d.sc.rec))}
+		}
 		buf := d.sc.buf
 		for i, f := range d.sc.fields {
 			c := d.cols[i]
+			if c == nil {
+				continue
+			}
 			switch c.kind {
 			case kString, kLargeString:
 				if f.esc {
@@ -285,9 +325,9 @@ func (d *delimited) batch(max int) (arrow.RecordBatch, error) {
 	if n == 0 {
 		return nil, io.EOF
 	}
-	arrs := make([]arrow.Array, len(d.cols))
-	for i, c := range d.cols {
-		arrs[i] = c.finish()
+	arrs := make([]arrow.Array, len(d.out))
+	for k, i := range d.out {
+		arrs[k] = d.cols[i].finish()
 	}
 	rec := array.NewRecordBatch(d.sch, arrs, int64(n))
 	for _, a := range arrs {
@@ -333,7 +373,7 @@ func (d *delimited) appendText(c *column, i int, v []byte, row int64) error {
 }
 
 func (d *delimited) typeErr(row int64, col int, v []byte, want string) error {
-	return typeError(d.path, row, d.header[col], d.sch.Field(col).Type, d.given[d.header[col]], d.opt.InferRows, v, want)
+	return typeError(d.path, row, d.header[col], d.full.Field(col).Type, d.given[d.header[col]], d.opt.InferRows, v, want)
 }
 
 func typeError(path string, row int64, name string, typ arrow.DataType, given bool, inferRows int, v []byte, want string) error {

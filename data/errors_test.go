@@ -76,8 +76,8 @@ func TestBadInput(t *testing.T) {
 			want: "m.csv: column \"b\": the given schema has no such field"},
 		{name: "duplicate header", file: "d.csv", content: "id,text,id\n1,a,2\n",
 			want: "d.csv: column \"id\": the header names this column twice (columns 1 and 3)"},
-		{name: "empty header name", file: "d.csv", content: "id,,x\n1,a,2\n",
-			want: "d.csv: header column 2 has no name"},
+		{name: "empty header name clashing with its generated name", file: "d.csv", content: "column2,,x\n1,a,2\n",
+			want: "d.csv: column \"column2\": the header names this column twice (columns 1 and 2)"},
 		{name: "non-numeric in overridden int column", file: "n.csv", content: "id,score\n1,5\n2,five\n",
 			opt:  Options{Types: map[string]arrow.DataType{"score": arrow.PrimitiveTypes.Int64}},
 			want: "n.csv: row 2, column \"score\": \"five\" is not an integer (the column's type was given as int64)"},
@@ -117,6 +117,14 @@ func TestBadInput(t *testing.T) {
 			want: "j.jsonl: the file is empty; JSON Lines input needs at least one object"},
 		{name: "truncated parquet", file: "t.parquet", gen: truncated,
 			want: "t.parquet: not a readable Parquet file (truncated or corrupt?): parquet: file is smaller than indicated metadata size"},
+		{name: "type override on parquet", file: "o.parquet", gen: func(dir string) string {
+			p := filepath.Join(dir, "s.parquet")
+			writeSample(t, p)
+			b, _ := os.ReadFile(p)
+			return string(b)
+		},
+			opt:  Options{Types: map[string]arrow.DataType{"id": arrow.BinaryTypes.String}},
+			want: "o.parquet: column \"id\": the file stores this column as int64; type overrides (utf8) apply to text formats only"},
 		{name: "csv named parquet", file: "t.parquet", content: "a,b\n1,2\n",
 			want: "t.parquet: not a readable Parquet file (truncated or corrupt?): parquet: file too small (size=8)"},
 		{name: "truncated arrow", file: "t.arrow", content: "ARROW1\x00\x00\xff\xff",

@@ -22,7 +22,7 @@ const (
 func FormatOf(path string) (Format, error) {
 	ext := strings.ToLower(filepath.Ext(path))
 	if ext == ".gz" || ext == ".zst" {
-		return "", fmt.Errorf("data: %s: compressed input is not supported; decompress it first", path)
+		return "", fmt.Errorf("data: %s: a compressed file has no single format; Open reads .csv.gz, .tsv.gz and .jsonl.gz, and nothing is written compressed", path)
 	}
 	switch ext {
 	case ".csv":

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -17,7 +16,8 @@ var arrowMagic = []byte("ARROW1")
 // ipcSource reads the Arrow IPC file format (random access, one batch at a
 // time) or the stream format, telling them apart by the file's magic bytes.
 type ipcSource struct {
-	f    *os.File
+	f    *countingFile
+	rc   io.Closer // instead of f, for a stream
 	path string
 	fr   *ipc.FileReader
 	sr   *ipc.Reader
@@ -28,7 +28,7 @@ type ipcSource struct {
 	err  error
 }
 
-func newIPC(f *os.File, path string, opt *Options) (src *ipcSource, err error) {
+func newIPC(f *countingFile, path string, opt *Options) (src *ipcSource, err error) {
 	defer recoverInto(&err, path, 0)
 	head := make([]byte, len(arrowMagic))
 	n, _ := io.ReadFull(f, head)
@@ -50,6 +50,16 @@ func newIPC(f *os.File, path string, opt *Options) (src *ipcSource, err error) {
 		s.sch = s.sr.Schema()
 	}
 	return s, nil
+}
+
+// newIPCStream reads the Arrow IPC stream format from a plain reader.
+func newIPCStream(r io.ReadCloser, name string, opt *Options) (src *ipcSource, err error) {
+	defer recoverInto(&err, name, 0)
+	sr, err := ipc.NewReader(r, ipc.WithAllocator(opt.Alloc))
+	if err != nil {
+		return nil, &Error{File: name, Err: fmt.Errorf("not a readable Arrow IPC stream: %w", err)}
+	}
+	return &ipcSource{rc: r, path: name, sr: sr, sch: sr.Schema()}, nil
 }
 
 func (s *ipcSource) schema() *arrow.Schema { return s.sch }
@@ -100,6 +110,9 @@ func (s *ipcSource) close() error {
 	}
 	if s.sr != nil {
 		s.sr.Release()
+	}
+	if s.rc != nil {
+		return s.rc.Close()
 	}
 	return s.f.Close()
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -24,7 +22,7 @@ import (
 // nested object or array, is a string holding the JSON text. Row numbers in
 // errors are line numbers.
 type jsonl struct {
-	f     *os.File
+	f     io.ReadCloser
 	path  string
 	br    *bufio.Reader
 	opt   *Options
@@ -44,10 +42,11 @@ type jsonl struct {
 	seen  []int64 // per column: the line that last set it (duplicate keys)
 	buf   []byte
 	valsc []byte
+	vals  []jsonVal
 }
 
 type jsonVal struct {
-	key string
+	key []byte // unescaped
 	raw []byte
 }
 
@@ -82,13 +81,13 @@ func classify(raw []byte) jsonKind {
 	if bytes.ContainsAny(raw, ".eE") {
 		return jFloat
 	}
-	if _, err := strconv.ParseInt(string(raw), 10, 64); err != nil {
+	if _, ok := parseInt(raw); !ok {
 		return jFloat // an integer too big for int64
 	}
 	return jInt
 }
 
-func newJSONL(f *os.File, path string, opt *Options) (*jsonl, error) {
+func newJSONL(f io.ReadCloser, path string, opt *Options) (*jsonl, error) {
 	j := &jsonl{f: f, path: path, br: bufio.NewReaderSize(f, 1<<20), opt: opt, index: map[string]int{}}
 	for len(j.peek) < opt.InferRows {
 		line, ok, err := j.readLine()
@@ -102,7 +101,9 @@ func newJSONL(f *os.File, path string, opt *Options) (*jsonl, error) {
 		if err != nil {
 			return nil, err
 		}
+		vals = append([]jsonVal(nil), vals...) // parse reuses its slice
 		for i := range vals {
+			vals[i].key = bytes.Clone(vals[i].key)
 			vals[i].raw = bytes.Clone(vals[i].raw)
 		}
 		j.peek = append(j.peek, jsonRow{line: j.line, vals: vals})
@@ -115,9 +116,9 @@ func newJSONL(f *os.File, path string, opt *Options) (*jsonl, error) {
 		j.strict = true
 		for _, r := range j.peek {
 			for _, v := range r.vals {
-				if _, ok := j.index[v.key]; !ok {
-					j.index[v.key] = len(j.names)
-					j.names = append(j.names, v.key)
+				if _, ok := j.index[string(v.key)]; !ok {
+					j.index[string(v.key)] = len(j.names)
+					j.names = append(j.names, string(v.key))
 				}
 			}
 		}
@@ -128,6 +129,14 @@ func newJSONL(f *os.File, path string, opt *Options) (*jsonl, error) {
 			return nil, &Error{File: path, Err: fmt.Errorf("the first %d objects have no fields", len(j.peek))}
 		}
 	}
+	if opt.Columns != nil {
+		if _, err := selectColumns(path, j.names, opt.Columns); err != nil {
+			return nil, err
+		}
+		j.names = append([]string(nil), opt.Columns...)
+		j.strict = false // the other keys are not wanted
+	}
+	clear(j.index)
 	for i, n := range j.names {
 		j.index[n] = i
 	}
@@ -141,7 +150,7 @@ func newJSONL(f *os.File, path string, opt *Options) (*jsonl, error) {
 	for i, name := range j.names {
 		var typ arrow.DataType
 		if opt.Schema != nil {
-			typ = opt.Schema.Field(i).Type
+			typ = opt.Schema.Field(opt.Schema.FieldIndices(name)[0]).Type
 			j.given[name] = true
 		} else if t, ok := opt.Types[name]; ok {
 			typ = t
@@ -168,7 +177,7 @@ func (j *jsonl) infer(name string) arrow.DataType {
 	var kinds [jNested + 1]bool
 	for _, r := range j.peek {
 		for _, v := range r.vals {
-			if v.key == name {
+			if string(v.key) == name {
 				kinds[classify(v.raw)] = true
 			}
 		}
@@ -193,10 +202,27 @@ func (j *jsonl) infer(name string) arrow.DataType {
 func (j *jsonl) readLine() ([]byte, bool, error) {
 	for {
 		j.buf = j.buf[:0]
+		chunk, err := j.br.ReadSlice('\n')
+		if err == nil {
+			// the whole line is in the bufio buffer: use it in place
+			j.line++
+			line := bytes.TrimSpace(chunk)
+			if j.line == 1 {
+				line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+			}
+			if len(line) > 0 {
+				return line, true, nil
+			}
+			continue
+		}
 		for {
-			chunk, err := j.br.ReadSlice('\n')
 			j.buf = append(j.buf, chunk...)
 			if errors.Is(err, bufio.ErrBufferFull) {
+				chunk, err = j.br.ReadSlice('\n')
+				if err == nil {
+					j.buf = append(j.buf, chunk...)
+					break
+				}
 				continue
 			}
 			if errors.Is(err, io.EOF) {
@@ -221,8 +247,19 @@ func (j *jsonl) readLine() ([]byte, bool, error) {
 	}
 }
 
-// parse splits one line's object into its keys and raw values.
+// parse splits one line's object into its keys and raw values (valid until
+// the next line is read). Plain objects go through scanObject; anything it
+// declines is parsed again by encoding/json, which gives the verdict and the
+// error message.
 func (j *jsonl) parse(line []byte) ([]jsonVal, error) {
+	if vals, ok := scanObject(line, j.vals[:0]); ok && utf8.Valid(line) {
+		j.vals = vals
+		return vals, nil
+	}
+	return j.parseSlow(line)
+}
+
+func (j *jsonl) parseSlow(line []byte) ([]jsonVal, error) {
 	if line[0] != '{' {
 		return nil, &Error{File: j.path, Row: j.line, Err: errors.New("is not a JSON object (each line must hold one {...} object)")}
 	}
@@ -241,6 +278,9 @@ func (j *jsonl) parse(line []byte) ([]jsonVal, error) {
 		if !ok {
 			return nil, j.syntaxErr("", fmt.Errorf("expected a field name, found %v", tok))
 		}
+		if key == "" {
+			return nil, &Error{File: j.path, Row: j.line, Err: errors.New("a field has an empty name")}
+		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return nil, j.syntaxErr(key, err)
@@ -248,13 +288,16 @@ func (j *jsonl) parse(line []byte) ([]jsonVal, error) {
 		if !utf8.Valid(raw) {
 			return nil, &Error{File: j.path, Row: j.line, Column: key, Err: errors.New("is not valid UTF-8; convert the file to UTF-8 (for example: iconv -f latin1 -t utf-8)")}
 		}
-		vals = append(vals, jsonVal{key: key, raw: raw})
+		vals = append(vals, jsonVal{key: []byte(key), raw: raw})
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, j.syntaxErr("", err)
 	}
 	if off := dec.InputOffset(); off != int64(len(line)) {
 		return nil, &Error{File: j.path, Row: j.line, Err: fmt.Errorf("unexpected text after the object at byte %d; put one object on each line", off+1)}
+	}
+	if !utf8.Valid(line) { // every value was valid, so a name is not
+		return nil, &Error{File: j.path, Row: j.line, Err: errors.New("a field name is not valid UTF-8; convert the file to UTF-8 (for example: iconv -f latin1 -t utf-8)")}
 	}
 	return vals, nil
 }
@@ -330,15 +373,15 @@ func (j *jsonl) batch(max int) (arrow.RecordBatch, error) {
 
 func (j *jsonl) appendRow(r jsonRow) error {
 	for _, v := range r.vals {
-		i, ok := j.index[v.key]
+		i, ok := j.index[string(v.key)]
 		if !ok {
 			if j.strict {
-				return &Error{File: j.path, Row: r.line, Column: v.key, Err: fmt.Errorf("this field is not among the columns found in the first %d objects (%s); pass a schema that names it", j.opt.InferRows, strings.Join(j.names, ", "))}
+				return &Error{File: j.path, Row: r.line, Column: string(v.key), Err: fmt.Errorf("this field is not among the columns found in the first %d objects (%s); pass a schema that names it", j.opt.InferRows, strings.Join(j.names, ", "))}
 			}
 			continue
 		}
 		if j.seen[i] == r.line {
-			return &Error{File: j.path, Row: r.line, Column: v.key, Err: errors.New("the object has this field twice")}
+			return &Error{File: j.path, Row: r.line, Column: string(v.key), Err: errors.New("the object has this field twice")}
 		}
 		j.seen[i] = r.line
 		if err := j.appendValue(i, v.raw, r.line); err != nil {
@@ -367,6 +410,10 @@ func (j *jsonl) appendValue(i int, raw []byte, line int64) error {
 	case kString, kLargeString:
 		switch k {
 		case jString:
+			if bytes.IndexByte(raw, '\\') < 0 {
+				c.appendString(raw[1 : len(raw)-1])
+				break
+			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return &Error{File: j.path, Row: line, Column: j.names[i], Err: fmt.Errorf("malformed JSON string: %v", err)}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -17,7 +17,7 @@ import (
 // the column chunks of the row group being read are in memory, through a
 // buffered page stream.
 type parquetSource struct {
-	f    *os.File
+	f    *countingFile
 	path string
 	pf   *file.Reader
 	rr   pqarrow.RecordReader // nil for a file without row groups
@@ -27,7 +27,7 @@ type parquetSource struct {
 	err  error
 }
 
-func newParquet(f *os.File, path string, opt *Options) (src *parquetSource, err error) {
+func newParquet(f *countingFile, path string, opt *Options) (src *parquetSource, err error) {
 	defer recoverInto(&err, path, 0)
 	props := parquet.NewReaderProperties(opt.Alloc)
 	props.BufferedStreamEnabled = true
@@ -46,15 +46,45 @@ func newParquet(f *os.File, path string, opt *Options) (src *parquetSource, err 
 		pf.Close()
 		return nil, &Error{File: path, Err: fmt.Errorf("reading the Parquet schema: %w", err)}
 	}
+	// With a flat schema (one Parquet leaf column per field) only the
+	// selected columns are read and decoded; Open's projection then puts
+	// them in the order asked for.
+	var cols []int
+	if opt.Columns != nil && pf.MetaData().Schema.NumColumns() == sch.NumFields() && hasAll(sch, opt.Columns) {
+		for i, f := range sch.Fields() {
+			if slices.Contains(opt.Columns, f.Name) {
+				cols = append(cols, i)
+			}
+		}
+		if len(cols) > 0 {
+			fields := make([]arrow.Field, len(cols))
+			for k, i := range cols {
+				fields[k] = sch.Field(i)
+			}
+			md := sch.Metadata()
+			sch = arrow.NewSchema(fields, &md)
+		} else {
+			cols = nil
+		}
+	}
 	s := &parquetSource{f: f, path: path, pf: pf, sch: sch}
 	if pf.NumRowGroups() > 0 && pf.NumRows() > 0 {
-		s.rr, err = fr.GetRecordReader(context.Background(), nil, nil)
+		s.rr, err = fr.GetRecordReader(context.Background(), cols, nil)
 		if err != nil {
 			pf.Close()
 			return nil, &Error{File: path, Err: err}
 		}
 	}
 	return s, nil
+}
+
+func hasAll(sch *arrow.Schema, names []string) bool {
+	for _, n := range names {
+		if !sch.HasField(n) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *parquetSource) schema() *arrow.Schema { return s.sch }

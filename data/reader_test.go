@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"errors"
 	"flag"
@@ -83,6 +84,8 @@ func TestReadCSV(t *testing.T) {
 			content: " id ,\"te,xt\"\n1,a\n",
 			types:   []string{"id:int64", "te,xt:utf8"},
 			rows:    [][]string{{"1", "a"}}},
+		{name: "empty header name (a pandas index)", file: "a.csv", content: ",a\n0,x\n1,y\n",
+			types: []string{"column1:int64", "a:utf8"}, rows: [][]string{{"0", "x"}, {"1", "y"}}},
 		{name: "header only", file: "a.csv", content: "a,b\n",
 			types: []string{"a:utf8", "b:utf8"}},
 		{name: "quoted field at EOF then CR", file: "a.csv", content: "a\n\"x\"\r",
@@ -98,6 +101,10 @@ func TestReadCSV(t *testing.T) {
 			content: "a\tb\n1\tsay \"hi\n2\t\"x\ty\"\n",
 			types:   []string{"a:int64", "b:utf8"},
 			rows:    [][]string{{"1", `say "hi`}, {"2", "x\ty"}}},
+		{name: "TSV field that only starts with a quote", file: "a.tsv",
+			content: "a\tb\n\"Best\" song ever\t1\n\"open\t2\n",
+			types:   []string{"a:utf8", "b:int64"},
+			rows:    [][]string{{`"Best" song ever`, "1"}, {`"open`, "2"}}},
 		{name: "unicode", file: "a.csv", content: "a\nZoë ✓ 😀\n",
 			types: []string{"a:utf8"}, rows: [][]string{{"Zoë ✓ 😀"}}},
 	}
@@ -252,7 +259,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, via := range []string{"parquet", "arrow", "arrows", "tsv", "csv"} {
+	for _, via := range []string{"parquet", "arrow", "arrows", "tsv", "csv", "jsonl"} {
 		for _, in := range []string{"tricky.csv", "bom.csv"} {
 			t.Run(via+"/"+in, func(t *testing.T) {
 				dir := t.TempDir()
@@ -261,6 +268,11 @@ func TestRoundTrip(t *testing.T) {
 				convert(t, filepath.Join("testdata", in), mid, Options{BatchSize: 4})
 				convert(t, mid, out, Options{BatchSize: 3})
 				got, _ := os.ReadFile(out)
+				want := want
+				if via == "jsonl" {
+					// JSON has no NaN: it is written as null
+					want = bytes.Replace(want, []byte(",NaN,"), []byte(",,"), 1)
+				}
 				if !bytes.Equal(got, want) {
 					t.Errorf("round trip through %s changed the file:\n%q\nwant\n%q", via, got, want)
 				}
@@ -298,7 +310,11 @@ func TestBatchesBounded(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			switch s := r.src.(type) {
+			src := r.src
+			if p, ok := src.(*pipe); ok {
+				src = p.src // not started: safe to look at
+			}
+			switch s := src.(type) {
 			case *delimited:
 				if s.row != 100 {
 					t.Errorf("inference scanned %d rows, want 100", s.row)
@@ -330,5 +346,208 @@ func TestBatchesBounded(t *testing.T) {
 				t.Errorf("Next after the end: %v, want io.EOF", err)
 			}
 		})
+	}
+	// closing in the middle stops the read-ahead cleanly
+	r, err := Open(csvPath, Options{BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := r.Next(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Next after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestBytesRead: a reader's byte count reaches the file size by the end, for
+// driving a progress bar.
+func TestBytesRead(t *testing.T) {
+	for _, name := range []string{"tricky.csv", "tricky.jsonl"} {
+		p := filepath.Join("testdata", name)
+		r, err := Open(p, Options{BatchSize: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := os.Stat(p)
+		if r.Size() != st.Size() {
+			t.Errorf("%s: Size %d, want %d", name, r.Size(), st.Size())
+		}
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				break
+			}
+			rec.Release()
+		}
+		if r.BytesRead() != st.Size() {
+			t.Errorf("%s: BytesRead %d at the end, want %d", name, r.BytesRead(), st.Size())
+		}
+		r.Close()
+	}
+}
+
+// TestJSONLLongLine: a line longer than the read buffer, then a short one.
+func TestJSONLLongLine(t *testing.T) {
+	long := strings.Repeat("ab\\\"c", 700_000) // 3.5 MB of JSON text
+	p := writeFile(t, "l.jsonl", `{"s":"`+long+`","n":1}`+"\n"+`{"s":"x","n":2}`)
+	_, rows := table(t, p, Options{})
+	want := strings.ReplaceAll(long, `\"`, `"`)
+	if len(rows) != 2 || rows[0][0] != want || rows[0][1] != "1" || rows[1][0] != "x" || rows[1][1] != "2" {
+		t.Errorf("got %d rows; first value %d bytes, want %d", len(rows), len(rows[0][0]), len(want))
+	}
+}
+
+// TestColumns: Options.Columns selects and orders columns in every format;
+// values of unselected CSV columns are never looked at (not even for UTF-8).
+func TestColumns(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "c.csv")
+	os.WriteFile(csvPath, []byte("id,junk,text,n\n1,caf\xe9,\"a,b\",5\n2,xy,c,x6\n"), 0o644)
+	opt := Options{Columns: []string{"text", "id"}}
+	types, rows := table(t, csvPath, opt)
+	if want := []string{"text:utf8", "id:int64"}; !reflect.DeepEqual(types, want) {
+		t.Errorf("types %v, want %v", types, want)
+	}
+	if want := [][]string{{"a,b", "1"}, {"c", "2"}}; !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows %q, want %q", rows, want)
+	}
+	// a selected column still reports its errors with its own name
+	err := readErr(csvPath, Options{Columns: []string{"n"}, InferRows: 1})
+	if want := csvPath + `: row 2, column "n": "x6" is not an integer (the column's type, int64, was inferred from the first 1 rows; override it, e.g. --type n=string)`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	if err := readErr(csvPath, Options{Columns: []string{"id", "nope"}}); err == nil || err.Error() != csvPath+`: column "nope": the file has no such column (it has id, junk, text, n)` {
+		t.Errorf("missing column: %v", err)
+	}
+	// the other formats, made from a clean copy
+	clean := filepath.Join(dir, "clean.csv")
+	os.WriteFile(clean, []byte("id,junk,text\n1,j,\"a,b\"\n2,k,c\n"), 0o644)
+	for _, ext := range []string{"jsonl", "parquet", "arrow", "tsv"} {
+		p := filepath.Join(dir, "c."+ext)
+		convert(t, clean, p, Options{})
+		types, rows := table(t, p, opt)
+		if want := []string{"text:utf8", "id:int64"}; !reflect.DeepEqual(types, want) {
+			t.Errorf("%s: types %v, want %v", ext, types, want)
+		}
+		if want := [][]string{{"a,b", "1"}, {"c", "2"}}; !reflect.DeepEqual(rows, want) {
+			t.Errorf("%s: rows %q, want %q", ext, rows, want)
+		}
+		if ext == "parquet" { // only the selected columns are decoded
+			r, err := Open(p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := r.src.(*projection).source.(*parquetSource).sch.NumFields(); n != 2 {
+				t.Errorf("parquet reads %d columns, want 2", n)
+			}
+			r.Close()
+		}
+	}
+}
+
+// TestGzip: compressed text files read exactly like the plain ones.
+func TestGzip(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"tricky.csv", "tricky.jsonl"} {
+		plain := filepath.Join("testdata", name)
+		b, _ := os.ReadFile(plain)
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write(b)
+		zw.Close()
+		gz := filepath.Join(dir, name+".gz")
+		os.WriteFile(gz, zb.Bytes(), 0o644)
+		wantTypes, wantRows := table(t, plain, Options{})
+		types, rows := table(t, gz, Options{BatchSize: 2})
+		if !reflect.DeepEqual(types, wantTypes) || !reflect.DeepEqual(rows, wantRows) {
+			t.Errorf("%s.gz reads differently from %s", name, name)
+		}
+	}
+	bad := filepath.Join(dir, "bad.csv.gz")
+	os.WriteFile(bad, []byte("a,b\n1,2\n3,4\n5,6\n"), 0o644)
+	if err := readErr(bad, Options{}); err == nil || err.Error() != bad+": not a readable gzip file: gzip: invalid header" {
+		t.Errorf("plain text named .gz: %v", err)
+	}
+	pq := filepath.Join(dir, "x.parquet.gz")
+	os.WriteFile(pq, nil, 0o644)
+	if err := readErr(pq, Options{}); err == nil || !strings.Contains(err.Error(), "only CSV, TSV and JSON Lines can be read gzip-compressed") {
+		t.Errorf("parquet.gz: %v", err)
+	}
+	if _, err := Create(filepath.Join(dir, "out.csv.gz"), arrow.NewSchema(nil, nil), WriteOptions{}); err == nil {
+		t.Error("Create .csv.gz succeeded")
+	}
+}
+
+// TestNewReader reads streams: CSV and JSON Lines told apart by their first
+// byte, a format from the name, an Arrow IPC stream; Parquet is refused.
+func TestNewReader(t *testing.T) {
+	read := func(r *Reader) [][]string {
+		t.Helper()
+		defer r.Close()
+		var rows [][]string
+		for {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return rows
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < int(rec.NumRows()); i++ {
+				var row []string
+				for c := 0; c < int(rec.NumCols()); c++ {
+					row = append(row, FormatValue(rec.Column(c), i))
+				}
+				rows = append(rows, row)
+			}
+			rec.Release()
+		}
+	}
+	want := [][]string{{"1", "x"}, {"2", "y"}}
+	for name, in := range map[string]string{
+		"-":           "a,b\n1,x\n2,y\n",
+		"stdin":       "\n {\"a\":1,\"b\":\"x\"}\n{\"a\":2,\"b\":\"y\"}\n",
+		"input.tsv":   "a\tb\n1\tx\n2\ty\n",
+		"input.jsonl": "{\"a\":1,\"b\":\"x\"}\n{\"a\":2,\"b\":\"y\"}\n",
+	} {
+		r, err := NewReader(strings.NewReader(in), name, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := read(r); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	// an Arrow IPC stream, with a column selection
+	p := filepath.Join(t.TempDir(), "s.arrows")
+	src := writeFile(t, "s.csv", "a,b\n1,x\n2,y\n")
+	convert(t, src, p, Options{})
+	b, _ := os.ReadFile(p)
+	r, err := NewReader(bytes.NewReader(b), "stdin", Options{Format: Arrow, Columns: []string{"b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(r); !reflect.DeepEqual(got, [][]string{{"x"}, {"y"}}) {
+		t.Errorf("arrow stream: %q", got)
+	}
+	if _, err := NewReader(strings.NewReader(""), "x.parquet", Options{}); err == nil || err.Error() != "data: x.parquet: parquet needs random access; save it to a file and use Open" {
+		t.Errorf("parquet stream: %v", err)
+	}
+	// errors name the stream
+	r, err = NewReader(strings.NewReader("a,b\n1,\"x\n"), "stdin", Options{})
+	if err == nil {
+		_, err = r.Next()
+	}
+	if err == nil || err.Error() != `stdin: row 1, column "b": malformed CSV at line 2: unterminated quoted field: the closing quote is missing` {
+		t.Errorf("bad stream: %v", err)
 	}
 }

@@ -23,9 +23,9 @@ import (
 
 // WriteOptions controls how a file is written.
 type WriteOptions struct {
-	// Format overrides the format implied by the extension (CSV, TSV, Parquet
-	// or Arrow; .arrows is written as an Arrow IPC stream, other Arrow
-	// extensions as an IPC file).
+	// Format overrides the format implied by the extension (CSV, TSV, JSONL,
+	// Parquet or Arrow; .arrows is written as an Arrow IPC stream, other
+	// Arrow extensions as an IPC file).
 	Format Format
 }
 
@@ -74,10 +74,12 @@ func Create(path string, schema *arrow.Schema, opt WriteOptions) (*Writer, error
 		w.enc, err = newCSVEncoder(sink, '\t', schema)
 	case Parquet:
 		w.enc, err = newParquetEncoder(sink, schema)
+	case JSONL:
+		w.enc = newJSONLEncoder(sink, schema)
 	case Arrow:
 		w.enc, err = newIPCEncoder(sink, schema, strings.EqualFold(filepath.Ext(path), ".arrows"))
 	default:
-		err = fmt.Errorf("data: %s: writing %s is not supported; write .csv, .tsv, .parquet or .arrow", path, format)
+		err = fmt.Errorf("data: %s: writing %s is not supported; write .csv, .tsv, .jsonl, .parquet or .arrow", path, format)
 	}
 	if err != nil {
 		f.Close()
@@ -151,6 +153,12 @@ func (e *csvEncoder) writeHeader() error {
 		if i > 0 {
 			e.line = append(e.line, e.comma)
 		}
+		if h != strings.TrimSpace(h) || h == "" || (i == 0 && strings.HasPrefix(h, "\ufeff")) {
+			// readers trim unquoted header names, and take a leading
+			// U+FEFF for a byte-order mark
+			e.line = appendQuoted(e.line, unsafeBytes(h))
+			continue
+		}
 		e.line = appendCSVField(e.line, unsafeBytes(h), e.comma)
 	}
 	e.line = append(e.line, '\n')
@@ -177,6 +185,11 @@ func (e *csvEncoder) write(rec arrow.RecordBatch) error {
 				e.line = append(e.line, e.comma)
 			}
 			cell = appendValue(cell[:0], col, r)
+			if len(cell) == 0 && e.ncols == 1 {
+				// a bare empty line would read back as no row at all
+				e.line = append(e.line, '"', '"')
+				continue
+			}
 			e.line = appendCSVField(e.line, cell, e.comma)
 		}
 		e.line = append(e.line, '\n')
@@ -202,6 +215,11 @@ func appendCSVField(dst, v []byte, comma byte) []byte {
 	if !fieldNeedsQuotes(v, comma) {
 		return append(dst, v...)
 	}
+	return appendQuoted(dst, v)
+}
+
+// appendQuoted appends v in quotes, doubling the quotes inside.
+func appendQuoted(dst, v []byte) []byte {
 	dst = append(dst, '"')
 	for {
 		k := bytes.IndexByte(v, '"')
@@ -235,7 +253,8 @@ func fieldNeedsQuotes(v []byte, comma byte) bool {
 // appendValue appends one cell as text the way FormatValue renders it,
 // without allocating for the common types.
 func appendValue(dst []byte, col arrow.Array, i int) []byte {
-	if col.IsNull(i) {
+	// a Null-typed array has no validity bitmap, so IsNull reports false
+	if col.IsNull(i) || col.DataType().ID() == arrow.NULL {
 		return dst
 	}
 	switch a := col.(type) {
@@ -299,8 +318,15 @@ func appendFloat(dst []byte, v float64, bits int) []byte {
 
 type parquetEncoder struct{ w *pqarrow.FileWriter }
 
+// parquetRowGroupRows caps a Parquet row group. pqarrow holds a whole row
+// group in memory until it is flushed, so without a cap writing a file larger
+// than memory would fail; 256Ki rows of comment-sized text is ~45 MB.
+var parquetRowGroupRows int64 = 1 << 18
+
 func newParquetEncoder(f io.Writer, schema *arrow.Schema) (*parquetEncoder, error) {
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithMaxRowGroupLength(parquetRowGroupRows))
 	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return nil, err

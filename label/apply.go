@@ -32,7 +32,7 @@ func (r Row) String(col string) string {
 	if !ok {
 		return ""
 	}
-	return cellString(r.rec.Column(c), r.i)
+	return data.FormatValue(r.rec.Column(c), r.i)
 }
 
 // Float returns the named column's value as a number, false when null,
@@ -59,22 +59,6 @@ func (r Row) Float(col string) (float64, bool) {
 func (r Row) IsNull(col string) bool {
 	c, ok := r.idx[col]
 	return !ok || r.rec.Column(c).IsNull(r.i)
-}
-
-func cellString(col arrow.Array, i int) string {
-	switch a := col.(type) {
-	case *array.String:
-		if a.IsNull(i) {
-			return ""
-		}
-		return a.Value(i)
-	case *array.LargeString:
-		if a.IsNull(i) {
-			return ""
-		}
-		return a.Value(i)
-	}
-	return data.FormatValue(col, i)
 }
 
 func cellValue(col arrow.Array, i int) any {
@@ -245,7 +229,7 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 			}
 		}
 		col := cols[c]
-		return func(i int) string { return cellString(col, i) }
+		return func(i int) string { return data.FormatValue(col, i) }
 	}
 	scanners := make([]*scanner, len(s.scans))
 	scanText := make([]func(int) string, len(s.scans))

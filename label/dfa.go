@@ -6,7 +6,7 @@ package label
 // library's iterator cost several times more per row, and this loop is
 // the hot path of `dawn label apply`.
 type dfa struct {
-	delta    []uint32 // state<<8 | byte -> state
+	delta    []uint32 // state·256 + byte -> next state·256 | matchFlag
 	outStart []uint32 // outputs of state s: outIDs[outStart[s]:outStart[s+1]]
 	outIDs   []int32
 	patLen   []int
@@ -77,11 +77,18 @@ func newDFA(pats []string) *dfa {
 			}
 		}
 	}
+	// delta holds the next state premultiplied by 256, with matchFlag set
+	// when that state has outputs, so scanning needs one load per byte.
 	d.delta = make([]uint32, len(nodes)<<8)
 	d.outStart = make([]uint32, len(nodes)+1)
 	for s, n := range nodes {
 		for c := 0; c < 256; c++ {
-			d.delta[s<<8|c] = uint32(n.next[c])
+			t := n.next[c]
+			v := uint32(t) << 8
+			if len(nodes[t].out) > 0 {
+				v |= matchFlag
+			}
+			d.delta[s<<8|c] = v
 		}
 		d.outIDs = append(d.outIDs, n.out...)
 		d.outStart[s+1] = uint32(len(d.outIDs))
@@ -89,13 +96,17 @@ func newDFA(pats []string) *dfa {
 	return d
 }
 
+const matchFlag = 1 << 31
+
 // scan calls hit(pattern, start, end) for every occurrence in text.
 func (d *dfa) scan(text string, hit func(pat int32, start, end int)) {
 	s := uint32(0)
-	delta, outStart := d.delta, d.outStart
+	delta := d.delta
 	for i := 0; i < len(text); i++ {
-		s = delta[s<<8|uint32(asciiFold[text[i]])]
-		if a, b := outStart[s], outStart[s+1]; a != b {
+		s = delta[s&^matchFlag|uint32(asciiFold[text[i]])]
+		if s&matchFlag != 0 {
+			st := (s &^ matchFlag) >> 8
+			a, b := d.outStart[st], d.outStart[st+1]
 			for _, id := range d.outIDs[a:b] {
 				hit(id, i+1-d.patLen[id], i+1)
 			}

@@ -35,18 +35,18 @@ type File struct {
 type Spec struct {
 	Name     string   `yaml:"name"`
 	Label    string   `yaml:"label"`
-	Field    string   `yaml:"field"`
-	Keywords []string `yaml:"keywords"`
+	Field    string   `yaml:"field,omitempty"`
+	Keywords []string `yaml:"keywords,omitempty"`
 	// Match is "word" (default: whole words or phrases) or "substring"
 	// (anywhere, as Snorkel's tutorial `word in text.lower()` does).
-	Match string `yaml:"match"`
+	Match string `yaml:"match,omitempty"`
 	// CaseSensitive makes keywords and lookups case-sensitive (default:
 	// keywords ignore case, lookups do not).
-	CaseSensitive *bool  `yaml:"case_sensitive"`
-	Regex         string `yaml:"regex"`
-	IgnoreCase    bool   `yaml:"ignore_case"`
-	When          string `yaml:"when"`
-	Lookup        string `yaml:"lookup"`
+	CaseSensitive *bool  `yaml:"case_sensitive,omitempty"`
+	Regex         string `yaml:"regex,omitempty"`
+	IgnoreCase    bool   `yaml:"ignore_case,omitempty"`
+	When          string `yaml:"when,omitempty"`
+	Lookup        string `yaml:"lookup,omitempty"`
 
 	line int // line in the YAML file, for messages
 }

@@ -3,6 +3,7 @@ package labelmodel
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -171,6 +172,18 @@ func TestMajoritySmall(t *testing.T) {
 	// Agreement with the MV label: lf0 agrees on rows 0, 1, 4 of its 4.
 	checkNear(t, "lf accuracies", m.LFAccuracies(), []float64{0.75, 1, 1}, 1e-15)
 	checkNear(t, "class balance", m.ClassBalance(), []float64{0.5, 0.5}, 1e-15)
+
+	// FitStats over the pattern table gives the same diagnostics.
+	s, err := ComputeStats(t.Context(), x, StatsOptions{Patterns: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := New(Majority, Options{})
+	if err := m2.FitStats(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	checkNear(t, "lf accuracies from patterns", m2.LFAccuracies(), []float64{0.75, 1, 1}, 1e-15)
+	checkNear(t, "class balance from patterns", m2.ClassBalance(), []float64{0.5, 0.5}, 1e-15)
 }
 
 func TestProbsToPreds(t *testing.T) {
@@ -209,6 +222,9 @@ func TestProbsToPreds(t *testing.T) {
 	b, _ := ProbsToPreds(tie3, 3, TieTrueRandom, 9)
 	if !slices.Equal(a, b) {
 		t.Errorf("true-random is not deterministic for a seed: %v vs %v", a, b)
+	}
+	if got, _ := ProbsToPreds([]float64{math.NaN(), 0.5}, 2, TieRandom, 0); got[0] != Abstain {
+		t.Errorf("NaN row: %v, want abstain", got)
 	}
 	if _, err := ProbsToPreds(probs[:3], 2, TieAbstain, 0); err == nil {
 		t.Error("no error for a ragged probability array")
@@ -729,4 +745,99 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestEvaluate(t *testing.T) {
+	x := small(t) // row 3 has no votes
+	pred := []int{0, 1, 0, -1, 1}
+	gold := []int{0, 1, 1, 1, 1}
+	e, err := Evaluate(x, pred, gold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Right on rows 0, 1, 4 of 5; covered rows 0, 1, 2, 4, right on 3 of 4.
+	// Class 1: tp rows 1, 4; fn rows 2, 3; no fp: F1 = 4/6.
+	want := Eval{Rows: 5, Accuracy: 0.6, Coverage: 0.8, CoveredAccuracy: 0.75, Abstained: 1, F1: 4.0 / 6}
+	if e != want {
+		t.Errorf("got %+v, want %+v", e, want)
+	}
+	if _, err := Evaluate(x, pred, []int{0, 1, 2, 1, 1}); err == nil || !strings.Contains(err.Error(), "row 2") {
+		t.Errorf("bad gold: %v", err)
+	}
+	if _, err := Evaluate(x, pred[:2], gold); err == nil {
+		t.Error("no error for too few predictions")
+	}
+}
+
+func ExampleNew() {
+	votes, _ := label.FromDense([][]int{
+		{0, 0, -1}, {1, 1, 1}, {1, -1, 1}, {0, 0, 1}, {-1, 1, 1}, {0, 0, 0},
+	}, 3, []string{"kw_free", "re_link", "short"}, []string{"ham", "spam"}, 2)
+	m, _ := New(Snorkel, Options{Seed: 123, Epochs: 500})
+	if err := m.Fit(context.Background(), votes); err != nil {
+		fmt.Println(err)
+		return
+	}
+	pred, _ := m.Predict(votes, TieRandom, 0)
+	fmt.Println(pred)
+	// Output: [0 1 1 0 1 0]
+}
+
+// TestSnorkelDocExamples runs the examples in Snorkel v0.10's LabelModel
+// docstrings (predict, score: checked by its doctests) with their answers.
+func TestSnorkelDocExamples(t *testing.T) {
+	fit := func(rows [][]int, opt Options) Model {
+		t.Helper()
+		x, err := label.FromDense(rows, 3, nil, nil, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := New(Snorkel, opt)
+		if err := m.Fit(t.Context(), x); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	predict := func(m Model, rows [][]int) []int {
+		x, _ := label.FromDense(rows, 3, nil, nil, 2)
+		p, err := m.Predict(x, TieAbstain, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// predict: L = [[0, 0, -1], [1, 1, -1], [0, 0, -1]] → [0, 1, 0].
+	L := [][]int{{0, 0, -1}, {1, 1, -1}, {0, 0, -1}}
+	for seed := uint64(0); seed < 5; seed++ {
+		if got := predict(fit(L, Options{Seed: seed}), L); !slices.Equal(got, []int{0, 1, 0}) {
+			t.Errorf("seed %d: predict %v, want [0 1 0]", seed, got)
+		}
+	}
+	// score: L = [[1, 1, -1], [0, 0, -1], [1, 1, -1]], Y = [1, 1, 1] →
+	// accuracy 2/3, f1 0.8, i.e. predictions [1 0 1].
+	L = [][]int{{1, 1, -1}, {0, 0, -1}, {1, 1, -1}}
+	if got := predict(fit(L, Options{}), L); !slices.Equal(got, []int{1, 0, 1}) {
+		t.Errorf("score example: predict %v, want [1 0 1]", got)
+	}
+	// predict_proba (doctest skipped in Snorkel): [[0,0,0],[1,1,1],[1,1,1]]
+	// → rounded [[1 0] [0 1] [0 1]].
+	L = [][]int{{0, 0, 0}, {1, 1, 1}, {1, 1, 1}}
+	m := fit(L, Options{Seed: 123})
+	x, _ := label.FromDense(L, 3, nil, nil, 2)
+	p, _ := m.PredictProba(x)
+	for i, v := range p {
+		if r := math.Round(v*10) / 10; r != []float64{1, 0, 0, 1, 0, 1}[i] {
+			t.Errorf("predict_proba example: %v", p)
+			break
+		}
+	}
+	// get_weights (skipped doctest): [[1,1,1],[1,1,-1],[-1,0,0],[0,0,0]],
+	// seed 123 → around(weights, 2) = [0.99 0.99 0.99].
+	m = fit([][]int{{1, 1, 1}, {1, 1, -1}, {-1, 0, 0}, {0, 0, 0}}, Options{Seed: 123})
+	for _, w := range m.LFAccuracies() {
+		if math.Round(w*100) != 99 {
+			t.Errorf("get_weights example: %v, want all 0.99 rounded", m.LFAccuracies())
+			break
+		}
+	}
 }

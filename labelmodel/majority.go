@@ -19,8 +19,68 @@ type majorityModel struct {
 
 func (m *majorityModel) Method() string { return Majority }
 
+// Fit computes the diagnostics of FitStats in one parallel pass over the
+// rows, without building the pattern table.
 func (m *majorityModel) Fit(ctx context.Context, x *label.Matrix) error {
-	return fitMatrix(ctx, m, x, true, m.opt.Workers)
+	if err := CheckMatrix(x); err != nil {
+		return fmt.Errorf("labelmodel: fit majority: %w", err)
+	}
+	nm, k := x.M(), x.K()
+	type part struct{ agree, bal, votes []float64 }
+	parts := make([]part, numWorkers(x.N, m.opt.Workers))
+	parallel(x.N, m.opt.Workers, func(t, lo, hi int) {
+		p := part{make([]float64, nm), make([]float64, k), make([]float64, nm)}
+		probs := make([]float64, k)
+		for i := lo; i < hi; i++ {
+			lfs, votes := x.Row(i)
+			clear(probs)
+			for _, v := range votes {
+				probs[v]++
+			}
+			uniformTop(probs)
+			for y, v := range probs {
+				p.bal[y] += v
+			}
+			for q, l := range lfs {
+				p.agree[l] += probs[votes[q]]
+				p.votes[l]++
+			}
+		}
+		parts[t] = p
+	})
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("labelmodel: fit majority: %w", err)
+	}
+	agree, bal, votes := parts[0].agree, parts[0].bal, parts[0].votes
+	for _, p := range parts[1:] {
+		for i := range agree {
+			agree[i] += p.agree[i]
+			votes[i] += p.votes[i]
+		}
+		for y := range bal {
+			bal[y] += p.bal[y]
+		}
+	}
+	m.finish(x.LFs, x.Classes, x.N, agree, votes, bal)
+	return nil
+}
+
+// finish turns the sums into the recorded diagnostics.
+func (m *majorityModel) finish(lfs, classes []string, n int, agree, votes, bal []float64) {
+	for i := range agree {
+		if votes[i] > 0 {
+			agree[i] /= votes[i]
+		}
+	}
+	for y := range bal {
+		if n > 0 {
+			bal[y] /= float64(n)
+		} else {
+			bal[y] = 1 / float64(len(bal))
+		}
+	}
+	m.header = header{lfs: lfs, classes: classes}
+	m.acc, m.balance = agree, bal
 }
 
 // FitStats records, as the model's analogues of learned parameters, each
@@ -47,20 +107,11 @@ func (m *majorityModel) FitStats(ctx context.Context, s *Stats) error {
 			agree[int(code)/k] += c * probs[int(code)%k]
 		}
 	}
-	for i := range agree {
-		if s.Votes[i] > 0 {
-			agree[i] /= float64(s.Votes[i])
-		}
+	votes := make([]float64, s.M)
+	for i, v := range s.Votes {
+		votes[i] = float64(v)
 	}
-	for y := range bal {
-		if s.N > 0 {
-			bal[y] /= float64(s.N)
-		} else {
-			bal[y] = 1 / float64(k)
-		}
-	}
-	m.header = header{lfs: s.LFs, classes: s.Classes}
-	m.acc, m.balance = agree, bal
+	m.finish(s.LFs, s.Classes, s.N, agree, votes, bal)
 	return nil
 }
 

@@ -89,7 +89,7 @@ func ProbsToPreds(probs []float64, k int, policy TieBreak, seed uint64) ([]int, 
 		switch {
 		case len(tied) == 1:
 			out[i] = tied[0]
-		case policy == TieAbstain:
+		case len(tied) == 0, policy == TieAbstain: // none tied: a NaN row
 			out[i] = Abstain
 		case policy == TieRandom:
 			out[i] = tied[snorkelHashMod(i, len(tied))]

@@ -3,8 +3,7 @@ package labelmodel
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"sync"
+	"slices"
 
 	"github.com/dawn-ml/dawn/label"
 )
@@ -132,38 +131,28 @@ func checkMatrix(x *label.Matrix) error {
 }
 
 // ComputeStats gathers the overlap counts, per-LF vote counts and (when
-// asked) the distinct-pattern table of x in one pass, split into row ranges
-// over opt.Workers goroutines.
+// asked) the distinct-pattern table of x in one pass over the rows, split
+// into row ranges over opt.Workers goroutines. The pattern table is then
+// deduplicated by hash shard, one shard per worker, from the row hashes that
+// pass recorded; it does not depend on the number of workers.
 func ComputeStats(ctx context.Context, x *label.Matrix, opt StatsOptions) (*Stats, error) {
 	if err := CheckMatrix(x); err != nil {
 		return nil, err
 	}
 	m, k := x.M(), x.K()
 	d := m * k
-	w := opt.Workers
-	if w <= 0 {
-		w = runtime.GOMAXPROCS(0)
-	}
-	if w > x.N/4096+1 {
-		w = x.N/4096 + 1
+	w := numWorkers(x.N, opt.Workers)
+	var hashes []uint64
+	if opt.Patterns {
+		hashes = make([]uint64, x.N)
 	}
 	parts := make([]*statsPart, w)
-	var wg sync.WaitGroup
 	errs := make([]error, w)
-	for t := 0; t < w; t++ {
-		lo, hi := x.N*t/w, x.N*(t+1)/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := &statsPart{counts: make([]int64, d*d), votes: make([]int64, m)}
-			if opt.Patterns {
-				p.tab = newPatternTable(hi-lo, int(x.RowPtr[hi]-x.RowPtr[lo]))
-			}
-			errs[t] = p.scan(ctx, x, lo, hi, k, d)
-			parts[t] = p
-		}()
-	}
-	wg.Wait()
+	parallel(x.N, opt.Workers, func(t, lo, hi int) {
+		p := &statsPart{counts: make([]int64, d*d), votes: make([]int64, m)}
+		errs[t] = p.scan(ctx, x, lo, hi, k, d, hashes)
+		parts[t] = p
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("labelmodel: statistics: %w", err)
@@ -185,13 +174,10 @@ func ComputeStats(ctx context.Context, x *label.Matrix, opt StatsOptions) (*Stat
 		}
 	}
 	if opt.Patterns {
-		tab := parts[0].tab
-		for _, p := range parts[1:] {
-			for q := 0; q < p.tab.pat.Len(); q++ {
-				tab.add(p.tab.pat.Row(q), p.tab.pat.Count[q])
-			}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("labelmodel: statistics: %w", err)
 		}
-		s.Patterns = &tab.pat
+		s.Patterns = patterns(x, hashes, w)
 	}
 	return s, nil
 }
@@ -199,10 +185,9 @@ func ComputeStats(ctx context.Context, x *label.Matrix, opt StatsOptions) (*Stat
 type statsPart struct {
 	counts []int64
 	votes  []int64
-	tab    *patternTable
 }
 
-func (p *statsPart) scan(ctx context.Context, x *label.Matrix, lo, hi, k, d int) error {
+func (p *statsPart) scan(ctx context.Context, x *label.Matrix, lo, hi, k, d int, hashes []uint64) error {
 	var codes []int32
 	for i := lo; i < hi; i++ {
 		if (i-lo)&0xffff == 0 {
@@ -223,30 +208,11 @@ func (p *statsPart) scan(ctx context.Context, x *label.Matrix, lo, hi, k, d int)
 				row[cv]++
 			}
 		}
-		if p.tab != nil {
-			p.tab.add(codes, 1)
+		if hashes != nil {
+			hashes[i] = hashCodes(codes)
 		}
 	}
 	return nil
-}
-
-// patternTable is an open hash of patterns keyed by a 64-bit hash of their
-// codes, with collisions resolved by comparing the codes.
-type patternTable struct {
-	pat   Patterns
-	index map[uint64]int32 // hash → first pattern id with that hash
-	next  []int32          // next pattern id with the same hash, or -1
-}
-
-// newPatternTable sizes the table for up to rows patterns of codes codes
-// in all (the worst case, every row distinct), so the arenas never move.
-func newPatternTable(rows, codes int) *patternTable {
-	t := &patternTable{index: make(map[uint64]int32, min(rows, 1<<16))}
-	t.pat.Ptr = make([]int64, 1, rows+1)
-	t.pat.Code = make([]int32, 0, codes)
-	t.pat.Count = make([]int64, 0, rows)
-	t.next = make([]int32, 0, rows)
-	return t
 }
 
 func hashCodes(codes []int32) uint64 {
@@ -256,41 +222,84 @@ func hashCodes(codes []int32) uint64 {
 		h *= 1099511628211
 		h ^= h >> 29
 	}
-	return h ^ uint64(len(codes))*0x9e3779b97f4a7c15
+	h ^= uint64(len(codes)) * 0x9e3779b97f4a7c15
+	h ^= h >> 32
+	return h * 0xff51afd7ed558ccd
 }
 
-func (t *patternTable) add(codes []int32, n int64) {
-	h := hashCodes(codes)
-	first, ok := t.index[h]
-	if ok {
-		for id := first; id >= 0; id = t.next[id] {
-			if equalCodes(t.pat.Row(int(id)), codes) {
-				t.pat.Count[id] += n
-				return
+// shard is one hash shard's distinct patterns: the first row showing each
+// (increasing, as rows are visited in order) and its count.
+type shard struct {
+	first []int32
+	count []int64
+}
+
+// patterns builds the distinct-pattern table: shard t dedups the rows whose
+// hash is t mod w, comparing candidate rows directly in the matrix; the
+// shards are then merged in order of first appearance.
+func patterns(x *label.Matrix, hashes []uint64, w int) *Patterns {
+	shards := make([]shard, w)
+	parallel(w*1024, w, func(t, _, _ int) {
+		index := make(map[uint64]int32)
+		var next []int32 // next pattern id with the same hash, or -1
+		sh := &shards[t]
+		for i, h := range hashes {
+			if h%uint64(w) != uint64(t) {
+				continue
+			}
+			first, ok := index[h]
+			found := false
+			if ok {
+				for id := first; id >= 0; id = next[id] {
+					if sameRow(x, int(sh.first[id]), i) {
+						sh.count[id]++
+						found = true
+						break
+					}
+				}
+			}
+			if found {
+				continue
+			}
+			id := int32(len(sh.first))
+			sh.first = append(sh.first, int32(i))
+			sh.count = append(sh.count, 1)
+			if ok {
+				next = append(next, first)
+			} else {
+				next = append(next, -1)
+			}
+			index[h] = id
+		}
+	})
+	total := 0
+	for _, sh := range shards {
+		total += len(sh.first)
+	}
+	pat := &Patterns{Ptr: make([]int64, 1, total+1), Count: make([]int64, 0, total)}
+	pos := make([]int, w)
+	k := int32(x.K())
+	for range total {
+		best := -1
+		for t, sh := range shards {
+			if pos[t] < len(sh.first) && (best < 0 || sh.first[pos[t]] < shards[best].first[pos[best]]) {
+				best = t
 			}
 		}
+		r := int(shards[best].first[pos[best]])
+		lfs, votes := x.Row(r)
+		for q, l := range lfs {
+			pat.Code = append(pat.Code, l*k+votes[q])
+		}
+		pat.Ptr = append(pat.Ptr, int64(len(pat.Code)))
+		pat.Count = append(pat.Count, shards[best].count[pos[best]])
+		pos[best]++
 	}
-	id := int32(len(t.pat.Count))
-	t.pat.Code = append(t.pat.Code, codes...)
-	t.pat.Ptr = append(t.pat.Ptr, int64(len(t.pat.Code)))
-	t.pat.Count = append(t.pat.Count, n)
-	if ok {
-		// Chain the new pattern in front of the others with this hash.
-		t.next = append(t.next, first)
-	} else {
-		t.next = append(t.next, -1)
-	}
-	t.index[h] = id
+	return pat
 }
 
-func equalCodes(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+func sameRow(x *label.Matrix, i, j int) bool {
+	li, vi := x.Row(i)
+	lj, vj := x.Row(j)
+	return slices.Equal(li, lj) && slices.Equal(vi, vj)
 }

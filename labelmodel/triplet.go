@@ -137,22 +137,43 @@ func (m *tripletModel) FitStats(ctx context.Context, s *Stats) error {
 	return nil
 }
 
-// binPosterior returns P(Y_c = +1 | λ) for problem pi, given the row's
-// votes, under prior py.
-func (m *tripletModel) binPosterior(pi, c int, py float64, lfs, votes []int32, logAbst *[2]float64) float64 {
-	lp := [2]float64{math.Log(1-py) + logAbst[0], math.Log(py) + logAbst[1]}
-	tabs := m.tables[pi]
+// logTables are a binary problem's log-likelihood ratios against
+// abstaining, [lf][t][v] = log P(λ=v−1 | t) − log P(λ=0 | t), and
+// base[t] = log P(Y_c = t) + Σ_lf log P(λ_lf = 0 | t): a row starts from
+// "all abstain" and swaps in its votes.
+type logTables struct {
+	delta [][2][3]float64
+	base  [2]float64
+}
+
+func newLogTables(tabs []binTable, py float64) *logTables {
+	lt := &logTables{delta: make([][2][3]float64, len(tabs))}
+	lt.base = [2]float64{math.Log(1 - py), math.Log(py)}
+	for i, tb := range tabs {
+		for t := 0; t < 2; t++ {
+			la := safeLog(tb[t][1])
+			lt.base[t] += la
+			for v := 0; v < 3; v++ {
+				lt.delta[i][t][v] = safeLog(tb[t][v]) - la
+			}
+		}
+	}
+	return lt
+}
+
+// posterior returns P(Y_c = +1 | λ) for problem c, given the row's votes.
+func (lt *logTables) posterior(c int, lfs, votes []int32) float64 {
+	lp0, lp1 := lt.base[0], lt.base[1]
 	for q, l := range lfs {
 		v := 0
 		if int(votes[q]) == c {
 			v = 2
 		}
-		for t := 0; t < 2; t++ {
-			lp[t] += safeLog(tabs[l][t][v]) - safeLog(tabs[l][t][1])
-		}
+		d := &lt.delta[l]
+		lp0 += d[0][v]
+		lp1 += d[1][v]
 	}
-	d := lp[0] - lp[1]
-	return 1 / (1 + math.Exp(d))
+	return 1 / (1 + math.Exp(lp0-lp1))
 }
 
 // PredictProba: binary, P(Y = 1 | λ); k > 2, the one-vs-rest posteriors
@@ -162,25 +183,23 @@ func (m *tripletModel) PredictProba(x *label.Matrix) ([]float64, error) {
 		return nil, err
 	}
 	k := x.K()
-	// Σ_i log P(λ_i = 0 | Y_c = t) per problem: a row's abstains are added
-	// by starting from "all abstain" and swapping in its votes.
-	base := make([][2]float64, len(m.tables))
+	lts := make([]*logTables, len(m.tables))
 	for pi, tabs := range m.tables {
-		for _, tb := range tabs {
-			for t := 0; t < 2; t++ {
-				base[pi][t] += safeLog(tb[t][1])
-			}
+		c := pi
+		if k == 2 {
+			c = 1
 		}
+		lts[pi] = newLogTables(tabs, m.p[c])
 	}
 	return predictRows(x, k, m.opt.Workers, func(lfs, votes []int32, dst []float64) {
 		if k == 2 {
-			q := m.binPosterior(0, 1, m.p[1], lfs, votes, &base[0])
+			q := lts[0].posterior(1, lfs, votes)
 			dst[0], dst[1] = 1-q, q
 			return
 		}
 		var z float64
 		for c := 0; c < k; c++ {
-			dst[c] = m.binPosterior(c, c, m.p[c], lfs, votes, &base[c])
+			dst[c] = lts[c].posterior(c, lfs, votes)
 			z += dst[c]
 		}
 		for c := range dst {

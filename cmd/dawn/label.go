@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/label"
 )
@@ -41,29 +43,44 @@ func labelSubcommands() []subcommand {
 	}
 }
 
-// applyLFs compiles the LF file against a data file's schema and applies it.
-func applyLFs(ctx context.Context, e *env, lfsPath, dataPath string, df *dataFlags, workers int) (*label.Matrix, *label.File, error) {
+// applyLFs compiles the LF file against a data file's schema and applies it,
+// reading only the columns the LFs use. The data's full schema is returned
+// too, for saving a servable model.
+func applyLFs(ctx context.Context, e *env, lfsPath, dataPath string, df *dataFlags, workers int) (*label.Matrix, *label.File, *arrow.Schema, error) {
 	f, err := label.LoadFile(lfsPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	opt, err := df.options()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	r, err := data.Open(dataPath, opt)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	defer r.Close()
-	set, err := label.Compile(f, r.Schema())
+	defer func() { r.Close() }()
+	full := r.Schema()
+	set, err := label.Compile(f, full)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", lfsPath, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", lfsPath, err)
 	}
-	bar := newBar(e, dataPath, "applying LFs")
-	x, err := label.Apply(ctx, set, r, label.ApplyOptions{Workers: workers, Progress: bar.set})
-	bar.finish()
-	return x, f, err
+	if cols := set.Columns(); len(cols) < full.NumFields() {
+		for _, c := range cols {
+			opt.Columns = append(opt.Columns, full.Field(c).Name)
+		}
+		r.Close()
+		if r, err = data.Open(dataPath, opt); err != nil {
+			return nil, nil, nil, err
+		}
+		if set, err = label.Compile(f, r.Schema()); err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", lfsPath, err)
+		}
+	}
+	bar := newBar(e, "applying LFs to "+dataPath, r.Size())
+	x, err := label.Apply(ctx, set, r, label.ApplyOptions{Workers: workers, Progress: func(int64) { bar.Set(r.BytesRead()) }})
+	bar.Finish()
+	return x, f, full, err
 }
 
 func labelApply(ctx context.Context, e *env, args []string) error {
@@ -87,7 +104,7 @@ Example:
 		return err
 	}
 	start := time.Now()
-	x, _, err := applyLFs(ctx, e, *lfs, *dataPath, df, *workers)
+	x, _, _, err := applyLFs(ctx, e, *lfs, *dataPath, df, *workers)
 	if err != nil {
 		return err
 	}
@@ -142,7 +159,7 @@ Example:
 	}
 	sum := label.Analyze(x)
 	if *dev != "" {
-		dx, _, err := applyLFs(ctx, e, *lfs, *dev, df, 0)
+		dx, _, _, err := applyLFs(ctx, e, *lfs, *dev, df, 0)
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/label"
 	"github.com/dawn-ml/dawn/labelmodel"
+	"github.com/dawn-ml/dawn/lfmodel"
 )
 
 // modelFlags are the label-model options fit and run share.
@@ -87,14 +87,28 @@ and saves it as JSON for 'dawn label predict' and 'dawn label analyze --model'.
 Example:
   dawn label fit --votes votes.parquet --method snorkel --epochs 500 --seed 123 --out model.json`)
 	votes := fs.String("votes", "", "votes from 'dawn label apply' (required)")
-	out := fs.String("out", "", "where to save the model (.json, required)")
+	out := fs.String("out", "", "where to save the model: a .json file, or a model directory (needs --lfs and --data) for dawn predict/serve (required)")
+	lfs := fs.String("lfs", "", "with a model directory: the LF file the votes came from")
+	dataPath := fs.String("data", "", "with a model directory: the data the votes came from (read for its columns only)")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	mf := addModelFlags(fs)
+	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := required(map[string]string{"--votes": *votes, "--out": *out}); err != nil {
 		return err
+	}
+	var lf *label.File
+	var schema *arrow.Schema
+	if !isJSONPath(*out) {
+		if *lfs == "" || *dataPath == "" {
+			return usagef("label fit: saving a model directory (%s) needs --lfs and --data; or name a .json file", *out)
+		}
+		var err error
+		if lf, schema, err = lfsAndSchema(*lfs, *dataPath, df); err != nil {
+			return err
+		}
 	}
 	x, err := label.LoadMatrix(ctx, *votes)
 	if err != nil {
@@ -106,7 +120,7 @@ Example:
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	if err := saveLabelModel(*out, lm); err != nil {
+	if err := saveLabelModel(*out, lm, lf, schema); err != nil {
 		return err
 	}
 	sum := label.Analyze(x)
@@ -120,24 +134,49 @@ Example:
 	return nil
 }
 
-func saveLabelModel(path string, lm labelmodel.Model) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+func isJSONPath(p string) bool { return strings.EqualFold(filepath.Ext(p), ".json") }
+
+// lfsAndSchema loads an LF file and reads a data file's schema.
+func lfsAndSchema(lfsPath, dataPath string, df *dataFlags) (*label.File, *arrow.Schema, error) {
+	f, err := label.LoadFile(lfsPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	opt, err := df.options()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := data.Open(dataPath, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	return f, r.Schema(), nil
+}
+
+// saveLabelModel writes a .json label model, or a model directory (type
+// labelmodel: the LFs and the label model together) for any other path.
+func saveLabelModel(path string, lm labelmodel.Model, f *label.File, schema *arrow.Schema) error {
+	if !isJSONPath(path) {
+		return lfmodel.Save(path, f, schema, lm, "")
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := lm.Save(f); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if err := lm.Save(tmp); err != nil {
+		tmp.Close()
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
+	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	return os.Rename(tmp.Name(), path)
 }
 
 func loadLabelModel(path string) (labelmodel.Model, error) {
@@ -237,8 +276,8 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 		return 0, 0, err
 	}
 	defer w.Abort()
-	bar := newBar(e, dataPath, "labeling")
-	defer bar.finish()
+	bar := newBar(e, "labeling "+dataPath, r.Size())
+	defer bar.Finish()
 	k := len(f.Labels)
 	for {
 		rec, err := r.Next()
@@ -266,7 +305,7 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 		if err != nil {
 			return 0, 0, fmt.Errorf("%s: %w", dataPath, err)
 		}
-		bar.set(int64(rows))
+		bar.Set(r.BytesRead())
 	}
 	return rows, labeled, w.Close()
 }
@@ -366,67 +405,6 @@ func classOf(v string, classes []string) (int, error) {
 	return 0, fmt.Errorf("gold label %q is neither a class name (%s) nor a class id 0..%d", v, strings.Join(classes, ", "), len(classes)-1)
 }
 
-// evalResult is the label model's quality on a labeled file.
-type evalResult struct {
-	Rows            int      `json:"rows"`
-	Accuracy        float64  `json:"accuracy"`
-	Coverage        float64  `json:"coverage"`
-	CoveredAccuracy float64  `json:"covered_accuracy"`
-	F1              *float64 `json:"f1,omitempty"`
-	TieBreak        string   `json:"tie_break"`
-}
-
-// evaluate scores predictions against gold: accuracy over all rows with a
-// gold label (ties and all-abstain rows decided by the tie-break policy),
-// coverage (rows where at least one LF voted) and accuracy on those rows,
-// and for two classes F1 of class 1, the positive class.
-func evaluate(x *label.Matrix, preds, gold []int, policy labelmodel.TieBreak) evalResult {
-	var n, correct, covered, coveredCorrect, tp, fp, fn int
-	for i, g := range gold {
-		if g < 0 {
-			continue
-		}
-		n++
-		ok := preds[i] == g
-		if ok {
-			correct++
-		}
-		if x.RowPtr[i+1] > x.RowPtr[i] {
-			covered++
-			if ok {
-				coveredCorrect++
-			}
-		}
-		switch {
-		case preds[i] == 1 && g == 1:
-			tp++
-		case preds[i] == 1:
-			fp++
-		case g == 1:
-			fn++
-		}
-	}
-	res := evalResult{Rows: n, TieBreak: policy.String()}
-	if n > 0 {
-		res.Accuracy = float64(correct) / float64(n)
-		res.Coverage = float64(covered) / float64(n)
-	}
-	if covered > 0 {
-		res.CoveredAccuracy = float64(coveredCorrect) / float64(covered)
-	}
-	if x.K() == 2 {
-		f1 := 0.0
-		if 2*tp+fp+fn > 0 {
-			f1 = 2 * float64(tp) / float64(2*tp+fp+fn)
-		}
-		if math.IsNaN(f1) {
-			f1 = 0
-		}
-		res.F1 = &f1
-	}
-	return res
-}
-
 func labelRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "label run", `Usage: dawn label run --lfs lfs.yaml --data train.csv --out labels.csv [--method M] [--eval test.csv --gold COLUMN] [--json]
 
@@ -441,7 +419,7 @@ Example:
 	lfs := fs.String("lfs", "", "the labeling-function YAML file (required)")
 	dataPath := fs.String("data", "", "the unlabeled training data (required)")
 	out := fs.String("out", "", "where to write the labeled rows: .csv or .parquet (required)")
-	modelOut := fs.String("model-out", "", "also save the fitted label model here (.json)")
+	modelOut := fs.String("model-out", "", "also save the fitted label model: a .json file, or a model directory for dawn predict/serve")
 	votesOut := fs.String("votes-out", "", "also save the votes here (.parquet)")
 	evalPath := fs.String("eval", "", "a labeled file to evaluate the label model on")
 	gold := fs.String("gold", "", "the gold-label column of --eval (class names or ids)")
@@ -449,6 +427,7 @@ Example:
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
 	df := addDataFlags(fs)
 	mf := addModelFlags(fs)
+	tf := addTrackingFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -462,14 +441,27 @@ Example:
 	if err != nil {
 		return usagef("--tie-break: %v", err)
 	}
+	al, err := tf.start(ctx, "dawn label run", map[string]string{
+		"method": mf.method, "seed": fmt.Sprint(mf.seed), "epochs": fmt.Sprint(mf.epochs), "lr": fmt.Sprint(mf.lr),
+		"l2": fmt.Sprint(mf.l2), "optimizer": mf.optimizer, "class_balance": mf.balance, "tie_break": *tie,
+		"lfs_file": filepath.Base(*lfs),
+	}, map[string]string{"train": *dataPath, "eval": *evalPath, "lfs": *lfs})
+	if err != nil {
+		return al.finish(ctx, err)
+	}
+	return al.finish(ctx, runLabelRun(ctx, e, al, *lfs, *dataPath, *out, *modelOut, *votesOut, *evalPath, *gold, *asJSON, policy, df, mf))
+}
+
+func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, out, modelOut, votesOut, evalPath, gold string,
+	asJSON bool, policy labelmodel.TieBreak, df *dataFlags, mf *modelFlags) error {
 	start := time.Now()
-	x, f, err := applyLFs(ctx, e, *lfs, *dataPath, df, 0)
+	x, f, schema, err := applyLFs(ctx, e, lfsPath, dataPath, df, 0)
 	if err != nil {
 		return err
 	}
 	applySecs := time.Since(start).Seconds()
-	if *votesOut != "" {
-		if err := label.SaveMatrix(*votesOut, x); err != nil {
+	if votesOut != "" {
+		if err := label.SaveMatrix(votesOut, x); err != nil {
 			return err
 		}
 	}
@@ -479,30 +471,35 @@ Example:
 		return err
 	}
 	fitSecs := time.Since(start).Seconds()
-	if *modelOut != "" {
-		if err := saveLabelModel(*modelOut, lm); err != nil {
+	if modelOut != "" {
+		if err := saveLabelModel(modelOut, lm, f, schema); err != nil {
 			return err
 		}
 	}
 	sum := label.Analyze(x)
 	label.AddLearned(sum, lm.LFAccuracies())
-	rows, labeled, err := writeLabels(ctx, e, f, *lfs, *dataPath, *out, df, lm, policy, mf.seed)
+	rows, labeled, err := writeLabels(ctx, e, f, lfsPath, dataPath, out, df, lm, policy, mf.seed)
 	if err != nil {
 		return err
 	}
 	result := map[string]any{
-		"method": lm.Method(), "rows": rows, "labeled": labeled, "out": *out,
+		"method": lm.Method(), "rows": rows, "labeled": labeled, "out": out,
 		"apply_seconds": applySecs, "fit_seconds": fitSecs, "lfs": sum,
 	}
-	var ev *evalResult
-	if *evalPath != "" {
-		dx, _, err := applyLFs(ctx, e, *lfs, *evalPath, df, 0)
+	var ev *labelmodel.Eval
+	if evalPath != "" {
+		dx, _, _, err := applyLFs(ctx, e, lfsPath, evalPath, df, 0)
 		if err != nil {
 			return err
 		}
-		g, err := readGold(*evalPath, *gold, f.Labels, df)
+		g, err := readGold(evalPath, gold, f.Labels, df)
 		if err != nil {
 			return err
+		}
+		for i, v := range g {
+			if v < 0 {
+				return &data.Error{File: evalPath, Row: int64(i + 1), Column: gold, Err: fmt.Errorf("no gold label; every row of the --eval file needs one")}
+			}
 		}
 		if err := label.AddGold(sum, dx, g); err != nil {
 			return err
@@ -515,23 +512,94 @@ Example:
 		if err != nil {
 			return err
 		}
-		r := evaluate(dx, preds, g, policy)
+		r, err := labelmodel.Evaluate(dx, preds, g)
+		if err != nil {
+			return err
+		}
 		ev = &r
 		result["eval"] = ev
+		result["tie_break"] = policy.String()
 	}
-	if *asJSON {
+	if err := logLabelRun(ctx, al, lm, f, schema, x, sum, rows, labeled, ev); err != nil {
+		return err
+	}
+	if id := al.runID(); id != "" {
+		result["run_id"] = id
+	}
+	if asJSON {
 		return writeJSON(e.stdout, result)
 	}
 	fmt.Fprintf(e.stdout, "applied %d LFs to %d rows (%.2fs), fitted the %s label model (%.2fs); %d rows labeled, written to %s\n\n",
-		x.M(), x.N, applySecs, lm.Method(), fitSecs, labeled, *out)
+		x.M(), x.N, applySecs, lm.Method(), fitSecs, labeled, out)
 	writeAnalysisTable(e.stdout, sum)
 	if ev != nil {
 		fmt.Fprintf(e.stdout, "\nlabel model on %s (%d rows, ties broken by %s): accuracy %.3f, coverage %.3f, accuracy on covered rows %.3f",
-			*evalPath, ev.Rows, ev.TieBreak, ev.Accuracy, ev.Coverage, ev.CoveredAccuracy)
-		if ev.F1 != nil {
-			fmt.Fprintf(e.stdout, ", F1 (%s) %.3f", f.Labels[1], *ev.F1)
+			evalPath, ev.Rows, policy, ev.Accuracy, ev.Coverage, ev.CoveredAccuracy)
+		if len(f.Labels) == 2 {
+			fmt.Fprintf(e.stdout, ", F1 (%s) %.3f", f.Labels[1], ev.F1)
 		}
 		fmt.Fprintln(e.stdout)
 	}
+	if id := al.runID(); id != "" {
+		fmt.Fprintf(e.stdout, "logged run %s to %s\n", id, al.c.URI())
+	}
 	return nil
+}
+
+// logLabelRun records a label run's metrics, its LF analysis and the
+// servable model directory (LFs + label model) under "model".
+func logLabelRun(ctx context.Context, al *autolog, lm labelmodel.Model, f *label.File, schema *arrow.Schema,
+	x *label.Matrix, sum []label.LFSummary, rows, labeled int, ev *labelmodel.Eval) error {
+	if al == nil {
+		return nil
+	}
+	covered := 0
+	for i := 0; i < x.N; i++ {
+		if x.RowPtr[i+1] > x.RowPtr[i] {
+			covered++
+		}
+	}
+	m := map[string]float64{"rows": float64(rows), "labeled": float64(labeled), "train_coverage": float64(covered) / float64(max(x.N, 1))}
+	for _, s := range sum {
+		m["lf."+s.Name+".coverage"] = s.Coverage
+		if s.LearnedAccuracy != nil {
+			m["lf."+s.Name+".learned_accuracy"] = *s.LearnedAccuracy
+		}
+		if s.EmpiricalAccuracy != nil {
+			m["lf."+s.Name+".empirical_accuracy"] = *s.EmpiricalAccuracy
+		}
+	}
+	if ev != nil {
+		m["eval_accuracy"], m["eval_coverage"], m["eval_covered_accuracy"] = ev.Accuracy, ev.Coverage, ev.CoveredAccuracy
+		if x.K() == 2 {
+			m["eval_f1"] = ev.F1
+		}
+	}
+	if err := al.metrics(ctx, m); err != nil {
+		return fmt.Errorf("tracking: log metrics: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "dawn-autolog-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "model")
+	if err := lfmodel.Save(dir, f, schema, lm, al.runID()); err != nil {
+		return err
+	}
+	if err := al.artifact(ctx, dir, "model"); err != nil {
+		return fmt.Errorf("tracking: log model: %w", err)
+	}
+	js, err := os.Create(filepath.Join(tmp, "lf_analysis.json"))
+	if err != nil {
+		return err
+	}
+	werr := writeJSON(js, map[string]any{"lfs": sum})
+	if err := js.Close(); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		return werr
+	}
+	return al.artifact(ctx, js.Name(), "")
 }

@@ -115,6 +115,16 @@ func TestLabelErrors(t *testing.T) {
 	os.WriteFile(bad, []byte("labels: [ham, spam]\ntext: CONTENT\nlfs:\n  - name: oops\n    regex: '(('\n    label: spam\n"), 0o644)
 	ragged := filepath.Join(dir, "ragged.csv")
 	os.WriteFile(ragged, []byte("CONTENT,X\nfine,1\nbroken\n"), 0o644)
+	latin1 := filepath.Join(dir, "latin1.csv")
+	os.WriteFile(latin1, []byte("CONTENT\nfine\ncaf\xe9\n"), 0o644)
+	empty := filepath.Join(dir, "empty.csv")
+	os.WriteFile(empty, nil, 0o644)
+	noText := filepath.Join(dir, "notext.csv")
+	os.WriteFile(noText, []byte("TITLE\nhello\n"), 0o644)
+	quote := filepath.Join(dir, "quote.csv")
+	os.WriteFile(quote, []byte("CONTENT\n\"open quote\nnever closed\n"), 0o644)
+	lfs := "../../label/testdata/lfs.yaml"
+	out := filepath.Join(dir, "v.parquet")
 	cases := []struct {
 		args []string
 		code int
@@ -122,7 +132,12 @@ func TestLabelErrors(t *testing.T) {
 	}{
 		{[]string{"label", "apply", "--lfs", "x.yaml"}, 2, "missing --data, --out"},
 		{[]string{"label", "apply", "--lfs", bad, "--data", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "v.parquet")}, 1, `LF "oops": bad regex "((": missing closing )`},
-		{[]string{"label", "apply", "--lfs", "../../label/testdata/lfs.yaml", "--data", ragged, "--out", filepath.Join(dir, "v.parquet")}, 1, "ragged.csv"},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", ragged, "--out", out}, 1, "ragged.csv: row 2"},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", latin1, "--out", out}, 1, `latin1.csv: row 2, column "CONTENT"`},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", empty, "--out", out}, 1, "empty.csv"},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", noText, "--out", out}, 1, `field "CONTENT" is not a column of the data (columns: TITLE)`},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", quote, "--out", out}, 1, "quote.csv"},
+		{[]string{"label", "apply", "--lfs", lfs, "--data", filepath.Join(dir, "nope.csv"), "--out", out}, 1, "nope.csv: no such file"},
 		{[]string{"label", "apply", "--lfs", "../../label/testdata/lfs.yaml", "--data", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "v.csv")}, 1, "votes are saved as Parquet"},
 		{[]string{"label", "fit", "--votes", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "m.json")}, 1, "not a dawn votes file"},
 		{[]string{"label", "nope"}, 2, `unknown subcommand "nope"`},
@@ -161,5 +176,46 @@ func TestQuickstartMatchesSnorkel(t *testing.T) {
 		if res.Rows != 1586 || res.Eval.Accuracy < want-1e-9 || res.Eval.Coverage != 206.0/250 {
 			t.Errorf("%s: %+v, want accuracy >= %.3f on 1586 rows, coverage 0.824", method, res, want)
 		}
+	}
+}
+
+// A label model saved as a model directory predicts through `dawn predict`
+// exactly what `dawn label predict` writes (ties abstain in both).
+func TestLabelModelDirectoryThroughPredict(t *testing.T) {
+	dir := t.TempDir()
+	lfs := "../../label/testdata/lfs.yaml"
+	data := "../../label/testdata/comments.csv"
+	mdir := filepath.Join(dir, "lm")
+	code, _, errs := runDawn(t, "label", "run", "--lfs", lfs, "--data", data, "--out", filepath.Join(dir, "train_labels.csv"),
+		"--method", "majority", "--model-out", mdir, "--json")
+	if code != 0 {
+		t.Fatalf("label run: %s", errs)
+	}
+	if _, err := os.Stat(filepath.Join(mdir, "MLmodel")); err != nil {
+		t.Fatalf("no MLmodel: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(mdir, "lookups")); err != nil {
+		t.Fatalf("lookup list not bundled: %v", err)
+	}
+	a, b := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	if code, _, errs := runDawn(t, "predict", "--model", mdir, "--data", data, "--out", a); code != 0 {
+		t.Fatalf("predict: %s", errs)
+	}
+	if code, _, errs := runDawn(t, "label", "predict", "--model", filepath.Join(dir, "m.json"), "--lfs", lfs, "--data", data, "--out", b); code == 0 {
+		t.Fatalf("label predict with a missing model should fail")
+	} else if !strings.Contains(errs, "m.json") {
+		t.Fatalf("error does not name the model: %s", errs)
+	}
+	jm := filepath.Join(dir, "m.json")
+	if code, _, errs := runDawn(t, "label", "run", "--lfs", lfs, "--data", data, "--out", filepath.Join(dir, "x.csv"), "--method", "majority", "--model-out", jm); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, _, errs := runDawn(t, "label", "predict", "--model", jm, "--lfs", lfs, "--data", data, "--out", b); code != 0 {
+		t.Fatal(errs)
+	}
+	ga, _ := os.ReadFile(a)
+	gb, _ := os.ReadFile(b)
+	if string(ga) != string(gb) {
+		t.Fatalf("dawn predict and dawn label predict differ:\n%s\n---\n%s", ga, gb)
 	}
 }

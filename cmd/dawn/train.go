@@ -33,16 +33,6 @@ func init() {
 	register(&command{name: "train", summary: "train an end model on hard or probabilistic labels", run: runTrain})
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 func runTrain(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "train", trainUsage)
 	var s train.Spec

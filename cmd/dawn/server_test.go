@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runDawn(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestServerDB(t *testing.T) {
+	uri := "sqlite:///" + filepath.Join(t.TempDir(), "t.db")
+	code, out, errs := runDawn(t, "server", "db", "status", "--backend-store-uri", uri)
+	if code != 0 || !strings.Contains(out, "pending") || !strings.Contains(out, "00001_init.sql") {
+		t.Fatalf("status before upgrade: %d %q %q", code, out, errs)
+	}
+	code, out, errs = runDawn(t, "server", "db", "upgrade", "--backend-store-uri", uri, "--json")
+	var up struct {
+		Applied []struct {
+			Version int64 `json:"version"`
+		} `json:"applied"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &up) != nil || len(up.Applied) != 1 || up.Applied[0].Version != 1 {
+		t.Fatalf("upgrade: %d %q %q", code, out, errs)
+	}
+	code, out, _ = runDawn(t, "server", "db", "upgrade", "--backend-store-uri", uri)
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("second upgrade: %d %q", code, out)
+	}
+	code, out, _ = runDawn(t, "server", "db", "status", "--backend-store-uri", uri)
+	if code != 0 || !strings.Contains(out, "applied") {
+		t.Fatalf("status after upgrade: %d %q", code, out)
+	}
+}
+
+func TestServerUsage(t *testing.T) {
+	code, _, errs := runDawn(t, "server", "--help")
+	if code != 0 || !strings.Contains(errs, "Example:") || !strings.Contains(errs, "dawn server --port 5000") {
+		t.Fatalf("help: %d %q", code, errs)
+	}
+	if code, _, _ := runDawn(t, "server", "--log-format", "xml"); code != 2 {
+		t.Fatalf("bad --log-format: exit %d, want 2", code)
+	}
+	if code, _, _ := runDawn(t, "server", "db", "migrate"); code != 2 {
+		t.Fatalf("unknown db verb: exit %d, want 2", code)
+	}
+	if code, _, errs := runDawn(t, "server", "--backend-store-uri", "mysql://x/y", "--port", "0"); code != 1 || !strings.Contains(errs, "unsupported backend store URI") {
+		t.Fatalf("mysql URI: exit %d %q", code, errs)
+	}
+}

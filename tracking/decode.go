@@ -1,0 +1,165 @@
+package tracking
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// Enum is an enum field that may arrive as its name or its number.
+type Enum string
+
+// UnmarshalJSON accepts "ACTIVE_ONLY" and 1 alike.
+func (e *Enum) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*e = Enum(s)
+		return nil
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	if _, err := strconv.ParseInt(string(b), 10, 64); err != nil {
+		return fmt.Errorf("%s is not an enum value", b)
+	}
+	*e = Enum(b)
+	return nil
+}
+
+// DecodeRequest fills dst (a pointer to a request struct) from r: the query
+// string for GET (and for bodiless DELETE), else the JSON body. Unknown
+// fields are ignored, as MLflow does; wrong types, malformed JSON and bodies
+// over MaxRequestBytes are INVALID_PARAMETER_VALUE.
+func DecodeRequest(w http.ResponseWriter, r *http.Request, dst any) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return decodeQuery(r.URL.Query(), dst)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return InvalidParameterf("Request body exceeds the limit of %d bytes", MaxRequestBytes)
+		}
+		return InvalidParameterf("Could not read request body: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if r.Method == http.MethodPost && r.URL.RawQuery == "" {
+			body = []byte("{}")
+		} else {
+			return decodeQuery(r.URL.Query(), dst)
+		}
+	} else if ct := r.Header.Get("Content-Type"); r.Method == http.MethodPost {
+		mt, _, _ := mime.ParseMediaType(ct)
+		if mt != "application/json" {
+			return InvalidParameterf("Bad Request. Content-Type must be application/json, got %q", ct)
+		}
+	}
+	return DecodeJSON(body, dst)
+}
+
+// DecodeJSON decodes one JSON object into dst, naming the offending field on
+// a type mismatch.
+func DecodeJSON(body []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return InvalidParameterf("Invalid value for parameter '%s': expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return InvalidParameterf("Malformed JSON request body at offset %d: %v", se.Offset, err)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return InvalidParameterf("Malformed JSON request body: %v", err)
+		}
+		return InvalidParameterf("Invalid value in request body: %v", err)
+	}
+	if dec.More() {
+		return InvalidParameterf("Malformed JSON request body: data after the JSON object")
+	}
+	if t, err := dec.Token(); err != io.EOF {
+		return InvalidParameterf("Malformed JSON request body: unexpected %v after the JSON object", t)
+	}
+	return nil
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// decodeQuery fills the json-tagged fields of *dst from query parameters;
+// repeated keys fill slices.
+func decodeQuery(q url.Values, dst any) error {
+	v := reflect.ValueOf(dst).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		vals, ok := q[name]
+		if !ok || len(vals) == 0 {
+			continue
+		}
+		fv := v.Field(i)
+		if err := setFromStrings(fv, vals); err != nil {
+			return InvalidParameterf("Invalid value for parameter '%s': %v", name, err)
+		}
+	}
+	return nil
+}
+
+func setFromStrings(fv reflect.Value, vals []string) error {
+	if fv.Kind() == reflect.Pointer {
+		p := reflect.New(fv.Type().Elem())
+		if err := setFromStrings(p.Elem(), vals); err != nil {
+			return err
+		}
+		fv.Set(p)
+		return nil
+	}
+	if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String {
+		s := reflect.MakeSlice(fv.Type(), 0, len(vals))
+		for _, x := range vals {
+			s = reflect.Append(s, reflect.ValueOf(x).Convert(fv.Type().Elem()))
+		}
+		fv.Set(s)
+		return nil
+	}
+	raw := vals[0]
+	if fv.Addr().Type().Implements(unmarshalerType) {
+		js, _ := json.Marshal(raw)
+		return fv.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(js)
+	}
+	switch fv.Kind() {
+	case reflect.String:
+		fv.SetString(raw)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", raw)
+		}
+		fv.SetBool(b)
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", raw)
+		}
+		fv.SetInt(n)
+	default:
+		return fmt.Errorf("cannot be given in a query string")
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+package tracking
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+)
+
+type (
+	createModelReq struct {
+		Name        string `json:"name"`
+		Tags        []Tag  `json:"tags"`
+		Description string `json:"description"`
+	}
+	modelNameReq struct {
+		Name string `json:"name"`
+	}
+	renameModelReq struct {
+		Name    string `json:"name"`
+		NewName string `json:"new_name"`
+	}
+	updateModelReq struct {
+		Name        string  `json:"name"`
+		Description *string `json:"description"`
+	}
+	registrySearchReq struct {
+		Filter     string   `json:"filter"`
+		MaxResults *Int64   `json:"max_results"`
+		OrderBy    []string `json:"order_by"`
+		PageToken  string   `json:"page_token"`
+	}
+	latestVersionsReq struct {
+		Name   string   `json:"name"`
+		Stages []string `json:"stages"`
+	}
+	modelTagReq struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Key     string `json:"key"`
+		Value   string `json:"value"`
+	}
+	aliasReq struct {
+		Name    string `json:"name"`
+		Alias   string `json:"alias"`
+		Version string `json:"version"`
+	}
+	createVersionReq struct {
+		Name        string `json:"name"`
+		Source      string `json:"source"`
+		RunID       string `json:"run_id"`
+		Tags        []Tag  `json:"tags"`
+		RunLink     string `json:"run_link"`
+		Description string `json:"description"`
+	}
+	versionReq struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+	}
+	updateVersionReq struct {
+		Name        string  `json:"name"`
+		Version     string  `json:"version"`
+		Description *string `json:"description"`
+	}
+	transitionReq struct {
+		Name                    string `json:"name"`
+		Version                 string `json:"version"`
+		Stage                   string `json:"stage"`
+		ArchiveExistingVersions bool   `json:"archive_existing_versions"`
+	}
+)
+
+func modelName(n string) error {
+	if n == "" {
+		return InvalidParameterf("Registered model name cannot be empty.")
+	}
+	return nil
+}
+
+func versionArgs(name, version string) error {
+	if err := modelName(name); err != nil {
+		return err
+	}
+	return required("version", version)
+}
+
+var reservedAlias = regexp.MustCompile(`^[vV]\d+$`)
+
+func validateAlias(alias string) error {
+	if alias == "" {
+		return InvalidParameterf("Missing value for required parameter 'alias'.")
+	}
+	if alias == "latest" || reservedAlias.MatchString(alias) {
+		return InvalidParameterf("'%s' alias name (case insensitive) is reserved.", alias)
+	}
+	if len(alias) > 255 {
+		return InvalidParameterf("Alias name '%.20s...' exceeds the length limit of 255", alias)
+	}
+	return nil
+}
+
+func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
+	s := a.store
+	wrapModel := func(m *RegisteredModel, err error) (any, error) {
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"registered_model": m}, nil
+	}
+	wrapVersion := func(v *ModelVersion, err error) (any, error) {
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"model_version": v}, nil
+	}
+	add("POST", "registered-models/create", handle(a, func(ctx context.Context, r *createModelReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		for _, t := range r.Tags {
+			if err := ValidateRegistryTag(t); err != nil {
+				return nil, err
+			}
+		}
+		return wrapModel(s.CreateRegisteredModel(ctx, RegisteredModel{Name: r.Name, Tags: r.Tags, Description: r.Description}))
+	}))
+	add("GET", "registered-models/get", handle(a, func(ctx context.Context, r *modelNameReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		return wrapModel(s.GetRegisteredModel(ctx, r.Name))
+	}))
+	add("POST", "registered-models/rename", handle(a, func(ctx context.Context, r *renameModelReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		if err := modelName(r.NewName); err != nil {
+			return nil, err
+		}
+		return wrapModel(s.RenameRegisteredModel(ctx, r.Name, r.NewName))
+	}))
+	add("PATCH", "registered-models/update", handle(a, func(ctx context.Context, r *updateModelReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		return wrapModel(s.UpdateRegisteredModel(ctx, r.Name, r.Description))
+	}))
+	add("DELETE", "registered-models/delete", handle(a, func(ctx context.Context, r *modelNameReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		return nil, s.DeleteRegisteredModel(ctx, r.Name)
+	}))
+	add("GET", "registered-models/search", handle(a, func(ctx context.Context, r *registrySearchReq) (any, error) {
+		var q SearchQuery
+		var err error
+		if q.MaxResults, err = maxResults(r.MaxResults, DefaultModelResults, MaxModelResults, "registered models"); err != nil {
+			return nil, err
+		}
+		if q.Filter, err = ParseRegisteredModelFilter(r.Filter); err != nil {
+			return nil, err
+		}
+		if q.OrderBy, err = ParseRegisteredModelOrderBy(r.OrderBy); err != nil {
+			return nil, err
+		}
+		q.PageToken = r.PageToken
+		ms, next, err := s.SearchRegisteredModels(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			RegisteredModels []RegisteredModel `json:"registered_models,omitempty"`
+			NextPageToken    string            `json:"next_page_token,omitempty"`
+		}{ms, next}, nil
+	}))
+	latest := handle(a, func(ctx context.Context, r *latestVersionsReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		vs, err := s.GetLatestVersions(ctx, r.Name, r.Stages)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			ModelVersions []ModelVersion `json:"model_versions,omitempty"`
+		}{vs}, nil
+	})
+	add("POST", "registered-models/get-latest-versions", latest)
+	add("GET", "registered-models/get-latest-versions", latest)
+	add("POST", "registered-models/set-tag", handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		t := Tag{Key: r.Key, Value: r.Value}
+		if err := ValidateRegistryTag(t); err != nil {
+			return nil, err
+		}
+		return nil, s.SetRegisteredModelTag(ctx, r.Name, t)
+	}))
+	add("DELETE", "registered-models/delete-tag", handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		if err := required("key", r.Key); err != nil {
+			return nil, err
+		}
+		return nil, s.DeleteRegisteredModelTag(ctx, r.Name, r.Key)
+	}))
+	add("POST", "registered-models/alias", handle(a, func(ctx context.Context, r *aliasReq) (any, error) {
+		if err := versionArgs(r.Name, r.Version); err != nil {
+			return nil, err
+		}
+		if err := validateAlias(r.Alias); err != nil {
+			return nil, err
+		}
+		return nil, s.SetRegisteredModelAlias(ctx, r.Name, r.Alias, r.Version)
+	}))
+	add("DELETE", "registered-models/alias", handle(a, func(ctx context.Context, r *aliasReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		if err := required("alias", r.Alias); err != nil {
+			return nil, err
+		}
+		return nil, s.DeleteRegisteredModelAlias(ctx, r.Name, r.Alias)
+	}))
+	add("GET", "registered-models/alias", handle(a, func(ctx context.Context, r *aliasReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		if err := required("alias", r.Alias); err != nil {
+			return nil, err
+		}
+		return wrapVersion(s.GetModelVersionByAlias(ctx, r.Name, r.Alias))
+	}))
+
+	add("POST", "model-versions/create", handle(a, func(ctx context.Context, r *createVersionReq) (any, error) {
+		if err := modelName(r.Name); err != nil {
+			return nil, err
+		}
+		if err := required("source", r.Source); err != nil {
+			return nil, err
+		}
+		for _, t := range r.Tags {
+			if err := ValidateRegistryTag(t); err != nil {
+				return nil, err
+			}
+		}
+		return wrapVersion(s.CreateModelVersion(ctx, ModelVersion{Name: r.Name, Source: r.Source, RunID: r.RunID, Tags: r.Tags, RunLink: r.RunLink, Description: r.Description}))
+	}))
+	add("GET", "model-versions/get", handle(a, func(ctx context.Context, r *versionReq) (any, error) {
+		if err := versionArgs(r.Name, r.Version); err != nil {
+			return nil, err
+		}
+		return wrapVersion(s.GetModelVersion(ctx, r.Name, r.Version))
+	}))
+	add("PATCH", "model-versions/update", handle(a, func(ctx context.Context, r *updateVersionReq) (any, error) {
+		if err := versionArgs(r.Name, r.Version); err != nil {
+			return nil, err
+		}
+		return wrapVersion(s.UpdateModelVersion(ctx, r.Name, r.Version, r.Description))
+	}))
+	add("POST", "model-versions/transition-stage", handle(a, func(ctx context.Context, r *transitionReq) (any, error) {
+		if err := versionArgs(r.Name, r.Version); err != nil {
+			return nil, err
+		}
+		if err := required("stage", r.Stage); err != nil {
+			return nil, err
+		}
+		return wrapVersion(s.TransitionModelVersionStage(ctx, r.Name, r.Version, r.Stage, r.ArchiveExistingVersions))
+	}))
+	add("DELETE", "model-versions/delete", handle(a, func(ctx context.Context, r *versionReq) (any, error) {
+		if err := versionArgs(r.Name, r.Version); err != nil {
+			return nil, err
+		}
+		return nil, s.DeleteModelVersion(ctx, r.Name, r.Version)
+	}))
+	add("GET", "model-versions/search", handle(a, func(ctx context.Context, r *registrySearchReq) (any, error) {
+		var q SearchQuery
+		var err error
+		if q.MaxResults, err = maxResults(r.MaxResults, DefaultVersionResults, MaxVersionResults, "model versions"); err != nil {
+			return nil, err
+		}
+		if q.Filter, err = ParseModelVersionFilter(r.Filter); err != nil {
+			return nil, err
+		}
+		if q.OrderBy, err = ParseModelVersionOrderBy(r.OrderBy); err != nil {
+			return nil, err
+		}
+		q.PageToken = r.PageToken
+		vs, next, err := s.SearchModelVersions(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			ModelVersions []ModelVersion `json:"model_versions,omitempty"`
+			NextPageToken string         `json:"next_page_token,omitempty"`
+		}{vs, next}, nil
+	}))
+	add("GET", "model-versions/get-download-uri", handle(a, func(ctx context.Context, r *versionReq) (any, error) {
+		if err := versionArgs(r.Name, r.Version); err != nil {
+			return nil, err
+		}
+		v, err := s.GetModelVersion(ctx, r.Name, r.Version)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"artifact_uri": v.Source}, nil
+	}))
+	add("POST", "model-versions/set-tag", handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
+		if err := versionArgs(r.Name, r.Version); err != nil {
+			return nil, err
+		}
+		t := Tag{Key: r.Key, Value: r.Value}
+		if err := ValidateRegistryTag(t); err != nil {
+			return nil, err
+		}
+		return nil, s.SetModelVersionTag(ctx, r.Name, r.Version, t)
+	}))
+	add("DELETE", "model-versions/delete-tag", handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
+		if err := versionArgs(r.Name, r.Version); err != nil {
+			return nil, err
+		}
+		if err := required("key", r.Key); err != nil {
+			return nil, err
+		}
+		return nil, s.DeleteModelVersionTag(ctx, r.Name, r.Version, r.Key)
+	}))
+}

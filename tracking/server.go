@@ -1,0 +1,784 @@
+package tracking
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dawn-ml/dawn/artifact"
+	"github.com/dawn-ml/dawn/internal/httpx"
+)
+
+// ProxyScheme is the artifact URI scheme of the server's artifact proxy.
+const ProxyScheme = "mlflow-artifacts:"
+
+// Options configures NewHandler.
+type Options struct {
+	Store Store
+	// Artifacts backs the artifact proxy and artifacts/list for
+	// mlflow-artifacts: URIs; nil disables the proxy.
+	Artifacts artifact.Repo
+	Logger    *slog.Logger
+}
+
+// Search limits: defaults and maxima of max_results.
+const (
+	DefaultRunResults        = 1000
+	MaxRunResults            = 50000
+	DefaultExperimentResults = 1000
+	MaxExperimentResults     = 50000
+	DefaultModelResults      = 100
+	MaxModelResults          = 1000
+	DefaultVersionResults    = 10000
+	MaxVersionResults        = 200000
+)
+
+type api struct {
+	store     Store
+	artifacts artifact.Repo
+	log       *slog.Logger
+}
+
+type route struct {
+	path    string
+	methods map[string]http.HandlerFunc
+}
+
+// NewHandler returns the MLflow REST API under /api/2.0/mlflow/ and
+// /ajax-api/2.0/mlflow/, and the artifact proxy under
+// /api/2.0/mlflow-artifacts/ when Artifacts is set.
+func NewHandler(o Options) http.Handler {
+	a := &api{store: o.Store, artifacts: o.Artifacts, log: o.Logger}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	routes := map[string]map[string]http.HandlerFunc{}
+	add := func(method, path string, h http.HandlerFunc) {
+		if routes[path] == nil {
+			routes[path] = map[string]http.HandlerFunc{}
+		}
+		routes[path][method] = h
+	}
+	a.tracking(add)
+	a.registry(add)
+	mux := http.NewServeMux()
+	for path, methods := range routes {
+		h := methodSwitch(methods)
+		mux.Handle("/api/2.0/mlflow/"+path, h)
+		mux.Handle("/ajax-api/2.0/mlflow/"+path, h)
+	}
+	if o.Artifacts != nil {
+		ah := artifact.Handler(o.Artifacts, 0, a.log)
+		mux.Handle(artifact.Prefix, ah)
+		mux.Handle("/ajax-api/2.0/mlflow-artifacts/", ah)
+	}
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, CodeEndpointNotFound, "No API endpoint %s %s", r.Method, r.URL.Path))
+	}
+	mux.HandleFunc("/api/", notFound)
+	mux.HandleFunc("/ajax-api/", notFound)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The mux would redirect a path with ".." to its cleaned form;
+		// answer it as MLflow does, as an invalid path.
+		for _, seg := range strings.Split(r.URL.Path, "/") {
+			if seg == ".." || seg == "." {
+				httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, CodeInvalidParameterValue, "Invalid path: %q", r.URL.Path))
+				return
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func methodSwitch(methods map[string]http.HandlerFunc) http.HandlerFunc {
+	var allow []string
+	for m := range methods {
+		allow = append(allow, m)
+	}
+	sort.Strings(allow)
+	return func(w http.ResponseWriter, r *http.Request) {
+		h, ok := methods[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			h, ok = methods[http.MethodGet]
+		}
+		if !ok {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			httpx.WriteError(w, httpx.Errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "Method %s is not allowed for %s; allowed: %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// handle adapts a typed endpoint: decode the request, call f, write the
+// response or the error.
+func handle[Req any](a *api, f func(ctx context.Context, req *Req) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if err := DecodeRequest(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		resp, err := f(r.Context(), &req)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if resp == nil {
+			resp = struct{}{}
+		}
+		httpx.WriteJSON(w, http.StatusOK, resp)
+	}
+}
+
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var he *httpx.Error
+	if !errors.As(err, &he) || he.Status >= 500 {
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	httpx.WriteError(w, err)
+}
+
+func required(name, v string) error {
+	if v == "" {
+		return InvalidParameterf("Missing value for required parameter '%s'.", name)
+	}
+	return nil
+}
+
+func maxResults(p *Int64, def, limit int, what string) (int, error) {
+	if p == nil {
+		return def, nil
+	}
+	n := int(*p)
+	if n <= 0 || n > limit {
+		return 0, InvalidParameterf("Invalid value %d for parameter 'max_results' supplied. It must be a positive integer at most %d for %s.", n, limit, what)
+	}
+	return n, nil
+}
+
+func runID(id, uuid string) (string, error) {
+	if id == "" {
+		id = uuid
+	}
+	if err := ValidateRunID(id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func nowMillis() int64 { return time.Now().UnixMilli() }
+
+// Request types of the tracking endpoints.
+type (
+	createExperimentReq struct {
+		Name             string `json:"name"`
+		ArtifactLocation string `json:"artifact_location"`
+		Tags             []Tag  `json:"tags"`
+	}
+	experimentIDReq struct {
+		ExperimentID string `json:"experiment_id"`
+	}
+	experimentByNameReq struct {
+		ExperimentName string `json:"experiment_name"`
+	}
+	searchExperimentsReq struct {
+		MaxResults *Int64   `json:"max_results"`
+		PageToken  string   `json:"page_token"`
+		Filter     string   `json:"filter"`
+		OrderBy    []string `json:"order_by"`
+		ViewType   Enum     `json:"view_type"`
+	}
+	updateExperimentReq struct {
+		ExperimentID string `json:"experiment_id"`
+		NewName      string `json:"new_name"`
+	}
+	experimentTagReq struct {
+		ExperimentID string `json:"experiment_id"`
+		Key          string `json:"key"`
+		Value        string `json:"value"`
+	}
+	createRunReq struct {
+		ExperimentID string `json:"experiment_id"`
+		UserID       string `json:"user_id"`
+		RunName      string `json:"run_name"`
+		StartTime    *Int64 `json:"start_time"`
+		Tags         []Tag  `json:"tags"`
+	}
+	updateRunReq struct {
+		RunID   string `json:"run_id"`
+		RunUUID string `json:"run_uuid"`
+		Status  Enum   `json:"status"`
+		EndTime *Int64 `json:"end_time"`
+		RunName string `json:"run_name"`
+	}
+	runIDReq struct {
+		RunID   string `json:"run_id"`
+		RunUUID string `json:"run_uuid"`
+	}
+	searchRunsReq struct {
+		ExperimentIDs []string `json:"experiment_ids"`
+		Filter        string   `json:"filter"`
+		RunViewType   Enum     `json:"run_view_type"`
+		MaxResults    *Int64   `json:"max_results"`
+		OrderBy       []string `json:"order_by"`
+		PageToken     string   `json:"page_token"`
+	}
+	logMetricReq struct {
+		RunID     string `json:"run_id"`
+		RunUUID   string `json:"run_uuid"`
+		Key       string `json:"key"`
+		Value     *Float `json:"value"`
+		Timestamp *Int64 `json:"timestamp"`
+		Step      Int64  `json:"step"`
+	}
+	keyValueReq struct {
+		RunID   string  `json:"run_id"`
+		RunUUID string  `json:"run_uuid"`
+		Key     string  `json:"key"`
+		Value   *string `json:"value"`
+	}
+	logBatchReq struct {
+		RunID   string   `json:"run_id"`
+		Metrics []Metric `json:"metrics"`
+		Params  []Param  `json:"params"`
+		Tags    []Tag    `json:"tags"`
+	}
+	logModelReq struct {
+		RunID     string `json:"run_id"`
+		ModelJSON string `json:"model_json"`
+	}
+	logInputsReq struct {
+		RunID    string         `json:"run_id"`
+		Datasets []DatasetInput `json:"datasets"`
+	}
+	metricHistoryReq struct {
+		RunID      string `json:"run_id"`
+		RunUUID    string `json:"run_uuid"`
+		MetricKey  string `json:"metric_key"`
+		PageToken  string `json:"page_token"`
+		MaxResults *Int64 `json:"max_results"`
+	}
+	bulkIntervalReq struct {
+		RunIDs     []string `json:"run_ids"`
+		MetricKey  string   `json:"metric_key"`
+		StartStep  *Int64   `json:"start_step"`
+		EndStep    *Int64   `json:"end_step"`
+		MaxResults *Int64   `json:"max_results"`
+	}
+	listArtifactsReq struct {
+		RunID     string `json:"run_id"`
+		RunUUID   string `json:"run_uuid"`
+		Path      string `json:"path"`
+		PageToken string `json:"page_token"`
+	}
+)
+
+func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
+	s := a.store
+	add("POST", "experiments/create", handle(a, func(ctx context.Context, r *createExperimentReq) (any, error) {
+		if err := ValidateExperimentName(r.Name); err != nil {
+			return nil, err
+		}
+		for _, t := range r.Tags {
+			if err := ValidateExperimentTag(t); err != nil {
+				return nil, err
+			}
+		}
+		id, err := s.CreateExperiment(ctx, r.Name, r.ArtifactLocation, r.Tags)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"experiment_id": id}, nil
+	}))
+	add("GET", "experiments/get", handle(a, func(ctx context.Context, r *experimentIDReq) (any, error) {
+		if err := required("experiment_id", r.ExperimentID); err != nil {
+			return nil, err
+		}
+		e, err := s.GetExperiment(ctx, r.ExperimentID)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"experiment": e}, nil
+	}))
+	add("GET", "experiments/get-by-name", handle(a, func(ctx context.Context, r *experimentByNameReq) (any, error) {
+		if err := required("experiment_name", r.ExperimentName); err != nil {
+			return nil, err
+		}
+		e, err := s.GetExperimentByName(ctx, r.ExperimentName)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"experiment": e}, nil
+	}))
+	search := handle(a, func(ctx context.Context, r *searchExperimentsReq) (any, error) {
+		var q SearchQuery
+		var err error
+		if q.MaxResults, err = maxResults(r.MaxResults, DefaultExperimentResults, MaxExperimentResults, "experiments"); err != nil {
+			return nil, err
+		}
+		if q.View, err = ParseViewType(string(r.ViewType)); err != nil {
+			return nil, err
+		}
+		if q.Filter, err = ParseExperimentFilter(r.Filter); err != nil {
+			return nil, err
+		}
+		if q.OrderBy, err = ParseExperimentOrderBy(r.OrderBy); err != nil {
+			return nil, err
+		}
+		q.PageToken = r.PageToken
+		exps, next, err := s.SearchExperiments(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			Experiments   []Experiment `json:"experiments,omitempty"`
+			NextPageToken string       `json:"next_page_token,omitempty"`
+		}{exps, next}, nil
+	})
+	add("POST", "experiments/search", search)
+	add("GET", "experiments/search", search)
+	add("POST", "experiments/update", handle(a, func(ctx context.Context, r *updateExperimentReq) (any, error) {
+		if err := required("experiment_id", r.ExperimentID); err != nil {
+			return nil, err
+		}
+		if err := ValidateExperimentName(r.NewName); err != nil {
+			return nil, err
+		}
+		return nil, s.RenameExperiment(ctx, r.ExperimentID, r.NewName)
+	}))
+	for _, v := range []struct{ path, stage string }{{"experiments/delete", StageDeleted}, {"experiments/restore", StageActive}} {
+		add("POST", v.path, handle(a, func(ctx context.Context, r *experimentIDReq) (any, error) {
+			if err := required("experiment_id", r.ExperimentID); err != nil {
+				return nil, err
+			}
+			return nil, s.SetExperimentStage(ctx, r.ExperimentID, v.stage)
+		}))
+	}
+	add("POST", "experiments/set-experiment-tag", handle(a, func(ctx context.Context, r *experimentTagReq) (any, error) {
+		if err := required("experiment_id", r.ExperimentID); err != nil {
+			return nil, err
+		}
+		t := Tag{Key: r.Key, Value: r.Value}
+		if err := ValidateExperimentTag(t); err != nil {
+			return nil, err
+		}
+		return nil, s.SetExperimentTag(ctx, r.ExperimentID, t)
+	}))
+	add("POST", "experiments/delete-experiment-tag", handle(a, func(ctx context.Context, r *experimentTagReq) (any, error) {
+		if err := required("experiment_id", r.ExperimentID); err != nil {
+			return nil, err
+		}
+		if err := required("key", r.Key); err != nil {
+			return nil, err
+		}
+		return nil, s.DeleteExperimentTag(ctx, r.ExperimentID, r.Key)
+	}))
+
+	add("POST", "runs/create", handle(a, func(ctx context.Context, r *createRunReq) (any, error) {
+		nr := NewRun{ExperimentID: r.ExperimentID, UserID: r.UserID, RunName: r.RunName, Tags: r.Tags}
+		if nr.ExperimentID == "" {
+			nr.ExperimentID = "0"
+		}
+		if r.StartTime != nil {
+			nr.StartTime = int64(*r.StartTime)
+		} else {
+			nr.StartTime = nowMillis()
+		}
+		for _, t := range r.Tags {
+			if err := ValidateTag(t); err != nil {
+				return nil, err
+			}
+		}
+		run, err := s.CreateRun(ctx, nr)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"run": run}, nil
+	}))
+	add("POST", "runs/update", handle(a, func(ctx context.Context, r *updateRunReq) (any, error) {
+		id, err := runID(r.RunID, r.RunUUID)
+		if err != nil {
+			return nil, err
+		}
+		u := RunUpdate{RunName: r.RunName}
+		if r.Status != "" {
+			if u.Status, err = parseStatus(string(r.Status)); err != nil {
+				return nil, err
+			}
+		}
+		if r.EndTime != nil {
+			e := int64(*r.EndTime)
+			u.EndTime = &e
+		}
+		ri, err := s.UpdateRun(ctx, id, u)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"run_info": ri}, nil
+	}))
+	for _, v := range []struct{ path, stage string }{{"runs/delete", StageDeleted}, {"runs/restore", StageActive}} {
+		add("POST", v.path, handle(a, func(ctx context.Context, r *runIDReq) (any, error) {
+			id, err := runID(r.RunID, r.RunUUID)
+			if err != nil {
+				return nil, err
+			}
+			return nil, s.SetRunStage(ctx, id, v.stage)
+		}))
+	}
+	add("GET", "runs/get", handle(a, func(ctx context.Context, r *runIDReq) (any, error) {
+		id, err := runID(r.RunID, r.RunUUID)
+		if err != nil {
+			return nil, err
+		}
+		run, err := s.GetRun(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"run": run}, nil
+	}))
+	searchRuns := handle(a, func(ctx context.Context, r *searchRunsReq) (any, error) {
+		var q RunQuery
+		var err error
+		q.ExperimentIDs = r.ExperimentIDs
+		if q.MaxResults, err = maxResults(r.MaxResults, DefaultRunResults, MaxRunResults, "runs"); err != nil {
+			return nil, err
+		}
+		if q.View, err = ParseViewType(string(r.RunViewType)); err != nil {
+			return nil, err
+		}
+		if q.Filter, err = ParseRunFilter(r.Filter); err != nil {
+			return nil, err
+		}
+		if q.OrderBy, err = ParseRunOrderBy(r.OrderBy); err != nil {
+			return nil, err
+		}
+		q.PageToken = r.PageToken
+		runs, next, err := s.SearchRuns(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			Runs          []Run  `json:"runs,omitempty"`
+			NextPageToken string `json:"next_page_token,omitempty"`
+		}{runs, next}, nil
+	})
+	add("POST", "runs/search", searchRuns)
+	add("GET", "runs/search", searchRuns)
+	add("POST", "runs/log-metric", handle(a, func(ctx context.Context, r *logMetricReq) (any, error) {
+		id, err := runID(r.RunID, r.RunUUID)
+		if err != nil {
+			return nil, err
+		}
+		if r.Value == nil {
+			return nil, InvalidParameterf("Missing value for required parameter 'value'.")
+		}
+		if r.Timestamp == nil {
+			return nil, InvalidParameterf("Missing value for required parameter 'timestamp'.")
+		}
+		m := Metric{Key: r.Key, Value: *r.Value, Timestamp: *r.Timestamp, Step: r.Step}
+		if err := ValidateMetric(m); err != nil {
+			return nil, err
+		}
+		return nil, s.LogBatch(ctx, id, []Metric{m}, nil, nil)
+	}))
+	add("POST", "runs/log-parameter", handle(a, func(ctx context.Context, r *keyValueReq) (any, error) {
+		id, err := runID(r.RunID, r.RunUUID)
+		if err != nil {
+			return nil, err
+		}
+		if r.Value == nil {
+			return nil, InvalidParameterf("Missing value for required parameter 'value'.")
+		}
+		p := Param{Key: r.Key, Value: *r.Value}
+		if err := ValidateParam(p); err != nil {
+			return nil, err
+		}
+		return nil, s.LogBatch(ctx, id, nil, []Param{p}, nil)
+	}))
+	add("POST", "runs/set-tag", handle(a, func(ctx context.Context, r *keyValueReq) (any, error) {
+		id, err := runID(r.RunID, r.RunUUID)
+		if err != nil {
+			return nil, err
+		}
+		if r.Value == nil {
+			return nil, InvalidParameterf("Missing value for required parameter 'value'.")
+		}
+		t := Tag{Key: r.Key, Value: *r.Value}
+		if err := ValidateTag(t); err != nil {
+			return nil, err
+		}
+		return nil, s.LogBatch(ctx, id, nil, nil, []Tag{t})
+	}))
+	add("POST", "runs/delete-tag", handle(a, func(ctx context.Context, r *keyValueReq) (any, error) {
+		id, err := runID(r.RunID, r.RunUUID)
+		if err != nil {
+			return nil, err
+		}
+		if err := required("key", r.Key); err != nil {
+			return nil, err
+		}
+		return nil, s.DeleteTag(ctx, id, r.Key)
+	}))
+	add("POST", "runs/log-batch", handle(a, func(ctx context.Context, r *logBatchReq) (any, error) {
+		id, err := runID(r.RunID, "")
+		if err != nil {
+			return nil, err
+		}
+		if err := ValidateBatch(r.Metrics, r.Params, r.Tags); err != nil {
+			return nil, err
+		}
+		return nil, s.LogBatch(ctx, id, r.Metrics, r.Params, r.Tags)
+	}))
+	add("POST", "runs/log-model", handle(a, func(ctx context.Context, r *logModelReq) (any, error) {
+		id, err := runID(r.RunID, "")
+		if err != nil {
+			return nil, err
+		}
+		var model map[string]any
+		if err := json.Unmarshal([]byte(r.ModelJSON), &model); err != nil {
+			return nil, InvalidParameterf("Malformed model info. \n %s \n is not a valid JSON.", r.ModelJSON)
+		}
+		for _, k := range []string{"artifact_path", "flavors", "utc_time_created", "run_id"} {
+			if _, ok := model[k]; !ok {
+				return nil, InvalidParameterf("Model json is missing mandatory fields: [%s]", k)
+			}
+		}
+		run, err := s.GetRun(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		var hist []any
+		for _, t := range run.Data.Tags {
+			if t.Key == "mlflow.log-model.history" {
+				json.Unmarshal([]byte(t.Value), &hist)
+			}
+		}
+		hist = append(hist, model)
+		b, _ := json.Marshal(hist)
+		return nil, s.LogBatch(ctx, id, nil, nil, []Tag{{Key: "mlflow.log-model.history", Value: string(b)}})
+	}))
+	add("POST", "runs/log-inputs", handle(a, func(ctx context.Context, r *logInputsReq) (any, error) {
+		id, err := runID(r.RunID, "")
+		if err != nil {
+			return nil, err
+		}
+		for i, d := range r.Datasets {
+			if d.Dataset == nil {
+				return nil, InvalidParameterf("Missing value for required parameter 'datasets[%d].dataset'.", i)
+			}
+			for _, f := range []struct{ n, v string }{{"name", d.Dataset.Name}, {"digest", d.Dataset.Digest}, {"source_type", d.Dataset.SourceType}, {"source", d.Dataset.Source}} {
+				if f.v == "" {
+					return nil, InvalidParameterf("Missing value for required parameter 'datasets[%d].dataset.%s'.", i, f.n)
+				}
+			}
+			for _, t := range d.Tags {
+				if t.Key == "" {
+					return nil, InvalidParameterf("Missing value for required parameter 'datasets[%d].tags.key'.", i)
+				}
+			}
+		}
+		return nil, s.LogInputs(ctx, id, r.Datasets)
+	}))
+	add("GET", "metrics/get-history", a.metricHistory)
+	add("GET", "metrics/get-history-bulk-interval", handle(a, func(ctx context.Context, r *bulkIntervalReq) (any, error) {
+		if len(r.RunIDs) == 0 {
+			return nil, InvalidParameterf("Missing value for required parameter 'run_ids'.")
+		}
+		if len(r.RunIDs) > 100 {
+			return nil, InvalidParameterf("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received %d run_ids.", len(r.RunIDs))
+		}
+		if err := required("metric_key", r.MetricKey); err != nil {
+			return nil, err
+		}
+		limit, err := maxResults(r.MaxResults, 320, 1000, "metric history")
+		if err != nil {
+			return nil, err
+		}
+		var out []Metric
+		for _, id := range r.RunIDs {
+			var pts []Metric
+			if _, err := s.MetricHistory(ctx, id, r.MetricKey, "", 0, func(m Metric) error {
+				if (r.StartStep == nil || m.Step >= *r.StartStep) && (r.EndStep == nil || m.Step <= *r.EndStep) {
+					pts = append(pts, m)
+				}
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+			for _, m := range sample(pts, limit) {
+				m.RunID = id
+				out = append(out, m)
+			}
+		}
+		return struct {
+			Metrics []Metric `json:"metrics,omitempty"`
+		}{out}, nil
+	}))
+	add("GET", "artifacts/list", handle(a, a.listArtifacts))
+}
+
+// sample keeps at most n points spread evenly over pts, always keeping the
+// first and the last.
+func sample(pts []Metric, n int) []Metric {
+	if len(pts) <= n {
+		return pts
+	}
+	out := make([]Metric, 0, n)
+	for i := range n {
+		j := int(math.Round(float64(i) * float64(len(pts)-1) / float64(n-1)))
+		out = append(out, pts[j])
+	}
+	return out
+}
+
+func parseStatus(s string) (string, error) {
+	switch s {
+	case StatusRunning, "1":
+		return StatusRunning, nil
+	case StatusScheduled, "2":
+		return StatusScheduled, nil
+	case StatusFinished, "3":
+		return StatusFinished, nil
+	case StatusFailed, "4":
+		return StatusFailed, nil
+	case StatusKilled, "5":
+		return StatusKilled, nil
+	}
+	return "", InvalidParameterf("Invalid value for parameter 'status': %q; expected RUNNING, SCHEDULED, FINISHED, FAILED or KILLED", s)
+}
+
+// metricHistory streams the response so a history of millions of points
+// is never held in memory.
+func (a *api) metricHistory(w http.ResponseWriter, r *http.Request) {
+	var req metricHistoryReq
+	if err := DecodeRequest(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	id, err := runID(req.RunID, req.RunUUID)
+	if err == nil {
+		err = required("metric_key", req.MetricKey)
+	}
+	max := 0
+	if err == nil && req.MaxResults != nil {
+		max, err = maxResults(req.MaxResults, 0, 1<<30, "metric history")
+	}
+	if err == nil {
+		_, err = DecodePageToken(req.PageToken)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var bw *bufio.Writer
+	n := 0
+	next, err := a.store.MetricHistory(r.Context(), id, req.MetricKey, req.PageToken, max, func(m Metric) error {
+		if bw == nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			bw = bufio.NewWriterSize(w, 64<<10)
+			bw.WriteString(`{"metrics":[`)
+		}
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		n++
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		_, err = bw.Write(b)
+		return err
+	})
+	if err != nil {
+		if bw == nil {
+			a.fail(w, r, err)
+			return
+		}
+		// Headers are out; cut the body short so the client sees
+		// malformed JSON rather than a silently truncated history.
+		a.log.Error("metric history failed mid-stream", "run_id", id, "key", req.MetricKey, "err", err)
+		bw.Flush()
+		return
+	}
+	if bw == nil {
+		if next != "" {
+			httpx.WriteJSON(w, http.StatusOK, map[string]string{"next_page_token": next})
+		} else {
+			httpx.WriteJSON(w, http.StatusOK, struct{}{})
+		}
+		return
+	}
+	bw.WriteByte(']')
+	if next != "" {
+		tok, _ := json.Marshal(next)
+		bw.WriteString(`,"next_page_token":`)
+		bw.Write(tok)
+	}
+	bw.WriteString("}")
+	bw.Flush()
+}
+
+func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, error) {
+	id, err := runID(r.RunID, r.RunUUID)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := artifact.CleanPath(r.Path)
+	if err != nil {
+		return nil, InvalidParameterf("Invalid path: %q", r.Path)
+	}
+	run, err := a.store.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	root := run.Info.ArtifactURI
+	var repo artifact.Repo
+	base := ""
+	switch {
+	case strings.HasPrefix(root, ProxyScheme):
+		if a.artifacts == nil {
+			return nil, InvalidParameterf("The server does not serve artifacts; cannot list %s", root)
+		}
+		repo = a.artifacts
+		base = strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/")
+	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
+		dir := strings.TrimPrefix(root, "file://")
+		local, err := artifact.NewLocal(dir)
+		if err != nil {
+			return nil, err
+		}
+		repo = local
+	default:
+		return nil, InvalidParameterf("Listing artifacts at %s is not supported by this server", root)
+	}
+	full := rel
+	if base != "" {
+		full = strings.TrimSuffix(base+"/"+rel, "/")
+	}
+	entries, err := repo.List(ctx, full)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]FileInfo, 0, len(entries))
+	for _, e := range entries {
+		p := strings.TrimPrefix(strings.TrimPrefix(e.Path, base), "/")
+		fi := FileInfo{Path: p, IsDir: e.IsDir}
+		if !e.IsDir {
+			fi.FileSize = Int64(e.Size)
+		}
+		files = append(files, fi)
+	}
+	return struct {
+		RootURI string     `json:"root_uri"`
+		Files   []FileInfo `json:"files,omitempty"`
+	}{root, files}, nil
+}

@@ -1,0 +1,271 @@
+// Package server assembles dawn's tracking server: it opens the metadata
+// store and the artifact store named by URIs, mounts the MLflow REST API,
+// the artifact proxy, /health, /version and Prometheus /metrics, logs each
+// request with log/slog, and shuts down gracefully, finishing in-flight
+// requests.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dawn-ml/dawn/artifact"
+	"github.com/dawn-ml/dawn/artifact/s3"
+	"github.com/dawn-ml/dawn/tracking"
+	"github.com/dawn-ml/dawn/tracking/postgres"
+	"github.com/dawn-ml/dawn/tracking/sqlite"
+	"github.com/dawn-ml/dawn/tracking/sqlstore"
+	"github.com/pressly/goose/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config is what `dawn server` takes.
+type Config struct {
+	Host, Port string
+	// BackendStoreURI is sqlite:///path.db, a bare path, or
+	// postgresql://user@host:port/db.
+	BackendStoreURI string
+	// ArtifactsDestination is a directory (or file:// URI) behind the
+	// artifact proxy; "" disables the proxy.
+	ArtifactsDestination string
+	Version              string
+	Logger               *slog.Logger
+	// ShutdownTimeout bounds the wait for in-flight requests.
+	ShutdownTimeout time.Duration
+}
+
+// IsPostgres reports whether uri names a PostgreSQL store.
+func IsPostgres(uri string) bool {
+	return strings.HasPrefix(uri, "postgresql://") || strings.HasPrefix(uri, "postgres://") || strings.HasPrefix(uri, "postgresql+")
+}
+
+// pgURI drops SQLAlchemy driver suffixes such as postgresql+psycopg2://.
+func pgURI(uri string) string {
+	if rest, ok := strings.CutPrefix(uri, "postgresql+"); ok {
+		if i := strings.Index(rest, "://"); i >= 0 {
+			return "postgresql" + rest[i:]
+		}
+	}
+	return uri
+}
+
+// OpenStore opens and migrates the store at uri.
+func OpenStore(ctx context.Context, uri string, artifactRoot string) (tracking.Store, error) {
+	opts := sqlstore.Options{ArtifactRoot: artifactRoot}
+	if IsPostgres(uri) {
+		return postgres.Open(ctx, pgURI(uri), opts)
+	}
+	if strings.Contains(uri, "://") && !strings.HasPrefix(uri, "sqlite://") {
+		return nil, fmt.Errorf("server: unsupported backend store URI %q; use sqlite:///path.db or postgresql://...", uri)
+	}
+	return sqlite.Open(ctx, uri, opts)
+}
+
+// Migrations returns the migration provider for uri and a closer.
+func Migrations(ctx context.Context, uri string) (*goose.Provider, func() error, error) {
+	if IsPostgres(uri) {
+		return postgres.Migrations(ctx, pgURI(uri))
+	}
+	return sqlite.Migrations(uri)
+}
+
+// OpenArtifacts opens the artifact repository at dest: a directory,
+// file:///dir or s3://bucket/prefix (endpoint and credentials from the
+// usual AWS variables).
+func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
+	if dest == "" {
+		return nil, nil
+	}
+	if strings.HasPrefix(dest, "s3://") {
+		return s3.Open(ctx, dest, s3.Options{})
+	}
+	if strings.Contains(dest, "://") && !strings.HasPrefix(dest, "file://") {
+		return nil, fmt.Errorf("server: unsupported artifacts destination %q; use a directory or s3://bucket/prefix", dest)
+	}
+	return artifact.NewLocal(strings.TrimPrefix(dest, "file://"))
+}
+
+// Handler builds the full HTTP handler: API, artifacts, ops endpoints,
+// metrics and request logs.
+func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dawn_tracking_http_requests_total", Help: "HTTP requests by endpoint, method and status code.",
+	}, []string{"endpoint", "method", "code"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "dawn_tracking_http_request_duration_seconds", Help: "HTTP request latency by endpoint.",
+		Buckets: []float64{0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+	}, []string{"endpoint"})
+	inflight := prometheus.NewGauge(prometheus.GaugeOpts{Name: "dawn_tracking_http_in_flight_requests", Help: "Requests being served."})
+	reg.MustRegister(requests, latency, inflight)
+
+	mux := http.NewServeMux()
+	api := tracking.NewHandler(tracking.Options{Store: store, Artifacts: repo, Logger: log})
+	mux.Handle("/api/", api)
+	mux.Handle("/ajax-api/", api)
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("OK"))
+	})
+	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte(version))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		indexPage.Execute(w, version)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		inflight.Inc()
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		defer func() {
+			inflight.Dec()
+			d := time.Since(start)
+			ep := endpoint(r.URL.Path)
+			requests.WithLabelValues(ep, r.Method, strconv.Itoa(sw.status)).Inc()
+			latency.WithLabelValues(ep).Observe(d.Seconds())
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+				slog.Int64("bytes", sw.bytes), slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
+		}()
+		mux.ServeHTTP(sw, r)
+	})
+}
+
+var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
+<html><head><title>dawn tracking server</title></head><body>
+<h1>dawn tracking server {{.}}</h1>
+<p>An MLflow-compatible tracking server and model registry. Point an MLflow client at this address.</p>
+<ul>
+<li><a href="/api/2.0/mlflow/experiments/search?max_results=100">experiments</a></li>
+<li><a href="/api/2.0/mlflow/registered-models/search">registered models</a></li>
+<li><a href="/health">health</a> · <a href="/version">version</a> · <a href="/metrics">metrics</a></li>
+</ul></body></html>
+`))
+
+// endpoint bounds the metric label set: API paths are a fixed list, the
+// artifact proxy is one label.
+func endpoint(p string) string {
+	for _, pfx := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"} {
+		if rest, ok := strings.CutPrefix(p, pfx); ok && strings.Count(rest, "/") <= 2 && len(rest) < 64 {
+			return "/api/2.0/mlflow/" + rest
+		}
+	}
+	switch {
+	case strings.Contains(p, "/mlflow-artifacts/"):
+		return "/api/2.0/mlflow-artifacts/"
+	case p == "/health" || p == "/version" || p == "/metrics" || p == "/":
+		return p
+	}
+	return "other"
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Run opens the stores, serves until ctx is done, then shuts down
+// gracefully. ready, if not nil, receives the listening address.
+func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	root := ""
+	if cfg.ArtifactsDestination != "" {
+		root = tracking.ProxyScheme
+	}
+	store, err := OpenStore(ctx, cfg.BackendStoreURI, root)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	repo, err := OpenArtifacts(ctx, cfg.ArtifactsDestination)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, cfg.Port))
+	if err != nil {
+		return fmt.Errorf("server: listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           Handler(store, repo, cfg.Version, log),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("tracking server listening", "addr", ln.Addr().String(), "backend_store_uri", redact(cfg.BackendStoreURI), "artifacts_destination", cfg.ArtifactsDestination)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	timeout := cfg.ShutdownTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	log.Info("shutting down; finishing in-flight requests", "timeout", timeout)
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}
+
+// redact hides a password in a store URI for logs.
+func redact(uri string) string {
+	at := strings.Index(uri, "@")
+	scheme := strings.Index(uri, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return uri
+	}
+	cred := uri[scheme+3 : at]
+	if user, _, ok := strings.Cut(cred, ":"); ok {
+		return uri[:scheme+3] + user + ":***" + uri[at:]
+	}
+	return uri
+}

@@ -1,0 +1,141 @@
+-- +goose Up
+CREATE TABLE experiments (
+    experiment_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    artifact_location TEXT NOT NULL DEFAULT '',
+    lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+    creation_time INTEGER NOT NULL,
+    last_update_time INTEGER NOT NULL
+);
+CREATE TABLE experiment_tags (
+    experiment_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, key)
+) WITHOUT ROWID;
+CREATE TABLE runs (
+    run_key INTEGER PRIMARY KEY,
+    run_uuid TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL DEFAULT '',
+    experiment_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    start_time INTEGER,
+    end_time INTEGER,
+    artifact_uri TEXT NOT NULL DEFAULT '',
+    lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+    deleted_time INTEGER
+);
+CREATE INDEX runs_experiment_start ON runs (experiment_id, start_time DESC, run_uuid);
+CREATE TABLE params (
+    run_uuid TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_uuid, key)
+) WITHOUT ROWID;
+CREATE TABLE tags (
+    run_uuid TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_uuid, key)
+) WITHOUT ROWID;
+CREATE TABLE metrics (
+    run_key INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    value REAL NOT NULL,
+    is_nan INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_key, key, step, timestamp, value, is_nan)
+) WITHOUT ROWID;
+CREATE TABLE latest_metrics (
+    run_key INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    value REAL NOT NULL,
+    is_nan INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_key, key)
+) WITHOUT ROWID;
+CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value);
+CREATE TABLE datasets (
+    dataset_uuid TEXT PRIMARY KEY,
+    experiment_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    source_type TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    schema TEXT NOT NULL DEFAULT '',
+    profile TEXT NOT NULL DEFAULT '',
+    UNIQUE (experiment_id, name, digest)
+);
+CREATE TABLE run_inputs (
+    run_uuid TEXT NOT NULL,
+    dataset_uuid TEXT NOT NULL,
+    PRIMARY KEY (run_uuid, dataset_uuid)
+) WITHOUT ROWID;
+CREATE TABLE input_tags (
+    run_uuid TEXT NOT NULL,
+    dataset_uuid TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_uuid, dataset_uuid, key)
+) WITHOUT ROWID;
+CREATE TABLE registered_models (
+    name TEXT PRIMARY KEY,
+    creation_time INTEGER NOT NULL,
+    last_updated_time INTEGER NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    user_id TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE registered_model_tags (
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (name, key)
+) WITHOUT ROWID;
+CREATE TABLE model_versions (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    creation_time INTEGER NOT NULL,
+    last_updated_time INTEGER NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    user_id TEXT NOT NULL DEFAULT '',
+    current_stage TEXT NOT NULL DEFAULT 'None',
+    source TEXT NOT NULL DEFAULT '',
+    run_id TEXT NOT NULL DEFAULT '',
+    run_link TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'READY',
+    status_message TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE model_version_tags (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (name, version, key)
+) WITHOUT ROWID;
+CREATE TABLE registered_model_aliases (
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (name, alias)
+) WITHOUT ROWID;
+
+-- +goose Down
+DROP TABLE registered_model_aliases;
+DROP TABLE model_version_tags;
+DROP TABLE model_versions;
+DROP TABLE registered_model_tags;
+DROP TABLE registered_models;
+DROP TABLE input_tags;
+DROP TABLE run_inputs;
+DROP TABLE datasets;
+DROP TABLE latest_metrics;
+DROP TABLE metrics;
+DROP TABLE tags;
+DROP TABLE params;
+DROP TABLE runs;
+DROP TABLE experiment_tags;
+DROP TABLE experiments;

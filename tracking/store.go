@@ -1,0 +1,120 @@
+package tracking
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+)
+
+// Store is the contract every metadata backend implements. Inputs are
+// validated by the caller (the handlers); a Store reports missing objects
+// with NotFoundf, duplicates with AlreadyExistsf, and state violations (a
+// deleted run, a changed param) with InvalidParameterf.
+type Store interface {
+	CreateExperiment(ctx context.Context, name, artifactLocation string, tags []Tag) (string, error)
+	GetExperiment(ctx context.Context, id string) (*Experiment, error)
+	GetExperimentByName(ctx context.Context, name string) (*Experiment, error)
+	SearchExperiments(ctx context.Context, q SearchQuery) ([]Experiment, string, error)
+	RenameExperiment(ctx context.Context, id, newName string) error
+	SetExperimentStage(ctx context.Context, id, stage string) error
+	SetExperimentTag(ctx context.Context, id string, tag Tag) error
+	DeleteExperimentTag(ctx context.Context, id, key string) error
+
+	CreateRun(ctx context.Context, r NewRun) (*Run, error)
+	GetRun(ctx context.Context, id string) (*Run, error)
+	UpdateRun(ctx context.Context, id string, u RunUpdate) (*RunInfo, error)
+	SetRunStage(ctx context.Context, id, stage string) error
+	LogBatch(ctx context.Context, runID string, metrics []Metric, params []Param, tags []Tag) error
+	DeleteTag(ctx context.Context, runID, key string) error
+	LogInputs(ctx context.Context, runID string, inputs []DatasetInput) error
+	SearchRuns(ctx context.Context, q RunQuery) ([]Run, string, error)
+	// MetricHistory calls fn for each point of one metric in (step,
+	// timestamp) order, up to max points from the page token; it returns
+	// the next page token, empty at the end. Streaming keeps memory bounded.
+	MetricHistory(ctx context.Context, runID, key string, pageToken string, max int, fn func(Metric) error) (string, error)
+
+	Registry
+	Close() error
+}
+
+// Registry is the model registry part of a Store.
+type Registry interface {
+	CreateRegisteredModel(ctx context.Context, m RegisteredModel) (*RegisteredModel, error)
+	GetRegisteredModel(ctx context.Context, name string) (*RegisteredModel, error)
+	RenameRegisteredModel(ctx context.Context, name, newName string) (*RegisteredModel, error)
+	UpdateRegisteredModel(ctx context.Context, name string, description *string) (*RegisteredModel, error)
+	DeleteRegisteredModel(ctx context.Context, name string) error
+	SearchRegisteredModels(ctx context.Context, q SearchQuery) ([]RegisteredModel, string, error)
+	SetRegisteredModelTag(ctx context.Context, name string, tag Tag) error
+	DeleteRegisteredModelTag(ctx context.Context, name, key string) error
+	SetRegisteredModelAlias(ctx context.Context, name, alias, version string) error
+	DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error
+	GetModelVersionByAlias(ctx context.Context, name, alias string) (*ModelVersion, error)
+	GetLatestVersions(ctx context.Context, name string, stages []string) ([]ModelVersion, error)
+
+	CreateModelVersion(ctx context.Context, v ModelVersion) (*ModelVersion, error)
+	GetModelVersion(ctx context.Context, name, version string) (*ModelVersion, error)
+	UpdateModelVersion(ctx context.Context, name, version string, description *string) (*ModelVersion, error)
+	TransitionModelVersionStage(ctx context.Context, name, version, stage string, archiveExisting bool) (*ModelVersion, error)
+	DeleteModelVersion(ctx context.Context, name, version string) error
+	SearchModelVersions(ctx context.Context, q SearchQuery) ([]ModelVersion, string, error)
+	SetModelVersionTag(ctx context.Context, name, version string, tag Tag) error
+	DeleteModelVersionTag(ctx context.Context, name, version, key string) error
+}
+
+// SearchQuery is a parsed search over experiments or registry objects.
+type SearchQuery struct {
+	Filter     []Clause
+	OrderBy    []OrderBy
+	View       ViewType
+	MaxResults int
+	PageToken  string
+}
+
+// RunQuery is a parsed runs/search request.
+type RunQuery struct {
+	ExperimentIDs []string
+	SearchQuery
+}
+
+// NewRun is what runs/create supplies.
+type NewRun struct {
+	ExperimentID string
+	UserID       string
+	RunName      string
+	StartTime    int64
+	Tags         []Tag
+}
+
+// RunUpdate is what runs/update supplies; nil or empty fields are left alone.
+type RunUpdate struct {
+	Status  string
+	EndTime *int64
+	RunName string
+}
+
+type pageToken struct {
+	Offset int `json:"offset"`
+}
+
+// EncodePageToken makes the opaque token for the page that starts at offset.
+func EncodePageToken(offset int) string {
+	b, _ := json.Marshal(pageToken{Offset: offset})
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// DecodePageToken reads a token from EncodePageToken; "" is offset 0.
+func DecodePageToken(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		b, err = base64.URLEncoding.DecodeString(s)
+	}
+	var t pageToken
+	if err != nil || json.Unmarshal(b, &t) != nil || t.Offset < 0 {
+		return 0, InvalidParameterf("Invalid page token, could not base64-decode: '%s'", s)
+	}
+	return t.Offset, nil
+}

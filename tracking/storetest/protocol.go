@@ -1,0 +1,66 @@
+package storetest
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func testProtocol(t *testing.T, c *Client) {
+	exp := newExperiment(t, c)
+	run := newRun(t, c, exp)
+	t.Run("unknown endpoint", func(t *testing.T) {
+		c := c.For(t)
+		c.Fail(404, "ENDPOINT_NOT_FOUND", "GET", "/api/2.0/mlflow/no-such-thing", nil)
+	})
+	t.Run("wrong method", func(t *testing.T) {
+		c := c.For(t)
+		r := c.Fail(405, "METHOD_NOT_ALLOWED", "GET", "/api/2.0/mlflow/runs/log-batch", nil)
+		_ = r
+	})
+	t.Run("malformed JSON", func(t *testing.T) {
+		c := c.For(t)
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-batch", `{"run_id": "`+run+`", "metrics": [`)
+	})
+	t.Run("trailing garbage", func(t *testing.T) {
+		c := c.For(t)
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-batch", `{"run_id": "`+run+`"} x`)
+	})
+	t.Run("wrong type", func(t *testing.T) {
+		c := c.For(t)
+		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-metric",
+			map[string]any{"run_id": run, "key": "k", "value": "abc", "timestamp": 1})
+		_ = r
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-batch",
+			map[string]any{"run_id": run, "params": "notalist"})
+	})
+	t.Run("unknown fields ignored", func(t *testing.T) {
+		c := c.For(t)
+		c.OK("POST", "/api/2.0/mlflow/runs/log-parameter", map[string]any{"run_id": run, "key": "u", "value": "1", "future_field": 3})
+	})
+	t.Run("content type", func(t *testing.T) {
+		c := c.For(t)
+		req, _ := http.NewRequest("POST", c.base+"/api/2.0/mlflow/runs/set-tag", strings.NewReader(`{"run_id":"`+run+`","key":"a","value":"b"}`))
+		req.Header.Set("Content-Type", "text/plain")
+		r := c.send(req)
+		if r.Status != 400 || r.Body["error_code"] != "INVALID_PARAMETER_VALUE" {
+			t.Fatalf("text/plain POST: %d %s", r.Status, r.Raw)
+		}
+	})
+	t.Run("oversize body", func(t *testing.T) {
+		c := c.For(t)
+		big := `{"run_id":"` + run + `","tags":[{"key":"x","value":"` + strings.Repeat("a", 1<<20) + `"}]}`
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-batch", big)
+	})
+	t.Run("ajax prefix", func(t *testing.T) {
+		c := c.For(t)
+		r := c.OK("GET", "/ajax-api/2.0/mlflow/runs/get", url.Values{"run_id": {run}})
+		eq(t, "run_id", str(obj(obj(r["run"])["info"])["run_id"]), run)
+	})
+	t.Run("empty success is {}", func(t *testing.T) {
+		c := c.For(t)
+		r := c.Do("POST", "/api/2.0/mlflow/runs/set-tag", map[string]any{"run_id": run, "key": "a", "value": "b"})
+		eq(t, "body", strings.TrimSpace(string(r.Raw)), "{}")
+	})
+}
