@@ -25,7 +25,7 @@ func TestRegistryAgainstDawnTrackingServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	repo, err := trackserver.OpenArtifacts(filepath.Join(dir, "artifacts"))
+	repo, err := trackserver.OpenArtifacts(t.Context(), filepath.Join(dir, "artifacts"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,9 @@ store and artifact directory per test. Test bodies are untouched.
   MLflow's REST API) are skipped with that reason when the fork provides them.
 
 Environment: DAWN_BIN (required), DAWN_COMPAT_LOGDIR (optional: keep each test's dawn
-server log there, named after the test).
+server log there, named after the test), DAWN_COMPAT_PG (optional: a PostgreSQL server URI
+such as postgresql://postgres@127.0.0.1:5432; each test then gets its own new database there,
+made with createdb and dropped with dropdb, instead of a SQLite file).
 """
 
 import os
@@ -25,6 +27,8 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.parse
+import uuid
 from pathlib import Path
 
 import pytest
@@ -57,9 +61,26 @@ class DawnServer:
         self.proc = None
         self.log_path = workdir / "dawn-server.log"
 
+    def _pg_args(self):
+        u = urllib.parse.urlsplit(os.environ["DAWN_COMPAT_PG"])
+        args = ["-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432)]
+        if u.username:
+            args += ["-U", u.username]
+        return u, args
+
+    def _backend_uri(self, data):
+        if not os.environ.get("DAWN_COMPAT_PG"):
+            return f"sqlite:///{data / 'mlflow.db'}"
+        u, args = self._pg_args()
+        self.pg_db = "dawncompat_" + uuid.uuid4().hex[:16]
+        subprocess.run(["createdb", *args, self.pg_db], check=True, capture_output=True)
+        return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + self.pg_db, u.query, ""))
+
     def __enter__(self):
         data = self.workdir / "dawn-data"
         data.mkdir(parents=True, exist_ok=True)
+        self.pg_db = None
+        backend_uri = self._backend_uri(data)
         for _ in range(5):
             port = _free_port()
             self.url = f"http://127.0.0.1:{port}"
@@ -70,7 +91,7 @@ class DawnServer:
                     "--host", "127.0.0.1",
                     "--port", str(port),
                     "--data-dir", str(data),
-                    "--backend-store-uri", f"sqlite:///{data / 'mlflow.db'}",
+                    "--backend-store-uri", backend_uri,
                     "--artifacts-destination", str(data / "artifacts"),
                 ],
                 stdout=self.log,
@@ -101,6 +122,10 @@ class DawnServer:
 
     def __exit__(self, *exc):
         self._stop()
+        if self.pg_db:
+            _, args = self._pg_args()
+            subprocess.run(["dropdb", *args, "--force", "--if-exists", self.pg_db],
+                           capture_output=True)
         keep = os.environ.get("DAWN_COMPAT_LOGDIR")
         if keep and self.log_path.exists():
             Path(keep).mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,9 @@
 #   BASELINE=1 instead run the two test files against MLflow's OWN in-process server (its
 #              unmodified fixtures, SQLAlchemy/SQLite variant, workspace tests deselected):
 #              the control that shows the environment and shims are sound.
-#   PYTEST_ARGS extra pytest arguments (e.g. "-k search").
+#   PYTEST_ARGS extra pytest arguments, split on spaces (e.g. "-k search", "-x").
+#   DAWN_COMPAT_PG  e.g. postgresql://postgres@127.0.0.1:5432: run dawn on PostgreSQL, one new
+#              database per test (createdb/dropdb must be on PATH); results are named *_pg.
 #
 # It fetches, installs and builds nothing. It skips (exit 0, with a message) when the
 # MLflow checkout, the dawn binary or a Python package is missing. Test failures do not
@@ -113,6 +115,7 @@ echo "mlflow-compat: output in $out"
 run_pytest() { # name file
   local name=$1 file=$2
   local plugin=(-p dawn_fixture) sel=()
+  [ -z "${DAWN_COMPAT_PG:-}" ] || name="${name}_pg"
   if [ -n "${BASELINE:-}" ]; then
     name="baseline_$name"; plugin=(-p shims); sel=(-k "sqlalchemy and not workspace")
     echo "mlflow-compat: running $file against MLflow's own server (baseline)"
@@ -147,7 +150,8 @@ if [ -z "${BASELINE:-}" ] && { [ -z "$only" ] || [ "$only" = smoke ]; }; then
 fi
 
 xmls=()
-for n in model_registry rest_tracking baseline_model_registry baseline_rest_tracking; do
+for n in model_registry rest_tracking model_registry_pg rest_tracking_pg \
+         baseline_model_registry baseline_rest_tracking; do
   [ -f "$out/$n.xml" ] && xmls+=("$out/$n.xml")
 done
 if [ ${#xmls[@]} -gt 0 ]; then

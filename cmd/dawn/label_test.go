@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -12,15 +10,6 @@ import (
 
 	"github.com/dawn-ml/dawn/internal/youtube"
 )
-
-// runDawn runs a dawn command in-process and returns its exit code, stdout
-// and stderr.
-func runDawn(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb})
-	return code, out.String(), errb.String()
-}
 
 func TestEveryCommandHasHelpWithExample(t *testing.T) {
 	for name := range commands {
