@@ -239,7 +239,7 @@ func TestHogwildConverges(t *testing.T) {
 	for _, c := range []struct {
 		kind      Kind
 		optimizer string
-		d         int // 200: every feature is frequent (buffered); 3000: none is
+		d         int // 200: every feature is frequent; 3000: none is
 	}{{LogReg, "sgd", 200}, {LogReg, "sgd", 3000}, {Softmax, "sgd", 200}, {LogReg, "adagrad", 200}, {LogReg, "adagrad", 3000}, {MLP, "sgd", 200}} {
 		ds := synth(c.kind, 4000, c.d, 8, 3, true, true, 21)
 		if c.kind == LogReg {
