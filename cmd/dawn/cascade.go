@@ -48,8 +48,9 @@ directory for 'dawn serve' and 'dawn predict'.
 
 --cheap SPEC is KIND[,key=value...]: KIND logreg (default), softmax or mlp;
 keys ngrams (word n-grams, default 2), chars (MIN-MAX character n-grams),
-bits, epochs, hidden, l2. Several specs separated by ';' are candidates: each
-is trained and optimized and the cheapest plan is kept.
+tfidf (true: tf-idf weights, L2-normalized), bits, epochs, hidden, l2, lr,
+opt (sgd, adagrad or lbfgs). Several specs separated by ';' are candidates:
+each is trained and optimized and the cheapest plan is kept.
 
 Example:
   dawn cascade build --reference http://127.0.0.1:5001 --data sample.csv \
@@ -150,7 +151,7 @@ func parseCheap(spec string, text, numeric []string) (cascade.LinearTrainer, err
 		}
 		t.Options.Model = k
 	}
-	ngrams, cmin, cmax := 2, 0, 0
+	ngrams, cmin, cmax, tfidf := 2, 0, 0, false
 	t.Features.Bits = featurize.DefaultBits
 	for _, kv := range parts[1:] {
 		k, v, ok := strings.Cut(kv, "=")
@@ -177,15 +178,26 @@ func parseCheap(spec string, text, numeric []string) (cascade.LinearTrainer, err
 			t.Options.Hidden, err = strconv.Atoi(v)
 		case "l2":
 			t.Options.L2, err = strconv.ParseFloat(v, 64)
+		case "lr":
+			t.Options.LR, err = strconv.ParseFloat(v, 64)
+		case "opt":
+			switch v {
+			case "sgd", "adagrad", "lbfgs":
+				t.Options.Optimizer = v
+			default:
+				err = fmt.Errorf("want sgd, adagrad or lbfgs")
+			}
+		case "tfidf":
+			tfidf, err = strconv.ParseBool(v)
 		default:
-			err = fmt.Errorf("unknown key (ngrams, chars, bits, epochs, hidden, l2)")
+			err = fmt.Errorf("unknown key (ngrams, chars, bits, epochs, hidden, l2, lr, opt, tfidf)")
 		}
 		if err != nil {
 			return t, fmt.Errorf("--cheap %s: %v", kv, err)
 		}
 	}
 	for _, c := range text {
-		t.Features.Text = append(t.Features.Text, featurize.Text{Column: c, Words: ngrams, CharMin: cmin, CharMax: cmax, Lower: true})
+		t.Features.Text = append(t.Features.Text, featurize.Text{Column: c, Words: ngrams, CharMin: cmin, CharMax: cmax, Lower: true, TFIDF: tfidf})
 	}
 	t.Features.Numeric = numeric
 	if t.Options.L2 == 0 {
