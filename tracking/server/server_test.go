@@ -22,7 +22,7 @@ func TestOpsEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := Handler(store, repo, "v9.9.9", nil)
+	h := Handler(store, repo, "v9.9.9", nil, nil)
 	get := func(path string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", path, nil)
