@@ -7,9 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
+
+	"github.com/dawn-ml/dawn/internal/progress"
 )
 
 // env is what a command may touch of the outside world, so tests can run
@@ -172,12 +173,5 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool { return progress.IsTerminal(w) }

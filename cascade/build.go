@@ -1,0 +1,318 @@
+package cascade
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/dawn-ml/dawn/model"
+)
+
+// Cheap is a trained cheap model that can save itself as a model directory.
+type Cheap interface {
+	model.Model
+	Save(dir string) error
+}
+
+// Trainer fits the cheap (specialized) model on rows labeled by the
+// reference: targets holds each row's reference probabilities over classes
+// (row-major, len(rows)×len(classes); one-hot when the reference gives only
+// labels), so the cheap model is distilled from the reference's confidence.
+type Trainer interface {
+	Train(ctx context.Context, rows arrow.RecordBatch, targets []float64, classes []string, seed uint64) (Cheap, error)
+}
+
+// Candidate is a named cheap-model trainer.
+type Candidate struct {
+	Name    string
+	Trainer Trainer
+}
+
+// BuildConfig is what Build needs.
+type BuildConfig struct {
+	Reference model.Model       // a Client or a local model
+	Sample    arrow.RecordBatch // the sample to label, train on and hold out from
+	Trainer   Trainer
+	// Candidates, when set, are alternative cheap models (Trainer is then
+	// ignored): each is fitted and optimized, and the one whose plan has the
+	// lowest expected cost is kept, as NoScope's optimizer also picks the
+	// specialized model's architecture.
+	Candidates []Candidate
+	Target     float64 // agreement with the reference on the held-out part, e.g. 0.99
+	// HoldOut is the fraction of the sample held out for the optimizer
+	// (0.3 when 0).
+	HoldOut float64
+	// Ordered says the sample is in input order (e.g. video frames): the
+	// tail is held out instead of a random part, and the difference
+	// detector is considered.
+	Ordered bool
+	// Folds > 1 cross-fits instead of holding out once: the sample is cut
+	// into Folds parts, each part is scored by a cheap model trained on the
+	// others, and the optimizer sees every row of the sample, each scored by
+	// a model that never saw it. The saved cheap model is trained on all
+	// rows. Ignored with Ordered.
+	Folds int
+	// Ensemble keeps the folds' models, averaged, as the cheap model instead
+	// of refitting one on every row (see Ensemble).
+	Ensemble bool
+	// Confidence > 0 demands the target at the Wilson upper confidence
+	// bound of the held-out disagreement rate (OptimizeConfident).
+	Confidence float64
+	Seed       uint64
+}
+
+// Report describes what Build measured and chose; every figure is for the
+// held-out part of the sample.
+type Report struct {
+	Plan
+	Costs          Costs    `json:"costs"`
+	Classes        []string `json:"classes"`
+	SampleRows     int      `json:"sample_rows"`
+	TrainRows      int      `json:"train_rows"`
+	HeldOutRows    int      `json:"held_out_rows"`
+	Folds          int      `json:"folds"`
+	Target         float64  `json:"target_accuracy"`
+	Confidence     float64  `json:"confidence,omitempty"`
+	CheapAgreement float64  `json:"cheap_only_agreement"`
+	LabelSeconds   float64  `json:"label_seconds"`
+	// Cheap names the chosen candidate; Candidates lists every candidate's
+	// plan (when there were several).
+	Cheap      string          `json:"cheap,omitempty"`
+	Candidates []CandidatePlan `json:"candidates,omitempty"`
+}
+
+// CandidatePlan is one cheap-model candidate's best plan.
+type CandidatePlan struct {
+	Name  string `json:"name"`
+	Plan  *Plan  `json:"plan,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Build labels the sample with the reference, trains the cheap model on the
+// training part, measures both stages' cost per input, and picks the plan
+// with Optimize on the held-out part.
+func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, error) {
+	if cfg.Reference == nil || cfg.Sample == nil || (cfg.Trainer == nil && len(cfg.Candidates) == 0) {
+		return nil, nil, nil, errors.New("cascade: build needs a reference, a sample and a trainer")
+	}
+	if cfg.HoldOut <= 0 {
+		cfg.HoldOut = 0.3
+	}
+	n := int(cfg.Sample.NumRows())
+	nHeld := int(float64(n) * cfg.HoldOut)
+	if nHeld < 10 || n-nHeld < 10 {
+		return nil, nil, nil, fmt.Errorf("cascade: build: a sample of %d rows is too small to train on and hold out %.0f%% of", n, 100*cfg.HoldOut)
+	}
+	start := time.Now()
+	rp, err := cfg.Reference.Predict(ctx, cfg.Sample)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("cascade: build: label the sample: %w", err)
+	}
+	labelTime := time.Since(start)
+	if len(rp.Labels) != n || len(rp.Classes) < 2 {
+		return nil, nil, nil, fmt.Errorf("cascade: build: the reference returned %d labels over %d classes for %d rows; it must be a classifier", len(rp.Labels), len(rp.Classes), n)
+	}
+	cands := cfg.Candidates
+	if len(cands) == 0 {
+		cands = []Candidate{{Trainer: cfg.Trainer}}
+	}
+	var best *Cascade
+	var bestCheap Cheap
+	var bestRep *Report
+	var plans []CandidatePlan
+	var firstErr error
+	for _, cand := range cands {
+		c, cheap, rep, err := buildWith(ctx, cfg, cand.Trainer, rp, labelTime, nHeld)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			plans = append(plans, CandidatePlan{Name: cand.Name, Error: err.Error()})
+			continue
+		}
+		rep.Cheap = cand.Name
+		plans = append(plans, CandidatePlan{Name: cand.Name, Plan: &rep.Plan})
+		if best == nil || rep.Cost < bestRep.Cost {
+			best, bestCheap, bestRep = c, cheap, rep
+		}
+	}
+	if best == nil {
+		return nil, nil, nil, firstErr
+	}
+	if len(cands) > 1 {
+		bestRep.Candidates = plans
+	}
+	return best, bestCheap, bestRep, nil
+}
+
+// buildWith fits one cheap-model candidate on the labeled sample and
+// optimizes its plan.
+func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.Prediction, labelTime time.Duration, nHeld int) (*Cascade, Cheap, *Report, error) {
+	n := int(cfg.Sample.NumRows())
+	classes := rp.Classes
+	for _, l := range rp.Labels {
+		if l < 0 {
+			return nil, nil, nil, errors.New("cascade: build: the reference abstained on some rows; cascades need an answer for every row")
+		}
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	if !cfg.Ordered {
+		r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+		r.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+	}
+	// parts are (train rows, scored rows) pairs: one hold-out, or the folds.
+	type part struct{ train, held []int }
+	var parts []part
+	if cfg.Folds > 1 && !cfg.Ordered {
+		for f := 0; f < cfg.Folds; f++ {
+			var p part
+			for j, i := range order {
+				if j%cfg.Folds == f {
+					p.held = append(p.held, i)
+				} else {
+					p.train = append(p.train, i)
+				}
+			}
+			parts = append(parts, p)
+		}
+	} else {
+		parts = []part{{train: slices.Clone(order[:n-nHeld]), held: slices.Clone(order[n-nHeld:])}}
+	}
+	k := len(classes)
+	soft := len(rp.Probs) == n*k
+	targetsOf := func(idx []int) []float64 {
+		out := make([]float64, len(idx)*k)
+		for j, i := range idx {
+			if soft {
+				copy(out[j*k:j*k+k], rp.Probs[i*k:i*k+k])
+			} else {
+				out[j*k+rp.Labels[i]] = 1
+			}
+		}
+		return out
+	}
+	labelsOf := func(idx []int) []int {
+		out := make([]int, len(idx))
+		for j, i := range idx {
+			out[j] = rp.Labels[i]
+		}
+		return out
+	}
+	var heldAll []int
+	var cheap Cheap
+	var heldRowsLast arrow.RecordBatch
+	var cpAll struct {
+		score  []float64
+		labels []int
+	}
+	trainRowsTotal := 0
+	var foldModels []Cheap
+	for _, p := range parts {
+		slices.Sort(p.train)
+		slices.Sort(p.held)
+		trainRows := takeRows(cfg.Sample, p.train)
+		m, err := trainer.Train(ctx, trainRows, targetsOf(p.train), classes, cfg.Seed)
+		trainRows.Release()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("cascade: build: train the cheap model: %w", err)
+		}
+		if ci := m.Info(); !slices.Equal(ci.Classes, classes) {
+			return nil, nil, nil, fmt.Errorf("cascade: build: the cheap model's classes %v differ from the reference's %v", ci.Classes, classes)
+		}
+		heldRows := takeRows(cfg.Sample, p.held)
+		cp, err := m.Predict(ctx, heldRows)
+		if err != nil {
+			heldRows.Release()
+			return nil, nil, nil, fmt.Errorf("cascade: build: score the held-out part: %w", err)
+		}
+		for j := range p.held {
+			cpAll.score = append(cpAll.score, score(cp, j, len(classes) == 2))
+			cpAll.labels = append(cpAll.labels, cp.Labels[j])
+		}
+		heldAll = append(heldAll, p.held...)
+		if len(parts) == 1 {
+			cheap, heldRowsLast = m, heldRows
+			trainRowsTotal = len(p.train)
+		} else {
+			heldRows.Release()
+			foldModels = append(foldModels, m)
+		}
+	}
+	nHeld = len(heldAll)
+	if cheap == nil && cfg.Ensemble {
+		e, err := NewEnsemble(foldModels)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		cheap = e
+		trainRowsTotal = n
+		heldRowsLast = takeRows(cfg.Sample, order2sorted(n))
+	}
+	if cheap == nil { // cross-fitted: the saved model learns from every row
+		all := takeRows(cfg.Sample, order2sorted(n))
+		var err error
+		cheap, err = trainer.Train(ctx, all, targetsOf(order2sorted(n)), classes, cfg.Seed)
+		all.Release()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("cascade: build: train the cheap model: %w", err)
+		}
+		trainRowsTotal = n
+		heldRowsLast = takeRows(cfg.Sample, order2sorted(n))
+	}
+	defer heldRowsLast.Release()
+	// Time the cheap model (best of 3, so a busy machine's hiccup does not
+	// count as the model's cost).
+	cheapTime := time.Duration(1<<63 - 1)
+	for range 3 {
+		t0 := time.Now()
+		if _, err := cheap.Predict(ctx, heldRowsLast); err != nil {
+			return nil, nil, nil, fmt.Errorf("cascade: build: score the held-out part: %w", err)
+		}
+		cheapTime = min(cheapTime, time.Since(t0))
+	}
+	timedRows := int(heldRowsLast.NumRows())
+	heldRef := labelsOf(heldAll)
+	h := &Heldout{Binary: len(classes) == 2, Ref: heldRef, Score: cpAll.score, Cheap: cpAll.labels}
+	agree := 0
+	for i := range heldRef {
+		if cpAll.labels[i] == heldRef[i] {
+			agree++
+		}
+	}
+	costs := Costs{
+		Cheap:     cheapTime.Seconds() / float64(timedRows),
+		Reference: labelTime.Seconds() / float64(n),
+	}
+	if cfg.Ordered {
+		t0 := time.Now()
+		h.Dist = Distances(heldRowsLast)
+		costs.Diff = time.Since(t0).Seconds() / float64(nHeld)
+	}
+	plan, err := OptimizeConfident(h, costs, cfg.Target, cfg.Confidence)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := New(cheap, cfg.Reference, *plan)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep := &Report{Plan: *plan, Costs: costs, Classes: classes, SampleRows: n, TrainRows: trainRowsTotal, Folds: max(1, len(parts)),
+		HeldOutRows: nHeld, Target: cfg.Target, Confidence: cfg.Confidence, CheapAgreement: float64(agree) / float64(nHeld), LabelSeconds: labelTime.Seconds()}
+	return c, cheap, rep, nil
+}
+
+func order2sorted(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/dawn-ml/dawn/artifact"
+	"github.com/dawn-ml/dawn/tracking"
+	"github.com/dawn-ml/dawn/tracking/sqlite"
+	"github.com/dawn-ml/dawn/tracking/sqlstore"
+)
+
+func trackingServer(t *testing.T) (*tracking.Client, string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "t.db"), sqlstore.Options{ArtifactRoot: tracking.ProxyScheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	repo, err := artifact.NewLocal(filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tracking.NewHandler(tracking.Options{Store: store, Artifacts: repo}))
+	t.Cleanup(srv.Close)
+	c, err := tracking.NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, srv.URL, repo.Root()
+}
+
+func TestLabelRunAutologAndRegister(t *testing.T) {
+	c, url, root := trackingServer(t)
+	dir := t.TempDir()
+	lfs := "../../label/testdata/lfs.yaml"
+	data := "../../label/testdata/comments.csv"
+	code, out, errs := runDawn(t, "label", "run", "--lfs", lfs, "--data", data, "--out", filepath.Join(dir, "labels.csv"),
+		"--method", "majority", "--tracking-uri", url, "--experiment", "spam", "--run-name", "first", "--json")
+	if code != 0 {
+		t.Fatalf("label run: exit %d: %s", code, errs)
+	}
+	var res struct {
+		RunID string `json:"run_id"`
+	}
+	json.Unmarshal([]byte(out), &res)
+	run, err := c.GetRun(t.Context(), res.RunID)
+	if err != nil {
+		t.Fatalf("run %q: %v", res.RunID, err)
+	}
+	if run.Info.Status != "FINISHED" || run.Info.RunName != "first" {
+		t.Fatalf("run info %+v", run.Info)
+	}
+	params := map[string]string{}
+	for _, p := range run.Data.Params {
+		params[p.Key] = p.Value
+	}
+	if params["method"] != "majority" || len(params["train_digest"]) != 16 {
+		t.Fatalf("params %v", params)
+	}
+	metrics := map[string]float64{}
+	for _, m := range run.Data.Metrics {
+		metrics[m.Key] = float64(m.Value)
+	}
+	// 5 of the 6 fixture rows get a vote (row 4 gets none).
+	if metrics["rows"] != 6 || metrics["train_coverage"] != 5.0/6 || metrics["lf.kw_my.coverage"] != 0.5 {
+		t.Fatalf("metrics %v", metrics)
+	}
+	if len(run.Inputs.DatasetInputs) != 2 {
+		t.Fatalf("dataset inputs %+v", run.Inputs)
+	}
+	// The run's artifacts hold the servable model directory.
+	found := false
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "MLmodel" && filepath.Base(filepath.Dir(p)) == "model" {
+			found = true
+		}
+		return nil
+	})
+	if !found {
+		t.Fatalf("no model/MLmodel among the run's artifacts under %s", root)
+	}
+
+	mdir := filepath.Join(dir, "lm")
+	if code, _, errs := runDawn(t, "label", "run", "--lfs", lfs, "--data", data, "--out", filepath.Join(dir, "l2.csv"), "--method", "majority", "--model-out", mdir); code != 0 {
+		t.Fatal(errs)
+	}
+	for want := 1; want <= 2; want++ {
+		code, out, errs := runDawn(t, "models", "register", "--model", mdir, "--name", "spam-labeler", "--tracking-uri", url, "--json")
+		if code != 0 {
+			t.Fatalf("register: exit %d: %s", code, errs)
+		}
+		var mv struct{ Version, Source, RunID string }
+		json.Unmarshal([]byte(out), &mv)
+		if mv.Version != []string{"", "1", "2"}[want] || mv.Source == "" {
+			t.Fatalf("register %d: %s", want, out)
+		}
+	}
+	code, _, errs = runDawn(t, "models", "register", "--model", dir, "--name", "x", "--tracking-uri", url)
+	if code != 1 || errs == "" {
+		t.Fatalf("registering a directory without MLmodel: exit %d %s", code, errs)
+	}
+}

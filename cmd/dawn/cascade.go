@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/dawn-ml/dawn/cascade"
+	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/featurize"
+	"github.com/dawn-ml/dawn/model"
+	"github.com/dawn-ml/dawn/train"
+)
+
+const cascadeSynopsis = `Usage: dawn cascade <subcommand> [flags]
+
+Cascades put a cheap model trained on an expensive reference model's own
+answers in front of it (NoScope): the cheap model answers when it is sure,
+the reference only when it is not.
+
+Example:
+  dawn cascade build --reference http://127.0.0.1:5001 --data sample.csv --text text --out spam-cascade/
+  dawn cascade eval --model spam-cascade/ --reference http://127.0.0.1:5001 --data test.csv`
+
+const cascadeBuildUsage = `Usage: dawn cascade build --reference URL|DIR --data SAMPLE --text COLUMN
+       [--cheap SPEC] [--target-accuracy 0.99] --out DIR [--seed N] [--json]
+       [--confidence 0.95] [--folds 5] [--ensemble=true] [--holdout 0.3] [--ordered] [--concurrency 4] [--timeout 30s] [--retries 4]
+
+Labels the sample with the reference (an endpoint speaking MLflow's
+/invocations protocol, e.g. another 'dawn serve', or a model directory),
+trains the cheap model on those answers, and picks the two confidence
+thresholds with the cost-based optimizer: the lowest expected cost per input
+(each stage's measured cost) with agreement >= --target-accuracy on held-out
+rows of the sample (by default every row, scored out of fold by a cheap model
+trained on the other 4/5; --folds 1 holds out one --holdout part). --ordered treats the sample as ordered input
+(frames, a stream): the tail is held out and a difference detector that
+reuses the previous answer is considered too. Prints the held-out agreement,
+reference_fraction and expected_speedup, and saves the cascade as a model
+directory for 'dawn serve' and 'dawn predict'.
+
+--cheap SPEC is KIND[,key=value...]: KIND logreg (default), softmax or mlp;
+keys ngrams (word n-grams, default 2), chars (MIN-MAX character n-grams),
+bits, epochs, hidden, l2. Several specs separated by ';' are candidates: each
+is trained and optimized and the cheapest plan is kept.
+
+Example:
+  dawn cascade build --reference http://127.0.0.1:5001 --data sample.csv \
+       --text text --target-accuracy 0.99 --out spam-cascade/ --json`
+
+const cascadeEvalUsage = `Usage: dawn cascade eval --model DIR --reference URL|DIR --data FILE [--batch 1] [--json]
+
+Runs the cascade and the reference alone over --data, --batch rows per call,
+and reports their agreement, the fraction the cascade sent to the reference
+and the measured end-to-end speedup.
+
+Example:
+  dawn cascade eval --model spam-cascade/ --reference http://127.0.0.1:5001 --data test.csv --json`
+
+func init() {
+	register(&command{name: "cascade", summary: "build and evaluate model cascades (NoScope)", run: func(ctx context.Context, e *env, args []string) error {
+		return dispatch(ctx, e, "cascade", cascadeSynopsis, []subcommand{
+			{name: "build", summary: "train a cheap model on a reference's answers and pick thresholds", run: runCascadeBuild},
+			{name: "eval", summary: "measure a cascade against its reference", run: runCascadeEval},
+		}, args)
+	}})
+}
+
+// readAll reads a data file into one record batch.
+func readAll(path string) (arrow.RecordBatch, error) {
+	r, err := data.Open(path, data.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var recs []arrow.RecordBatch
+	defer func() {
+		for _, rec := range recs {
+			rec.Release()
+		}
+	}()
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%s: no rows", path)
+	}
+	if len(recs) == 1 {
+		recs[0].Retain()
+		return recs[0], nil
+	}
+	cols := make([]arrow.Array, recs[0].NumCols())
+	var n int64
+	for _, rec := range recs {
+		n += rec.NumRows()
+	}
+	for c := range cols {
+		parts := make([]arrow.Array, len(recs))
+		for i, rec := range recs {
+			parts[i] = rec.Column(c)
+		}
+		col, err := array.Concatenate(parts, memory.DefaultAllocator)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		cols[c] = col
+	}
+	out := array.NewRecordBatch(r.Schema(), cols, n)
+	for _, c := range cols {
+		c.Release()
+	}
+	return out, nil
+}
+
+func isURL(s string) bool { return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") }
+
+// openReference opens --reference: a URL becomes a Client sending inputs.
+func openReference(ref string, inputs []model.Column, concurrency int, timeout time.Duration, retries int) (model.Model, error) {
+	if isURL(ref) {
+		return &cascade.Client{URL: ref, Inputs: inputs, Concurrency: concurrency, Timeout: timeout, Retries: retries}, nil
+	}
+	return model.Load(ref)
+}
+
+// parseCheap parses --cheap KIND[,key=value...] into a trainer.
+func parseCheap(spec string, text, numeric []string) (cascade.LinearTrainer, error) {
+	var t cascade.LinearTrainer
+	parts := strings.Split(spec, ",")
+	if parts[0] != "" {
+		k, err := train.ParseKind(parts[0])
+		if err != nil {
+			return t, err
+		}
+		if !k.Classifier() {
+			return t, fmt.Errorf("--cheap %s: a cascade's cheap model must be a classifier", parts[0])
+		}
+		t.Options.Model = k
+	}
+	ngrams, cmin, cmax := 2, 0, 0
+	t.Features.Bits = featurize.DefaultBits
+	for _, kv := range parts[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return t, fmt.Errorf("--cheap: %q is not key=value", kv)
+		}
+		var err error
+		switch k {
+		case "ngrams":
+			ngrams, err = strconv.Atoi(v)
+		case "chars":
+			a, b, ok := strings.Cut(v, "-")
+			var e1, e2 error
+			cmin, e1 = strconv.Atoi(a)
+			cmax, e2 = strconv.Atoi(b)
+			if !ok || e1 != nil || e2 != nil {
+				err = fmt.Errorf("want MIN-MAX")
+			}
+		case "bits":
+			t.Features.Bits, err = strconv.Atoi(v)
+		case "epochs":
+			t.Options.Epochs, err = strconv.Atoi(v)
+		case "hidden":
+			t.Options.Hidden, err = strconv.Atoi(v)
+		case "l2":
+			t.Options.L2, err = strconv.ParseFloat(v, 64)
+		default:
+			err = fmt.Errorf("unknown key (ngrams, chars, bits, epochs, hidden, l2)")
+		}
+		if err != nil {
+			return t, fmt.Errorf("--cheap %s: %v", kv, err)
+		}
+	}
+	for _, c := range text {
+		t.Features.Text = append(t.Features.Text, featurize.Text{Column: c, Words: ngrams, CharMin: cmin, CharMax: cmax, Lower: true})
+	}
+	t.Features.Numeric = numeric
+	if t.Options.L2 == 0 {
+		t.Options.L2 = 1e-4
+	}
+	t.Options.Threads = 1 // deterministic for a seed
+	return t, nil
+}
+
+func runCascadeBuild(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "cascade build", cascadeBuildUsage)
+	ref := fs.String("reference", "", "reference endpoint `URL` or model directory")
+	sample := fs.String("data", "", "sample `file` to label, train on and hold out from")
+	text := fs.String("text", "", "text `columns` the cheap model reads (comma-separated)")
+	numeric := fs.String("numeric", "", "numeric `columns` the cheap model reads")
+	cheapSpec := fs.String("cheap", "logreg", "cheap model `SPEC`: KIND[,key=value...]")
+	target := fs.Float64("target-accuracy", 0.99, "agreement with the reference to keep on the held-out part")
+	out := fs.String("out", "", "cascade model `directory` to write")
+	seed := fs.Uint64("seed", 1, "random seed (split and training)")
+	holdout := fs.Float64("holdout", 0.3, "`fraction` of the sample held out for the optimizer (with --folds 1 or --ordered)")
+	confidence := fs.Float64("confidence", 0, "demand the target at this one-sided confidence (e.g. 0.95), not just on the sample (0: off)")
+	ensemble := fs.Bool("ensemble", true, "with --folds K: keep the K fold models, averaged, as the cheap model (the models the thresholds were measured on); false refits one model on all rows")
+	folds := fs.Int("folds", 5, "cross-fit the optimizer's scores over `K` folds of the whole sample (1: a single hold-out)")
+	ordered := fs.Bool("ordered", false, "the sample is ordered input: hold out its tail and consider a difference detector")
+	concurrency := fs.Int("concurrency", 4, "reference requests in flight")
+	timeout := fs.Duration("timeout", 30*time.Second, "per reference request")
+	retries := fs.Int("retries", 4, "retries of a failed reference request")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *ref == "" || *sample == "" || *out == "":
+		return usagef("cascade build: --reference, --data and --out are required")
+	case *text == "" && *numeric == "":
+		return usagef("cascade build: name the cheap model's inputs with --text (or --numeric)")
+	case *target < 0 || *target > 1:
+		return usagef("cascade build: --target-accuracy %v must be in [0, 1]", *target)
+	}
+	var cands []cascade.Candidate
+	for _, spec := range strings.Split(*cheapSpec, ";") {
+		spec = strings.TrimSpace(spec)
+		trainer, err := parseCheap(spec, splitList(*text), splitList(*numeric))
+		if err != nil {
+			return usagef("cascade build: %v", err)
+		}
+		cands = append(cands, cascade.Candidate{Name: spec, Trainer: trainer})
+	}
+	rows, err := readAll(*sample)
+	if err != nil {
+		return fmt.Errorf("cascade build: %w", err)
+	}
+	defer rows.Release()
+	var inputs []model.Column
+	for _, c := range append(splitList(*text), splitList(*numeric)...) {
+		typ := "string"
+		if slicesContains(splitList(*numeric), c) {
+			typ = "double"
+		}
+		inputs = append(inputs, model.Column{Name: c, Type: typ})
+	}
+	reference, err := openReference(*ref, inputs, *concurrency, *timeout, *retries)
+	if err != nil {
+		return fmt.Errorf("cascade build: %w", err)
+	}
+	c, cheap, rep, err := cascade.Build(ctx, cascade.BuildConfig{Reference: reference, Sample: rows, Candidates: cands,
+		Target: *target, HoldOut: *holdout, Ordered: *ordered, Folds: *folds, Ensemble: *ensemble, Confidence: *confidence, Seed: *seed})
+	if err != nil {
+		return err
+	}
+	refURL, refDir := "", ""
+	if isURL(*ref) {
+		refURL = *ref
+	} else {
+		refDir = *ref
+	}
+	if err := cascade.Save(*out, c, cheap, refURL, refDir, rep); err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, struct {
+			*cascade.Report
+			Out string `json:"out"`
+		}{rep, *out})
+	}
+	fmt.Fprintf(e.stdout, "cascade            → %s\n", *out)
+	if rep.Folds > 1 {
+		fmt.Fprintf(e.stdout, "sample             %d rows, scored out of fold over %d folds\n", rep.SampleRows, rep.Folds)
+	} else {
+		fmt.Fprintf(e.stdout, "sample             %d rows (%d train, %d held out)\n", rep.SampleRows, rep.TrainRows, rep.HeldOutRows)
+	}
+	if len(rep.Candidates) > 1 {
+		for _, cp := range rep.Candidates {
+			if cp.Plan == nil {
+				fmt.Fprintf(e.stdout, "candidate          %s: %s\n", cp.Name, cp.Error)
+				continue
+			}
+			fmt.Fprintf(e.stdout, "candidate          %s: reference_fraction %.4f, expected cost %.3g s\n", cp.Name, cp.Plan.ReferenceFraction, cp.Plan.Cost)
+		}
+	}
+	fmt.Fprintf(e.stdout, "cheap model        %s\n", rep.Cheap)
+	fmt.Fprintf(e.stdout, "thresholds         low %.4g, high %.4g", rep.Low, rep.High)
+	if rep.DiffThreshold > 0 {
+		fmt.Fprintf(e.stdout, ", reuse below distance %.4g", rep.DiffThreshold)
+	}
+	fmt.Fprintln(e.stdout)
+	fmt.Fprintf(e.stdout, "agreement          %.4f (target %.4f; cheap model alone %.4f)\n", rep.Agreement, rep.Target, rep.CheapAgreement)
+	fmt.Fprintf(e.stdout, "reference_fraction %.4f\n", rep.ReferenceFraction)
+	if rep.DiffThreshold > 0 {
+		fmt.Fprintf(e.stdout, "reuse_fraction     %.4f\n", rep.ReuseFraction)
+	}
+	fmt.Fprintf(e.stdout, "cost per input     cheap %.3g s, reference %.3g s → expected %.3g s\n", rep.Costs.Cheap, rep.Costs.Reference, rep.Cost)
+	fmt.Fprintf(e.stdout, "expected_speedup   %.2fx\n", rep.Speedup)
+	return nil
+}
+
+func slicesContains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func runCascadeEval(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "cascade eval", cascadeEvalUsage)
+	dir := fs.String("model", "", "cascade model `directory`")
+	ref := fs.String("reference", "", "reference endpoint `URL` or model directory")
+	in := fs.String("data", "", "input `file`")
+	batch := fs.Int("batch", 1, "rows per call")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" || *ref == "" || *in == "" {
+		return usagef("cascade eval: --model, --reference and --data are required")
+	}
+	c, err := model.Load(*dir)
+	if err != nil {
+		return err
+	}
+	if c.Info().Type != "cascade" {
+		return fmt.Errorf("cascade eval: %s is a %s model, not a cascade", *dir, c.Info().Type)
+	}
+	reference, err := openReference(*ref, c.Info().Inputs, 4, 30*time.Second, 4)
+	if err != nil {
+		return err
+	}
+	rows, err := readAll(*in)
+	if err != nil {
+		return fmt.Errorf("cascade eval: %w", err)
+	}
+	defer rows.Release()
+	r, err := cascade.Compare(ctx, c, reference, rows, *batch)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, r)
+	}
+	fmt.Fprintf(e.stdout, "rows               %d (%d per call)\n", r.Rows, r.BatchRows)
+	fmt.Fprintf(e.stdout, "agreement          %.4f\n", r.Agreement)
+	fmt.Fprintf(e.stdout, "reference_fraction %.4f\n", r.ReferenceFraction)
+	fmt.Fprintf(e.stdout, "time               cascade %.3fs, reference alone %.3fs\n", r.CascadeSeconds, r.ReferenceSeconds)
+	fmt.Fprintf(e.stdout, "speedup            %.2fx\n", r.Speedup)
+	return nil
+}

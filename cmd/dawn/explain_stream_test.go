@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dawn-ml/dawn/explain/stream"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// plantedCSV: three attributes; from row `change` on, a=a3, b=b7 runs hot.
+func plantedRows(rows, change int, line func(a, b, c string, m float64)) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < rows; i++ {
+		ai, bi := rnd.IntN(10), rnd.IntN(20)
+		m := 100 + 10*rnd.NormFloat64()
+		if i >= change && ai == 3 && bi == 7 {
+			m = 200 + 10*rnd.Float64()
+		}
+		line(fmt.Sprintf("a%d", ai), fmt.Sprintf("b%d", bi), fmt.Sprintf("c%d", rnd.IntN(5)), m)
+	}
+}
+
+type emission struct {
+	Rows         int64 `json:"rows"`
+	Final        bool  `json:"final"`
+	Explanations []struct {
+		Values map[string]string `json:"values"`
+	} `json:"explanations"`
+}
+
+// planted reports whether an explanation names the planted segment (its
+// pair, or one of its items when MacroBase's minimality stops there).
+func planted(em emission) bool {
+	for _, e := range em.Explanations {
+		if e.Values["a"] == "a3" || e.Values["b"] == "b7" {
+			return true
+		}
+	}
+	return false
+}
+
+func TestExplainStreamStdinPlantedSegment(t *testing.T) {
+	const rows, change, period = 80000, 40000, 10000
+	var in strings.Builder
+	in.WriteString("a,b,c,m\n")
+	plantedRows(rows, change, func(a, b, c string, m float64) { fmt.Fprintf(&in, "%s,%s,%s,%.3f\n", a, b, c, m) })
+	code, out, stderr := runCLI(t, in.String(), "explain", "--stream", "--percentile", "m:0.99", "--tail", "high", "--attrs", "a,b,c",
+		"--min-support", "0.2", "--min-ratio", "10", "--period", "10000", "--decay", "0.5", "--decay-every", "10000", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	first := int64(-1)
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var em emission
+		if err := json.Unmarshal([]byte(l), &em); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		n++
+		if em.Rows <= change && len(em.Explanations) > 0 {
+			t.Errorf("reported before the change at row %d: %+v", em.Rows, em.Explanations)
+		}
+		if planted(em) && first < 0 {
+			first = em.Rows
+		}
+	}
+	if n != rows/period+1 {
+		t.Errorf("%d emissions, want %d", n, rows/period+1)
+	}
+	if first < 0 || first > change+2*period {
+		t.Fatalf("planted segment first reported at row %d (change at %d, period %d)", first, change, period)
+	}
+}
+
+func TestExplainStreamNATS(t *testing.T) {
+	srv, url, err := stream.StartEmbedded(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"explain", "--stream", "--subject", "sensors", "--nats", url, "--outlier", "m > 150",
+			"--attrs", "a,b,c", "--min-support", "0.2", "--min-ratio", "10", "--period", "5000", "--json"}, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb})
+	}()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	subscribed := func() bool {
+		sz, err := srv.Subsz(&server.SubszOptions{Subscriptions: true, Test: "sensors"})
+		return err == nil && sz.Total > 0
+	}
+	for !subscribed() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no subscriber")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	plantedRows(20000, 10000, func(a, b, c string, m float64) {
+		msg, _ := json.Marshal(map[string]any{"a": a, "b": b, "c": c, "m": m})
+		if err := nc.Publish("sensors", msg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	nc.Publish("sensors", nil)
+	nc.Flush()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var ems []emission
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var em emission
+		if err := json.Unmarshal([]byte(l), &em); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		ems = append(ems, em)
+	}
+	if len(ems) != 5 || ems[0].Rows != 5000 || !ems[4].Final || ems[4].Rows != 20000 {
+		t.Fatalf("emissions: %+v", ems)
+	}
+	if len(ems[0].Explanations)+len(ems[1].Explanations) > 0 || !planted(ems[2]) {
+		t.Errorf("planted segment: %+v", ems)
+	}
+}
+
+func TestExplainStreamBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		args []string
+		code int
+		msg  string
+	}{
+		{"a,m\nx,1\n", []string{"--mad", "m"}, 2, "--stream takes --outlier or --percentile"},
+		{"a,m\nx,1\n", []string{"--outlier", "q > 1"}, 1, `no column "q"`},
+		{"a,m\nx,abc\n", []string{"--outlier", "m > 1"}, 1, `csv line 2: metric "abc" is not a number`},
+		{"{\"a\":\"x\",\"m\":\"zz\"}\n", []string{"--outlier", "m > 1"}, 1, "json line 1"},
+		{"", []string{"--outlier", "m > 1"}, 1, "empty input"},
+	} {
+		code, _, stderr := runCLI(t, tc.in, append([]string{"explain", "--stream", "--attrs", "a"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%v: exit %d %q, want %d %q", tc.args, code, stderr, tc.code, tc.msg)
+		}
+	}
+}
+
+// MacroBase's streaming sensor10k case (BasicOneShotEWStreamingPipelineTest.
+// testSensor10KPower) finds device 2040; here the reservoir percentile of
+// power_drain stands in for the legacy streaming MAD score.
+func TestExplainStreamSensor10K(t *testing.T) {
+	f, err := os.Open(filepath.Join(macrobaseDir(t), "legacy", "sensor10k.csv.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, string(raw), "explain", "--stream", "--percentile", "power_drain:0.99", "--tail", "high", "--attrs", "device_id",
+		"--min-support", "0.01", "--min-ratio", "1", "--period", "0", "--warmup", "100", "--decay-every", "1000", "--reservoir", "1000", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var em emission
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &em); err != nil {
+		t.Fatal(err)
+	}
+	if !em.Final || em.Rows != 10479 || len(em.Explanations) != 1 || em.Explanations[0].Values["device_id"] != "2040" {
+		t.Fatalf("got %+v", em)
+	}
+}

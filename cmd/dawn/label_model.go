@@ -1,0 +1,605 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/label"
+	"github.com/dawn-ml/dawn/labelmodel"
+	"github.com/dawn-ml/dawn/lfmodel"
+)
+
+// modelFlags are the label-model options fit and run share.
+type modelFlags struct {
+	method, balance, optimizer string
+	seed                       uint64
+	epochs                     int
+	lr, l2                     float64
+}
+
+func addModelFlags(fs interface {
+	StringVar(*string, string, string, string)
+	Uint64Var(*uint64, string, uint64, string)
+	IntVar(*int, string, int, string)
+	Float64Var(*float64, string, float64, string)
+}) *modelFlags {
+	m := &modelFlags{}
+	fs.StringVar(&m.method, "method", labelmodel.Snorkel, "label model: snorkel, majority, dawid-skene or triplet")
+	fs.Uint64Var(&m.seed, "seed", 0, "random seed; the same seed gives the same model")
+	fs.IntVar(&m.epochs, "epochs", 0, "snorkel: training epochs (default 100)")
+	fs.Float64Var(&m.lr, "lr", 0, "snorkel: learning rate (default 0.01)")
+	fs.Float64Var(&m.l2, "l2", 0, "snorkel: l2 penalty towards the initial parameters")
+	fs.StringVar(&m.optimizer, "optimizer", "", "snorkel: sgd (default) or adam")
+	fs.StringVar(&m.balance, "class-balance", "", "class prior as comma-separated probabilities in label order (default: uniform)")
+	return m
+}
+
+func (m *modelFlags) options(k int) (labelmodel.Options, error) {
+	o := labelmodel.Options{Seed: m.seed, Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}
+	if m.balance != "" {
+		for _, s := range strings.Split(m.balance, ",") {
+			p, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil {
+				return o, usagef("--class-balance: %q is not a number", s)
+			}
+			o.ClassBalance = append(o.ClassBalance, p)
+		}
+		if len(o.ClassBalance) != k {
+			return o, usagef("--class-balance has %d values for %d classes", len(o.ClassBalance), k)
+		}
+	}
+	return o, nil
+}
+
+func fitModel(ctx context.Context, x *label.Matrix, mf *modelFlags) (labelmodel.Model, error) {
+	opt, err := mf.options(x.K())
+	if err != nil {
+		return nil, err
+	}
+	lm, err := labelmodel.New(mf.method, opt)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	if err := lm.Fit(ctx, x); err != nil {
+		return nil, err
+	}
+	return lm, nil
+}
+
+func labelFit(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "label fit", `Usage: dawn label fit --votes votes.parquet --method snorkel|majority|dawid-skene|triplet --out model.json [--seed N] [--json]
+
+Fits a label model to the votes of 'dawn label apply', with no ground truth,
+and saves it as JSON for 'dawn label predict' and 'dawn label analyze --model'.
+
+Example:
+  dawn label fit --votes votes.parquet --method snorkel --epochs 500 --seed 123 --out model.json`)
+	votes := fs.String("votes", "", "votes from 'dawn label apply' (required)")
+	out := fs.String("out", "", "where to save the model: a .json file, or a model directory (needs --lfs and --data) for dawn predict/serve (required)")
+	lfs := fs.String("lfs", "", "with a model directory: the LF file the votes came from")
+	dataPath := fs.String("data", "", "with a model directory: the data the votes came from (read for its columns only)")
+	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
+	mf := addModelFlags(fs)
+	df := addDataFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(map[string]string{"--votes": *votes, "--out": *out}); err != nil {
+		return err
+	}
+	var lf *label.File
+	var schema *arrow.Schema
+	if !isJSONPath(*out) {
+		if *lfs == "" || *dataPath == "" {
+			return usagef("label fit: saving a model directory (%s) needs --lfs and --data; or name a .json file", *out)
+		}
+		var err error
+		if lf, schema, err = lfsAndSchema(*lfs, *dataPath, df); err != nil {
+			return err
+		}
+	}
+	x, err := label.LoadMatrix(ctx, *votes)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	lm, err := fitModel(ctx, x, mf)
+	if err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	if err := saveLabelModel(*out, lm, lf, schema); err != nil {
+		return err
+	}
+	sum := label.Analyze(x)
+	label.AddLearned(sum, lm.LFAccuracies())
+	if *asJSON {
+		return writeJSON(e.stdout, map[string]any{"method": lm.Method(), "rows": x.N, "seconds": secs,
+			"class_balance": lm.ClassBalance(), "out": *out, "lfs": sum})
+	}
+	fmt.Fprintf(e.stdout, "fitted %s label model on %d rows × %d LFs in %.2fs; saved to %s\n\n", lm.Method(), x.N, x.M(), secs, *out)
+	writeAnalysisTable(e.stdout, sum)
+	return nil
+}
+
+func isJSONPath(p string) bool { return strings.EqualFold(filepath.Ext(p), ".json") }
+
+// lfsAndSchema loads an LF file and reads a data file's schema.
+func lfsAndSchema(lfsPath, dataPath string, df *dataFlags) (*label.File, *arrow.Schema, error) {
+	f, err := label.LoadFile(lfsPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	opt, err := df.options()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := data.Open(dataPath, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	return f, r.Schema(), nil
+}
+
+// saveLabelModel writes a .json label model, or a model directory (type
+// labelmodel: the LFs and the label model together) for any other path.
+func saveLabelModel(path string, lm labelmodel.Model, f *label.File, schema *arrow.Schema) error {
+	if !isJSONPath(path) {
+		return lfmodel.Save(path, f, schema, lm, "")
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := lm.Save(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func loadLabelModel(path string) (labelmodel.Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	lm, err := labelmodel.Load(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return lm, nil
+}
+
+func labelPredict(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "label predict", `Usage: dawn label predict --model model.json --lfs lfs.yaml --data new.csv --out labels.csv
+
+Applies the LFs to new data and writes its rows with one prob_<class> column
+per class and the argmax class in 'label' (empty where the model abstains).
+
+Example:
+  dawn label predict --model model.json --lfs lfs.yaml --data new.csv --out labels.csv`)
+	modelPath := fs.String("model", "", "a label model from 'dawn label fit' (required)")
+	lfs := fs.String("lfs", "", "the labeling-function YAML file the model was fitted with (required)")
+	dataPath := fs.String("data", "", "the data to label (required)")
+	out := fs.String("out", "", "where to write the labeled rows: .csv or .parquet (required)")
+	tie := fs.String("tie-break", "abstain", "how to label tied rows: abstain, random (Snorkel's seeded hash) or true-random")
+	seed := fs.Uint64("seed", 0, "seed for --tie-break true-random")
+	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
+	df := addDataFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(map[string]string{"--model": *modelPath, "--lfs": *lfs, "--data": *dataPath, "--out": *out}); err != nil {
+		return err
+	}
+	policy, err := labelmodel.ParseTieBreak(*tie)
+	if err != nil {
+		return usagef("--tie-break: %v", err)
+	}
+	lm, err := loadLabelModel(*modelPath)
+	if err != nil {
+		return err
+	}
+	f, err := label.LoadFile(*lfs)
+	if err != nil {
+		return err
+	}
+	n, labeled, err := writeLabels(ctx, e, f, *lfs, *dataPath, *out, df, lm, policy, *seed)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, map[string]any{"rows": n, "labeled": labeled, "out": *out})
+	}
+	fmt.Fprintf(e.stdout, "labeled %d of %d rows; written to %s\n", labeled, n, *out)
+	return nil
+}
+
+// writeLabels streams dataPath through the LFs and the label model and
+// writes each batch with the probability and label columns added.
+func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, out string, df *dataFlags,
+	lm labelmodel.Model, policy labelmodel.TieBreak, seed uint64) (rows, labeled int, err error) {
+	if strings.Join(lm.Classes(), "\x00") != strings.Join(f.Labels, "\x00") {
+		return 0, 0, fmt.Errorf("the model's classes (%s) differ from %s's labels (%s)", strings.Join(lm.Classes(), ", "), lfsPath, strings.Join(f.Labels, ", "))
+	}
+	opt, err := df.options()
+	if err != nil {
+		return 0, 0, err
+	}
+	r, err := data.Open(dataPath, opt)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer r.Close()
+	set, err := label.Compile(f, r.Schema())
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", lfsPath, err)
+	}
+	inFields := r.Schema().Fields()
+	fields := append([]arrow.Field(nil), inFields...)
+	for _, c := range f.Labels {
+		fields = append(fields, arrow.Field{Name: "prob_" + c, Type: arrow.PrimitiveTypes.Float64})
+	}
+	fields = append(fields, arrow.Field{Name: "label", Type: arrow.BinaryTypes.String})
+	for _, fl := range inFields {
+		for _, add := range fields[len(inFields):] {
+			if fl.Name == add.Name {
+				return 0, 0, fmt.Errorf("%s already has a column %q; rename it before labeling", dataPath, fl.Name)
+			}
+		}
+	}
+	schema := arrow.NewSchema(fields, nil)
+	w, err := data.Create(out, schema, data.WriteOptions{})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer w.Abort()
+	bar := newBar(e, "labeling "+dataPath, r.Size())
+	defer bar.Finish()
+	k := len(f.Labels)
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		x := &label.Matrix{LFs: set.Names, Classes: set.Classes, RowPtr: []int64{0}}
+		err = set.ApplyBatch(ctx, rec, int64(rows), x, 0)
+		if err == nil {
+			var probs []float64
+			var preds []int
+			probs, err = lm.PredictProba(x)
+			if err == nil {
+				preds, err = labelmodel.ProbsToPreds(probs, k, policy, seed)
+			}
+			if err == nil {
+				err = writeLabeledBatch(w, schema, rec, probs, preds, f.Labels, &labeled)
+			}
+		}
+		rows += int(rec.NumRows())
+		rec.Release()
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", dataPath, err)
+		}
+		bar.Set(r.BytesRead())
+	}
+	return rows, labeled, w.Close()
+}
+
+func writeLabeledBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBatch, probs []float64, preds []int, classes []string, labeled *int) error {
+	n := int(rec.NumRows())
+	k := len(classes)
+	cols := append([]arrow.Array(nil), rec.Columns()...)
+	mem := memory.DefaultAllocator
+	for c := 0; c < k; c++ {
+		b := array.NewFloat64Builder(mem)
+		b.Reserve(n)
+		for i := 0; i < n; i++ {
+			b.UnsafeAppend(probs[i*k+c])
+		}
+		cols = append(cols, b.NewArray())
+		b.Release()
+	}
+	lb := array.NewStringBuilder(mem)
+	for _, p := range preds {
+		if p < 0 {
+			lb.Append("")
+			continue
+		}
+		lb.Append(classes[p])
+		*labeled++
+	}
+	cols = append(cols, lb.NewArray())
+	lb.Release()
+	out := array.NewRecordBatch(schema, cols, int64(n))
+	defer out.Release()
+	for _, c := range cols[rec.NumCols():] {
+		c.Release()
+	}
+	return w.Write(out)
+}
+
+// readGold reads a gold-label column holding class names or integer ids in
+// the order of classes; empty cells give -1 (no gold label).
+func readGold(path, column string, classes []string, df *dataFlags) ([]int, error) {
+	opt, err := df.options()
+	if err != nil {
+		return nil, err
+	}
+	if opt.Types == nil {
+		opt.Types = map[string]arrow.DataType{}
+	}
+	opt.Types[column] = arrow.BinaryTypes.String
+	r, err := data.Open(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	idx := r.Schema().FieldIndices(column)
+	if len(idx) == 0 {
+		names := make([]string, 0)
+		for _, f := range r.Schema().Fields() {
+			names = append(names, f.Name)
+		}
+		return nil, fmt.Errorf("%s: no gold column %q (columns: %s)", path, column, strings.Join(names, ", "))
+	}
+	var gold []int
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return gold, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		col := rec.Column(idx[0])
+		for i := 0; i < int(rec.NumRows()); i++ {
+			v := strings.TrimSpace(data.FormatValue(col, i))
+			g, err := classOf(v, classes)
+			if err != nil {
+				rec.Release()
+				return nil, &data.Error{File: path, Row: int64(len(gold) + 1), Column: column, Err: err}
+			}
+			gold = append(gold, g)
+		}
+		rec.Release()
+	}
+}
+
+func classOf(v string, classes []string) (int, error) {
+	if v == "" {
+		return -1, nil
+	}
+	for i, c := range classes {
+		if c == v {
+			return i, nil
+		}
+	}
+	if id, err := strconv.Atoi(v); err == nil && id >= 0 && id < len(classes) {
+		return id, nil
+	}
+	return 0, fmt.Errorf("gold label %q is neither a class name (%s) nor a class id 0..%d", v, strings.Join(classes, ", "), len(classes)-1)
+}
+
+func labelRun(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "label run", `Usage: dawn label run --lfs lfs.yaml --data train.csv --out labels.csv [--method M] [--eval test.csv --gold COLUMN] [--json]
+
+Applies the LFs, fits the label model, writes the probabilistic labels and
+prints the LF analysis. With --eval it also reports the label model's
+accuracy on a labeled file (ties and all-abstain rows broken by --tie-break),
+its coverage there, its accuracy on covered rows, and F1 of the positive
+class (the second label) when there are two classes.
+
+Example:
+  dawn label run --lfs lfs.yaml --data train.csv --out labels.csv --eval test.csv --gold CLASS --json`)
+	lfs := fs.String("lfs", "", "the labeling-function YAML file (required)")
+	dataPath := fs.String("data", "", "the unlabeled training data (required)")
+	out := fs.String("out", "", "where to write the labeled rows: .csv or .parquet (required)")
+	modelOut := fs.String("model-out", "", "also save the fitted label model: a .json file, or a model directory for dawn predict/serve")
+	votesOut := fs.String("votes-out", "", "also save the votes here (.parquet)")
+	evalPath := fs.String("eval", "", "a labeled file to evaluate the label model on")
+	gold := fs.String("gold", "", "the gold-label column of --eval (class names or ids)")
+	tie := fs.String("tie-break", "random", "tied rows in --eval and --out: random (Snorkel's seeded hash), abstain or true-random")
+	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
+	df := addDataFlags(fs)
+	mf := addModelFlags(fs)
+	tf := addTrackingFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(map[string]string{"--lfs": *lfs, "--data": *dataPath, "--out": *out}); err != nil {
+		return err
+	}
+	if (*evalPath == "") != (*gold == "") {
+		return usagef("label run: --eval and --gold go together")
+	}
+	policy, err := labelmodel.ParseTieBreak(*tie)
+	if err != nil {
+		return usagef("--tie-break: %v", err)
+	}
+	al, err := tf.start(ctx, "dawn label run", map[string]string{
+		"method": mf.method, "seed": fmt.Sprint(mf.seed), "epochs": fmt.Sprint(mf.epochs), "lr": fmt.Sprint(mf.lr),
+		"l2": fmt.Sprint(mf.l2), "optimizer": mf.optimizer, "class_balance": mf.balance, "tie_break": *tie,
+		"lfs_file": filepath.Base(*lfs),
+	}, map[string]string{"train": *dataPath, "eval": *evalPath, "lfs": *lfs})
+	if err != nil {
+		return al.finish(ctx, err)
+	}
+	return al.finish(ctx, runLabelRun(ctx, e, al, *lfs, *dataPath, *out, *modelOut, *votesOut, *evalPath, *gold, *asJSON, policy, df, mf))
+}
+
+func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, out, modelOut, votesOut, evalPath, gold string,
+	asJSON bool, policy labelmodel.TieBreak, df *dataFlags, mf *modelFlags) error {
+	start := time.Now()
+	x, f, schema, err := applyLFs(ctx, e, lfsPath, dataPath, df, 0)
+	if err != nil {
+		return err
+	}
+	applySecs := time.Since(start).Seconds()
+	if votesOut != "" {
+		if err := label.SaveMatrix(votesOut, x); err != nil {
+			return err
+		}
+	}
+	start = time.Now()
+	lm, err := fitModel(ctx, x, mf)
+	if err != nil {
+		return err
+	}
+	fitSecs := time.Since(start).Seconds()
+	if modelOut != "" {
+		if err := saveLabelModel(modelOut, lm, f, schema); err != nil {
+			return err
+		}
+	}
+	sum := label.Analyze(x)
+	label.AddLearned(sum, lm.LFAccuracies())
+	rows, labeled, err := writeLabels(ctx, e, f, lfsPath, dataPath, out, df, lm, policy, mf.seed)
+	if err != nil {
+		return err
+	}
+	result := map[string]any{
+		"method": lm.Method(), "rows": rows, "labeled": labeled, "out": out,
+		"apply_seconds": applySecs, "fit_seconds": fitSecs, "lfs": sum,
+	}
+	var ev *labelmodel.Eval
+	if evalPath != "" {
+		dx, _, _, err := applyLFs(ctx, e, lfsPath, evalPath, df, 0)
+		if err != nil {
+			return err
+		}
+		g, err := readGold(evalPath, gold, f.Labels, df)
+		if err != nil {
+			return err
+		}
+		for i, v := range g {
+			if v < 0 {
+				return &data.Error{File: evalPath, Row: int64(i + 1), Column: gold, Err: fmt.Errorf("no gold label; every row of the --eval file needs one")}
+			}
+		}
+		if err := label.AddGold(sum, dx, g); err != nil {
+			return err
+		}
+		probs, err := lm.PredictProba(dx)
+		if err != nil {
+			return err
+		}
+		preds, err := labelmodel.ProbsToPreds(probs, dx.K(), policy, mf.seed)
+		if err != nil {
+			return err
+		}
+		r, err := labelmodel.Evaluate(dx, preds, g)
+		if err != nil {
+			return err
+		}
+		ev = &r
+		result["eval"] = ev
+		result["tie_break"] = policy.String()
+	}
+	if err := logLabelRun(ctx, al, lm, f, schema, x, sum, rows, labeled, ev); err != nil {
+		return err
+	}
+	if id := al.runID(); id != "" {
+		result["run_id"] = id
+	}
+	if asJSON {
+		return writeJSON(e.stdout, result)
+	}
+	fmt.Fprintf(e.stdout, "applied %d LFs to %d rows (%.2fs), fitted the %s label model (%.2fs); %d rows labeled, written to %s\n\n",
+		x.M(), x.N, applySecs, lm.Method(), fitSecs, labeled, out)
+	writeAnalysisTable(e.stdout, sum)
+	if ev != nil {
+		fmt.Fprintf(e.stdout, "\nlabel model on %s (%d rows, ties broken by %s): accuracy %.3f, coverage %.3f, accuracy on covered rows %.3f",
+			evalPath, ev.Rows, policy, ev.Accuracy, ev.Coverage, ev.CoveredAccuracy)
+		if len(f.Labels) == 2 {
+			fmt.Fprintf(e.stdout, ", F1 (%s) %.3f", f.Labels[1], ev.F1)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	if id := al.runID(); id != "" {
+		fmt.Fprintf(e.stdout, "logged run %s to %s\n", id, al.c.URI())
+	}
+	return nil
+}
+
+// logLabelRun records a label run's metrics, its LF analysis and the
+// servable model directory (LFs + label model) under "model".
+func logLabelRun(ctx context.Context, al *autolog, lm labelmodel.Model, f *label.File, schema *arrow.Schema,
+	x *label.Matrix, sum []label.LFSummary, rows, labeled int, ev *labelmodel.Eval) error {
+	if al == nil {
+		return nil
+	}
+	covered := 0
+	for i := 0; i < x.N; i++ {
+		if x.RowPtr[i+1] > x.RowPtr[i] {
+			covered++
+		}
+	}
+	m := map[string]float64{"rows": float64(rows), "labeled": float64(labeled), "train_coverage": float64(covered) / float64(max(x.N, 1))}
+	for _, s := range sum {
+		m["lf."+s.Name+".coverage"] = s.Coverage
+		if s.LearnedAccuracy != nil {
+			m["lf."+s.Name+".learned_accuracy"] = *s.LearnedAccuracy
+		}
+		if s.EmpiricalAccuracy != nil {
+			m["lf."+s.Name+".empirical_accuracy"] = *s.EmpiricalAccuracy
+		}
+	}
+	if ev != nil {
+		m["eval_accuracy"], m["eval_coverage"], m["eval_covered_accuracy"] = ev.Accuracy, ev.Coverage, ev.CoveredAccuracy
+		if x.K() == 2 {
+			m["eval_f1"] = ev.F1
+		}
+	}
+	if err := al.metrics(ctx, m); err != nil {
+		return fmt.Errorf("tracking: log metrics: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "dawn-autolog-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "model")
+	if err := lfmodel.Save(dir, f, schema, lm, al.runID()); err != nil {
+		return err
+	}
+	if err := al.artifact(ctx, dir, "model"); err != nil {
+		return fmt.Errorf("tracking: log model: %w", err)
+	}
+	js, err := os.Create(filepath.Join(tmp, "lf_analysis.json"))
+	if err != nil {
+		return err
+	}
+	werr := writeJSON(js, map[string]any{"lfs": sum})
+	if err := js.Close(); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		return werr
+	}
+	return al.artifact(ctx, js.Name(), "")
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/dawn-ml/dawn/model"
+)
+
+func init() {
+	register(&command{
+		name:    "models",
+		summary: "put models into a tracking server's model registry",
+		run: func(ctx context.Context, e *env, args []string) error {
+			return dispatch(ctx, e, "models", `Usage: dawn models <subcommand> [flags]
+
+Works with the model registry of a tracking server (dawn server or MLflow).
+
+Example:
+  dawn models register --model labelmodel/ --name spam-labeler --tracking-uri http://127.0.0.1:5000`,
+				[]subcommand{{"register", "log a model directory to a run and register it as a new version", modelsRegister}}, args)
+		},
+	})
+}
+
+func modelsRegister(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "models register", `Usage: dawn models register --model DIR --name NAME [--tracking-uri URI] [--run-id ID] [--json]
+
+Uploads a model directory (one with an MLmodel file: from dawn train,
+dawn label fit/run or dawn cascade build) into a run's artifacts under
+"model" and registers it as the next version of NAME, creating NAME when it
+is new. Without --run-id a run is created for it. Serve it afterwards with
+dawn serve --model models:/NAME/VERSION.
+
+Example:
+  dawn models register --model spam-model/ --name spam --tracking-uri http://127.0.0.1:5000`)
+	dir := fs.String("model", "", "the model directory to register (required)")
+	name := fs.String("name", "", "the registered model's name (required)")
+	runID := fs.String("run-id", "", "log the model into this existing run (default: a new run)")
+	asJSON := fs.Bool("json", false, "print JSON on stdout")
+	tf := addTrackingFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := required(map[string]string{"--model": *dir, "--name": *name}); err != nil {
+		return err
+	}
+	if tf.uri == "" {
+		return usagef("models register: no tracking server: pass --tracking-uri or set MLFLOW_TRACKING_URI")
+	}
+	desc, err := model.Read(*dir)
+	if err != nil {
+		return err
+	}
+	if tf.runName == "" {
+		tf.runName = "register " + *name
+	}
+	var al *autolog
+	if *runID == "" {
+		params := map[string]string{"registered_model": *name}
+		if d := desc.Flavors.Dawn; d != nil {
+			params["model_type"] = d.ModelType
+		}
+		if al, err = tf.start(ctx, "dawn models register", params, nil); err != nil {
+			return al.finish(ctx, err)
+		}
+	} else {
+		c, err := newTrackingClient(tf.uri)
+		if err != nil {
+			return err
+		}
+		run, err := c.GetRun(ctx, *runID)
+		if err != nil {
+			return fmt.Errorf("models register: run %s: %w", *runID, err)
+		}
+		al = &autolog{c: c, run: run}
+	}
+	if err := al.artifact(ctx, *dir, "model"); err != nil {
+		return al.finish(ctx, fmt.Errorf("models register: upload %s: %w", *dir, err))
+	}
+	source := strings.TrimRight(al.run.Info.ArtifactURI, "/") + "/model"
+	mv, err := al.c.CreateModelVersion(ctx, *name, source, al.runID())
+	if *runID == "" {
+		err = al.finish(ctx, err)
+	}
+	if err != nil {
+		return fmt.Errorf("models register: %w", err)
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, map[string]any{"name": mv.Name, "version": mv.Version, "source": mv.Source, "run_id": al.runID()})
+	}
+	fmt.Fprintf(e.stdout, "registered %s version %s (source %s, run %s)\n", mv.Name, mv.Version, mv.Source, al.runID())
+	return nil
+}

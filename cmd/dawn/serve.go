@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	_ "github.com/dawn-ml/dawn/cascade" // registers the cascade model type
+	_ "github.com/dawn-ml/dawn/lfmodel" // registers the label model type
+	"github.com/dawn-ml/dawn/model"
+	"github.com/dawn-ml/dawn/serve"
+	"github.com/dawn-ml/dawn/serve/predlog"
+	_ "github.com/dawn-ml/dawn/train" // registers the end-model types
+)
+
+const serveUsage = `Usage: dawn serve --model DIR|models:/NAME/VERSION|models:/NAME@ALIAS
+       [--tracking-uri URI] [--host 127.0.0.1] [--port 5001]
+       [--batch-rows 1024] [--batch-wait 0s] [--poll 10s]
+       [--log-dir DIR [--log-roll-rows N] [--log-roll-every D]]
+
+Serves a model over MLflow's scoring protocol: GET /ping, /health, /version,
+POST /invocations (application/json with dataframe_split, dataframe_records,
+instances or inputs, or text/csv), and Prometheus metrics on GET /metrics.
+Concurrent requests are micro-batched. With models:/NAME@ALIAS the alias is
+polled and the server swaps to the version it points at without dropping a
+request. --log-dir appends every answered request (inputs, outputs, model
+version, latency) to Parquet files there, never blocking a request.
+SIGINT/SIGTERM stop it gracefully.
+
+Example:
+  dawn serve --model spam-model/ --port 5001
+  curl -s localhost:5001/invocations -H 'Content-Type: application/json' \
+       -d '{"dataframe_records": [{"text": "check out my channel"}]}'`
+
+func init() {
+	register(&command{name: "serve", summary: "serve a model over MLflow's scoring protocol", run: runServe})
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve", serveUsage)
+	src := fs.String("model", "", "model `directory` or models:/NAME/VERSION or models:/NAME@ALIAS")
+	tracking := fs.String("tracking-uri", os.Getenv("MLFLOW_TRACKING_URI"), "tracking server `URL` for models:/ URIs (default $MLFLOW_TRACKING_URI)")
+	host := fs.String("host", "127.0.0.1", "listen `address`")
+	port := fs.Int("port", 5001, "listen `port`")
+	batchRows := fs.Int("batch-rows", 1024, "largest micro-batch in `rows`")
+	batchWait := fs.Duration("batch-wait", 0, "how long a micro-batch waits for more requests (0: only what queued up)")
+	workers := fs.Int("workers", 0, "concurrent Predict calls (default: CPUs)")
+	poll := fs.Duration("poll", 10*time.Second, "how often to check a models:/NAME@ALIAS for a new version")
+	logDir := fs.String("log-dir", "", "write the prediction log (Parquet) into this `directory`")
+	logRows := fs.Int("log-roll-rows", 1_000_000, "start a new prediction-log file after this many `rows`")
+	logEvery := fs.Duration("log-roll-every", time.Minute, "start a new prediction-log file at least this often")
+	logQueue := fs.Int("log-queue", 10_000, "requests the prediction log may hold before dropping (counted in /metrics)")
+	cache := fs.String("model-cache", "", "directory for models fetched from the registry (default: a temporary directory)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *src == "" {
+		return usagef("serve: --model is required")
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	uri, isURI, err := serve.ParseModelURI(*src)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	var (
+		m            model.Model
+		modelVersion string
+		reg          *serve.Registry
+	)
+	if isURI {
+		if *tracking == "" {
+			return usagef("serve: %s needs --tracking-uri (or MLFLOW_TRACKING_URI)", *src)
+		}
+		reg = &serve.Registry{TrackingURI: *tracking, CacheDir: *cache}
+		if m, modelVersion, err = reg.Open(ctx, uri, model.Load); err != nil {
+			return err
+		}
+	} else {
+		if m, err = model.Load(*src); err != nil {
+			return err
+		}
+		modelVersion = *src
+	}
+	opt := serve.Options{Version: version, MaxBatchRows: *batchRows, MaxWait: *batchWait, Workers: *workers, Logger: log}
+	var plog *predlog.Logger
+	if *logDir != "" {
+		plog, err = predlog.New(predlog.Options{Dir: *logDir, RollRows: *logRows, RollEvery: *logEvery, Queue: *logQueue, Logger: log})
+		if err != nil {
+			return err
+		}
+		opt.Log = plog
+	}
+	s, err := serve.New(m, modelVersion, opt)
+	if err != nil {
+		return err
+	}
+	if plog != nil {
+		s.Registry().MustRegister(plog.Collectors()...)
+	}
+	addr := net.JoinHostPort(*host, strconv.Itoa(*port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if isURI && uri.Alias != "" {
+		go serve.Follow(ctx, s, reg, uri, *poll, model.Load, log)
+	}
+	info := m.Info()
+	log.Info("serving", "model", *src, "version", modelVersion, "type", info.Type, "addr", "http://"+ln.Addr().String())
+	err = s.Serve(ctx, ln, 30*time.Second)
+	if plog != nil {
+		if cerr := plog.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	return err
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/dawn-ml/dawn/featurize"
+	"github.com/dawn-ml/dawn/train"
+	"go.yaml.in/yaml/v3"
+)
+
+const trainUsage = `Usage: dawn train --data FILE (--target COLUMN | --prob-cols P1,P2,...) --out DIR
+                  [--text COLUMNS] [--numeric COLUMNS] [--categorical COLUMNS] [--features FILE.yaml]
+                  [--model logreg|softmax|linreg|mlp] [--valid FILE --gold COLUMN] [--seed N] [--json]
+
+Trains an end model and saves it as a model directory (an MLmodel file, the
+featurizer and the weights). Labels are hard (--target) or probabilistic
+(--prob-cols, e.g. from 'dawn label run'), trained with the expected
+cross-entropy; rows where every LF abstained (uniform probabilities, an empty
+or -1 label) are dropped unless --keep-abstain. SGD runs lock-free on all
+cores (HogWild!); --threads 1 with --seed is deterministic.
+
+Examples:
+  dawn train --data labeled.csv --text text --prob-cols prob_0,prob_1 --out spam-model/ \
+      --valid valid.csv --gold label --seed 1
+  dawn train --data train.csv --text text --target label --model logreg --ngrams 5 --out m/ --json
+  dawn train --data houses.csv --numeric rooms,area --categorical town --target price --model linreg --out m/`
+
+func init() {
+	register(&command{name: "train", summary: "train an end model on hard or probabilistic labels", run: runTrain})
+}
+
+func runTrain(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "train", trainUsage)
+	var s train.Spec
+	fs.StringVar(&s.Data, "data", "", "training data `file` (CSV, TSV, JSONL, Parquet, Arrow)")
+	fs.StringVar(&s.Target, "target", "", "label `column` (hard labels; the value for linreg)")
+	probCols := fs.String("prob-cols", "", "probabilistic label `columns`, one per class, comma-separated")
+	fs.StringVar(&s.Weight, "weight", "", "optional per-row weight `column`")
+	fs.StringVar(&s.Out, "out", "", "model `directory` to write")
+	kind := fs.String("model", "", "model type: logreg, softmax, linreg or mlp (default logreg, softmax for > 2 classes)")
+	text := fs.String("text", "", "text `columns` (hashed word n-grams)")
+	numeric := fs.String("numeric", "", "numeric `columns` (standardized)")
+	categorical := fs.String("categorical", "", "categorical `columns` (one-hot)")
+	hashedCat := fs.String("hashed-categorical", "", "categorical `columns` to hash instead of one-hot")
+	featFile := fs.String("features", "", "featurizer config `file` (YAML); replaces --text/--numeric/--categorical")
+	ngrams := fs.Int("ngrams", 2, "word n-grams 1..`N` for text columns")
+	chars := fs.String("char-ngrams", "", "character n-gram lengths `MIN-MAX`, e.g. 2-4 (default none)")
+	lower := fs.Bool("lower", true, "lower-case text")
+	tfidf := fs.Bool("tfidf", false, "TF-IDF weight text features")
+	bits := fs.Int("bits", featurize.DefaultBits, "hash space 2^`BITS`")
+	fs.BoolVar(&s.KeepAbstain, "keep-abstain", false, "keep rows where every LF abstained")
+	fs.StringVar(&s.Valid, "valid", "", "validation `file` for early stopping (needs --gold)")
+	fs.StringVar(&s.Gold, "gold", "", "gold label `column` of --valid")
+	fs.Float64Var(&s.ValidFrac, "valid-frac", 0, "without --valid: hold out this `fraction` of training rows for early stopping")
+	o := &s.Options
+	fs.StringVar(&o.Optimizer, "optimizer", "sgd", "sgd (HogWild!), adagrad (HogWild! with per-weight rates; linear models) or lbfgs (full batch, exact)")
+	fs.IntVar(&o.Epochs, "epochs", 0, "SGD epochs or L-BFGS iterations (default 30 / 200)")
+	fs.Float64Var(&o.LR, "lr", 0, "initial learning rate (default 0.1; 0.01 for linreg)")
+	fs.StringVar(&o.Schedule, "schedule", "inverse", "learning-rate schedule: inverse, invsqrt or constant")
+	fs.Float64Var(&o.L2, "l2", 1e-4, "L2 penalty")
+	fs.Float64Var(&o.L1, "l1", 0, "L1 penalty")
+	fs.IntVar(&o.Threads, "threads", 0, "SGD workers (default all cores)")
+	fs.IntVar(&o.Hidden, "hidden", 32, "MLP hidden units")
+	fs.IntVar(&o.Patience, "patience", 3, "early stopping: epochs without a better validation loss")
+	fs.StringVar(&o.Precision, "precision", "", "low-precision SGD weights: int8 or int16 (linear models)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	fs.StringVar(&s.RunID, "run-id", "", "tracking run id to record in the MLmodel")
+	asJSON := fs.Bool("json", false, "print the training report as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	o.Seed = *seed
+	s.ProbCols = splitList(*probCols)
+	switch {
+	case s.Data == "":
+		return usagef("train: --data is required")
+	case s.Out == "":
+		return usagef("train: --out is required")
+	case s.Target == "" && len(s.ProbCols) == 0:
+		return usagef("train: give --target COLUMN or --prob-cols P1,P2,...")
+	case s.Target != "" && len(s.ProbCols) > 0:
+		return usagef("train: give --target or --prob-cols, not both")
+	}
+	if *kind != "" {
+		k, err := train.ParseKind(*kind)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		o.Model = k
+	}
+	if *featFile != "" {
+		b, err := os.ReadFile(*featFile)
+		if err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&s.Features); err != nil {
+			return fmt.Errorf("train: features file %s: %w", *featFile, err)
+		}
+	} else {
+		cmin, cmax := 0, 0
+		if *chars != "" {
+			a, b, ok := strings.Cut(*chars, "-")
+			var err1, err2 error
+			cmin, err1 = strconv.Atoi(a)
+			cmax, err2 = strconv.Atoi(b)
+			if !ok || err1 != nil || err2 != nil {
+				return usagef("train: --char-ngrams %q: want MIN-MAX, e.g. 2-4", *chars)
+			}
+		}
+		for _, c := range splitList(*text) {
+			s.Features.Text = append(s.Features.Text, featurize.Text{Column: c, Words: *ngrams, CharMin: cmin, CharMax: cmax, Lower: *lower, TFIDF: *tfidf})
+		}
+		s.Features.Numeric = splitList(*numeric)
+		for _, c := range splitList(*categorical) {
+			s.Features.Categorical = append(s.Features.Categorical, featurize.Categorical{Column: c})
+		}
+		for _, c := range splitList(*hashedCat) {
+			s.Features.Categorical = append(s.Features.Categorical, featurize.Categorical{Column: c, Hashed: true})
+		}
+		s.Features.Bits = *bits
+		if len(s.Features.Text)+len(s.Features.Numeric)+len(s.Features.Categorical) == 0 {
+			return usagef("train: name the feature columns: --text, --numeric, --categorical or --features")
+		}
+	}
+	rep, err := train.Run(ctx, s)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, rep)
+	}
+	fmt.Fprintf(e.stdout, "model       %s → %s\n", rep.Model, rep.Out)
+	if len(rep.Classes) > 0 {
+		fmt.Fprintf(e.stdout, "classes     %s\n", strings.Join(rep.Classes, ", "))
+	}
+	fmt.Fprintf(e.stdout, "rows        %d (dropped %d all-abstain)\n", rep.Rows, rep.Dropped)
+	fmt.Fprintf(e.stdout, "features    %d\n", rep.Features)
+	fmt.Fprintf(e.stdout, "epochs      %d (kept epoch %d)\n", rep.Epochs, rep.BestEpoch)
+	fmt.Fprintf(e.stdout, "objective   %.6g\n", rep.Objective)
+	if rep.ValidLoss != nil {
+		fmt.Fprintf(e.stdout, "valid loss  %.6g on %d rows\n", *rep.ValidLoss, rep.ValidRows)
+	}
+	if rep.ValidAcc != nil {
+		fmt.Fprintf(e.stdout, "valid acc.  %.4f\n", *rep.ValidAcc)
+	}
+	fmt.Fprintf(e.stdout, "time        %.3fs (%.0f rows/s)\n", rep.Seconds, rep.RowsPerSec)
+	return nil
+}

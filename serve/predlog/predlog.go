@@ -1,0 +1,344 @@
+// Package predlog is the prediction log of `dawn serve`: every answered
+// request's inputs, outputs, model version and latency, appended to Parquet
+// files in a directory, the raw material for drift monitoring.
+//
+// The request path never waits on it: Log hands the entry to a bounded
+// queue and, when the queue is full, drops the entry and counts the drop
+// (dawn_serve_predlog_dropped_rows_total). A writer goroutine batches
+// entries and rolls to a new file after RollRows rows or RollEvery, and
+// whenever the model's signature or classes change. Each file is written
+// under a temporary name and renamed when complete (package data), so a
+// reader of the directory only ever sees whole files.
+package predlog
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/serve"
+)
+
+// Options configures a Logger.
+type Options struct {
+	Dir       string        // where the Parquet files go (created if missing)
+	RollRows  int           // rows per file (1,000,000 when 0)
+	RollEvery time.Duration // a file's longest life (1 minute when 0)
+	Queue     int           // requests held before dropping (10,000 when 0)
+	FlushRows int           // rows buffered before a row group is written (4,096 when 0)
+	Logger    *slog.Logger
+}
+
+// Logger is a serve.PredictionLog writing Parquet files.
+type Logger struct {
+	opt  Options
+	ch   chan *serve.LogEntry
+	done chan struct{}
+	once sync.Once
+
+	rows, dropped, files, errs prometheus.Counter
+
+	// Owned by the writer goroutine:
+	w       *data.Writer
+	path    string
+	sch     *arrow.Schema
+	key     string // signature of the current file's schema
+	fileRow int
+	opened  time.Time
+	pending []*serve.LogEntry
+	pendN   int
+	seq     int
+	lastErr error
+}
+
+var _ serve.PredictionLog = (*Logger)(nil)
+
+// New starts a prediction log in opt.Dir.
+func New(opt Options) (*Logger, error) {
+	if opt.Dir == "" {
+		return nil, fmt.Errorf("predlog: no directory")
+	}
+	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("predlog: %w", err)
+	}
+	if opt.RollRows <= 0 {
+		opt.RollRows = 1_000_000
+	}
+	if opt.RollEvery <= 0 {
+		opt.RollEvery = time.Minute
+	}
+	if opt.Queue <= 0 {
+		opt.Queue = 10_000
+	}
+	if opt.FlushRows <= 0 {
+		opt.FlushRows = 4096
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	l := &Logger{opt: opt, ch: make(chan *serve.LogEntry, opt.Queue), done: make(chan struct{})}
+	l.rows = prometheus.NewCounter(prometheus.CounterOpts{Name: "dawn_serve_predlog_rows_total", Help: "Rows written to the prediction log."})
+	l.dropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "dawn_serve_predlog_dropped_rows_total", Help: "Rows dropped because the prediction log's queue was full (or a write failed)."})
+	l.files = prometheus.NewCounter(prometheus.CounterOpts{Name: "dawn_serve_predlog_files_total", Help: "Prediction-log files completed."})
+	l.errs = prometheus.NewCounter(prometheus.CounterOpts{Name: "dawn_serve_predlog_errors_total", Help: "Prediction-log write errors."})
+	go l.run(nil)
+	return l, nil
+}
+
+// Collectors are the log's metrics, for the server's registry.
+func (l *Logger) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{l.rows, l.dropped, l.files, l.errs}
+}
+
+// Log queues e, or drops it when the queue is full. It never blocks.
+func (l *Logger) Log(e *serve.LogEntry) {
+	select {
+	case l.ch <- e:
+	default:
+		l.dropped.Add(float64(e.Inputs.NumRows()))
+		e.Inputs.Release()
+	}
+}
+
+// Close writes what is queued, completes the current file and stops. Call
+// it after the server has stopped sending entries.
+func (l *Logger) Close() error {
+	l.once.Do(func() { close(l.ch) })
+	<-l.done
+	return l.lastErr
+}
+
+// run writes entries; it first waits for hold to close when hold is set
+// (tests use it to fill the queue).
+func (l *Logger) run(hold chan struct{}) {
+	defer close(l.done)
+	if hold != nil {
+		<-hold
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case e, ok := <-l.ch:
+			if !ok {
+				l.flush()
+				l.finish()
+				return
+			}
+			l.add(e)
+		case now := <-tick.C:
+			l.flush()
+			if l.w != nil && now.Sub(l.opened) >= l.opt.RollEvery {
+				l.finish()
+			}
+		}
+	}
+}
+
+// schemaKey identifies what a file's schema depends on.
+func schemaKey(e *serve.LogEntry) string {
+	return e.Inputs.Schema().String() + "|" + fmt.Sprint(e.Pred.Classes, e.Pred.Values != nil && e.Pred.Probs == nil, e.Pred.Stage != nil)
+}
+
+func (l *Logger) add(e *serve.LogEntry) {
+	if k := schemaKey(e); k != l.key {
+		l.flush()
+		l.finish()
+		l.key = k
+	}
+	l.pending = append(l.pending, e)
+	l.pendN += int(e.Inputs.NumRows())
+	if l.pendN >= l.opt.FlushRows {
+		l.flush()
+	}
+	if l.w != nil && l.fileRow >= l.opt.RollRows {
+		l.finish()
+	}
+}
+
+func (l *Logger) fail(err error) {
+	l.errs.Inc()
+	l.lastErr = err
+	l.opt.Logger.Error("predlog: write failed; dropping rows", "file", l.path, "err", err)
+	if l.w != nil {
+		l.w.Abort()
+		l.w = nil
+	}
+}
+
+func (l *Logger) finish() {
+	if l.w == nil {
+		return
+	}
+	if err := l.w.Close(); err != nil {
+		l.fail(err)
+		return
+	}
+	l.w = nil
+	l.files.Inc()
+}
+
+func (l *Logger) flush() {
+	if len(l.pending) == 0 {
+		return
+	}
+	batch := l.pending
+	n := l.pendN
+	l.pending, l.pendN = nil, 0
+	defer func() {
+		for _, e := range batch {
+			e.Inputs.Release()
+		}
+	}()
+	rec, sch := build(batch)
+	defer rec.Release()
+	if l.w == nil {
+		l.seq++
+		l.path = filepath.Join(l.opt.Dir, fmt.Sprintf("predictions-%s-%04d.parquet", time.Now().UTC().Format("20060102T150405.000000"), l.seq))
+		w, err := data.Create(l.path, sch, data.WriteOptions{})
+		if err != nil {
+			l.dropped.Add(float64(n))
+			l.fail(err)
+			return
+		}
+		l.w, l.sch, l.fileRow, l.opened = w, sch, 0, time.Now()
+	}
+	if err := l.w.Write(rec); err != nil {
+		l.dropped.Add(float64(n))
+		l.fail(err)
+		return
+	}
+	l.fileRow += n
+	l.rows.Add(float64(n))
+}
+
+// build makes one record of the entries: time, model_version, latency_ms,
+// the input columns (renamed input_<name> when an output takes the name),
+// then prob_<class> and label, or prediction, and stage.
+func build(es []*serve.LogEntry) (arrow.RecordBatch, *arrow.Schema) {
+	first := es[0]
+	p := first.Pred
+	var outNames []string
+	for _, c := range p.Classes {
+		outNames = append(outNames, "prob_"+c)
+	}
+	regression := p.Values != nil && p.Probs == nil
+	if regression {
+		outNames = append(outNames, "prediction")
+	} else {
+		outNames = append(outNames, "label")
+	}
+	if p.Stage != nil {
+		outNames = append(outNames, "stage")
+	}
+	fields := []arrow.Field{
+		{Name: "time", Type: arrow.FixedWidthTypes.Timestamp_us},
+		{Name: "model_version", Type: arrow.BinaryTypes.String},
+		{Name: "latency_ms", Type: arrow.PrimitiveTypes.Float64},
+	}
+	inSch := first.Inputs.Schema()
+	for _, f := range inSch.Fields() {
+		if slices.Contains(outNames, f.Name) || f.Name == "time" || f.Name == "model_version" || f.Name == "latency_ms" {
+			f.Name = "input_" + f.Name
+		}
+		f.Nullable = true
+		fields = append(fields, f)
+	}
+	for _, name := range outNames {
+		t := arrow.DataType(arrow.PrimitiveTypes.Float64)
+		if name == "label" || name == "stage" {
+			t = arrow.BinaryTypes.String
+		}
+		fields = append(fields, arrow.Field{Name: name, Type: t, Nullable: true})
+	}
+	sch := arrow.NewSchema(fields, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sch)
+	defer b.Release()
+	nIn := len(inSch.Fields())
+	tb := b.Field(0).(*array.TimestampBuilder)
+	vb := b.Field(1).(*array.StringBuilder)
+	lb := b.Field(2).(*array.Float64Builder)
+	for _, e := range es {
+		n := int(e.Inputs.NumRows())
+		for r := 0; r < n; r++ {
+			tb.Append(arrow.Timestamp(e.Time.UnixMicro()))
+			vb.Append(e.ModelVersion)
+			lb.Append(float64(e.Latency.Microseconds()) / 1000)
+		}
+	}
+	cols := make([]arrow.Array, len(fields))
+	cols[0], cols[1], cols[2] = tb.NewArray(), vb.NewArray(), lb.NewArray()
+	for c := 0; c < nIn; c++ {
+		parts := make([]arrow.Array, len(es))
+		for i, e := range es {
+			parts[i] = e.Inputs.Column(c)
+		}
+		col, err := array.Concatenate(parts, memory.DefaultAllocator)
+		if err != nil {
+			panic("predlog: concatenating one column's slices cannot fail: " + err.Error())
+		}
+		cols[3+c] = col
+	}
+	k := len(p.Classes)
+	o := 3 + nIn
+	for ci := 0; ci < k; ci++ {
+		fb := array.NewFloat64Builder(memory.DefaultAllocator)
+		for _, e := range es {
+			for r := 0; r < int(e.Inputs.NumRows()); r++ {
+				fb.Append(e.Pred.Probs[(e.Off+r)*k+ci])
+			}
+		}
+		cols[o+ci] = fb.NewArray()
+		fb.Release()
+	}
+	o += k
+	if regression {
+		fb := array.NewFloat64Builder(memory.DefaultAllocator)
+		for _, e := range es {
+			fb.AppendValues(e.Pred.Values[e.Off:e.Off+int(e.Inputs.NumRows())], nil)
+		}
+		cols[o] = fb.NewArray()
+		fb.Release()
+	} else {
+		sb := array.NewStringBuilder(memory.DefaultAllocator)
+		for _, e := range es {
+			for r := 0; r < int(e.Inputs.NumRows()); r++ {
+				if l := e.Pred.Labels[e.Off+r]; l >= 0 && l < len(e.Pred.Classes) {
+					sb.Append(e.Pred.Classes[l])
+				} else {
+					sb.AppendNull()
+				}
+			}
+		}
+		cols[o] = sb.NewArray()
+		sb.Release()
+	}
+	o++
+	if p.Stage != nil {
+		sb := array.NewStringBuilder(memory.DefaultAllocator)
+		for _, e := range es {
+			sb.AppendValues(e.Pred.Stage[e.Off:e.Off+int(e.Inputs.NumRows())], nil)
+		}
+		cols[o] = sb.NewArray()
+		sb.Release()
+	}
+	total := 0
+	for _, e := range es {
+		total += int(e.Inputs.NumRows())
+	}
+	rec := array.NewRecordBatch(sch, cols, int64(total))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec, sch
+}

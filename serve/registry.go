@@ -1,0 +1,337 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dawn-ml/dawn/model"
+)
+
+// ModelURI is a registry reference: models:/NAME/VERSION or
+// models:/NAME@ALIAS.
+type ModelURI struct {
+	Name, Version, Alias string
+}
+
+func (u ModelURI) String() string {
+	if u.Alias != "" {
+		return "models:/" + u.Name + "@" + u.Alias
+	}
+	return "models:/" + u.Name + "/" + u.Version
+}
+
+// ParseModelURI parses a models:/ URI; ok is false for anything else (a
+// directory).
+func ParseModelURI(s string) (u ModelURI, ok bool, err error) {
+	rest, found := strings.CutPrefix(s, "models:/")
+	if !found {
+		return u, false, nil
+	}
+	rest = strings.TrimPrefix(rest, "/")
+	if name, alias, isAlias := strings.Cut(rest, "@"); isAlias {
+		if name == "" || alias == "" || strings.Contains(alias, "/") {
+			return u, true, fmt.Errorf("serve: model URI %q: want models:/NAME@ALIAS", s)
+		}
+		return ModelURI{Name: name, Alias: alias}, true, nil
+	}
+	i := strings.LastIndex(rest, "/")
+	if i <= 0 || i == len(rest)-1 {
+		return u, true, fmt.Errorf("serve: model URI %q: want models:/NAME/VERSION or models:/NAME@ALIAS", s)
+	}
+	return ModelURI{Name: rest[:i], Version: rest[i+1:]}, true, nil
+}
+
+// Registry resolves model URIs with MLflow's model-registry REST API
+// (get-model-version, get-model-version-by-alias,
+// get-model-version-download-uri) and fetches the model's files, so it
+// works against dawn's tracking server or any MLflow-compatible one.
+type Registry struct {
+	// TrackingURI is the server's base URL, e.g. http://127.0.0.1:5000.
+	TrackingURI string
+	HTTP        *http.Client // a client with a 30 s timeout when nil
+	// CacheDir holds fetched models (a temporary directory when empty).
+	CacheDir string
+}
+
+func (r *Registry) client() *http.Client {
+	if r.HTTP != nil {
+		return r.HTTP
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+func (r *Registry) get(ctx context.Context, p string, q url.Values, out any) error {
+	u := strings.TrimRight(r.TrackingURI, "/") + p
+	if q != nil {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		var e struct {
+			Code string `json:"error_code"`
+			Msg  string `json:"message"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Code != "" {
+			return fmt.Errorf("GET %s: HTTP %d %s: %s", p, resp.StatusCode, e.Code, e.Msg)
+		}
+		return fmt.Errorf("GET %s: HTTP %d", p, resp.StatusCode)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("GET %s: %w", p, err)
+	}
+	return nil
+}
+
+// Resolve returns the version u names now and its artifact URI.
+func (r *Registry) Resolve(ctx context.Context, u ModelURI) (version, artifactURI string, err error) {
+	var mv struct {
+		ModelVersion struct {
+			Version string `json:"version"`
+			Source  string `json:"source"`
+		} `json:"model_version"`
+	}
+	if u.Alias != "" {
+		err = r.get(ctx, "/api/2.0/mlflow/registered-models/alias", url.Values{"name": {u.Name}, "alias": {u.Alias}}, &mv)
+	} else {
+		err = r.get(ctx, "/api/2.0/mlflow/model-versions/get", url.Values{"name": {u.Name}, "version": {u.Version}}, &mv)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("serve: resolve %s at %s: %w", u, r.TrackingURI, err)
+	}
+	version = mv.ModelVersion.Version
+	if version == "" {
+		return "", "", fmt.Errorf("serve: resolve %s at %s: the answer names no version", u, r.TrackingURI)
+	}
+	var dl struct {
+		ArtifactURI string `json:"artifact_uri"`
+	}
+	if err := r.get(ctx, "/api/2.0/mlflow/model-versions/get-download-uri", url.Values{"name": {u.Name}, "version": {version}}, &dl); err != nil {
+		return "", "", fmt.Errorf("serve: resolve %s version %s: %w", u, version, err)
+	}
+	if dl.ArtifactURI == "" {
+		dl.ArtifactURI = mv.ModelVersion.Source
+	}
+	return version, dl.ArtifactURI, nil
+}
+
+// Fetch makes the model at artifactURI available as a local directory: a
+// local path or file:// URI is used in place; an mlflow-artifacts: URI is
+// downloaded through the tracking server's artifact proxy into the cache.
+func (r *Registry) Fetch(ctx context.Context, name, version, artifactURI string) (string, error) {
+	switch {
+	case strings.HasPrefix(artifactURI, "file://"):
+		u, err := url.Parse(artifactURI)
+		if err != nil {
+			return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
+		}
+		return u.Path, nil
+	case strings.HasPrefix(artifactURI, "/"):
+		return artifactURI, nil
+	case strings.HasPrefix(artifactURI, "mlflow-artifacts:"):
+		p := strings.TrimPrefix(artifactURI, "mlflow-artifacts:")
+		if strings.HasPrefix(p, "//") { // mlflow-artifacts://host:port/path
+			if i := strings.Index(p[2:], "/"); i >= 0 {
+				p = p[2+i:]
+			} else {
+				p = "/"
+			}
+		}
+		p = strings.Trim(p, "/")
+		cache := r.CacheDir
+		if cache == "" {
+			cache = filepath.Join(os.TempDir(), "dawn-serve-models")
+		}
+		dst := filepath.Join(cache, safeName(name), safeName(version))
+		if _, err := os.Stat(filepath.Join(dst, model.FileName)); err == nil {
+			return dst, nil
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
+		}
+		tmp, err := os.MkdirTemp(filepath.Dir(dst), ".fetch-*")
+		if err != nil {
+			return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
+		}
+		if err := r.download(ctx, p, tmp, 0); err != nil {
+			os.RemoveAll(tmp)
+			return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
+		}
+		os.RemoveAll(dst)
+		if err := os.Rename(tmp, dst); err != nil {
+			os.RemoveAll(tmp)
+			return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
+		}
+		return dst, nil
+	}
+	return "", fmt.Errorf("serve: fetch %s: unsupported artifact URI scheme (dawn serve reads local paths, file:// and mlflow-artifacts: through the tracking server)", artifactURI)
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ':' || r == 0 {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// download copies the proxy's directory p into dst, recursively.
+func (r *Registry) download(ctx context.Context, p, dst string, depth int) error {
+	if depth > 32 {
+		return errors.New("artifact tree deeper than 32 levels")
+	}
+	var list struct {
+		Files []struct {
+			Path  string `json:"path"`
+			IsDir bool   `json:"is_dir"`
+		} `json:"files"`
+	}
+	if err := r.get(ctx, "/api/2.0/mlflow-artifacts/artifacts", url.Values{"path": {p}}, &list); err != nil {
+		return err
+	}
+	if len(list.Files) == 0 && depth == 0 {
+		return fmt.Errorf("no artifacts under %q", p)
+	}
+	for _, f := range list.Files {
+		base := path.Base(f.Path)
+		if base == "." || base == ".." || base == "/" {
+			return fmt.Errorf("artifact listing of %q holds a bad name %q", p, f.Path)
+		}
+		child := p + "/" + base
+		target := filepath.Join(dst, base)
+		if f.IsDir {
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+			if err := r.download(ctx, child, target, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.downloadFile(ctx, child, target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Registry) downloadFile(ctx context.Context, p, target string) error {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	u := strings.TrimRight(r.TrackingURI, "/") + "/api/2.0/mlflow-artifacts/artifacts/" + strings.Join(segs, "/")
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET artifact %s: HTTP %d", p, resp.StatusCode)
+	}
+	f, err := os.Create(target)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("GET artifact %s: %w", p, err)
+	}
+	return f.Close()
+}
+
+// Loader opens a model directory (model.Load in dawn).
+type Loader func(dir string) (model.Model, error)
+
+// Open resolves u, fetches and loads it, returning the model and its
+// version.
+func (r *Registry) Open(ctx context.Context, u ModelURI, load Loader) (model.Model, string, error) {
+	v, uri, err := r.Resolve(ctx, u)
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := r.Fetch(ctx, u.Name, v, uri)
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := load(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("serve: load %s version %s from %s: %w", u, v, dir, err)
+	}
+	return m, v, nil
+}
+
+// Follow polls the alias u every interval and, when it points at another
+// version, loads that version and swaps it into s without dropping a
+// request. Errors are logged and the current model kept. It returns when
+// ctx is done.
+func Follow(ctx context.Context, s *Server, r *Registry, u ModelURI, interval time.Duration, load Loader, log *slog.Logger) {
+	if log == nil {
+		log = slog.Default()
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		v, uri, err := r.Resolve(ctx, u)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("serve: alias poll failed; keeping the current model", "model", u.String(), "err", err)
+			}
+			continue
+		}
+		if v == s.ModelVersion() {
+			continue
+		}
+		dir, err := r.Fetch(ctx, u.Name, v, uri)
+		if err != nil {
+			log.Error("serve: fetch new version failed; keeping the current model", "model", u.String(), "version", v, "err", err)
+			continue
+		}
+		m, err := load(dir)
+		if err != nil {
+			log.Error("serve: load new version failed; keeping the current model", "model", u.String(), "version", v, "err", err)
+			continue
+		}
+		old := s.ModelVersion()
+		if err := s.Swap(m, v); err != nil {
+			log.Error("serve: swap failed; keeping the current model", "model", u.String(), "version", v, "err", err)
+			continue
+		}
+		log.Info("serve: alias moved; now serving the new version", "model", u.String(), "from", old, "to", v)
+	}
+}
