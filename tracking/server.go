@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -292,7 +293,15 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 				return nil, err
 			}
 		}
-		id, err := s.CreateExperiment(ctx, r.Name, r.ArtifactLocation, r.Tags)
+		loc := r.ArtifactLocation
+		if loc != "" && !strings.Contains(loc, ":") && !filepath.IsAbs(loc) {
+			// MLflow resolves a bare relative location against the server's
+			// working directory.
+			if abs, err := filepath.Abs(loc); err == nil {
+				loc = abs
+			}
+		}
+		id, err := s.CreateExperiment(ctx, r.Name, loc, r.Tags)
 		if err != nil {
 			return nil, err
 		}
@@ -623,6 +632,18 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}{out}, nil
 	}))
 	add("GET", "artifacts/list", handle(a, a.listArtifacts))
+	// MLflow 3 clients ask whether an artifact path is a logged model
+	// before listing it or registering from it; dawn has no logged models.
+	add("POST", "logged-models/search", handle(a, func(ctx context.Context, r *struct {
+		ExperimentIDs []string `json:"experiment_ids"`
+	}) (any, error) {
+		for _, id := range r.ExperimentIDs {
+			if _, err := s.GetExperiment(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		return struct{}{}, nil
+	}))
 }
 
 // sample keeps at most n points spread evenly over pts, always keeping the
@@ -734,7 +755,7 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 	}
 	rel, err := artifact.CleanPath(r.Path)
 	if err != nil {
-		return nil, InvalidParameterf("Invalid path: %q", r.Path)
+		return nil, InvalidParameterf("Invalid path")
 	}
 	run, err := a.store.GetRun(ctx, id)
 	if err != nil {

@@ -203,7 +203,7 @@ type ModelVersion struct {
 	LastUpdatedTimestamp Int64    `json:"last_updated_timestamp,omitempty"`
 	UserID               string   `json:"user_id,omitempty"`
 	CurrentStage         string   `json:"current_stage,omitempty"`
-	Description          string   `json:"description,omitempty"`
+	Description          string   `json:"description"` // MLflow sends "" for none
 	Source               string   `json:"source,omitempty"`
 	RunID                string   `json:"run_id,omitempty"`
 	Status               string   `json:"status,omitempty"`

@@ -66,6 +66,7 @@ Example:
 	fs.StringVar(&sf.storeURI, "backend-store-uri", "", "metadata store: sqlite:///path.db or postgresql://... (default: sqlite under --data-dir)")
 	artifacts := fs.String("artifacts-destination", "", "directory or s3://bucket/prefix behind the artifact proxy (default: DATA-DIR/artifacts)")
 	noArtifacts := fs.Bool("no-serve-artifacts", false, "do not serve the artifact proxy")
+	defaultRoot := fs.String("default-artifact-root", "", "root of new experiments' artifact locations that clients write to directly, e.g. file:///srv/mlruns (default: the proxy, mlflow-artifacts:/)")
 	logFormat := fs.String("log-format", "text", "request log format: text or json")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
 	authOn := fs.Bool("auth", false, "require HTTP basic auth with users and permissions (admin from DAWN_AUTH_ADMIN_USERNAME/DAWN_AUTH_ADMIN_PASSWORD on first start)")
@@ -94,7 +95,7 @@ Example:
 		dest = ""
 	}
 	cfg := server.Config{
-		Host: *host, Port: *port, BackendStoreURI: sf.uri(), ArtifactsDestination: dest,
+		Host: *host, Port: *port, BackendStoreURI: sf.uri(), ArtifactsDestination: dest, DefaultArtifactRoot: *defaultRoot,
 		Version: version, Logger: slog.New(h), ShutdownTimeout: *shutdown,
 	}
 	if *authOn {

@@ -39,8 +39,13 @@ type Config struct {
 	// ArtifactsDestination is a directory (or file:// URI) behind the
 	// artifact proxy; "" disables the proxy.
 	ArtifactsDestination string
-	Version              string
-	Logger               *slog.Logger
+	// DefaultArtifactRoot, when set, is the root of new experiments'
+	// artifact locations (e.g. file:///srv/mlruns or s3://bucket/path),
+	// which clients then write to directly; by default experiments use the
+	// proxy (mlflow-artifacts:/<id>) when it is served.
+	DefaultArtifactRoot string
+	Version             string
+	Logger              *slog.Logger
 	// ShutdownTimeout bounds the wait for in-flight requests.
 	ShutdownTimeout time.Duration
 	// AuthDB, when set, turns on basic auth with users and permissions
@@ -218,8 +223,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	root := ""
-	if cfg.ArtifactsDestination != "" {
+	root := cfg.DefaultArtifactRoot
+	if root == "" && cfg.ArtifactsDestination != "" {
 		root = tracking.ProxyScheme
 	}
 	store, err := OpenStore(ctx, cfg.BackendStoreURI, root)
