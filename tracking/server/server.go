@@ -19,6 +19,7 @@ import (
 
 	"github.com/dawn-ml/dawn/artifact"
 	"github.com/dawn-ml/dawn/artifact/s3"
+	"github.com/dawn-ml/dawn/internal/httpx"
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/tracking/auth"
 	"github.com/dawn-ml/dawn/tracking/postgres"
@@ -139,6 +140,9 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 		w.Write([]byte(version))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, tracking.CodeEndpointNotFound, "No endpoint %s %s", r.Method, r.URL.Path))
+	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		indexPage.Execute(w, version)
