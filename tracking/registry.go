@@ -56,7 +56,10 @@ func (a *api) validateSource(ctx context.Context, source, runID string) error {
 		raw = dec
 	}
 	for _, seg := range strings.Split(strings.ReplaceAll(raw, "\\", "/"), "/") {
-		if seg == ".." {
+		if seg == ".." && scheme == "dbfs" {
+			return InvalidParameterf("Invalid model version source: '%s'. The source may not contain relative path references.", source)
+		}
+		if seg == ".." || strings.ContainsRune(seg, 0) {
 			return InvalidParameterf("If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.")
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 )
 
@@ -29,7 +30,8 @@ func (n *Int64) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		f, ferr := strconv.ParseFloat(string(b), 64)
 		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<63 {
-			return fmt.Errorf("%q is not an integer", string(b))
+			// A type error lets the decoder name the field.
+			return &json.UnmarshalTypeError{Value: fmt.Sprintf("%q", b), Type: reflect.TypeFor[int64]()}
 		}
 		v = int64(f)
 	}
@@ -81,7 +83,7 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
-		return fmt.Errorf("%q is not a number", string(b))
+		return &json.UnmarshalTypeError{Value: fmt.Sprintf("%q", b), Type: reflect.TypeFor[float64]()}
 	}
 	*f = Float(v)
 	return nil

@@ -37,7 +37,8 @@ func testRegistry(t *testing.T, c *Client) {
 	eq(t, "versions", strings.Join(versions, ","), "1,2,3")
 	t.Run("source validation", func(t *testing.T) {
 		c := c.For(t)
-		for _, src := range []string{"/etc", "file:///etc/passwd", "relative/dir", "mlflow-artifacts://host:9000/models/../../../", "http://host:9000/models/%2E%2E/%2E%2E/x", "s3://b/a/../../x"} {
+		for _, src := range []string{"/etc", "file:///etc/passwd", "relative/dir", "mlflow-artifacts://host:9000/models/../../../", "http://host:9000/models/%2E%2E/%2E%2E/x", "s3://b/a/../../x",
+			"mlflow-artifacts://host:9000/models/..%2f..%2fartifacts", "mlflow-artifacts://host:9000/models/artifact%00", "dbfs:/x/a%3f/../../"} {
 			c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"model-versions/create", map[string]any{"name": name, "source": src})
 		}
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"model-versions/create", map[string]any{"name": name, "source": "/tmp", "run_id": run})
