@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,6 +84,8 @@ func NewHandler(o Options) http.Handler {
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, CodeEndpointNotFound, "No API endpoint %s %s", r.Method, r.URL.Path))
 	}
+	mux.HandleFunc("GET /get-artifact", a.getArtifact)
+	mux.HandleFunc("GET /model-versions/get-artifact", a.getArtifact)
 	mux.HandleFunc("/api/", notFound)
 	mux.HandleFunc("/ajax-api/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -791,6 +795,82 @@ func (a *api) metricHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	bw.WriteString("}")
 	bw.Flush()
+}
+
+// artifactRepo maps an artifact root URI to a repo and the path of the
+// root inside it.
+func (a *api) artifactRepo(root string) (artifact.Repo, string, error) {
+	switch {
+	case strings.HasPrefix(root, ProxyScheme):
+		if a.artifacts == nil {
+			return nil, "", InvalidParameterf("The server does not serve artifacts; cannot read %s", root)
+		}
+		return a.artifacts, strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/"), nil
+	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
+		local, err := artifact.NewLocal(strings.TrimPrefix(root, "file://"))
+		if err != nil {
+			return nil, "", err
+		}
+		return local, "", nil
+	}
+	return nil, "", InvalidParameterf("Reading artifacts at %s is not supported by this server", root)
+}
+
+// getArtifact streams one artifact file of a run (GET /get-artifact) or of
+// a model version (GET /model-versions/get-artifact), as MLflow's UI
+// endpoints do.
+func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rel, err := artifact.CleanPath(q.Get("path"))
+	if err != nil || rel == "" {
+		a.fail(w, r, InvalidParameterf("Invalid path"))
+		return
+	}
+	var root string
+	if strings.HasPrefix(r.URL.Path, "/model-versions/") {
+		v, err := a.store.GetModelVersion(r.Context(), q.Get("name"), q.Get("version"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		root = v.Source
+	} else {
+		id, err := runID(q.Get("run_id"), q.Get("run_uuid"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		run, err := a.store.GetRun(r.Context(), id)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		root = run.Info.ArtifactURI
+	}
+	repo, base, err := a.artifactRepo(root)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	full := rel
+	if base != "" {
+		full = base + "/" + rel
+	}
+	rc, size, err := repo.Open(r.Context(), full)
+	if errors.Is(err, artifact.ErrNotFound) {
+		a.fail(w, r, NotFoundf("File %s not found", rel))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.Header().Set("Content-Disposition", "attachment; filename="+strconv.Quote(filepath.Base(rel)))
+	w.WriteHeader(http.StatusOK)
+	io.Copy(w, rc)
 }
 
 func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, error) {

@@ -131,6 +131,8 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 	api := tracking.NewHandler(tracking.Options{Store: store, Artifacts: repo, Logger: log})
 	mux.Handle("/api/", api)
 	mux.Handle("/ajax-api/", api)
+	mux.Handle("GET /get-artifact", api)
+	mux.Handle("GET /model-versions/get-artifact", api)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("OK"))
