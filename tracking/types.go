@@ -110,7 +110,17 @@ type Metric struct {
 	Timestamp Int64  `json:"timestamp"`
 	Step      Int64  `json:"step"`
 	RunID     string `json:"run_id,omitempty"`
+	// fields records which fields a decoded request carried, so that
+	// log-batch can report a missing timestamp as MLflow does.
+	fields uint8
 }
+
+const (
+	fieldKey uint8 = 1 << iota
+	fieldValue
+	fieldTimestamp
+	fieldDecoded
+)
 
 // Experiment groups runs.
 type Experiment struct {

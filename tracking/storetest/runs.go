@@ -244,6 +244,13 @@ func testLogBatch(t *testing.T, c *Client) {
 		h := list(c.OK("GET", api+"metrics/get-history", url.Values{"run_id": {id}, "metric_key": {"never"}})["metrics"])
 		eq(t, "metrics of failed batch", len(h), 0)
 	})
+	t.Run("missing metric fields", func(t *testing.T) {
+		c := c.For(t)
+		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"runs/log-batch", map[string]any{"run_id": id, "metrics": []any{map[string]any{"key": "mae", "value": 2.5}}})
+		eq(t, "message", str(r.Body["message"]), "Missing value for required parameter 'metrics[0].timestamp'")
+		r = c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"runs/log-batch", map[string]any{"run_id": id, "metrics": []any{map[string]any{"key": "mae", "value": 2.5, "timestamp": 1}, map[string]any{"key": "x", "timestamp": 1, "step": "1"}}})
+		eq(t, "message", str(r.Body["message"]), "Missing value for required parameter 'metrics[1].value'")
+	})
 	t.Run("missing run_id", func(t *testing.T) {
 		c := c.For(t)
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"runs/log-batch", map[string]any{"metrics": metrics(1)})
