@@ -99,7 +99,7 @@ func multipart(w http.ResponseWriter, r *http.Request, repo Repo, log *slog.Logg
 	}
 	mp, ok := repo.(Multipart)
 	if !ok {
-		httpx.WriteError(w, httpx.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "This artifact destination does not support multipart upload; PUT the file instead"))
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "Multipart upload is not supported for the current artifact repository"))
 		return
 	}
 	var req struct {

@@ -76,7 +76,15 @@ func DecodeJSON(body []byte, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return InvalidParameterf("Invalid value for parameter '%s': expected %s, got JSON %s", te.Field, te.Type, te.Value)
+			// MLflow's wording: the top-level parameter and its JSON value.
+			field, _, _ := strings.Cut(te.Field, ".")
+			var raw map[string]json.RawMessage
+			if json.Unmarshal(body, &raw) == nil && field != "" {
+				if v, ok := raw[field]; ok {
+					return InvalidParameterf("Invalid value %s for parameter '%s' supplied", bytes.TrimSpace(v), field)
+				}
+			}
+			return InvalidParameterf("Invalid value for parameter '%s' supplied: expected %s, got a JSON %s", te.Field, jsonKind(te.Type), te.Value)
 		}
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
@@ -94,6 +102,21 @@ func DecodeJSON(body []byte, dst any) error {
 		return InvalidParameterf("Malformed JSON request body: unexpected %v after the JSON object", t)
 	}
 	return nil
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Bool:
+		return "a boolean"
+	}
+	return "a number"
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()

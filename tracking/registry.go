@@ -3,8 +3,68 @@ package tracking
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"path/filepath"
 	"regexp"
+	"strings"
 )
+
+// validateSource applies MLflow's checks on a model version source: a
+// local path needs a run and must lie inside that run's artifact
+// directory, and remote URIs may not contain ".." segments (MLflow's fixes
+// for path-traversal and file-read CVEs).
+func (a *api) validateSource(ctx context.Context, source, runID string) error {
+	u, err := url.Parse(source)
+	scheme := ""
+	if err == nil {
+		scheme = u.Scheme
+	}
+	if len(scheme) == 1 { // a Windows drive letter is a local path
+		scheme = ""
+	}
+	switch scheme {
+	case "runs", "models":
+		return nil
+	case "", "file":
+		p := source
+		if scheme == "file" {
+			p = u.Path
+		}
+		msg := "To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id."
+		if runID == "" {
+			return InvalidParameterf("%s", msg)
+		}
+		run, err := a.store.GetRun(ctx, runID)
+		if err != nil {
+			return err
+		}
+		root := run.Info.ArtifactURI
+		if r, ok := strings.CutPrefix(root, "file://"); ok {
+			root = r
+		}
+		if !filepath.IsAbs(root) || !filepath.IsAbs(p) {
+			return InvalidParameterf("%s", msg)
+		}
+		root, p = filepath.Clean(root), filepath.Clean(p)
+		if p != root && !strings.HasPrefix(p, root+string(filepath.Separator)) {
+			return InvalidParameterf("%s", msg)
+		}
+		return nil
+	}
+	raw := source
+	if dec, err := url.PathUnescape(source); err == nil {
+		raw = dec
+	}
+	for _, seg := range strings.Split(strings.ReplaceAll(raw, "\\", "/"), "/") {
+		if seg == ".." && scheme == "dbfs" {
+			return InvalidParameterf("Invalid model version source: '%s'. The source may not contain relative path references.", source)
+		}
+		if seg == ".." || strings.ContainsRune(seg, 0) {
+			return InvalidParameterf("If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.")
+		}
+	}
+	return nil
+}
 
 type (
 	createModelReq struct {
@@ -240,6 +300,9 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		if err := required("source", r.Source); err != nil {
 			return nil, err
 		}
+		if err := a.validateSource(ctx, r.Source, r.RunID); err != nil {
+			return nil, err
+		}
 		for _, t := range r.Tags {
 			if err := ValidateRegistryTag(t); err != nil {
 				return nil, err
@@ -303,6 +366,23 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		v, err := s.GetModelVersion(ctx, r.Name, r.Version)
 		if err != nil {
 			return nil, err
+		}
+		// A version copied from another (source models:/name/version)
+		// downloads from that version's storage.
+		for range 10 {
+			rest, ok := strings.CutPrefix(v.Source, "models:/")
+			if !ok {
+				break
+			}
+			name, ver, ok := strings.Cut(rest, "/")
+			if !ok {
+				break
+			}
+			src, err := s.GetModelVersion(ctx, name, ver)
+			if err != nil {
+				break
+			}
+			v = src
 		}
 		return map[string]string{"artifact_uri": v.Source}, nil
 	}))

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
-	"math"
 	"net/http"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,6 +84,8 @@ func NewHandler(o Options) http.Handler {
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, CodeEndpointNotFound, "No API endpoint %s %s", r.Method, r.URL.Path))
 	}
+	mux.HandleFunc("GET /get-artifact", a.getArtifact)
+	mux.HandleFunc("GET /model-versions/get-artifact", a.getArtifact)
 	mux.HandleFunc("/api/", notFound)
 	mux.HandleFunc("/ajax-api/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -292,7 +296,15 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 				return nil, err
 			}
 		}
-		id, err := s.CreateExperiment(ctx, r.Name, r.ArtifactLocation, r.Tags)
+		loc := r.ArtifactLocation
+		if loc != "" && !strings.Contains(loc, ":") && !filepath.IsAbs(loc) {
+			// MLflow resolves a bare relative location against the server's
+			// working directory.
+			if abs, err := filepath.Abs(loc); err == nil {
+				loc = abs
+			}
+		}
+		id, err := s.CreateExperiment(ctx, r.Name, loc, r.Tags)
 		if err != nil {
 			return nil, err
 		}
@@ -588,55 +600,113 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		return nil, s.LogInputs(ctx, id, r.Datasets)
 	}))
 	add("GET", "metrics/get-history", a.metricHistory)
-	add("GET", "metrics/get-history-bulk-interval", handle(a, func(ctx context.Context, r *bulkIntervalReq) (any, error) {
-		if len(r.RunIDs) == 0 {
-			return nil, InvalidParameterf("Missing value for required parameter 'run_ids'.")
-		}
-		if len(r.RunIDs) > 100 {
-			return nil, InvalidParameterf("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received %d run_ids.", len(r.RunIDs))
-		}
-		if err := required("metric_key", r.MetricKey); err != nil {
-			return nil, err
-		}
-		limit, err := maxResults(r.MaxResults, 320, 1000, "metric history")
-		if err != nil {
-			return nil, err
-		}
-		var out []Metric
-		for _, id := range r.RunIDs {
-			var pts []Metric
-			if _, err := s.MetricHistory(ctx, id, r.MetricKey, "", 0, func(m Metric) error {
-				if (r.StartStep == nil || m.Step >= *r.StartStep) && (r.EndStep == nil || m.Step <= *r.EndStep) {
-					pts = append(pts, m)
-				}
-				return nil
-			}); err != nil {
+	add("GET", "metrics/get-history-bulk-interval", handle(a, a.bulkInterval))
+	add("GET", "artifacts/list", handle(a, a.listArtifacts))
+	// MLflow 3 clients ask whether an artifact path is a logged model
+	// before listing it or registering from it; dawn has no logged models.
+	add("POST", "logged-models/search", handle(a, func(ctx context.Context, r *struct {
+		ExperimentIDs []string `json:"experiment_ids"`
+	}) (any, error) {
+		for _, id := range r.ExperimentIDs {
+			if _, err := s.GetExperiment(ctx, id); err != nil {
 				return nil, err
 			}
-			for _, m := range sample(pts, limit) {
-				m.RunID = id
+		}
+		return struct{}{}, nil
+	}))
+}
+
+// bulkInterval samples one metric across runs on a shared set of steps,
+// as MLflow does: at most max_results steps evenly spread over the steps
+// that exist in [start_step, end_step], plus each run's first and last
+// step in range, and every point logged at those steps.
+func (a *api) bulkInterval(ctx context.Context, r *bulkIntervalReq) (any, error) {
+	if len(r.RunIDs) == 0 {
+		return nil, InvalidParameterf("Missing value for required parameter 'run_ids'.")
+	}
+	if len(r.RunIDs) > 100 {
+		return nil, InvalidParameterf("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received %d run_ids.", len(r.RunIDs))
+	}
+	if err := required("metric_key", r.MetricKey); err != nil {
+		return nil, err
+	}
+	limit := 2500
+	if r.MaxResults != nil {
+		if *r.MaxResults < 1 || *r.MaxResults > 2500 {
+			return nil, InvalidParameterf("max_results must be between 1 and 2500.")
+		}
+		limit = int(*r.MaxResults)
+	}
+	if (r.StartStep == nil) != (r.EndStep == nil) {
+		return nil, InvalidParameterf("If either start step or end step are specified, both must be specified.")
+	}
+	if r.StartStep != nil && *r.StartStep > *r.EndStep {
+		return nil, InvalidParameterf("end_step must be greater than start_step. Found start_step=%d and end_step=%d.", *r.StartStep, *r.EndStep)
+	}
+	hist := make([][]Metric, len(r.RunIDs))
+	stepSet := map[Int64]bool{}
+	for i, id := range r.RunIDs {
+		if _, err := a.store.MetricHistory(ctx, id, r.MetricKey, "", 0, func(m Metric) error {
+			hist[i] = append(hist[i], m)
+			stepSet[m.Step] = true
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	all := make([]Int64, 0, len(stepSet))
+	for st := range stepSet {
+		all = append(all, st)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	var start, end Int64
+	if r.StartStep != nil {
+		start, end = *r.StartStep, *r.EndStep
+	} else if len(all) > 0 {
+		end = all[len(all)-1]
+	}
+	keep := map[Int64]bool{}
+	for _, h := range hist { // each run's min and max step, when in range
+		if len(h) == 0 {
+			continue
+		}
+		lo, hi := h[0].Step, h[0].Step
+		for _, m := range h {
+			lo, hi = min(lo, m.Step), max(hi, m.Step)
+		}
+		for _, st := range []Int64{lo, hi} {
+			if start <= st && st <= end {
+				keep[st] = true
+			}
+		}
+	}
+	si := sort.Search(len(all), func(i int) bool { return all[i] >= start })
+	ei := sort.Search(len(all), func(i int) bool { return all[i] > end })
+	if ei-si <= limit {
+		for _, st := range all[si:ei] {
+			keep[st] = true
+		}
+	} else {
+		interval := float64(ei-si) / float64(limit)
+		for i := range limit {
+			if idx := si + int(float64(i)*interval); idx < ei {
+				keep[all[idx]] = true
+			}
+		}
+		keep[all[ei-1]] = true
+	}
+	var out []Metric
+	for i, h := range hist {
+		for _, m := range h {
+			if keep[m.Step] {
+				m.RunID = r.RunIDs[i]
 				out = append(out, m)
 			}
 		}
-		return struct {
-			Metrics []Metric `json:"metrics,omitempty"`
-		}{out}, nil
-	}))
-	add("GET", "artifacts/list", handle(a, a.listArtifacts))
-}
-
-// sample keeps at most n points spread evenly over pts, always keeping the
-// first and the last.
-func sample(pts []Metric, n int) []Metric {
-	if len(pts) <= n {
-		return pts
 	}
-	out := make([]Metric, 0, n)
-	for i := range n {
-		j := int(math.Round(float64(i) * float64(len(pts)-1) / float64(n-1)))
-		out = append(out, pts[j])
-	}
-	return out
+	return struct {
+		Metrics []Metric `json:"metrics,omitempty"`
+	}{out}, nil
 }
 
 func parseStatus(s string) (string, error) {
@@ -727,6 +797,82 @@ func (a *api) metricHistory(w http.ResponseWriter, r *http.Request) {
 	bw.Flush()
 }
 
+// artifactRepo maps an artifact root URI to a repo and the path of the
+// root inside it.
+func (a *api) artifactRepo(root string) (artifact.Repo, string, error) {
+	switch {
+	case strings.HasPrefix(root, ProxyScheme):
+		if a.artifacts == nil {
+			return nil, "", InvalidParameterf("The server does not serve artifacts; cannot read %s", root)
+		}
+		return a.artifacts, strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/"), nil
+	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
+		local, err := artifact.NewLocal(strings.TrimPrefix(root, "file://"))
+		if err != nil {
+			return nil, "", err
+		}
+		return local, "", nil
+	}
+	return nil, "", InvalidParameterf("Reading artifacts at %s is not supported by this server", root)
+}
+
+// getArtifact streams one artifact file of a run (GET /get-artifact) or of
+// a model version (GET /model-versions/get-artifact), as MLflow's UI
+// endpoints do.
+func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rel, err := artifact.CleanPath(q.Get("path"))
+	if err != nil || rel == "" {
+		a.fail(w, r, InvalidParameterf("Invalid path"))
+		return
+	}
+	var root string
+	if strings.HasPrefix(r.URL.Path, "/model-versions/") {
+		v, err := a.store.GetModelVersion(r.Context(), q.Get("name"), q.Get("version"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		root = v.Source
+	} else {
+		id, err := runID(q.Get("run_id"), q.Get("run_uuid"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		run, err := a.store.GetRun(r.Context(), id)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		root = run.Info.ArtifactURI
+	}
+	repo, base, err := a.artifactRepo(root)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	full := rel
+	if base != "" {
+		full = base + "/" + rel
+	}
+	rc, size, err := repo.Open(r.Context(), full)
+	if errors.Is(err, artifact.ErrNotFound) {
+		a.fail(w, r, NotFoundf("File %s not found", rel))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.Header().Set("Content-Disposition", "attachment; filename="+strconv.Quote(filepath.Base(rel)))
+	w.WriteHeader(http.StatusOK)
+	io.Copy(w, rc)
+}
+
 func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, error) {
 	id, err := runID(r.RunID, r.RunUUID)
 	if err != nil {
@@ -734,7 +880,7 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 	}
 	rel, err := artifact.CleanPath(r.Path)
 	if err != nil {
-		return nil, InvalidParameterf("Invalid path: %q", r.Path)
+		return nil, InvalidParameterf("Invalid path")
 	}
 	run, err := a.store.GetRun(ctx, id)
 	if err != nil {

@@ -120,7 +120,17 @@ func ValidateBatch(metrics []Metric, params []Param, tags []Tag) error {
 	if n := len(metrics) + len(params) + len(tags); n > MaxBatchEntities {
 		return InvalidParameterf("A batch logging request can contain at most %d total entities (metrics, params and tags). Got %d. Please split up across multiple requests and try again.", MaxBatchEntities, n)
 	}
-	for _, m := range metrics {
+	for i, m := range metrics {
+		if m.fields&fieldDecoded != 0 {
+			for _, f := range []struct {
+				bit  uint8
+				name string
+			}{{fieldKey, "key"}, {fieldValue, "value"}, {fieldTimestamp, "timestamp"}} {
+				if m.fields&f.bit == 0 {
+					return InvalidParameterf("Missing value for required parameter 'metrics[%d].%s'", i, f.name)
+				}
+			}
+		}
 		if err := ValidateMetric(m); err != nil {
 			return err
 		}

@@ -11,6 +11,9 @@ import (
 	"github.com/dawn-ml/dawn/tracking"
 )
 
+// promptTag marks registered models that are MLflow prompts.
+const promptTag = "mlflow.prompt.is_prompt"
+
 // deletedStage marks a deleted model version; the row stays so that its
 // version number is never reused.
 const deletedStage = "Deleted_Internal"
@@ -26,7 +29,7 @@ func versionNotFound(name, version string) error {
 func parseVersion(name, v string) (int64, error) {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 1 {
-		return 0, tracking.InvalidParameterf("Parameter 'version' must be a positive integer, got '%s' for model '%s'", v, name)
+		return 0, tracking.InvalidParameterf("Parameter 'version' must be an integer, got '%s'.", v)
 	}
 	return n, nil
 }
@@ -297,6 +300,14 @@ func registryWhere(filter []tracking.Clause, alias, tagTable, tagJoin string, co
 		switch c.Entity {
 		case tracking.EntityTag:
 			a := fmt.Sprintf("t%d", i)
+			if c.Key == promptTag && c.Op == "!=" {
+				// MLflow clients add "tag.`mlflow.prompt.is_prompt` != 'true'"
+				// to every model search to leave prompts out; MLflow's server
+				// reads it as "not a prompt", so untagged models match.
+				where = append(where, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s %s WHERE %s AND %s.key = ? AND %s.value = ?)", tagTable, a, strings.ReplaceAll(tagJoin, "T.", a+"."), a, a))
+				args = append(args, c.Key, c.Str)
+				continue
+			}
 			where = append(where, fmt.Sprintf("EXISTS (SELECT 1 FROM %s %s WHERE %s AND %s.key = ? AND %s)", tagTable, a, strings.ReplaceAll(tagJoin, "T.", a+"."), a, likeCond(a+".value", c.Op)))
 			args = append(args, c.Key, c.Str)
 		default:

@@ -35,6 +35,26 @@ func testProtocol(t *testing.T, c *Client) {
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-batch",
 			map[string]any{"run_id": run, "params": "notalist"})
 	})
+	t.Run("MLflow's wording for wrong types", func(t *testing.T) {
+		c := c.For(t)
+		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/experiments/create", map[string]any{"name": 123})
+		eq(t, "message", str(r.Body["message"]), "Invalid value 123 for parameter 'name' supplied")
+		r = c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-batch", map[string]any{"run_id": run, "metrics": "foo"})
+		eq(t, "message", str(r.Body["message"]), `Invalid value "foo" for parameter 'metrics' supplied`)
+		r = c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-metric", map[string]any{"run_id": run, "key": "k", "value": 1, "timestamp": 1, "step": "foo"})
+		eq(t, "message", str(r.Body["message"]), `Invalid value "foo" for parameter 'step' supplied`)
+		r = c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-metric", map[string]any{"run_id": run, "key": "k", "value": "x", "timestamp": 1})
+		eq(t, "message", str(r.Body["message"]), `Invalid value "x" for parameter 'value' supplied`)
+		r = c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", "/api/2.0/mlflow/artifacts/list", url.Values{"run_id": {run}, "path": {"../path"}})
+		eq(t, "message", str(r.Body["message"]), "Invalid path")
+	})
+	t.Run("logged-models/search answers no models", func(t *testing.T) {
+		c := c.For(t)
+		r := c.Do("POST", "/api/2.0/mlflow/logged-models/search", map[string]any{"experiment_ids": []string{exp}, "filter": "name = 'sub'"})
+		eq(t, "status", r.Status, 200)
+		eq(t, "body", strings.TrimSpace(string(r.Raw)), "{}")
+		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", "/api/2.0/mlflow/logged-models/search", map[string]any{"experiment_ids": []string{"987654"}})
+	})
 	t.Run("unknown fields ignored", func(t *testing.T) {
 		c := c.For(t)
 		c.OK("POST", "/api/2.0/mlflow/runs/log-parameter", map[string]any{"run_id": run, "key": "u", "value": "1", "future_field": 3})
