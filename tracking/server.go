@@ -601,6 +601,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 	}))
 	add("GET", "metrics/get-history", a.metricHistory)
 	add("GET", "metrics/get-history-bulk-interval", handle(a, a.bulkInterval))
+	add("GET", "metrics/get-history-bulk", handle(a, a.historyBulk))
 	add("GET", "artifacts/list", handle(a, a.listArtifacts))
 	// MLflow 3 clients ask whether an artifact path is a logged model
 	// before listing it or registering from it; dawn has no logged models.
@@ -614,6 +615,59 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return struct{}{}, nil
 	}))
+}
+
+// historyBulk is the UI's metrics/get-history-bulk: each run's history
+// (runs in id order, points by timestamp, step, value), at most
+// max_results points in all.
+func (a *api) historyBulk(ctx context.Context, r *struct {
+	RunIDs     []string `json:"run_id"`
+	MetricKey  *string  `json:"metric_key"`
+	MaxResults *Int64   `json:"max_results"`
+}) (any, error) {
+	const maxHistory = 25000
+	if len(r.RunIDs) == 0 {
+		return nil, InvalidParameterf("GetMetricHistoryBulk request must specify at least one run_id.")
+	}
+	if len(r.RunIDs) > 100 {
+		return nil, InvalidParameterf("GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received %d run_ids.", len(r.RunIDs))
+	}
+	if r.MetricKey == nil {
+		return nil, InvalidParameterf("GetMetricHistoryBulk request must specify a metric_key.")
+	}
+	limit := maxHistory
+	if r.MaxResults != nil && int(*r.MaxResults) < limit {
+		limit = max(0, int(*r.MaxResults))
+	}
+	ids := append([]string(nil), r.RunIDs...)
+	sort.Strings(ids)
+	out := []Metric{}
+	for _, id := range ids {
+		var pts []Metric
+		if _, err := a.store.MetricHistory(ctx, id, *r.MetricKey, "", limit, func(m Metric) error {
+			m.RunID = id
+			pts = append(pts, m)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		sort.SliceStable(pts, func(i, j int) bool {
+			p, q := pts[i], pts[j]
+			if p.Timestamp != q.Timestamp {
+				return p.Timestamp < q.Timestamp
+			}
+			if p.Step != q.Step {
+				return p.Step < q.Step
+			}
+			return p.Value < q.Value
+		})
+		out = append(out, pts...)
+		if len(out) >= limit {
+			out = out[:limit]
+			break
+		}
+	}
+	return map[string][]Metric{"metrics": out}, nil
 }
 
 // bulkInterval samples one metric across runs on a shared set of steps,

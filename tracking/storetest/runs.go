@@ -172,6 +172,17 @@ func testMetrics(t *testing.T, c *Client) {
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"metrics/get-history-bulk-interval", url.Values{"run_ids": {id}, "metric_key": {"s"}, "start_step": {"3"}})
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"metrics/get-history-bulk-interval", url.Values{"run_ids": {id}, "metric_key": {"s"}, "start_step": {"5"}, "end_step": {"1"}})
 	})
+	t.Run("history bulk", func(t *testing.T) {
+		c := c.For(t)
+		other := newRun(t, c, exp)
+		c.OK("POST", api+"runs/log-metric", map[string]any{"run_id": other, "key": "loss", "value": 3, "timestamp": 50, "step": 0})
+		b := c.OK("GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk", url.Values{"run_id": {id, other}, "metric_key": {"loss"}})
+		eq(t, "points", len(list(b["metrics"])), 7)
+		b = c.OK("GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk", url.Values{"run_id": {id, other}, "metric_key": {"loss"}, "max_results": {"2"}})
+		eq(t, "limited", len(list(b["metrics"])), 2)
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk", url.Values{"metric_key": {"loss"}})
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk", url.Values{"run_id": {id}})
+	})
 	t.Run("missing metric is empty", func(t *testing.T) {
 		c := c.For(t)
 		b := c.OK("GET", api+"metrics/get-history", url.Values{"run_id": {id}, "metric_key": {"nope"}})
