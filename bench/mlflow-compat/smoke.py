@@ -188,8 +188,16 @@ def main(url):
 
     @step("mlflow.register_model")
     def _():
+        # register_model("runs:/RUN/model") needs RUN's artifacts to hold
+        # model/MLmodel (else it looks for a logged model, and MLflow's own
+        # server fails the same way), so put a minimal one there first.
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "MLmodel"), "w") as f:
+                f.write("flavors: {}\n")
+            client.log_artifact(state["run_b"], os.path.join(d, "MLmodel"), artifact_path="model")
         mv = mlflow.register_model(f"runs:/{state['run_b']}/model", model)
         assert mv.version == "3", mv.version
+        assert mv.source.endswith(f"/{state['run_b']}/artifacts/model"), mv.source
         state["versions"].append("3")
 
     @step("set/get registered model alias")
