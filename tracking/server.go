@@ -28,7 +28,17 @@ type Options struct {
 	// mlflow-artifacts: URIs; nil disables the proxy.
 	Artifacts artifact.Repo
 	Logger    *slog.Logger
+	// RequestTimeout bounds each REST API request (not the artifact proxy,
+	// whose transfers may be long): past it the client gets 503
+	// TEMPORARILY_UNAVAILABLE instead of a hung connection, and the
+	// handler's context is cancelled. 0 means DefaultRequestTimeout; a
+	// negative value disables the deadline.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is below the MLflow client's own 120 s request
+// timeout, so a stuck request reaches the client as a server error.
+const DefaultRequestTimeout = 60 * time.Second
 
 // Search limits: defaults and maxima of max_results.
 const (
@@ -88,6 +98,25 @@ func NewHandler(o Options) http.Handler {
 	mux.HandleFunc("GET /model-versions/get-artifact", a.getArtifact)
 	mux.HandleFunc("/api/", notFound)
 	mux.HandleFunc("/ajax-api/", notFound)
+	var limited http.Handler = mux
+	timeout := o.RequestTimeout
+	if timeout == 0 {
+		timeout = DefaultRequestTimeout
+	}
+	if timeout > 0 {
+		body, _ := json.Marshal(map[string]string{"error_code": "TEMPORARILY_UNAVAILABLE",
+			"message": "The request did not complete within the server's deadline of " + timeout.String() + "."})
+		th := http.TimeoutHandler(mux, timeout, string(body))
+		limited = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, artifact.Prefix) || strings.HasPrefix(r.URL.Path, "/ajax-api/2.0/mlflow-artifacts/") {
+				mux.ServeHTTP(w, r)
+				return
+			}
+			// For the timeout answer; a handler's own header replaces it.
+			w.Header().Set("Content-Type", "application/json")
+			th.ServeHTTP(w, r)
+		})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The mux would redirect a path with ".." to its cleaned form;
 		// answer it as MLflow does, as an invalid path.
@@ -97,7 +126,7 @@ func NewHandler(o Options) http.Handler {
 				return
 			}
 		}
-		mux.ServeHTTP(w, r)
+		limited.ServeHTTP(w, r)
 	})
 }
 
