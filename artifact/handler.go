@@ -88,11 +88,6 @@ func Handler(repo Repo, maxUpload int64, log *slog.Logger) http.Handler {
 	return mux
 }
 
-// UnsupportedMultipartMessage is MLflow's 501 message for an artifact store
-// without multipart upload. MLflow's client compares it as a prefix and then
-// falls back to one plain PUT, so it must stay verbatim.
-const UnsupportedMultipartMessage = "Multipart upload is not supported for the current artifact repository"
-
 // multipart serves MLflow's mpu/create, mpu/complete and mpu/abort for
 // repos that support direct multipart uploads; others answer 501
 // NOT_IMPLEMENTED, as MLflow does for a local artifact root.
@@ -104,7 +99,7 @@ func multipart(w http.ResponseWriter, r *http.Request, repo Repo, log *slog.Logg
 	}
 	mp, ok := repo.(Multipart)
 	if !ok {
-		httpx.WriteError(w, httpx.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", UnsupportedMultipartMessage))
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "Multipart upload is not supported for the current artifact repository"))
 		return
 	}
 	var req struct {

@@ -215,3 +215,26 @@ func TestOptimizeConfidentIsStricter(t *testing.T) {
 		t.Errorf("%d errors over the budget", errs)
 	}
 }
+
+// With a confidence margin the optimizer is still exact: it matches
+// exhaustive search at the agreement the Wilson budget allows.
+func TestOptimizeConfidentMatchesExhaustiveSearch(t *testing.T) {
+	c := Costs{Cheap: 1e-5, Reference: 1e-2}
+	for seed := range 4 {
+		for _, binary := range []bool{true, false} {
+			for _, target := range []float64{0.95, 0.99} {
+				h := synth(rand.New(rand.NewPCG(uint64(seed), 11)), 1000, binary)
+				got, err := OptimizeConfident(h, c, target, 0.95)
+				if err != nil {
+					t.Fatal(err)
+				}
+				budget := errorBudget(1000, target, 0.95)
+				want := exhaustive(h, c, 1-float64(budget)/1000, nil)
+				if got.Cost > want.Cost*(1+1e-9) || got.Cost < want.Cost*(1-1e-9) {
+					t.Errorf("seed %d binary %v target %v: cost %g (ref %.3f), exhaustive at budget %d %g (ref %.3f)",
+						seed, binary, target, got.Cost, got.ReferenceFraction, budget, want.Cost, want.ReferenceFraction)
+				}
+			}
+		}
+	}
+}

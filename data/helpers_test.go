@@ -1,44 +1,15 @@
 package data
 
 import (
+	"github.com/dawn-ml/dawn/internal/shareddata"
+
 	"encoding/csv"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// sharedData returns $DAWN_DATA or ../shared/data next to the repository
-// root, skipping the test when it is absent.
-func sharedData(tb testing.TB) string {
-	tb.Helper()
-	if d := os.Getenv("DAWN_DATA"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the test directory; set DAWN_DATA")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(d); err != nil {
-		// worktrees live beside main; try the main checkout's sibling too
-		d2 := filepath.Join(dir, "..", "..", "shared", "data")
-		if _, err2 := os.Stat(d2); err2 == nil {
-			return d2
-		}
-		tb.Skipf("shared data not found at %s; set DAWN_DATA", d)
-	}
-	return d
-}
+func sharedData(tb testing.TB) string { return shareddata.Require(tb, ".") }
 
 // youtubeRows reads the UCI YouTube spam comments (header first).
 func youtubeRows(tb testing.TB) [][]string {

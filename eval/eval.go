@@ -330,7 +330,7 @@ func File(ctx context.Context, m model.Model, path, goldCol string) (*Report, er
 			if classes == nil {
 				classes = p.Classes
 			}
-			k, ok := classID(txt, id, len(info.Classes))
+			k, ok := model.ClassID(txt, id, len(info.Classes))
 			if !ok {
 				rec.Release()
 				return nil, fmt.Errorf("eval: %s: row %d, column %q: gold label %q is neither one of the model's classes (%s) nor a class id 0..%d", path, row, goldCol, txt, strings.Join(info.Classes, ", "), len(info.Classes)-1)
@@ -359,16 +359,4 @@ func value(a arrow.Array, r int) string {
 		return strings.TrimSpace(s.Value(r))
 	}
 	return data.FormatValue(a, r)
-}
-
-// classID maps a gold label to a class id by name, else as an integer id
-// (gold 0/1 against classes HAM, SPAM).
-func classID(label string, byName map[string]int, k int) (int, bool) {
-	if id, ok := byName[label]; ok {
-		return id, true
-	}
-	if v, err := strconv.Atoi(label); err == nil && v >= 0 && v < k {
-		return v, true
-	}
-	return 0, false
 }

@@ -103,8 +103,8 @@ func (c *Config) validate() error {
 	if c.Bits == 0 {
 		c.Bits = DefaultBits
 	}
-	if c.Bits < 4 || c.Bits > 28 {
-		return fmt.Errorf("featurize: bits = %d; want 4..28", c.Bits)
+	if c.Bits < 4 || c.Bits > 24 {
+		return fmt.Errorf("featurize: bits = %d; want 4..24", c.Bits)
 	}
 	if len(c.Text)+len(c.Numeric)+len(c.Categorical) == 0 {
 		return errors.New("featurize: no feature columns configured; name at least one text, numeric or categorical column")

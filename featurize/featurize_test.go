@@ -296,3 +296,28 @@ func BenchmarkTransform(b *testing.B) {
 		})
 	}
 }
+
+// FuzzFeaturizerJSON: a saved featurizer, however damaged, is refused or
+// works; it never panics.
+func FuzzFeaturizerJSON(f *testing.F) {
+	f.Add([]byte(`{"config":{"text":[{"column":"t","words":2,"tfidf":true}],"bits":8},"rows":3,"idf":[{"default":1.5,"bucket":[3],"value":[1.2]}]}`))
+	f.Add([]byte(`{"config":{"numeric":["x"],"categorical":[{"column":"c"}],"bits":6},"mean":[1],"std":[2],"vocab":[["a","b"]],"idf":[]}`))
+	f.Add([]byte(`{"config":{"text":[{"column":"t","words":1}],"bits":8},"idf":[null]}`))
+	rec := batch(f, "t", []string{"hello world hello"}, "x", []float64{3}, "c", []string{"b"})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fz Featurizer
+		if json.Unmarshal(b, &fz) != nil || fz.Ready() != nil {
+			return
+		}
+		m := NewMatrix(fz.Dim())
+		if fz.Transform(rec, m) != nil {
+			return
+		}
+		idx, _ := m.Row(0)
+		for _, j := range idx {
+			if int(j) >= fz.Dim() || j < 0 {
+				t.Fatalf("index %d outside %d", j, fz.Dim())
+			}
+		}
+	})
+}

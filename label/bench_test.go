@@ -68,3 +68,35 @@ func BenchmarkApplyTenLFs(b *testing.B) {
 		})
 	}
 }
+
+// Several workers must produce exactly the matrix one worker does.
+func TestApplyParallelMatchesSequential(t *testing.T) {
+	src, err := os.ReadFile("../bench/label/lfs10.yaml")
+	if err != nil {
+		t.Skip("bench/label/lfs10.yaml not found")
+	}
+	f, err := ParseFile(src, "lfs10.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := commentBatch(20000)
+	defer rec.Release()
+	s, err := Compile(f, rec.Schema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := func(workers int) *Matrix {
+		x := &Matrix{LFs: s.Names, Classes: s.Classes, RowPtr: []int64{0}}
+		if err := s.ApplyBatch(context.Background(), rec, 0, x, workers); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	one, three := apply(1), apply(3)
+	if one.N != 20000 || len(one.LF) == 0 {
+		t.Fatalf("%d rows, %d votes", one.N, len(one.LF))
+	}
+	if fmt.Sprint(one) != fmt.Sprint(three) {
+		t.Fatal("3 workers gave a different matrix than 1")
+	}
+}

@@ -1,6 +1,8 @@
 package labelmodel
 
 import (
+	"github.com/dawn-ml/dawn/internal/shareddata"
+
 	"encoding/json"
 	"math"
 	"os"
@@ -12,26 +14,7 @@ import (
 	"github.com/dawn-ml/dawn/label"
 )
 
-// dataDir is $DAWN_DATA, or ../shared/data beside the module root.
-func dataDir(t testing.TB) string {
-	if d := os.Getenv("DAWN_DATA"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
+func dataDir(t testing.TB) string { return shareddata.Dir() }
 
 // wrenchSplit reads one Wrench split (train.json, test.json, ...) as a
 // label matrix and gold labels, in id order. For "train" the rows listed in

@@ -85,10 +85,15 @@ func DecodeJSON(body []byte, dst any) error {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return InvalidParameterf("Malformed JSON request body: %v", err)
 		}
+		// MLflow's wording: the top-level parameter and its JSON value.
 		if name, raw, ok := badField(body, dst); ok {
 			return invalidValue(name, raw)
 		}
-		return InvalidParameterf("Invalid value in request body: the JSON object does not match the request's fields")
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return InvalidParameterf("Invalid value for parameter '%s' supplied: expected %s, got a JSON %s", te.Field, jsonKind(te.Type), te.Value)
+		}
+		return InvalidParameterf("Invalid value in request body: %v", err)
 	}
 	if dec.More() {
 		return InvalidParameterf("Malformed JSON request body: data after the JSON object")
@@ -96,10 +101,22 @@ func DecodeJSON(body []byte, dst any) error {
 	if t, err := dec.Token(); err != io.EOF {
 		return InvalidParameterf("Malformed JSON request body: unexpected %v after the JSON object", t)
 	}
-	if rv, ok := dst.(rawValidator); ok {
-		return rv.validateRaw(body)
-	}
 	return nil
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Bool:
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // badField finds the first top-level field of body that does not decode

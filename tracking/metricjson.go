@@ -23,6 +23,15 @@ func (m *Metric) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*m = Metric(a)
+	m.fields = fieldDecoded
+	var present map[string]json.RawMessage
+	if json.Unmarshal(b, &present) == nil {
+		for k, bit := range map[string]uint8{"key": fieldKey, "value": fieldValue, "timestamp": fieldTimestamp} {
+			if v, ok := present[k]; ok && string(v) != "null" {
+				m.fields |= bit
+			}
+		}
+	}
 	return nil
 }
 
@@ -164,6 +173,12 @@ func fastMetric(b []byte, m *Metric) bool {
 	skip()
 	if i != len(b) {
 		return false
+	}
+	out.fields = fieldDecoded
+	for f, bit := range [3]uint8{fieldKey, fieldValue, fieldTimestamp} {
+		if seen[f] {
+			out.fields |= bit
+		}
 	}
 	*m = out
 	return true

@@ -312,11 +312,28 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
 			return nil, err
 		}
-		uri, err := a.downloadURI(ctx, r.Name, r.Version)
+		v, err := s.GetModelVersion(ctx, r.Name, r.Version)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"artifact_uri": uri}, nil
+		// A version copied from another (source models:/name/version)
+		// downloads from that version's storage.
+		for range 10 {
+			rest, ok := strings.CutPrefix(v.Source, "models:/")
+			if !ok {
+				break
+			}
+			name, ver, ok := strings.Cut(rest, "/")
+			if !ok {
+				break
+			}
+			src, err := s.GetModelVersion(ctx, name, ver)
+			if err != nil {
+				break
+			}
+			v = src
+		}
+		return map[string]string{"artifact_uri": v.Source}, nil
 	}))
 	add("POST", "model-versions/set-tag", handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
@@ -342,20 +359,6 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 // maxModelsURIDepth bounds a chain of versions whose sources are models:/
 // URIs of each other.
 const maxModelsURIDepth = 32
-
-// downloadURI is where a version's files are: its source, or, for a
-// models:/NAME/VERSION source (copy_model_version makes those), the
-// download URI of that version, as MLflow's storage_location.
-func (a *api) downloadURI(ctx context.Context, name, version string) (string, error) {
-	v, err := a.store.GetModelVersion(ctx, name, version)
-	if err != nil {
-		return "", err
-	}
-	if !isModelsURI(v.Source) {
-		return v.Source, nil
-	}
-	return a.resolveModelsURI(ctx, v.Source, 0)
-}
 
 func isModelsURI(s string) bool {
 	scheme, _, _ := pyURLParse(s)

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,8 +81,6 @@ func NewHandler(o Options) http.Handler {
 	}
 	a.tracking(add)
 	a.registry(add)
-	a.loggedModels(add)
-	a.historyBulk(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)
@@ -91,11 +92,11 @@ func NewHandler(o Options) http.Handler {
 		mux.Handle(artifact.Prefix, ah)
 		mux.Handle("/ajax-api/2.0/mlflow-artifacts/", ah)
 	}
-	mux.Handle(GetArtifactPaths[0], methodSwitch(map[string]http.HandlerFunc{"GET": a.getArtifact}))
-	mux.Handle(GetArtifactPaths[1], methodSwitch(map[string]http.HandlerFunc{"GET": a.getVersionArtifact}))
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, CodeEndpointNotFound, "No API endpoint %s %s", r.Method, r.URL.Path))
 	}
+	mux.HandleFunc("GET /get-artifact", a.getArtifact)
+	mux.HandleFunc("GET /model-versions/get-artifact", a.getArtifact)
 	mux.HandleFunc("/api/", notFound)
 	mux.HandleFunc("/ajax-api/", notFound)
 	var limited http.Handler = mux
@@ -108,8 +109,7 @@ func NewHandler(o Options) http.Handler {
 			"message": "The request did not complete within the server's deadline of " + timeout.String() + "."})
 		th := http.TimeoutHandler(mux, timeout, string(body))
 		limited = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, artifact.Prefix) || strings.HasPrefix(r.URL.Path, "/ajax-api/2.0/mlflow-artifacts/") ||
-				slices.Contains(GetArtifactPaths, r.URL.Path) {
+			if strings.HasPrefix(r.URL.Path, artifact.Prefix) || strings.HasPrefix(r.URL.Path, "/ajax-api/2.0/mlflow-artifacts/") {
 				mux.ServeHTTP(w, r)
 				return
 			}
@@ -123,7 +123,7 @@ func NewHandler(o Options) http.Handler {
 		// answer it as MLflow does, as an invalid path.
 		for _, seg := range strings.Split(r.URL.Path, "/") {
 			if seg == ".." || seg == "." {
-				httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, CodeInvalidParameterValue, "Invalid path"))
+				httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, CodeInvalidParameterValue, "Invalid path: %q", r.URL.Path))
 				return
 			}
 		}
@@ -326,6 +326,8 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 				return nil, err
 			}
 		}
+		// MLflow resolves a relative local location (a bare path or a
+		// file: URI) against the server's working directory.
 		loc, err := resolveURIIfLocal(r.ArtifactLocation)
 		if err != nil {
 			return nil, err
@@ -626,131 +628,162 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		return nil, s.LogInputs(ctx, id, r.Datasets)
 	}))
 	add("GET", "metrics/get-history", a.metricHistory)
-	add("GET", "metrics/get-history-bulk-interval", handle(a, func(ctx context.Context, r *bulkIntervalReq) (any, error) {
-		if len(r.RunIDs) == 0 {
-			return nil, InvalidParameterf("Missing value for required parameter 'run_ids'.")
-		}
-		if len(r.RunIDs) > 100 {
-			return nil, InvalidParameterf("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received %d run_ids.", len(r.RunIDs))
-		}
-		if err := required("metric_key", r.MetricKey); err != nil {
-			return nil, err
-		}
-		limit := MaxBulkIntervalResults
-		if r.MaxResults != nil {
-			limit = int(*r.MaxResults)
-			if limit < 1 || limit > MaxBulkIntervalResults {
-				return nil, InvalidParameterf("max_results must be between 1 and %d. See the API docs for more information about request parameters.", MaxBulkIntervalResults)
-			}
-		}
-		if (r.StartStep == nil) != (r.EndStep == nil) {
-			return nil, InvalidParameterf("If either start step or end step are specified, both must be specified.")
-		}
-		if r.StartStep != nil && *r.StartStep > *r.EndStep {
-			return nil, InvalidParameterf("end_step must be greater than start_step. Found start_step=%d and end_step=%d.", *r.StartStep, *r.EndStep)
-		}
-		hist := make([][]Metric, len(r.RunIDs))
-		for i, id := range r.RunIDs {
-			if _, err := s.MetricHistory(ctx, id, r.MetricKey, "", 0, func(m Metric) error {
-				hist[i] = append(hist[i], m)
-				return nil
-			}); err != nil {
-				return nil, err
-			}
-		}
-		steps := sampleSteps(hist, limit, r.StartStep, r.EndStep)
-		var out []Metric
-		for i, id := range r.RunIDs {
-			var pts []Metric
-			for _, m := range hist[i] {
-				if steps[int64(m.Step)] {
-					m.RunID = id
-					pts = append(pts, m)
-				}
-			}
-			sort.SliceStable(pts, func(a, b int) bool {
-				x, y := pts[a], pts[b]
-				if x.Step != y.Step {
-					return x.Step < y.Step
-				}
-				if x.Timestamp != y.Timestamp {
-					return x.Timestamp < y.Timestamp
-				}
-				return x.Value < y.Value
-			})
-			out = append(out, pts[:min(len(pts), maxHistoryPerRun)]...)
-		}
-		return struct {
-			Metrics []Metric `json:"metrics,omitempty"`
-		}{out}, nil
-	}))
+	add("GET", "metrics/get-history-bulk-interval", handle(a, a.bulkInterval))
+	add("GET", "metrics/get-history-bulk", handle(a, a.historyBulk))
 	add("GET", "artifacts/list", handle(a, a.listArtifacts))
+	// MLflow 3 clients ask whether an artifact path is a logged model
+	// before listing it or registering from it; dawn has no logged models.
+	a.loggedModels(add)
 }
 
-// MaxBulkIntervalResults is the default and largest max_results of
-// get-history-bulk-interval (MLflow's MAX_RESULTS_PER_RUN); maxHistoryPerRun
-// caps the points returned per run (MAX_RESULTS_GET_METRIC_HISTORY).
-const (
-	MaxBulkIntervalResults = 2500
-	maxHistoryPerRun       = 25000
-)
-
-// sampleSteps is MLflow's step sampling for get-history-bulk-interval: over
-// the distinct steps of all runs within [start, end] (default 0 to the
-// largest step), keep all if at most n, else n evenly spaced by index
-// (start_idx + int(i*count/n)) plus the last; each run's own first and last
-// step in range are always kept.
-func sampleSteps(hist [][]Metric, n int, startP, endP *Int64) map[int64]bool {
-	keep := map[int64]bool{}
-	var all []int64
-	seen := map[int64]bool{}
-	var bounds []int64
-	for _, h := range hist {
-		if len(h) == 0 {
-			continue
-		}
-		lo, hi := int64(h[0].Step), int64(h[0].Step)
-		for _, m := range h {
-			st := int64(m.Step)
-			lo, hi = min(lo, st), max(hi, st)
-			if !seen[st] {
-				seen[st] = true
-				all = append(all, st)
-			}
-		}
-		bounds = append(bounds, lo, hi)
+// historyBulk is the UI's metrics/get-history-bulk: each run's history
+// (runs in id order, points by timestamp, step, value), at most
+// max_results points in all.
+func (a *api) historyBulk(ctx context.Context, r *struct {
+	RunIDs     []string `json:"run_id"`
+	MetricKey  *string  `json:"metric_key"`
+	MaxResults *Int64   `json:"max_results"`
+}) (any, error) {
+	const maxHistory = 25000
+	if len(r.RunIDs) == 0 {
+		return nil, InvalidParameterf("GetMetricHistoryBulk request must specify at least one run_id.")
 	}
-	slices.Sort(all)
-	var start, end int64
-	if startP != nil && endP != nil {
-		start, end = int64(*startP), int64(*endP)
+	if len(r.RunIDs) > 100 {
+		return nil, InvalidParameterf("GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received %d run_ids.", len(r.RunIDs))
+	}
+	if r.MetricKey == nil {
+		return nil, InvalidParameterf("GetMetricHistoryBulk request must specify a metric_key.")
+	}
+	limit := maxHistory
+	if r.MaxResults != nil && int(*r.MaxResults) < limit {
+		limit = max(0, int(*r.MaxResults))
+	}
+	ids := append([]string(nil), r.RunIDs...)
+	sort.Strings(ids)
+	ids = slices.Compact(ids)
+	out := []Metric{}
+	for _, id := range ids {
+		var pts []Metric
+		// All of it: MLflow orders by timestamp before it limits.
+		if _, err := a.store.MetricHistory(ctx, id, *r.MetricKey, "", 0, func(m Metric) error {
+			m.RunID = id
+			pts = append(pts, m)
+			return nil
+		}); errors.Is(err, ErrNotFound) {
+			continue // MLflow's store drops runs it cannot find
+		} else if err != nil {
+			return nil, err
+		}
+		sort.SliceStable(pts, func(i, j int) bool {
+			p, q := pts[i], pts[j]
+			if p.Timestamp != q.Timestamp {
+				return p.Timestamp < q.Timestamp
+			}
+			if p.Step != q.Step {
+				return p.Step < q.Step
+			}
+			return p.Value < q.Value
+		})
+		out = append(out, pts...)
+		if len(out) >= limit {
+			out = out[:limit]
+			break
+		}
+	}
+	return map[string][]Metric{"metrics": out}, nil
+}
+
+// bulkInterval samples one metric across runs on a shared set of steps,
+// as MLflow does: at most max_results steps evenly spread over the steps
+// that exist in [start_step, end_step], plus each run's first and last
+// step in range, and every point logged at those steps.
+func (a *api) bulkInterval(ctx context.Context, r *bulkIntervalReq) (any, error) {
+	if len(r.RunIDs) == 0 {
+		return nil, InvalidParameterf("Missing value for required parameter 'run_ids'.")
+	}
+	if len(r.RunIDs) > 100 {
+		return nil, InvalidParameterf("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received %d run_ids.", len(r.RunIDs))
+	}
+	if err := required("metric_key", r.MetricKey); err != nil {
+		return nil, err
+	}
+	limit := 2500
+	if r.MaxResults != nil {
+		if *r.MaxResults < 1 || *r.MaxResults > 2500 {
+			return nil, InvalidParameterf("max_results must be between 1 and 2500.")
+		}
+		limit = int(*r.MaxResults)
+	}
+	if (r.StartStep == nil) != (r.EndStep == nil) {
+		return nil, InvalidParameterf("If either start step or end step are specified, both must be specified.")
+	}
+	if r.StartStep != nil && *r.StartStep > *r.EndStep {
+		return nil, InvalidParameterf("end_step must be greater than start_step. Found start_step=%d and end_step=%d.", *r.StartStep, *r.EndStep)
+	}
+	hist := make([][]Metric, len(r.RunIDs))
+	stepSet := map[Int64]bool{}
+	for i, id := range r.RunIDs {
+		if _, err := a.store.MetricHistory(ctx, id, r.MetricKey, "", 0, func(m Metric) error {
+			hist[i] = append(hist[i], m)
+			stepSet[m.Step] = true
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	all := make([]Int64, 0, len(stepSet))
+	for st := range stepSet {
+		all = append(all, st)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	var start, end Int64
+	if r.StartStep != nil {
+		start, end = *r.StartStep, *r.EndStep
 	} else if len(all) > 0 {
 		end = all[len(all)-1]
 	}
-	for _, b := range bounds {
-		if start <= b && b <= end {
-			keep[b] = true
+	keep := map[Int64]bool{}
+	for _, h := range hist { // each run's min and max step, when in range
+		if len(h) == 0 {
+			continue
+		}
+		lo, hi := h[0].Step, h[0].Step
+		for _, m := range h {
+			lo, hi = min(lo, m.Step), max(hi, m.Step)
+		}
+		for _, st := range []Int64{lo, hi} {
+			if start <= st && st <= end {
+				keep[st] = true
+			}
 		}
 	}
-	lo, _ := slices.BinarySearch(all, start)
-	hi, found := slices.BinarySearch(all, end)
-	if found {
-		hi++
-	}
-	if hi-lo <= n {
-		for _, st := range all[lo:hi] {
+	si := sort.Search(len(all), func(i int) bool { return all[i] >= start })
+	ei := sort.Search(len(all), func(i int) bool { return all[i] > end })
+	if ei-si <= limit {
+		for _, st := range all[si:ei] {
 			keep[st] = true
 		}
-		return keep
+	} else {
+		interval := float64(ei-si) / float64(limit)
+		for i := range limit {
+			if idx := si + int(float64(i)*interval); idx < ei {
+				keep[all[idx]] = true
+			}
+		}
+		keep[all[ei-1]] = true
 	}
-	interval := float64(hi-lo) / float64(n)
-	for i := range n {
-		if idx := lo + int(float64(i)*interval); idx < hi {
-			keep[all[idx]] = true
+	var out []Metric
+	for i, h := range hist {
+		for _, m := range h {
+			if keep[m.Step] {
+				m.RunID = r.RunIDs[i]
+				out = append(out, m)
+			}
 		}
 	}
-	keep[all[hi-1]] = true
-	return keep
+	return struct {
+		Metrics []Metric `json:"metrics,omitempty"`
+	}{out}, nil
 }
 
 func parseStatus(s string) (string, error) {
@@ -841,6 +874,94 @@ func (a *api) metricHistory(w http.ResponseWriter, r *http.Request) {
 	bw.Flush()
 }
 
+// artifactRepo maps an artifact root URI to a repo and the path of the
+// root inside it.
+func (a *api) artifactRepo(root string) (artifact.Repo, string, error) {
+	switch {
+	case strings.HasPrefix(root, ProxyScheme):
+		if a.artifacts == nil {
+			return nil, "", InvalidParameterf("The server does not serve artifacts; cannot read %s", root)
+		}
+		return a.artifacts, strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/"), nil
+	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
+		local, err := artifact.NewLocal(strings.TrimPrefix(root, "file://"))
+		if err != nil {
+			return nil, "", err
+		}
+		return local, "", nil
+	}
+	return nil, "", InvalidParameterf("Reading artifacts at %s is not supported by this server", root)
+}
+
+// getArtifact streams one artifact file of a run (GET /get-artifact) or of
+// a model version (GET /model-versions/get-artifact), as MLflow's UI
+// endpoints do.
+func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rel, err := artifact.CleanPath(q.Get("path"))
+	if err != nil || rel == "" {
+		a.fail(w, r, InvalidParameterf("Invalid path"))
+		return
+	}
+	var root string
+	if strings.HasPrefix(r.URL.Path, "/model-versions/") {
+		v, err := a.store.GetModelVersion(r.Context(), q.Get("name"), q.Get("version"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		root = v.Source
+		// As MLflow: the version's download URI (a models:/NAME/VERSION
+		// source followed), read through a runs:/ URI's run if it is one.
+		if isModelsURI(root) {
+			if root, err = a.resolveModelsURI(r.Context(), root, 0); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		}
+		if root, err = a.runsURIRoot(r.Context(), root); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	} else {
+		id, err := runID(q.Get("run_id"), q.Get("run_uuid"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		run, err := a.store.GetRun(r.Context(), id)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		root = run.Info.ArtifactURI
+	}
+	repo, base, err := a.artifactRepo(root)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	full := rel
+	if base != "" {
+		full = base + "/" + rel
+	}
+	rc, size, err := repo.Open(r.Context(), full)
+	if errors.Is(err, artifact.ErrNotFound) {
+		a.fail(w, r, NotFoundf("File %s not found", rel))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.Header().Set("Content-Disposition", "attachment; filename="+strconv.Quote(filepath.Base(rel)))
+	w.WriteHeader(http.StatusOK)
+	io.Copy(w, rc)
+}
+
 func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, error) {
 	id, err := runID(r.RunID, r.RunUUID)
 	if err != nil {
@@ -855,9 +976,24 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 		return nil, err
 	}
 	root := run.Info.ArtifactURI
-	repo, base, err := a.repoFor(root)
-	if err != nil {
-		return nil, err
+	var repo artifact.Repo
+	base := ""
+	switch {
+	case strings.HasPrefix(root, ProxyScheme):
+		if a.artifacts == nil {
+			return nil, InvalidParameterf("The server does not serve artifacts; cannot list %s", root)
+		}
+		repo = a.artifacts
+		base = strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/")
+	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
+		dir := strings.TrimPrefix(root, "file://")
+		local, err := artifact.NewLocal(dir)
+		if err != nil {
+			return nil, err
+		}
+		repo = local
+	default:
+		return nil, InvalidParameterf("Listing artifacts at %s is not supported by this server", root)
 	}
 	full := rel
 	if base != "" {
@@ -882,22 +1018,20 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 	}{root, files}, nil
 }
 
-// repoFor opens the artifact repository behind an artifact URI: the proxy's
-// store for mlflow-artifacts: URIs (base is the path inside it), or a local
-// directory for file:// URIs and absolute paths.
-func (a *api) repoFor(root string) (repo artifact.Repo, base string, err error) {
-	switch {
-	case strings.HasPrefix(root, ProxyScheme):
-		if a.artifacts == nil {
-			return nil, "", InvalidParameterf("The server does not serve artifacts; cannot read %s", root)
-		}
-		return a.artifacts, strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/"), nil
-	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
-		local, err := artifact.NewLocal(strings.TrimPrefix(root, "file://"))
-		if err != nil {
-			return nil, "", err
-		}
-		return local, "", nil
+// runsURIRoot turns runs:/RUN_ID/sub into the run's artifact URI plus sub;
+// other URIs are returned as they are.
+func (a *api) runsURIRoot(ctx context.Context, uri string) (string, error) {
+	rest, ok := strings.CutPrefix(uri, "runs:/")
+	if !ok {
+		return uri, nil
 	}
-	return nil, "", InvalidParameterf("Reading artifacts at %s is not supported by this server", root)
+	id, sub, _ := strings.Cut(strings.TrimLeft(rest, "/"), "/")
+	run, err := a.store.GetRun(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if sub == "" {
+		return run.Info.ArtifactURI, nil
+	}
+	return strings.TrimRight(run.Info.ArtifactURI, "/") + "/" + sub, nil
 }

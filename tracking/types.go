@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 )
 
@@ -29,7 +30,8 @@ func (n *Int64) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		f, ferr := strconv.ParseFloat(string(b), 64)
 		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<63 {
-			return fmt.Errorf("%q is not an integer", string(b))
+			// A type error lets the decoder name the field.
+			return &json.UnmarshalTypeError{Value: fmt.Sprintf("%q", b), Type: reflect.TypeFor[int64]()}
 		}
 		v = int64(f)
 	}
@@ -81,7 +83,7 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
-		return fmt.Errorf("%q is not a number", string(b))
+		return &json.UnmarshalTypeError{Value: fmt.Sprintf("%q", b), Type: reflect.TypeFor[float64]()}
 	}
 	*f = Float(v)
 	return nil
@@ -108,7 +110,17 @@ type Metric struct {
 	Timestamp Int64  `json:"timestamp"`
 	Step      Int64  `json:"step"`
 	RunID     string `json:"run_id,omitempty"`
+	// fields records which fields a decoded request carried, so that
+	// log-batch can report a missing timestamp as MLflow does.
+	fields uint8
 }
+
+const (
+	fieldKey uint8 = 1 << iota
+	fieldValue
+	fieldTimestamp
+	fieldDecoded
+)
 
 // Experiment groups runs.
 type Experiment struct {
@@ -197,22 +209,20 @@ type RegisteredModel struct {
 
 // ModelVersion is one version of a registered model.
 type ModelVersion struct {
-	Name                 string `json:"name"`
-	Version              string `json:"version"`
-	CreationTimestamp    Int64  `json:"creation_timestamp,omitempty"`
-	LastUpdatedTimestamp Int64  `json:"last_updated_timestamp,omitempty"`
-	UserID               string `json:"user_id,omitempty"`
-	CurrentStage         string `json:"current_stage,omitempty"`
-	// Description is always sent: MLflow stores the request's "" for a
-	// version created without one, and its client reads a missing one as None.
-	Description   string   `json:"description"`
-	Source        string   `json:"source,omitempty"`
-	RunID         string   `json:"run_id,omitempty"`
-	Status        string   `json:"status,omitempty"`
-	StatusMessage string   `json:"status_message,omitempty"`
-	Tags          []Tag    `json:"tags,omitempty"`
-	RunLink       string   `json:"run_link,omitempty"`
-	Aliases       []string `json:"aliases,omitempty"`
+	Name                 string   `json:"name"`
+	Version              string   `json:"version"`
+	CreationTimestamp    Int64    `json:"creation_timestamp,omitempty"`
+	LastUpdatedTimestamp Int64    `json:"last_updated_timestamp,omitempty"`
+	UserID               string   `json:"user_id,omitempty"`
+	CurrentStage         string   `json:"current_stage,omitempty"`
+	Description          string   `json:"description"` // MLflow sends "" for none
+	Source               string   `json:"source,omitempty"`
+	RunID                string   `json:"run_id,omitempty"`
+	Status               string   `json:"status,omitempty"`
+	StatusMessage        string   `json:"status_message,omitempty"`
+	Tags                 []Tag    `json:"tags,omitempty"`
+	RunLink              string   `json:"run_link,omitempty"`
+	Aliases              []string `json:"aliases,omitempty"`
 }
 
 // Lifecycle stages and run statuses.

@@ -120,9 +120,29 @@ func ValidateBatch(metrics []Metric, params []Param, tags []Tag) error {
 	if n := len(metrics) + len(params) + len(tags); n > MaxBatchEntities {
 		return InvalidParameterf("A batch logging request can contain at most %d total entities (metrics, params and tags). Got %d. Please split up across multiple requests and try again.", MaxBatchEntities, n)
 	}
-	for _, m := range metrics {
+	for i, m := range metrics {
+		if m.fields&fieldDecoded != 0 {
+			for _, f := range []struct {
+				bit  uint8
+				name string
+			}{{fieldKey, "key"}, {fieldValue, "value"}, {fieldTimestamp, "timestamp"}} {
+				if m.fields&f.bit == 0 || (f.bit == fieldKey && m.Key == "") {
+					return InvalidParameterf("Missing value for required parameter 'metrics[%d].%s'", i, f.name)
+				}
+			}
+		}
 		if err := ValidateMetric(m); err != nil {
 			return err
+		}
+	}
+	for i, p := range params {
+		if p.Key == "" {
+			return InvalidParameterf("Missing value for required parameter 'params[%d].key'. See the API docs for more information about request parameters.", i)
+		}
+	}
+	for i, t := range tags {
+		if t.Key == "" {
+			return InvalidParameterf("Missing value for required parameter 'tags[%d].key'. See the API docs for more information about request parameters.", i)
 		}
 	}
 	seen := make(map[string]string, len(params))

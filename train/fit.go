@@ -233,7 +233,7 @@ func fitSGD(ctx context.Context, ds *Dataset, opt *Options) (*Result, error) {
 		}
 	}
 	var hot, hotFeat []int32
-	if opt.Threads > 1 {
+	if opt.Threads > 1 && bufferFrequent {
 		hot, hotFeat = hotFeatures(counts, n)
 	}
 	p0 := Init(opt.Model, ds, opt.Hidden, opt.Seed)
@@ -335,6 +335,13 @@ func fitLBFGS(ctx context.Context, ds *Dataset, opt *Options) (*Result, error) {
 	p.unflatten(r.X)
 	return &Result{Params: p, Epochs: r.Stats.MajorIterations, BestEpoch: r.Stats.MajorIterations}, nil
 }
+
+// bufferFrequent turns on per-worker buffering of the frequent features
+// (as the bias always is). It is off: on the 1 M-row benchmark it cost CPU
+// time and about half the runs ended at a 1.7 % lower training objective
+// but 0.8 points lower test accuracy, a bimodality not yet understood
+// (docs/train.md). The code stays for that investigation.
+const bufferFrequent = false
 
 // hotFeatures picks the features present in more than 1/hotDiv of the rows
 // (at most maxHot, the most frequent first): the ones HogWild! workers

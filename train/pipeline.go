@@ -497,7 +497,7 @@ func readValid(s Spec, feat *featurize.Featurizer, classes []string, kind Kind) 
 				}
 				ds.Y = append(ds.Y, v)
 			} else {
-				k, found := ClassID(txt, id, len(classes))
+				k, found := model.ClassID(txt, id, len(classes))
 				if !found {
 					return nil, fmt.Errorf("train: %s: row %d, column %q: gold label %q is neither one of the classes %s nor a class id 0..%d", s.Valid, row+1, s.Gold, txt, strings.Join(classes, ", "), len(classes)-1)
 				}
@@ -510,17 +510,4 @@ func readValid(s Spec, feat *featurize.Featurizer, classes []string, kind Kind) 
 		}
 	}
 	return ds.Subset(keep), nil
-}
-
-// ClassID maps a gold label to a class id: by name, else (when no class has
-// that name) as an integer id 0..k-1, so that gold 0/1 columns work with
-// classes named from probability columns such as prob_HAM,prob_SPAM.
-func ClassID(label string, byName map[string]int, k int) (int, bool) {
-	if id, ok := byName[label]; ok {
-		return id, true
-	}
-	if v, err := strconv.Atoi(label); err == nil && v >= 0 && v < k {
-		return v, true
-	}
-	return 0, false
 }

@@ -201,6 +201,7 @@ func (a *atomicParams) run(ds *Dataset, rows []int, cfg *sgdConfig, r *rng) floa
 		}
 	}
 	defer flush()
+	hb := &hotBuf{slot: hot, base: hotBase, pend: hotPend, gBase: hotGBase, gPend: hotGPend}
 	for n, i := range rows {
 		if n%biasFlush == biasFlush-1 {
 			flush()
@@ -212,8 +213,7 @@ func (a *atomicParams) run(ds *Dataset, rows []int, cfg *sgdConfig, r *rng) floa
 			total += rw * a.stepMLP(idx, val, ds.target(i), rw, cfg, z, dz, h, dh)
 			continue
 		case a.g2 != nil:
-			hb := hotBuf{slot: hot, base: hotBase, pend: hotPend, gBase: hotGBase, gPend: hotGPend}
-			total += rw * a.stepAdaGrad(idx, val, ds.target(i), rw, cfg, z, dz, bias, pending, &hb)
+			total += rw * a.stepAdaGrad(idx, val, ds.target(i), rw, cfg, z, dz, bias, pending, hb)
 			continue
 		case a.lp != nil:
 			total += rw * a.stepLowPrec(idx, val, ds.target(i), rw, cfg, z, dz, r, bias, pending)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/dawn-ml/dawn/featurize"
@@ -30,11 +31,10 @@ func synth(kind Kind, n, d, nnz, classes int, soft, weighted bool, seed uint64) 
 			seen[int32(r.IntN(d))] = true
 		}
 		idx := make([]int32, 0, nnz)
-		for j := int32(0); j < int32(d); j++ {
-			if seen[j] {
-				idx = append(idx, j)
-			}
+		for j := range seen {
+			idx = append(idx, j)
 		}
+		slices.Sort(idx)
 		z := make([]float64, max(classes, 1))
 		for _, j := range idx {
 			v := float32(1 + r.Float64())
@@ -239,7 +239,7 @@ func TestHogwildConverges(t *testing.T) {
 	for _, c := range []struct {
 		kind      Kind
 		optimizer string
-		d         int // 200: every feature is frequent (buffered); 3000: none is
+		d         int // 200: every feature is frequent; 3000: none is
 	}{{LogReg, "sgd", 200}, {LogReg, "sgd", 3000}, {Softmax, "sgd", 200}, {LogReg, "adagrad", 200}, {LogReg, "adagrad", 3000}, {MLP, "sgd", 200}} {
 		ds := synth(c.kind, 4000, c.d, 8, 3, true, true, 21)
 		if c.kind == LogReg {
@@ -256,8 +256,15 @@ func TestHogwildConverges(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s/%s/d=%d: sequential %.5f, 4 workers %.5f", c.kind, c.optimizer, c.d, seq.Objective, par.Objective)
-		if math.Abs(par.Objective-seq.Objective) > 0.01*seq.Objective {
-			t.Errorf("%s/%s/d=%d: parallel objective %.5f not within 1%% of sequential %.5f", c.kind, c.optimizer, c.d, par.Objective, seq.Objective)
+		// HogWild!'s analysis covers convex objectives; the MLP's is not,
+		// and its dense output layer is written by every row, so its runs
+		// spread by about ±1 % from run to run: it gets 2.5 %.
+		tol := 0.01
+		if c.kind == MLP {
+			tol = 0.025
+		}
+		if math.Abs(par.Objective-seq.Objective) > tol*seq.Objective {
+			t.Errorf("%s/%s/d=%d: parallel objective %.5f not within %g%% of sequential %.5f", c.kind, c.optimizer, c.d, par.Objective, 100*tol, seq.Objective)
 		}
 	}
 }
@@ -377,18 +384,49 @@ func benchData(n int) *Dataset { return synth(LogReg, n, 1<<18, 30, 2, true, fal
 func BenchmarkEpoch(b *testing.B) {
 	ds := benchData(50000)
 	for _, c := range []struct {
-		name    string
-		threads int
-		prec    string
-	}{{"1thread", 1, ""}, {"2threads", 2, ""}, {"2threads-int16", 2, "int16"}, {"2threads-int8", 2, "int8"}} {
+		name      string
+		threads   int
+		prec      string
+		optimizer string
+	}{{"1thread", 1, "", ""}, {"2threads", 2, "", ""}, {"adagrad-1thread", 1, "", "adagrad"}, {"adagrad-2threads", 2, "", "adagrad"}, {"2threads-int16", 2, "int16", ""}, {"2threads-int8", 2, "int8", ""}} {
 		b.Run(c.name, func(b *testing.B) {
-			opt := Options{Model: LogReg, Epochs: 1, Threads: c.threads, Precision: c.prec}
+			opt := Options{Model: LogReg, Epochs: 1, Threads: c.threads, Precision: c.prec, Optimizer: c.optimizer}
+			var sgd float64
 			for b.Loop() {
-				if _, err := Fit(b.Context(), ds, opt); err != nil {
+				res, err := Fit(b.Context(), ds, opt)
+				if err != nil {
 					b.Fatal(err)
 				}
+				sgd += res.History[0].Seconds
 			}
+			// Fit also counts features and computes the final objective;
+			// sgd-rows/s is the epoch alone.
 			b.ReportMetric(float64(b.N)*float64(ds.X.Rows())/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(b.N)*float64(ds.X.Rows())/sgd, "sgd-rows/s")
 		})
+	}
+}
+
+// L1 drives the weights of uninformative features to exactly zero (the
+// proximal soft-threshold), and more L1 gives a sparser model.
+func TestL1Sparsity(t *testing.T) {
+	ds := synth(LogReg, 3000, 300, 6, 2, false, false, 17)
+	zeros := func(l1 float64) int {
+		res, err := Fit(t.Context(), ds, Options{Model: LogReg, Epochs: 10, Threads: 1, L1: l1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, w := range res.Params.W {
+			if w == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	none, some, lots := zeros(0), zeros(1e-2), zeros(3e-2)
+	t.Logf("zero weights of 300: l1=0 %d, 1e-2 %d, 3e-2 %d", none, some, lots)
+	if none != 0 || some <= none || lots <= some {
+		t.Errorf("zero weights %d, %d, %d: want increasing from 0", none, some, lots)
 	}
 }

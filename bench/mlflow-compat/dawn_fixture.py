@@ -93,6 +93,9 @@ class DawnServer:
                     "--data-dir", str(data),
                     "--backend-store-uri", backend_uri,
                     "--artifacts-destination", str(data / "artifacts"),
+                    # As MLflow's own fixture: experiments get a plain file://
+                    # artifact root under the test's tmp_path.
+                    "--default-artifact-root", self.workdir.as_uri(),
                 ],
                 stdout=self.log,
                 stderr=subprocess.STDOUT,

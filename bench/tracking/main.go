@@ -164,7 +164,7 @@ func main() {
 		_ = sqlstore.SQLite
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		must(err)
-		srv := &http.Server{Handler: server.Handler(store, nil, "bench", nil)}
+		srv := &http.Server{Handler: server.Handler(store, nil, "bench", nil, nil)}
 		go srv.Serve(ln)
 		defer srv.Close()
 		base = "http://" + ln.Addr().String()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dawn-ml/dawn/artifact"
+	"github.com/dawn-ml/dawn/model"
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/tracking/sqlite"
 	"github.com/dawn-ml/dawn/tracking/sqlstore"
@@ -103,5 +104,43 @@ func TestLabelRunAutologAndRegister(t *testing.T) {
 	code, _, errs = runDawn(t, "models", "register", "--model", dir, "--name", "x", "--tracking-uri", url)
 	if code != 1 || errs == "" {
 		t.Fatalf("registering a directory without MLmodel: exit %d %s", code, errs)
+	}
+}
+
+func TestTrainAutolog(t *testing.T) {
+	c, url, _ := trackingServer(t)
+	dir := t.TempDir()
+	labels := filepath.Join(dir, "labels.csv")
+	if code, _, errs := runDawn(t, "label", "run", "--lfs", "../../label/testdata/lfs.yaml", "--data", "../../label/testdata/comments.csv",
+		"--out", labels, "--method", "majority"); code != 0 {
+		t.Fatal(errs)
+	}
+	mdir := filepath.Join(dir, "m")
+	code, _, errs := runDawn(t, "train", "--data", labels, "--text", "CONTENT", "--prob-cols", "prob_ham,prob_spam",
+		"--keep-abstain", "--epochs", "3", "--threads", "1", "--out", mdir, "--tracking-uri", url, "--experiment", "train")
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	desc, err := model.Read(mdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.GetRun(t.Context(), desc.RunID)
+	if err != nil {
+		t.Fatalf("the MLmodel's run_id %q is not a logged run: %v", desc.RunID, err)
+	}
+	params := map[string]string{}
+	for _, p := range run.Data.Params {
+		params[p.Key] = p.Value
+	}
+	if params["model"] != "logreg" || params["prob_cols"] != "prob_ham,prob_spam" || params["train_digest"] == "" {
+		t.Fatalf("params %v", params)
+	}
+	hist, err := c.GetMetricHistory(t.Context(), run.Info.RunID, "epoch_train_loss")
+	if err != nil || len(hist) != 3 {
+		t.Fatalf("epoch history %v, %v; want 3 points", hist, err)
+	}
+	if run.Info.Status != "FINISHED" {
+		t.Fatalf("status %s", run.Info.Status)
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/dawn-ml/dawn/internal/shareddata"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -18,26 +20,7 @@ import (
 	"github.com/dawn-ml/dawn/data"
 )
 
-// macrobaseDir finds the MacroBase reference data ($DAWN_DATA or
-// ../shared/data above the module), skipping when absent.
-func macrobaseDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("DAWN_DATA"); d != "" {
-		return filepath.Join(d, "macrobase")
-	}
-	dir, _ := os.Getwd()
-	for d := dir; ; d = filepath.Dir(d) {
-		cand := filepath.Join(d, "shared", "data", "macrobase")
-		if _, err := os.Stat(cand); err == nil {
-			return cand
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	t.Skip("MacroBase reference data not found; set DAWN_DATA")
-	return ""
-}
+func macrobaseDir(t *testing.T) string { return shareddata.Require(t, "macrobase") }
 
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()

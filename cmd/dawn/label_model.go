@@ -19,6 +19,7 @@ import (
 	"github.com/dawn-ml/dawn/label"
 	"github.com/dawn-ml/dawn/labelmodel"
 	"github.com/dawn-ml/dawn/lfmodel"
+	"github.com/dawn-ml/dawn/model"
 )
 
 // modelFlags are the label-model options fit and run share.
@@ -367,6 +368,10 @@ func readGold(path, column string, classes []string, df *dataFlags) ([]int, erro
 		}
 		return nil, fmt.Errorf("%s: no gold column %q (columns: %s)", path, column, strings.Join(names, ", "))
 	}
+	byName := make(map[string]int, len(classes))
+	for i, c := range classes {
+		byName[c] = i
+	}
 	var gold []int
 	for {
 		rec, err := r.Next()
@@ -379,7 +384,7 @@ func readGold(path, column string, classes []string, df *dataFlags) ([]int, erro
 		col := rec.Column(idx[0])
 		for i := 0; i < int(rec.NumRows()); i++ {
 			v := strings.TrimSpace(data.FormatValue(col, i))
-			g, err := classOf(v, classes)
+			g, err := classOf(v, classes, byName)
 			if err != nil {
 				rec.Release()
 				return nil, &data.Error{File: path, Row: int64(len(gold) + 1), Column: column, Err: err}
@@ -390,16 +395,11 @@ func readGold(path, column string, classes []string, df *dataFlags) ([]int, erro
 	}
 }
 
-func classOf(v string, classes []string) (int, error) {
+func classOf(v string, classes []string, byName map[string]int) (int, error) {
 	if v == "" {
 		return -1, nil
 	}
-	for i, c := range classes {
-		if c == v {
-			return i, nil
-		}
-	}
-	if id, err := strconv.Atoi(v); err == nil && id >= 0 && id < len(classes) {
+	if id, ok := model.ClassID(v, byName, len(classes)); ok {
 		return id, nil
 	}
 	return 0, fmt.Errorf("gold label %q is neither a class name (%s) nor a class id 0..%d", v, strings.Join(classes, ", "), len(classes)-1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -65,8 +66,12 @@ Example:
 	fs.StringVar(&sf.storeURI, "backend-store-uri", "", "metadata store: sqlite:///path.db or postgresql://... (default: sqlite under --data-dir)")
 	artifacts := fs.String("artifacts-destination", "", "directory or s3://bucket/prefix behind the artifact proxy (default: DATA-DIR/artifacts)")
 	noArtifacts := fs.Bool("no-serve-artifacts", false, "do not serve the artifact proxy")
+	defaultRoot := fs.String("default-artifact-root", "", "root of new experiments' artifact locations that clients write to directly, e.g. file:///srv/mlruns (default: the proxy, mlflow-artifacts:/)")
 	logFormat := fs.String("log-format", "text", "request log format: text or json")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
+	authOn := fs.Bool("auth", false, "require HTTP basic auth with users and permissions (admin from DAWN_AUTH_ADMIN_USERNAME/DAWN_AUTH_ADMIN_PASSWORD on first start)")
+	authDB := fs.String("auth-db", "", "SQLite file of users and permissions (default: DATA-DIR/auth.db)")
+	authDefault := fs.String("auth-default-permission", "READ", "permission of users on resources they have none for: READ, EDIT, MANAGE or NO_PERMISSIONS")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,10 +94,19 @@ Example:
 	if *noArtifacts {
 		dest = ""
 	}
-	return server.Run(ctx, server.Config{
-		Host: *host, Port: *port, BackendStoreURI: sf.uri(), ArtifactsDestination: dest,
+	cfg := server.Config{
+		Host: *host, Port: *port, BackendStoreURI: sf.uri(), ArtifactsDestination: dest, DefaultArtifactRoot: *defaultRoot,
 		Version: version, Logger: slog.New(h), ShutdownTimeout: *shutdown,
-	}, nil)
+	}
+	if *authOn {
+		cfg.AuthDB = *authDB
+		if cfg.AuthDB == "" {
+			cfg.AuthDB = filepath.Join(sf.dataDir, "auth.db")
+		}
+		cfg.AdminUser, cfg.AdminPassword = os.Getenv("DAWN_AUTH_ADMIN_USERNAME"), os.Getenv("DAWN_AUTH_ADMIN_PASSWORD")
+		cfg.AuthDefault = *authDefault
+	}
+	return server.Run(ctx, cfg, nil)
 }
 
 func runDB(ctx context.Context, e *env, verb string, args []string) error {

@@ -6,8 +6,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dawn-ml/dawn/featurize"
+	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/train"
 	"go.yaml.in/yaml/v3"
 )
@@ -70,6 +72,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed")
 	fs.StringVar(&s.RunID, "run-id", "", "tracking run id to record in the MLmodel")
 	asJSON := fs.Bool("json", false, "print the training report as JSON")
+	tf := addTrackingFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -128,8 +131,24 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return usagef("train: name the feature columns: --text, --numeric, --categorical or --features")
 		}
 	}
-	rep, err := train.Run(ctx, s)
+	al, err := tf.start(ctx, "dawn train", map[string]string{
+		"optimizer": o.Optimizer, "epochs": fmt.Sprint(o.Epochs), "lr": fmt.Sprint(o.LR),
+		"schedule": o.Schedule, "l2": fmt.Sprint(o.L2), "l1": fmt.Sprint(o.L1), "threads": fmt.Sprint(o.Threads),
+		"hidden": fmt.Sprint(o.Hidden), "precision": o.Precision, "seed": fmt.Sprint(o.Seed),
+		"target": s.Target, "prob_cols": strings.Join(s.ProbCols, ","), "text": *text, "ngrams": fmt.Sprint(*ngrams),
+		"char_ngrams": *chars, "tfidf": fmt.Sprint(*tfidf), "bits": fmt.Sprint(*bits),
+	}, map[string]string{"train": s.Data, "valid": s.Valid})
 	if err != nil {
+		return al.finish(ctx, err)
+	}
+	if s.RunID == "" {
+		s.RunID = al.runID()
+	}
+	rep, err := train.Run(ctx, s)
+	if err == nil {
+		err = logTrainRun(ctx, al, rep)
+	}
+	if err := al.finish(ctx, err); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -150,5 +169,45 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "valid acc.  %.4f\n", *rep.ValidAcc)
 	}
 	fmt.Fprintf(e.stdout, "time        %.3fs (%.0f rows/s)\n", rep.Seconds, rep.RowsPerSec)
+	return nil
+}
+
+// logTrainRun records a training run's metrics, per-epoch losses and the
+// model directory under "model".
+func logTrainRun(ctx context.Context, al *autolog, rep *train.Report) error {
+	if al == nil {
+		return nil
+	}
+	m := map[string]float64{"rows": float64(rep.Rows), "dropped_abstain": float64(rep.Dropped), "objective": rep.Objective,
+		"best_epoch": float64(rep.BestEpoch), "seconds": rep.Seconds, "rows_per_second": rep.RowsPerSec}
+	if rep.ValidLoss != nil {
+		m["valid_loss"] = *rep.ValidLoss
+	}
+	if rep.ValidAcc != nil {
+		m["valid_accuracy"] = *rep.ValidAcc
+	}
+	if err := al.metrics(ctx, m); err != nil {
+		return fmt.Errorf("tracking: log metrics: %w", err)
+	}
+	// The model type is known only after defaults are applied.
+	if err := al.c.LogParam(ctx, al.runID(), "model", rep.Model); err != nil {
+		return fmt.Errorf("tracking: log params: %w", err)
+	}
+	var hist []tracking.Metric
+	now := tracking.Int64(time.Now().UnixMilli())
+	for _, h := range rep.History {
+		hist = append(hist, tracking.Metric{Key: "epoch_train_loss", Value: tracking.Float(h.TrainLoss), Step: tracking.Int64(h.Epoch), Timestamp: now})
+		if h.ValidLoss != 0 {
+			hist = append(hist, tracking.Metric{Key: "epoch_valid_loss", Value: tracking.Float(h.ValidLoss), Step: tracking.Int64(h.Epoch), Timestamp: now})
+		}
+	}
+	if len(hist) > 0 {
+		if err := al.c.LogBatch(ctx, al.runID(), hist, nil, nil); err != nil {
+			return fmt.Errorf("tracking: log history: %w", err)
+		}
+	}
+	if err := al.artifact(ctx, rep.Out, "model"); err != nil {
+		return fmt.Errorf("tracking: log model: %w", err)
+	}
 	return nil
 }

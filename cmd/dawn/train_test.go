@@ -81,6 +81,7 @@ func TestTrainPredictEval(t *testing.T) {
 		{"softmax", []string{"--target", "label3", "--model", "softmax", "--numeric", "length", "--categorical", "color"}, "prob_0,prob_1,prob_2,label", 0.95, "label3"},
 		{"mlp", []string{"--target", "label3", "--model", "mlp", "--hidden", "8", "--epochs", "40"}, "prob_0,prob_1,prob_2,label", 0.95, "label3"},
 		{"lbfgs", []string{"--target", "label", "--optimizer", "lbfgs"}, "prob_0,prob_1,label", 0.95, "label"},
+		{"holdout adagrad", []string{"--target", "label", "--optimizer", "adagrad", "--valid-frac", "0.2"}, "prob_0,prob_1,label", 0.95, "label"},
 		{"int8", []string{"--target", "label", "--precision", "int8"}, "prob_0,prob_1,label", 0.95, "label"},
 		{"linreg", []string{"--target", "score", "--model", "linreg", "--numeric", "length", "--lr", "0.05", "--epochs", "60"}, "prediction", 0, "score"},
 	}
@@ -95,6 +96,9 @@ func TestTrainPredictEval(t *testing.T) {
 			var rep map[string]any
 			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 				t.Fatalf("train --json: %v\n%s", err, stdout)
+			}
+			if c.name == "holdout adagrad" && (rep["valid_rows"].(float64) != 60 || rep["rows"].(float64) != 240 || rep["valid_loss"] == nil) {
+				t.Errorf("hold-out: %s", stdout)
 			}
 			if c.name == "logreg soft" && rep["dropped_abstain"].(float64) != 30 {
 				t.Errorf("dropped %v all-abstain rows, want 30", rep["dropped_abstain"])

@@ -6,6 +6,8 @@
 package youtube
 
 import (
+	"github.com/dawn-ml/dawn/internal/shareddata"
+
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -16,23 +18,9 @@ import (
 	"strconv"
 )
 
-// Dir returns the YouTube data directory: $DAWN_DATA/youtube_spam_uci, with
-// DAWN_DATA defaulting to ../shared/data beside the repository root found by
-// walking up from the working directory.
-func Dir() string {
-	if d := os.Getenv("DAWN_DATA"); d != "" {
-		return filepath.Join(d, "youtube_spam_uci")
-	}
-	wd, _ := os.Getwd()
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return filepath.Join(d, "..", "shared", "data", "youtube_spam_uci")
-		}
-		if filepath.Dir(d) == d {
-			return filepath.Join(wd, "..", "shared", "data", "youtube_spam_uci")
-		}
-	}
-}
+// Dir returns the YouTube data directory, youtube_spam_uci under the shared
+// data folder (see package shareddata).
+func Dir() string { return filepath.Join(shareddata.Dir(), "youtube_spam_uci") }
 
 // Header is the column layout of every split file.
 var Header = []string{"COMMENT_ID", "AUTHOR", "DATE", "CONTENT", "CLASS", "VIDEO"}

@@ -19,7 +19,9 @@ import (
 
 	"github.com/dawn-ml/dawn/artifact"
 	"github.com/dawn-ml/dawn/artifact/s3"
+	"github.com/dawn-ml/dawn/internal/httpx"
 	"github.com/dawn-ml/dawn/tracking"
+	"github.com/dawn-ml/dawn/tracking/auth"
 	"github.com/dawn-ml/dawn/tracking/postgres"
 	"github.com/dawn-ml/dawn/tracking/sqlite"
 	"github.com/dawn-ml/dawn/tracking/sqlstore"
@@ -38,10 +40,20 @@ type Config struct {
 	// ArtifactsDestination is a directory (or file:// URI) behind the
 	// artifact proxy; "" disables the proxy.
 	ArtifactsDestination string
-	Version              string
-	Logger               *slog.Logger
+	// DefaultArtifactRoot, when set, is the root of new experiments'
+	// artifact locations (e.g. file:///srv/mlruns or s3://bucket/path),
+	// which clients then write to directly; by default experiments use the
+	// proxy (mlflow-artifacts:/<id>) when it is served.
+	DefaultArtifactRoot string
+	Version             string
+	Logger              *slog.Logger
 	// ShutdownTimeout bounds the wait for in-flight requests.
 	ShutdownTimeout time.Duration
+	// AuthDB, when set, turns on basic auth with users and permissions
+	// kept in this SQLite file; AdminUser/AdminPassword create the first
+	// admin; AuthDefault is the permission of users on resources they
+	// have no explicit permission for (READ when empty).
+	AuthDB, AdminUser, AdminPassword, AuthDefault string
 }
 
 // IsPostgres reports whether uri names a PostgreSQL store.
@@ -97,7 +109,9 @@ func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
 
 // Handler builds the full HTTP handler: API, artifacts, ops endpoints,
 // metrics and request logs.
-func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger) http.Handler {
+//
+// guard, if not nil, requires basic auth and checks permissions.
+func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -117,9 +131,8 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 	api := tracking.NewHandler(tracking.Options{Store: store, Artifacts: repo, Logger: log})
 	mux.Handle("/api/", api)
 	mux.Handle("/ajax-api/", api)
-	for _, p := range tracking.GetArtifactPaths {
-		mux.Handle(p, api)
-	}
+	mux.Handle("GET /get-artifact", api)
+	mux.Handle("GET /model-versions/get-artifact", api)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("OK"))
@@ -129,10 +142,17 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 		w.Write([]byte(version))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, tracking.CodeEndpointNotFound, "No endpoint %s %s", r.Method, r.URL.Path))
+	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		indexPage.Execute(w, version)
 	})
+	var inner http.Handler = mux
+	if guard != nil {
+		inner = guard.Wrap(mux)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		inflight.Inc()
@@ -147,7 +167,7 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
 				slog.Int64("bytes", sw.bytes), slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
 		}()
-		mux.ServeHTTP(sw, r)
+		inner.ServeHTTP(sw, r)
 	})
 }
 
@@ -209,8 +229,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	root := ""
-	if cfg.ArtifactsDestination != "" {
+	root := cfg.DefaultArtifactRoot
+	if root == "" && cfg.ArtifactsDestination != "" {
 		root = tracking.ProxyScheme
 	}
 	store, err := OpenStore(ctx, cfg.BackendStoreURI, root)
@@ -222,12 +242,32 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
+	var guard *auth.Guard
+	if cfg.AuthDB != "" {
+		admin := cfg.AdminUser
+		if admin == "" {
+			admin = "admin"
+		}
+		users, err := auth.Open(ctx, cfg.AuthDB, admin, cfg.AdminPassword)
+		if err != nil {
+			return err
+		}
+		defer users.Close()
+		def := cfg.AuthDefault
+		if def == "" {
+			def = auth.Read
+		}
+		if !auth.ValidPermission(def) {
+			return fmt.Errorf("server: invalid default permission %q", def)
+		}
+		guard = &auth.Guard{Users: users, Data: store, Default: def, Log: log}
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, cfg.Port))
 	if err != nil {
 		return fmt.Errorf("server: listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           Handler(store, repo, cfg.Version, log),
+		Handler:           Handler(store, repo, cfg.Version, log, guard),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -22,7 +22,7 @@ func TestOpsEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := Handler(store, repo, "v9.9.9", nil)
+	h := Handler(store, repo, "v9.9.9", nil, nil)
 	get := func(path string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", path, nil)
@@ -31,6 +31,7 @@ func TestOpsEndpoints(t *testing.T) {
 		return rec.code, rec.body.String()
 	}
 	for _, tc := range []struct{ path, want string }{
+		{"/graphql", `404:{"error_code":"ENDPOINT_NOT_FOUND"`},
 		{"/health", "OK"},
 		{"/version", "v9.9.9"},
 		{"/", "experiments"},
@@ -39,8 +40,12 @@ func TestOpsEndpoints(t *testing.T) {
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			code, body := get(tc.path)
-			if code != 200 || !strings.Contains(body, tc.want) {
-				t.Fatalf("GET %s: %d %q, want 200 containing %q", tc.path, code, body, tc.want)
+			wantCode, want := 200, tc.want
+			if rest, ok := strings.CutPrefix(want, "404:"); ok {
+				wantCode, want = 404, rest
+			}
+			if code != wantCode || !strings.Contains(body, want) {
+				t.Fatalf("GET %s: %d %q, want %d containing %q", tc.path, code, body, wantCode, want)
 			}
 		})
 	}

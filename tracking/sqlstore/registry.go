@@ -11,6 +11,7 @@ import (
 	"github.com/dawn-ml/dawn/tracking"
 )
 
+
 // deletedStage marks a deleted model version; the row stays so that its
 // version number is never reused.
 const deletedStage = "Deleted_Internal"
@@ -24,13 +25,9 @@ func versionNotFound(name, version string) error {
 }
 
 func parseVersion(name, v string) (int64, error) {
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil {
-		// MLflow's wording (mlflow.utils.validation.not_integer_value).
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
 		return 0, tracking.InvalidParameterf("Parameter 'version' must be an integer, got '%s'.", v)
-	}
-	if n < 1 {
-		return 0, versionNotFound(name, v)
 	}
 	return n, nil
 }

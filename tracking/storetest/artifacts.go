@@ -59,6 +59,21 @@ func testArtifacts(t *testing.T, c *Client) {
 		}
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", "/api/2.0/mlflow-artifacts/artifacts/"+exp+"/nope.bin", nil)
 	})
+	t.Run("get-artifact", func(t *testing.T) {
+		c := c.For(t)
+		res, err := http.Get(c.base + "/get-artifact?" + url.Values{"run_id": {run}, "path": {"model/weights.bin"}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || string(body) != strings.Repeat("w", 1000) {
+			t.Fatalf("get-artifact: %d, %d bytes", res.StatusCode, len(body))
+		}
+		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", "/get-artifact", url.Values{"run_id": {run}, "path": {"../path"}})
+		eq(t, "message", str(r.Body["message"]), "Invalid path")
+		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", "/get-artifact", url.Values{"run_id": {run}, "path": {"nope.txt"}})
+	})
 	t.Run("path traversal", func(t *testing.T) {
 		c := c.For(t)
 		for _, p := range []string{"/api/2.0/mlflow-artifacts/artifacts/../../etc/passwd", "/api/2.0/mlflow-artifacts/artifacts/a/%2e%2e/%2e%2e/x", "/api/2.0/mlflow-artifacts/artifacts/a%2F..%2F..%2Fx"} {

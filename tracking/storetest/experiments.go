@@ -51,6 +51,13 @@ func testExperiments(t *testing.T, c *Client) {
 		id2 := str(c.OK("POST", api+"experiments/create", map[string]any{"name": unique("exp"), "artifact_location": "/tmp/somewhere"})["experiment_id"])
 		e := obj(c.OK("GET", api+"experiments/get", url.Values{"experiment_id": {id2}})["experiment"])
 		eq(t, "artifact_location", str(e["artifact_location"]), "/tmp/somewhere")
+		// A bare relative location is resolved against the server's
+		// working directory, as MLflow does.
+		id3 := str(c.OK("POST", api+"experiments/create", map[string]any{"name": unique("exp"), "artifact_location": "my_location"})["experiment_id"])
+		loc := str(obj(c.OK("GET", api+"experiments/get", url.Values{"experiment_id": {id3}})["experiment"])["artifact_location"])
+		if !strings.HasPrefix(loc, "/") || !strings.HasSuffix(loc, "/my_location") {
+			t.Fatalf("relative artifact_location stored as %q", loc)
+		}
 	})
 	t.Run("update", func(t *testing.T) {
 		c := c.For(t)

@@ -35,6 +35,29 @@ func testProtocol(t *testing.T, c *Client) {
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-batch",
 			map[string]any{"run_id": run, "params": "notalist"})
 	})
+	t.Run("MLflow's wording for wrong types", func(t *testing.T) {
+		c := c.For(t)
+		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/experiments/create", map[string]any{"name": 123})
+		hasPrefix(t, "message", str(r.Body["message"]), "Invalid value 123 for parameter 'name' supplied")
+		r = c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-batch", map[string]any{"run_id": run, "metrics": "foo"})
+		hasPrefix(t, "message", str(r.Body["message"]), `Invalid value "foo" for parameter 'metrics' supplied`)
+		r = c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-metric", map[string]any{"run_id": run, "key": "k", "value": 1, "timestamp": 1, "step": "foo"})
+		hasPrefix(t, "message", str(r.Body["message"]), `Invalid value "foo" for parameter 'step' supplied`)
+		r = c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", "/api/2.0/mlflow/runs/log-metric", map[string]any{"run_id": run, "key": "k", "value": "x", "timestamp": 1})
+		hasPrefix(t, "message", str(r.Body["message"]), `Invalid value "x" for parameter 'value' supplied`)
+		r = c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", "/api/2.0/mlflow/artifacts/list", url.Values{"run_id": {run}, "path": {"../path"}})
+		hasPrefix(t, "message", str(r.Body["message"]), "Invalid path")
+	})
+	t.Run("logged-models/search answers no models", func(t *testing.T) {
+		c := c.For(t)
+		r := c.Do("POST", "/api/2.0/mlflow/logged-models/search", map[string]any{"experiment_ids": []string{exp}, "filter": "name = 'sub'"})
+		eq(t, "status", r.Status, 200)
+		eq(t, "body", strings.TrimSpace(string(r.Raw)), "{}")
+		// MLflow's store filters by experiment id without checking that the
+		// experiment exists: an unknown one finds no models.
+		r = c.Do("POST", "/api/2.0/mlflow/logged-models/search", map[string]any{"experiment_ids": []string{"987654"}})
+		eq(t, "unknown experiment", r.Status, 200)
+	})
 	t.Run("unknown fields ignored", func(t *testing.T) {
 		c := c.For(t)
 		c.OK("POST", "/api/2.0/mlflow/runs/log-parameter", map[string]any{"run_id": run, "key": "u", "value": "1", "future_field": 3})
@@ -63,4 +86,13 @@ func testProtocol(t *testing.T, c *Client) {
 		r := c.Do("POST", "/api/2.0/mlflow/runs/set-tag", map[string]any{"run_id": run, "key": "a", "value": "b"})
 		eq(t, "body", strings.TrimSpace(string(r.Raw)), "{}")
 	})
+}
+
+// hasPrefix asserts got starts with want (MLflow appends a type hint and a
+// pointer to the API docs to these messages).
+func hasPrefix(t *testing.T, what, got, want string) {
+	t.Helper()
+	if !strings.HasPrefix(got, want) {
+		t.Fatalf("%s = %q, want it to start with %q", what, got, want)
+	}
 }

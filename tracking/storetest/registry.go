@@ -20,7 +20,7 @@ func testRegistry(t *testing.T, c *Client) {
 		c.Fail(400, "RESOURCE_ALREADY_EXISTS", "POST", api+"registered-models/create", map[string]any{"name": name})
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"registered-models/create", map[string]any{"name": ""})
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"registered-models/get", url.Values{"name": {"no-" + name}})
-		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", api+"model-versions/create", map[string]any{"name": "no-" + name, "source": "mlflow-artifacts:/s"})
+		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", api+"model-versions/create", map[string]any{"name": "no-" + name, "source": "s3://b/s"})
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"registered-models/set-tag", map[string]any{"name": name, "key": "k", "value": strings.Repeat("v", 5001)})
 	})
 	exp := newExperiment(t, c)
@@ -35,11 +35,23 @@ func testRegistry(t *testing.T, c *Client) {
 		eq(t, "run_id", str(v["run_id"]), run)
 	}
 	eq(t, "versions", strings.Join(versions, ","), "1,2,3")
+	t.Run("source validation", func(t *testing.T) {
+		c := c.For(t)
+		for _, src := range []string{"/etc", "file:///etc/passwd", "relative/dir", "mlflow-artifacts://host:9000/models/../../../", "http://host:9000/models/%2E%2E/%2E%2E/x", "s3://b/a/../../x",
+			"mlflow-artifacts://host:9000/models/..%2f..%2fartifacts", "mlflow-artifacts://host:9000/models/artifact%00", "dbfs:/x/a%3f/../../"} {
+			c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"model-versions/create", map[string]any{"name": name, "source": src})
+		}
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"model-versions/create", map[string]any{"name": name, "source": "/tmp", "run_id": run})
+		v := obj(c.OK("POST", api+"model-versions/create", map[string]any{"name": name, "source": "runs:/" + run + "/model"})["model_version"])
+		c.OK("DELETE", api+"model-versions/delete", map[string]any{"name": name, "version": str(v["version"])})
+	})
 	t.Run("get version", func(t *testing.T) {
 		c := c.For(t)
 		v := obj(c.OK("GET", api+"model-versions/get", url.Values{"name": {name}, "version": {"2"}})["model_version"])
 		eq(t, "tag i", kv(v["tags"])["i"], any("1"))
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"model-versions/get", url.Values{"name": {name}, "version": {"9"}})
+		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"model-versions/get", url.Values{"name": {name}, "version": {"something not correct"}})
+		eq(t, "message", str(r.Body["message"]), "Parameter 'version' must be an integer, got 'something not correct'.")
 		u := c.OK("GET", api+"model-versions/get-download-uri", url.Values{"name": {name}, "version": {"2"}})
 		eq(t, "artifact_uri", str(u["artifact_uri"]), "mlflow-artifacts:/"+exp+"/"+run+"/artifacts/model")
 	})
@@ -102,8 +114,8 @@ func testRegistry(t *testing.T, c *Client) {
 		c := c.For(t)
 		c.OK("DELETE", api+"model-versions/delete", map[string]any{"name": name, "version": "3"})
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"model-versions/get", url.Values{"name": {name}, "version": {"3"}})
-		v := obj(c.OK("POST", api+"model-versions/create", map[string]any{"name": name, "source": "mlflow-artifacts:/s"})["model_version"])
-		eq(t, "next version", str(v["version"]), "4")
+		v := obj(c.OK("POST", api+"model-versions/create", map[string]any{"name": name, "source": "s3://b/s"})["model_version"])
+		eq(t, "next version", str(v["version"]), "5") // 4 was made and deleted in "source validation"
 	})
 	t.Run("rename and delete", func(t *testing.T) {
 		c := c.For(t)
@@ -124,7 +136,7 @@ func testRegistrySearch(t *testing.T, c *Client) {
 	for _, n := range []string{"b", "a", "c", "D"} {
 		c.OK("POST", api+"registered-models/create", map[string]any{"name": prefix + "-" + n,
 			"tags": []any{map[string]any{"key": "upper", "value": map[bool]string{true: "yes", false: "no"}[n == "D"]}}})
-		c.OK("POST", api+"model-versions/create", map[string]any{"name": prefix + "-" + n, "source": "mlflow-artifacts:/src/" + n, "run_id": "run" + n})
+		c.OK("POST", api+"model-versions/create", map[string]any{"name": prefix + "-" + n, "source": "s3://b/src/" + n, "run_id": "run" + n})
 	}
 	names := func(b map[string]any, field string) string {
 		var s []string
@@ -159,6 +171,21 @@ func testRegistrySearch(t *testing.T, c *Client) {
 	eq(t, "version by name", names(b, "model_versions"), "a")
 	b = c.OK("GET", api+"model-versions/search", url.Values{"filter": {"run_id IN ('runa', 'runb')"}, "order_by": {"name"}})
 	eq(t, "version by run_id IN", names(b, "model_versions"), "a,b")
+	// MLflow clients add the prompt clause to every model search; models
+	// without the tag match it, prompts do not.
+	prompt := "tag.`mlflow.prompt.is_prompt` != 'true'"
+	b = c.OK("GET", api+"registered-models/search", url.Values{"filter": {"name LIKE '" + prefix + "-%' AND " + prompt}})
+	eq(t, "prompt clause", names(b, "registered_models"), "D,a,b,c")
+	c.OK("POST", api+"registered-models/set-tag", map[string]any{"name": prefix + "-b", "key": "mlflow.prompt.is_prompt", "value": "true"})
+	b = c.OK("GET", api+"registered-models/search", url.Values{"filter": {"name LIKE '" + prefix + "-%' AND " + prompt}})
+	eq(t, "prompt excluded", names(b, "registered_models"), "D,a,c")
+	b = c.OK("GET", api+"model-versions/search", url.Values{"filter": {"name = '" + prefix + "-a'"}})
+	if d, ok := obj(list(b["model_versions"])[0])["description"]; !ok || d != "" {
+		t.Fatalf("description of a version created without one: %v, %v (MLflow sends \"\")", d, ok)
+	}
+	c.OK("POST", api+"model-versions/create", map[string]any{"name": prefix + "-c", "source": "models:/" + prefix + "-a/1"})
+	u := c.OK("GET", api+"model-versions/get-download-uri", url.Values{"name": {prefix + "-c"}, "version": {"2"}})
+	eq(t, "copied version resolves", str(u["artifact_uri"]), "s3://b/src/a")
 	c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"registered-models/search", url.Values{"max_results": {"1001"}})
 	c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"registered-models/search", url.Values{"filter": {"metrics.x > 1"}})
 	c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"model-versions/search", url.Values{"max_results": {"200001"}})

@@ -155,6 +155,33 @@ func testMetrics(t *testing.T, c *Client) {
 		m := list(b["metrics"])
 		eq(t, "points", len(m), 4)
 		eq(t, "run_id", str(obj(m[0])["run_id"]), id)
+		// Sampling as MLflow: 10 steps, max_results 4 -> interval 2.5 ->
+		// steps 0, 2, 5, 7, plus the last step 9.
+		var ms []any
+		for i := range 10 {
+			ms = append(ms, map[string]any{"key": "s", "value": i, "timestamp": 1, "step": i})
+		}
+		c.OK("POST", api+"runs/log-batch", map[string]any{"run_id": id, "metrics": ms})
+		b = c.OK("GET", api+"metrics/get-history-bulk-interval", url.Values{"run_ids": {id}, "metric_key": {"s"}, "max_results": {"4"}})
+		var steps []string
+		for _, p := range list(b["metrics"]) {
+			steps = append(steps, fmt.Sprint(obj(p)["step"]))
+		}
+		eq(t, "sampled steps", strings.Join(steps, ","), "0,2,5,7,9")
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"metrics/get-history-bulk-interval", url.Values{"run_ids": {id}, "metric_key": {"s"}, "max_results": {"2501"}})
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"metrics/get-history-bulk-interval", url.Values{"run_ids": {id}, "metric_key": {"s"}, "start_step": {"3"}})
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", api+"metrics/get-history-bulk-interval", url.Values{"run_ids": {id}, "metric_key": {"s"}, "start_step": {"5"}, "end_step": {"1"}})
+	})
+	t.Run("history bulk", func(t *testing.T) {
+		c := c.For(t)
+		other := newRun(t, c, exp)
+		c.OK("POST", api+"runs/log-metric", map[string]any{"run_id": other, "key": "loss", "value": 3, "timestamp": 50, "step": 0})
+		b := c.OK("GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk", url.Values{"run_id": {id, other}, "metric_key": {"loss"}})
+		eq(t, "points", len(list(b["metrics"])), 7)
+		b = c.OK("GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk", url.Values{"run_id": {id, other}, "metric_key": {"loss"}, "max_results": {"2"}})
+		eq(t, "limited", len(list(b["metrics"])), 2)
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk", url.Values{"metric_key": {"loss"}})
+		c.Fail(400, "INVALID_PARAMETER_VALUE", "GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk", url.Values{"run_id": {id}})
 	})
 	t.Run("missing metric is empty", func(t *testing.T) {
 		c := c.For(t)
@@ -227,6 +254,13 @@ func testLogBatch(t *testing.T, c *Client) {
 			"metrics": []any{map[string]any{"key": "never", "value": 1, "timestamp": 1}}})
 		h := list(c.OK("GET", api+"metrics/get-history", url.Values{"run_id": {id}, "metric_key": {"never"}})["metrics"])
 		eq(t, "metrics of failed batch", len(h), 0)
+	})
+	t.Run("missing metric fields", func(t *testing.T) {
+		c := c.For(t)
+		r := c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"runs/log-batch", map[string]any{"run_id": id, "metrics": []any{map[string]any{"key": "mae", "value": 2.5}}})
+		eq(t, "message", str(r.Body["message"]), "Missing value for required parameter 'metrics[0].timestamp'")
+		r = c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"runs/log-batch", map[string]any{"run_id": id, "metrics": []any{map[string]any{"key": "mae", "value": 2.5, "timestamp": 1}, map[string]any{"key": "x", "timestamp": 1, "step": "1"}}})
+		eq(t, "message", str(r.Body["message"]), "Missing value for required parameter 'metrics[1].value'")
 	})
 	t.Run("missing run_id", func(t *testing.T) {
 		c := c.For(t)
