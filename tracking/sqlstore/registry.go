@@ -11,7 +11,6 @@ import (
 	"github.com/dawn-ml/dawn/tracking"
 )
 
-
 // deletedStage marks a deleted model version; the row stays so that its
 // version number is never reused.
 const deletedStage = "Deleted_Internal"
