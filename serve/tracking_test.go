@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/dawn-ml/dawn/tracking"
-	trackserver "github.com/dawn-ml/dawn/tracking/server"
+	"github.com/dawn-ml/dawn/tracking/trackingtest"
 )
 
 // Against dawn's own tracking server (SQLite store, artifact proxy): model
@@ -20,17 +18,7 @@ import (
 // moves.
 func TestRegistryAgainstDawnTrackingServer(t *testing.T) {
 	dir := t.TempDir()
-	store, err := trackserver.OpenStore(t.Context(), "sqlite:///"+filepath.Join(dir, "mlflow.db"), tracking.ProxyScheme)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	repo, err := trackserver.OpenArtifacts(t.Context(), filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(tracking.NewHandler(tracking.Options{Store: store, Artifacts: repo}))
-	defer ts.Close()
+	ts := trackingtest.Start(t)
 	call := func(method, path, body string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))

@@ -1,38 +1,20 @@
 package tracking_test
 
 import (
+	"github.com/dawn-ml/dawn/tracking/trackingtest"
+
 	"errors"
 	"math"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/dawn-ml/dawn/artifact"
 	"github.com/dawn-ml/dawn/tracking"
-	"github.com/dawn-ml/dawn/tracking/sqlite"
-	"github.com/dawn-ml/dawn/tracking/sqlstore"
 )
 
 func newServer(t *testing.T) (*tracking.Client, string) {
-	t.Helper()
-	dir := t.TempDir()
-	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "t.db"), sqlstore.Options{ArtifactRoot: tracking.ProxyScheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	repo, err := artifact.NewLocal(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(tracking.NewHandler(tracking.Options{Store: store, Artifacts: repo}))
-	t.Cleanup(srv.Close)
-	c, err := tracking.NewClient(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, repo.Root()
+	s := trackingtest.Start(t)
+	return s.Client, s.ArtifactRoot
 }
 
 func TestClientRunLifecycle(t *testing.T) {

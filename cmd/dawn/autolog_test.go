@@ -1,38 +1,20 @@
 package main
 
 import (
+	"github.com/dawn-ml/dawn/tracking/trackingtest"
+
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/dawn-ml/dawn/artifact"
 	"github.com/dawn-ml/dawn/model"
 	"github.com/dawn-ml/dawn/tracking"
-	"github.com/dawn-ml/dawn/tracking/sqlite"
-	"github.com/dawn-ml/dawn/tracking/sqlstore"
 )
 
 func trackingServer(t *testing.T) (*tracking.Client, string, string) {
-	t.Helper()
-	dir := t.TempDir()
-	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "t.db"), sqlstore.Options{ArtifactRoot: tracking.ProxyScheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	repo, err := artifact.NewLocal(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(tracking.NewHandler(tracking.Options{Store: store, Artifacts: repo}))
-	t.Cleanup(srv.Close)
-	c, err := tracking.NewClient(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, srv.URL, repo.Root()
+	s := trackingtest.Start(t)
+	return s.Client, s.URL, s.ArtifactRoot
 }
 
 func TestLabelRunAutologAndRegister(t *testing.T) {
