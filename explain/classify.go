@@ -212,13 +212,34 @@ func MADScores(metric []float64) ([]float64, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("explain: MAD: no numeric values")
 	}
-	median := medianSorted(s)
+	median, mad := FitMAD(s)
+	if mad == 0 {
+		return nil, fmt.Errorf("explain: MAD: the metric is constant, no deviation to score")
+	}
+	out := make([]float64, len(metric))
+	for i, v := range metric {
+		out[i] = math.Abs(v-median) / mad
+	}
+	return out, nil
+}
+
+// FitMAD returns the median of the values and their MAD (median absolute
+// deviation), falling back, as MacroBase does, to the mean of the residuals
+// between their 5th and 95th percentiles when the MAD is 0. The values must
+// be finite; they are sorted in place. The MAD is 0 only for constant data.
+func FitMAD(values []float64) (median, mad float64) {
+	n := len(values)
+	if n == 0 {
+		return math.NaN(), 0
+	}
+	sort.Float64s(values)
+	median = medianSorted(values)
 	res := make([]float64, n)
-	for i, v := range s {
+	for i, v := range values {
 		res[i] = math.Abs(v - median)
 	}
 	sort.Float64s(res)
-	mad := medianSorted(res)
+	mad = medianSorted(res)
 	if mad == 0 {
 		lo, hi := int(float64(n)*0.05), int(float64(n)*0.95)
 		var sum float64
@@ -229,14 +250,7 @@ func MADScores(metric []float64) ([]float64, error) {
 			mad = sum / float64(hi-lo)
 		}
 	}
-	if mad == 0 {
-		return nil, fmt.Errorf("explain: MAD: the metric is constant, no deviation to score")
-	}
-	out := make([]float64, len(metric))
-	for i, v := range metric {
-		out[i] = math.Abs(v-median) / mad
-	}
-	return out, nil
+	return median, mad
 }
 
 func medianSorted(s []float64) float64 {

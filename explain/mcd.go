@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/dawn-ml/dawn/internal/javarand"
 )
 
 // MCD is the minimum covariance determinant estimator MacroBase uses for
@@ -55,19 +57,26 @@ func (m MCD) Scores(metrics [][]float64) ([]float64, error) {
 	if h <= p || h >= len(data) {
 		return nil, fmt.Errorf("explain: MCD: %d usable rows are too few for %d metrics", len(data), p)
 	}
-	rnd := newJavaRandom(m.Seed)
-	chosen := map[int]bool{}
-	subset := make([]int, 0, h)
-	for len(subset) < h {
-		i := int(rnd.nextInt(int32(len(data))))
-		if !chosen[i] {
-			chosen[i] = true
-			subset = append(subset, data[i])
-		}
-	}
 	row := func(i int, v []float64) {
 		for j := range v {
 			v[j] = metrics[j][i]
+		}
+	}
+	mean, inv := cSteps(data, n, p, h, delta, javarand.New(m.Seed), row)
+	return scoreAll(metrics, mean, inv), nil
+}
+
+// cSteps runs FastMCD from one random start of h of the rows in data (row
+// numbers below n; data is reordered) and returns the final mean and
+// inverse covariance.
+func cSteps(data []int, n, p, h int, delta float64, rnd *javarand.Random, row func(int, []float64)) ([]float64, *mat.Dense) {
+	chosen := map[int]bool{}
+	subset := make([]int, 0, h)
+	for len(subset) < h {
+		i := int(rnd.Intn(int32(len(data))))
+		if !chosen[i] {
+			chosen[i] = true
+			subset = append(subset, data[i])
 		}
 	}
 	mean, inv, det := fitGaussian(subset, p, row)
@@ -88,7 +97,45 @@ func (m MCD) Scores(metrics [][]float64) ([]float64, error) {
 		}
 		det = det2
 	}
-	return scoreAll(metrics, mean, inv), nil
+	return mean, inv
+}
+
+// Gaussian is a fitted location and scatter: Distance is the Mahalanobis
+// distance of a point from it.
+type Gaussian struct {
+	Mean []float64
+	Inv  *mat.Dense
+}
+
+// Distance returns the Mahalanobis distance of v (len(Mean) values).
+func (g *Gaussian) Distance(v []float64) float64 { return mahalanobis(g.Mean, g.Inv, v) }
+
+// Fit fits the MCD to points (one slice of p metrics per point, all
+// finite), drawing the random start from rnd as MacroBase's MinCovDet
+// draws it from its java.util.Random, so repeated fits continue one
+// sequence. It needs more than p+1 points.
+func (m MCD) Fit(points [][]float64, rnd *javarand.Random) (*Gaussian, error) {
+	if len(points) == 0 {
+		return nil, fmt.Errorf("explain: MCD: no points")
+	}
+	p := len(points[0])
+	alpha, delta := m.Alpha, m.StoppingDelta
+	if alpha == 0 {
+		alpha = 0.5
+	}
+	if delta == 0 {
+		delta = 1e-3
+	}
+	h := int(math.Floor(float64(len(points)+p+1) * alpha))
+	if p < 2 || h <= p || h >= len(points) {
+		return nil, fmt.Errorf("explain: MCD: %d points are too few for %d metrics", len(points), p)
+	}
+	data := make([]int, len(points))
+	for i := range data {
+		data[i] = i
+	}
+	mean, inv := cSteps(data, len(points), p, h, delta, rnd, func(i int, v []float64) { copy(v, points[i]) })
+	return &Gaussian{Mean: mean, Inv: inv}, nil
 }
 
 func scoreAll(metrics [][]float64, mean []float64, inv *mat.Dense) []float64 {
@@ -161,30 +208,4 @@ func mahalanobis(mean []float64, inv *mat.Dense, v []float64) float64 {
 		s = 0
 	}
 	return math.Sqrt(s)
-}
-
-// javaRandom reproduces java.util.Random, so a seed picks the same start as
-// MacroBase's MCD does.
-type javaRandom struct{ seed int64 }
-
-func newJavaRandom(seed int64) *javaRandom {
-	return &javaRandom{seed: (seed ^ 0x5DEECE66D) & (1<<48 - 1)}
-}
-
-func (r *javaRandom) next(bits uint) int32 {
-	r.seed = (r.seed*0x5DEECE66D + 0xB) & (1<<48 - 1)
-	return int32(r.seed >> (48 - bits))
-}
-
-func (r *javaRandom) nextInt(bound int32) int32 {
-	if bound&(-bound) == bound {
-		return int32((int64(bound) * int64(r.next(31))) >> 31)
-	}
-	for {
-		bits := r.next(31)
-		val := bits % bound
-		if bits-val+(bound-1) >= 0 {
-			return val
-		}
-	}
 }
