@@ -13,22 +13,31 @@ import (
 
 	"github.com/dawn-ml/dawn/explain"
 	"github.com/dawn-ml/dawn/explain/stream"
+	"github.com/dawn-ml/dawn/explain/stream/classic"
 	"github.com/dawn-ml/dawn/mbsql"
 	"github.com/nats-io/nats.go"
 )
 
 const explainUsage = `
 Usage: dawn explain --data FILE (--outlier EXPR | --percentile COL[:P] | --mad COL | --mcd A,B) --attrs A,B [flags]
-       dawn explain --stream [--nats URL --subject S] (--outlier EXPR | --percentile COL[:P]) --attrs A,B [flags]
+       dawn explain --stream [--nats URL --subject S] (--outlier EXPR | --percentile COL[:P] | --mad COL | --mcd A,B) --attrs A,B [flags]
 
 Classify rows as outliers, then report the attribute-value combinations (order
 1 to --max-order) that are over-represented among them, as MacroBase does.
 Output columns: the attributes (empty when not part of the combination),
 support, the ratio named for --metric, outlier_count, total_count.
 
-Example:
+With --stream, --outlier and --percentile run the streaming APriori engine;
+--mad and --mcd run MacroBase's classic streaming pipeline (scores retrained
+on a damped input reservoir every --retrain rows, outliers above the
+--score-percentile of a damped score reservoir, itemsets by corrected risk
+ratio from heavy-hitter counters and streaming FP-trees).
+
+Examples:
   dawn explain --data sensors.parquet --outlier 'power_drain > 0.9' \
       --attrs model,firmware_version --min-support 0.2 --min-ratio 1.5
+  zcat sensor10k.csv.gz | dawn explain --stream --mad power_drain --attrs device_id \
+      --min-support 0.01 --min-ratio 1 --warmup 100 --retrain 1000 --decay-every 1000 --reservoir 1000
 `
 
 func init() {
@@ -42,6 +51,7 @@ type explainFlags struct {
 	maxOrder, workers                                                        int
 	low, jsonOut, ci, contribution                                           bool
 	stream                                                                   streamFlags
+	set                                                                      map[string]bool // flags given on the command line
 }
 
 func runExplain(ctx context.Context, e *env, args []string) error {
@@ -77,6 +87,8 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("explain: unexpected argument %q", fs.Arg(0))
 	}
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	spec, attrs, opt, err := f.config()
 	if err != nil {
 		return err
@@ -321,6 +333,8 @@ type streamFlags struct {
 	decay              float64
 	decayEvery, warmup int
 	sketch, reservoir  int
+	retrain            int
+	refresh            bool
 }
 
 func (s *streamFlags) register(fs *flag.FlagSet) {
@@ -335,7 +349,9 @@ func (s *streamFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.decayEvery, "decay-every", 100000, "stream: rows between decays")
 	fs.IntVar(&s.warmup, "warmup", 1000, "stream: rows that only fill the reservoir before the percentile classifier starts")
 	fs.IntVar(&s.sketch, "sketch-size", 10000, "stream: items each heavy-hitter counter keeps")
-	fs.IntVar(&s.reservoir, "reservoir", 10000, "stream: reservoir sample size")
+	fs.IntVar(&s.reservoir, "reservoir", 10000, "stream: reservoir sample size (with --mad/--mcd: of the input and of the scores)")
+	fs.IntVar(&s.retrain, "retrain", 100000, "stream --mad/--mcd: rows between retraining the model on the input reservoir (and decaying it)")
+	fs.BoolVar(&s.refresh, "refresh-threshold", false, "stream --mad/--mcd: also update the score threshold every --decay-every rows after the warm-up (MacroBase sets it once)")
 }
 
 // runStream explains a stream of rows, emitting every period.
@@ -356,8 +372,11 @@ func runStream(ctx context.Context, e *env, f *explainFlags, spec explain.Classi
 		cfg.Predicate, metric = &p, p.Column
 	case spec.Percentile != "":
 		cfg.Cutoff, cfg.High, cfg.Low, metric = spec.Cutoff, spec.High, spec.Low, spec.Percentile
-	default:
-		return usagef("explain: --stream takes --outlier or --percentile (MAD and MCD need the whole data)")
+	case spec.MAD != "" || len(spec.MCD) > 0:
+		return runClassicStream(ctx, e, f, spec, attrs, opt)
+	}
+	if s.refresh || f.set["retrain"] {
+		return usagef("explain: --retrain and --refresh-threshold apply to --mad and --mcd")
 	}
 	if f.explainer != "apriori" {
 		return usagef("explain: --stream uses the APriori rules; --explainer %s is batch only", f.explainer)
@@ -369,8 +388,51 @@ func runStream(ctx context.Context, e *env, f *explainFlags, spec explain.Classi
 	if err != nil {
 		return err
 	}
-	fields := stream.Fields{Attrs: attrs, Metric: metric}
+	return streamRows(ctx, e, f, stream.Fields{Attrs: attrs, Metrics: []string{metric}}, x)
+}
+
+// runClassicStream runs MacroBase's classic streaming pipeline.
+func runClassicStream(ctx context.Context, e *env, f *explainFlags, spec explain.ClassifierSpec, attrs []string, opt explain.Options) error {
+	s := &f.stream
+	if spec.MADZ > 0 {
+		return usagef("explain: --mad-z is batch only; the stream cuts scores at --score-percentile")
+	}
+	if f.set["metric"] && opt.Metric != explain.RiskRatio {
+		return usagef("explain: --stream with --mad/--mcd ranks by MacroBase's corrected risk ratio; --metric %s is not available", f.metric)
+	}
+	if f.explainer != "apriori" || f.ci || f.contribution || f.dedupe > 0 || f.mean != "" {
+		return usagef("explain: --stream with --mad/--mcd does not take --explainer, --ci, --contribution, --dedupe or --mean")
+	}
+	if f.data != "" {
+		return usagef("explain: --stream reads stdin or --subject, not --data")
+	}
+	metrics := spec.MCD
+	if spec.MAD != "" {
+		metrics = []string{spec.MAD}
+	}
+	decay := s.decay
+	if decay == 0 {
+		decay = -1 // classic.Config: negative is none, 0 the default
+	}
+	cfg := classic.Config{Attrs: attrs, Metrics: len(metrics), LowMetric: spec.LowMetric, Percentile: spec.ScorePercentile,
+		MinSupport: opt.MinSupport, MinRatio: opt.MinRatio, DecayRate: decay, Warmup: s.warmup,
+		ModelPeriod: s.retrain, SummaryPeriod: s.decayEvery, InputReservoir: s.reservoir, ScoreReservoir: s.reservoir,
+		OutlierItems: s.sketch, InlierItems: s.sketch, Period: s.period, RefreshThreshold: s.refresh,
+		NoCombinations: opt.MaxOrder == 1, MaxOrder: opt.MaxOrder, Seed: spec.Seed,
+		MCD: explain.MCD{Alpha: spec.MCDAlpha}}
+	p, err := classic.New(cfg)
+	if err != nil {
+		return usagef("explain: %v", err)
+	}
+	return streamRows(ctx, e, f, stream.Fields{Attrs: attrs, Metrics: metrics}, p)
+}
+
+// streamRows reads rows from stdin or NATS into a streaming model and
+// prints each explanation it emits.
+func streamRows(ctx context.Context, e *env, f *explainFlags, fields stream.Fields, x stream.Model) error {
+	s := &f.stream
 	var rr stream.RowReader
+	var err error
 	if s.subject != "" {
 		url := s.nats
 		if url == "" || url == "embedded" {

@@ -148,7 +148,10 @@ func TestExplainStreamBadInput(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"a,m\nx,1\n", []string{"--mad", "m"}, 2, "--stream takes --outlier or --percentile"},
+		{"a,m\nx,1\n", []string{"--mad", "m", "--metric", "global_ratio"}, 2, "corrected risk ratio"},
+		{"a,m\nx,1\n", []string{"--mad", "m", "--warmup", "1"}, 2, "warm-up of 1 rows"},
+		{"a,m\nx,1\n", []string{"--outlier", "m > 1", "--retrain", "10"}, 2, "apply to --mad and --mcd"},
+		{"a,m\nx,abc\n", []string{"--mcd", "m,m"}, 1, `csv line 2: metric "abc" is not a number`},
 		{"a,m\nx,1\n", []string{"--outlier", "q > 1"}, 1, `no column "q"`},
 		{"a,m\nx,abc\n", []string{"--outlier", "m > 1"}, 1, `csv line 2: metric "abc" is not a number`},
 		{"{\"a\":\"x\",\"m\":\"zz\"}\n", []string{"--outlier", "m > 1"}, 1, "json line 1"},
@@ -161,33 +164,73 @@ func TestExplainStreamBadInput(t *testing.T) {
 	}
 }
 
-// MacroBase's streaming sensor10k case (BasicOneShotEWStreamingPipelineTest.
-// testSensor10KPower) finds device 2040; here the reservoir percentile of
-// power_drain stands in for the legacy streaming MAD score.
-func TestExplainStreamSensor10K(t *testing.T) {
-	f, err := os.Open(filepath.Join(macrobaseDir(t), "legacy", "sensor10k.csv.gz"))
+// readMacroBase returns a MacroBase test file's text (gunzipped).
+func readMacroBase(t *testing.T, rel string) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(macrobaseDir(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	z, err := gzip.NewReader(f)
+	var r io.Reader = f
+	if strings.HasSuffix(rel, ".gz") {
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = z
+	}
+	raw, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, out, stderr := runCLI(t, string(raw), "explain", "--stream", "--percentile", "power_drain:0.99", "--tail", "high", "--attrs", "device_id",
-		"--min-support", "0.01", "--min-ratio", "1", "--period", "0", "--warmup", "100", "--decay-every", "1000", "--reservoir", "1000", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var em emission
-	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &em); err != nil {
-		t.Fatal(err)
-	}
-	if !em.Final || em.Rows != 10479 || len(em.Explanations) != 1 || em.Explanations[0].Values["device_id"] != "2040" {
-		t.Fatalf("got %+v", em)
+	return string(raw)
+}
+
+// MacroBase's BasicOneShotEWStreamingPipelineTest cases, with its settings
+// (target percentile 0.99, min ratio 1, seed 0, decay 0.01, model and
+// summary periods = --retrain and --decay-every, both reservoirs
+// --reservoir, item summaries of 1,000), through the CLI's classic
+// streaming pipeline.
+func TestExplainStreamMacroBaseClassic(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		args       []string
+		want       []map[string]string // the expected itemsets, in order; nil: not checked
+		wantCount  int
+	}{
+		{"simple MAD", "legacy/simple.csv", []string{"--mad", "A5", "--low-metric", "--attrs", "A1,A2,A3,A4", "--min-support", "0.02",
+			"--warmup", "10", "--retrain", "50", "--decay-every", "50", "--reservoir", "10"}, []map[string]string{{"A1": "0"}}, 1},
+		{"simple MCD", "legacy/simple.csv", []string{"--mcd", "A4,A5", "--low-metric", "--attrs", "A1,A2,A3", "--min-support", "0.05",
+			"--warmup", "30", "--retrain", "50", "--decay-every", "50", "--reservoir", "10"}, []map[string]string{{"A1": "0"}}, 1},
+		{"sensor10k power", "legacy/sensor10k.csv.gz", []string{"--mad", "power_drain", "--attrs", "device_id", "--min-support", "0.01",
+			"--warmup", "100", "--retrain", "1000", "--decay-every", "1000", "--reservoir", "1000"}, []map[string]string{{"device_id": "2040"}}, 1},
+		{"sensor10k temperature", "legacy/sensor10k.csv.gz", []string{"--mad", "temperature", "--low-metric", "--attrs", "device_id,model,firmware_version",
+			"--min-support", "0.06", "--warmup", "100", "--retrain", "1000", "--decay-every", "1000", "--reservoir", "1000"}, nil, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"explain", "--stream", "--min-ratio", "1", "--decay", "0.01", "--sketch-size", "1000", "--period", "0", "--json"}, tc.args...)
+			code, out, stderr := runCLI(t, readMacroBase(t, tc.file), args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var em emission
+			if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &em); err != nil {
+				t.Fatal(err)
+			}
+			if !em.Final || len(em.Explanations) != tc.wantCount {
+				t.Fatalf("got %+v, want %d itemsets", em, tc.wantCount)
+			}
+			for i, w := range tc.want {
+				if fmt.Sprint(em.Explanations[i].Values) != fmt.Sprint(w) {
+					t.Errorf("itemset %d = %v, want %v", i, em.Explanations[i].Values, w)
+				}
+			}
+			if tc.want == nil { // MacroBase checks the third: {model=M101, firmware_version=0.4}
+				if got := em.Explanations[2].Values; fmt.Sprint(got) != fmt.Sprint(map[string]string{"model": "M101", "firmware_version": "0.4"}) {
+					t.Errorf("third itemset %v", got)
+				}
+			}
+		})
 	}
 }

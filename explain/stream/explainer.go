@@ -3,6 +3,7 @@ package stream
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/dawn-ml/dawn/explain"
@@ -139,6 +140,15 @@ func (x *Explainer) Observe(values []string, metric float64) *explain.Result {
 		return x.Explain()
 	}
 	return nil
+}
+
+// ObserveRow is Observe on a row's values and first metric.
+func (x *Explainer) ObserveRow(r Row) (*explain.Result, error) {
+	m := math.NaN()
+	if len(r.Metrics) > 0 {
+		m = r.Metrics[0]
+	}
+	return x.Observe(r.Values, m), nil
 }
 
 func (x *Explainer) retrain() {

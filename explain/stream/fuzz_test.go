@@ -11,7 +11,7 @@ func FuzzReader(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		rr, err := NewReader(strings.NewReader(s), Fields{Attrs: []string{"a", "b"}, Metric: "m"})
+		rr, err := NewReader(strings.NewReader(s), Fields{Attrs: []string{"a", "b"}, Metrics: []string{"m"}})
 		if err != nil {
 			return
 		}
@@ -27,7 +27,7 @@ func FuzzReader(f *testing.F) {
 			if len(row.Values) != 2 {
 				t.Fatalf("row with %d values", len(row.Values))
 			}
-			x.Observe(row.Values, row.Metric)
+			x.ObserveRow(row)
 		}
 		x.Explain()
 	})

@@ -101,14 +101,16 @@ func rowFromRecord(header, rec []string, f Fields, n int64, subject string) (Row
 			obj[strings.TrimSpace(h)] = rec[i]
 		}
 	}
-	row := Row{Values: make([]string, len(f.Attrs))}
+	row := Row{Values: make([]string, len(f.Attrs)), Metrics: make([]float64, len(f.Metrics))}
 	for i, a := range f.Attrs {
 		row.Values[i] = obj[a]
 	}
-	var err error
-	row.Metric, err = parseMetric(obj[f.Metric])
-	if err != nil {
-		return Row{}, fmt.Errorf("stream: message %d on %s: %w", n, subject, err)
+	for i, m := range f.Metrics {
+		v, err := parseMetric(obj[m])
+		if err != nil {
+			return Row{}, fmt.Errorf("stream: message %d on %s: %w", n, subject, err)
+		}
+		row.Metrics[i] = v
 	}
 	return row, nil
 }

@@ -12,12 +12,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dawn-ml/dawn/explain"
 )
 
-// Row is one observation: the attribute values and the metric.
+// Row is one observation: the attribute values and the metrics (NaN for
+// an empty or missing one).
 type Row struct {
-	Values []string
-	Metric float64
+	Values  []string
+	Metrics []float64
 }
 
 // RowReader yields rows until io.EOF.
@@ -27,8 +30,8 @@ type RowReader interface {
 
 // Fields picks the attribute and metric fields out of parsed records.
 type Fields struct {
-	Attrs  []string
-	Metric string
+	Attrs   []string
+	Metrics []string
 }
 
 // NewReader reads CSV (with a header line) or JSON lines from r, telling
@@ -55,11 +58,11 @@ func NewReader(r io.Reader, f Fields) (RowReader, error) {
 }
 
 type csvReader struct {
-	cr     *csv.Reader
-	idx    []int
-	metric int
-	line   int
-	row    Row
+	cr      *csv.Reader
+	idx     []int
+	metrics []int
+	line    int
+	row     Row
 }
 
 func newCSVReader(r io.Reader, f Fields) (*csvReader, error) {
@@ -78,7 +81,7 @@ func newCSVReader(r io.Reader, f Fields) (*csvReader, error) {
 		}
 		return 0, fmt.Errorf("stream: csv header has no column %q (has %s)", name, strings.Join(head, ", "))
 	}
-	c := &csvReader{cr: cr, line: 1, row: Row{Values: make([]string, len(f.Attrs))}}
+	c := &csvReader{cr: cr, line: 1, row: Row{Values: make([]string, len(f.Attrs)), Metrics: make([]float64, len(f.Metrics))}}
 	for _, a := range f.Attrs {
 		i, err := find(a)
 		if err != nil {
@@ -86,8 +89,12 @@ func newCSVReader(r io.Reader, f Fields) (*csvReader, error) {
 		}
 		c.idx = append(c.idx, i)
 	}
-	if c.metric, err = find(f.Metric); err != nil {
-		return nil, err
+	for _, m := range f.Metrics {
+		i, err := find(m)
+		if err != nil {
+			return nil, err
+		}
+		c.metrics = append(c.metrics, i)
 	}
 	return c, nil
 }
@@ -108,13 +115,15 @@ func (c *csvReader) Next() (Row, error) {
 			c.row.Values[j] = ""
 		}
 	}
-	c.row.Metric = math.NaN()
-	if c.metric < len(rec) {
-		v, err := parseMetric(rec[c.metric])
-		if err != nil {
-			return Row{}, fmt.Errorf("stream: csv line %d: %w", c.line, err)
+	for j, i := range c.metrics {
+		c.row.Metrics[j] = math.NaN()
+		if i < len(rec) {
+			v, err := parseMetric(rec[i])
+			if err != nil {
+				return Row{}, fmt.Errorf("stream: csv line %d: %w", c.line, err)
+			}
+			c.row.Metrics[j] = v
 		}
-		c.row.Metric = v
 	}
 	return c.row, nil
 }
@@ -158,14 +167,14 @@ func (j *jsonReader) Next() (Row, error) {
 }
 
 // ParseJSON reads one JSON object: attributes as strings (numbers and
-// booleans are formatted, null and missing are no value), the metric as a
-// number (null or missing is NaN).
+// booleans are formatted, null and missing are no value), the metrics as
+// numbers (null or missing is NaN).
 func ParseJSON(b []byte, f Fields) (Row, error) {
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		return Row{}, err
 	}
-	r := Row{Values: make([]string, len(f.Attrs)), Metric: math.NaN()}
+	r := Row{Values: make([]string, len(f.Attrs)), Metrics: make([]float64, len(f.Metrics))}
 	for i, a := range f.Attrs {
 		switch v := m[a].(type) {
 		case string:
@@ -176,27 +185,42 @@ func ParseJSON(b []byte, f Fields) (Row, error) {
 			r.Values[i] = strconv.FormatBool(v)
 		}
 	}
-	switch v := m[f.Metric].(type) {
-	case float64:
-		r.Metric = v
-	case string:
-		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil {
-			return Row{}, fmt.Errorf("metric %q is %q, not a number", f.Metric, v)
+	for i, name := range f.Metrics {
+		r.Metrics[i] = math.NaN()
+		switch v := m[name].(type) {
+		case float64:
+			r.Metrics[i] = v
+		case string:
+			x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return Row{}, fmt.Errorf("metric %q is %q, not a number", name, v)
+			}
+			r.Metrics[i] = x
+		case nil:
+		default:
+			return Row{}, fmt.Errorf("metric %q is not a number", name)
 		}
-		r.Metric = x
-	case nil:
-	default:
-		return Row{}, fmt.Errorf("metric %q is not a number", f.Metric)
 	}
 	return r, nil
 }
 
+// Model is a streaming explainer Run can drive: this package's Explainer,
+// or package classic's MacroBase pipeline.
+type Model interface {
+	// ObserveRow consumes a row and returns an explanation when a period
+	// ends, else nil.
+	ObserveRow(Row) (*explain.Result, error)
+	// Explain returns the current explanation.
+	Explain() *explain.Result
+	// Rows is the number of rows consumed.
+	Rows() int64
+}
+
 // Run feeds rows to x until the reader ends or ctx is cancelled, calling
-// emit with each explanation: every Config.Period rows, and every interval
-// of wall time when interval > 0 (checked as rows arrive), and once at the
-// end of the input.
-func Run(ctx context.Context, rr RowReader, x *Explainer, interval time.Duration, emit func(*Result) error) error {
+// emit with each explanation: every period (the model's), and every
+// interval of wall time when interval > 0 (checked as rows arrive), and
+// once at the end of the input.
+func Run(ctx context.Context, rr RowReader, x Model, interval time.Duration, emit func(*Result) error) error {
 	last := time.Now()
 	for {
 		if ctx.Err() != nil {
@@ -209,7 +233,10 @@ func Run(ctx context.Context, rr RowReader, x *Explainer, interval time.Duration
 		if err != nil {
 			return err
 		}
-		r := x.Observe(row.Values, row.Metric)
+		r, err := x.ObserveRow(row)
+		if err != nil {
+			return err
+		}
 		if r == nil && interval > 0 && x.Rows()%1024 == 0 && time.Since(last) >= interval {
 			r = x.Explain()
 		}

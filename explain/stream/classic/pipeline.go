@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/dawn-ml/dawn/explain"
+	"github.com/dawn-ml/dawn/explain/stream"
 	"github.com/dawn-ml/dawn/internal/javarand"
 )
 
@@ -39,8 +40,13 @@ type Config struct {
 	// classifies each warm-up row by its own score. MacroBase does
 	// neither (see Pipeline); the default reproduces it.
 	RefreshThreshold bool
-	// NoCombinations reports single items only.
+	// Period: rows between explanations ObserveRow returns (0: none;
+	// call Explain).
+	Period int
+	// NoCombinations reports single items only; MaxOrder > 1 drops
+	// combinations larger than it from the report (0: no limit).
 	NoCombinations bool
+	MaxOrder       int
 	MCD            explain.MCD // several metrics: its Alpha and StoppingDelta
 	Seed           int64       // every random draw, as new java.util.Random(Seed)
 }
@@ -290,6 +296,19 @@ func (p *Pipeline) Observe(values []string, metrics []float64) error {
 	return p.trainErr
 }
 
+// ObserveRow is Observe for stream.Run: it returns an explanation every
+// Config.Period rows.
+func (p *Pipeline) ObserveRow(r stream.Row) (*explain.Result, error) {
+	before := p.rows
+	if err := p.Observe(r.Values, r.Metrics); err != nil {
+		return nil, err
+	}
+	if p.cfg.Period > 0 && p.rows != before && p.rows%int64(p.cfg.Period) == 0 {
+		return p.Explain(), nil
+	}
+	return nil, nil
+}
+
 // transform is EWFeatureTransform: it holds rows until the warm-up ends,
 // then scores them with the model trained on the input reservoir.
 func (p *Pipeline) transform(d *datum) []*datum {
@@ -398,6 +417,9 @@ func (p *Pipeline) Explain() *explain.Result {
 	r := &explain.Result{Attributes: p.cfg.Attrs, Metric: explain.RiskRatio,
 		Outliers: p.items.outliers, Total: p.items.outliers + p.items.inliers}
 	for _, is := range p.items.itemsets() {
+		if p.cfg.MaxOrder > 0 && len(is.items) > p.cfg.MaxOrder {
+			continue
+		}
 		e := explain.Explanation{Values: make([]string, len(p.cfg.Attrs)), Order: len(is.items),
 			Support: is.support, Ratio: is.ratio, OutlierCount: is.records, TotalCount: is.records + is.inlierRecords}
 		for _, code := range is.items {
