@@ -183,10 +183,7 @@ func (u *uploader) put(ctx context.Context, path, name string) error {
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(ctx, u.timeout)
 	defer cancel()
-	if err := u.dest.Put(ctx, name, f); err != nil {
-		return fmt.Errorf("put %s/%s: %w", u.name, name, err)
-	}
-	return nil
+	return u.dest.Put(ctx, name, f)
 }
 
 // defaultSpool is where files for dest wait for upload when no spool is

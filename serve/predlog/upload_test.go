@@ -99,7 +99,7 @@ func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // Uploads that fail twice succeed on the third try: every row arrives, the
 // two failures are counted, and the spool is left empty.
-func TestUploadRetriesWithBackoff(t *testing.T) {
+func TestPredlogUploadRetriesWithBackoff(t *testing.T) {
 	store := &memStore{failN: 2}
 	spool := t.TempDir()
 	l, err := New(Options{Dir: "mem://test", Upload: store, Spool: spool, RollRows: 2, FlushRows: 1,
@@ -128,7 +128,7 @@ func TestUploadRetriesWithBackoff(t *testing.T) {
 // A store that never answers: Close returns an error naming the spool, the
 // files stay there, and a later logger on the same spool uploads them
 // before anything else.
-func TestFailedUploadsStayInSpoolForTheNextStart(t *testing.T) {
+func TestPredlogFailedUploadsStayInSpoolForTheNextStart(t *testing.T) {
 	spool := t.TempDir()
 	down := &memStore{failN: 1 << 30}
 	l, err := New(Options{Dir: "mem://test", Upload: down, Spool: spool, RollRows: 1, FlushRows: 1,
@@ -210,7 +210,7 @@ func objects(t *testing.T, repo artifact.Repo) (names []string, rows [][]string,
 
 // Through dawn serve's HTTP path to objects in a real S3-compatible store,
 // read back with the project's Parquet reader.
-func TestS3PredictionLog(t *testing.T) {
+func TestPredlogS3(t *testing.T) {
 	endpoint := s3test.Start(t)
 	s3test.CreateBucket(t, endpoint, "logs")
 	spool := t.TempDir()
@@ -285,7 +285,7 @@ func TestS3PredictionLog(t *testing.T) {
 // written to the spool, the failures are counted, Close does not hang and
 // says where the files are; a server started later with a reachable
 // endpoint and the same spool uploads them.
-func TestS3UnreachableEndpoint(t *testing.T) {
+func TestPredlogS3UnreachableEndpoint(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +359,56 @@ func TestS3UnreachableEndpoint(t *testing.T) {
 	})
 }
 
-func TestDestinationErrors(t *testing.T) {
+// An endpoint that accepts connections and never answers: each try ends at
+// UploadTimeout and Close at CloseTimeout, with the file kept in the spool.
+func TestPredlogS3HangingEndpoint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never read or answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	spool := t.TempDir()
+	l, err := New(Options{Dir: "s3://logs/serve", S3: s3test.Options("http://" + ln.Addr().String()), Spool: spool,
+		FlushRows: 1, UploadAttempts: 2, UploadBackoff: time.Millisecond,
+		UploadTimeout: 100 * time.Millisecond, CloseTimeout: 300 * time.Millisecond, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = logTexts(t, l, "a", "b")
+	if err == nil || !strings.Contains(err.Error(), "1 file(s) not uploaded") {
+		t.Fatalf("Close: %v; want 1 file kept", err)
+	}
+	if left := spooled(t, spool); len(left) != 1 {
+		t.Errorf("spool holds %v, want 1 file", left)
+	}
+	if got := counterValue(l.errs); got < 1 {
+		t.Errorf("errors %v, want the timed-out tries counted", got)
+	}
+}
+
+func TestPredlogDestinationErrors(t *testing.T) {
 	if _, err := New(Options{Dir: "gs://bucket/x"}); err == nil || !strings.Contains(err.Error(), "s3://bucket/prefix") {
 		t.Errorf("gs://: %v", err)
 	}
