@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dawn-ml/dawn/artifact"
+	"github.com/dawn-ml/dawn/artifact/s3"
 	"github.com/dawn-ml/dawn/model"
 )
 
@@ -62,6 +64,10 @@ type Registry struct {
 	HTTP        *http.Client // a client with a 30 s timeout when nil
 	// CacheDir holds fetched models (a temporary directory when empty).
 	CacheDir string
+	// S3 overrides the endpoint and credentials for s3:// artifact URIs;
+	// what it leaves empty comes from the AWS environment, as for dawn
+	// server's artifact store.
+	S3 s3.Options
 }
 
 func (r *Registry) client() *http.Client {
@@ -142,13 +148,23 @@ func (r *Registry) Resolve(ctx context.Context, u ModelURI) (version, artifactUR
 
 // Fetch makes the model at artifactURI available as a local directory: a
 // local path or file:// URI is used in place; an mlflow-artifacts: URI is
-// downloaded through the tracking server's artifact proxy into the cache.
+// downloaded through the tracking server's artifact proxy, and an s3:// URI
+// from the object store, into the cache; runs:/RUN_ID/PATH is resolved to
+// the run's artifact URI (runs/get) and fetched by that URI's scheme.
 func (r *Registry) Fetch(ctx context.Context, name, version, artifactURI string) (string, error) {
+	dir, err := r.fetch(ctx, name, version, artifactURI)
+	if err != nil {
+		return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
+	}
+	return dir, nil
+}
+
+func (r *Registry) fetch(ctx context.Context, name, version, artifactURI string) (string, error) {
 	switch {
 	case strings.HasPrefix(artifactURI, "file://"):
 		u, err := url.Parse(artifactURI)
 		if err != nil {
-			return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
+			return "", err
 		}
 		return u.Path, nil
 	case strings.HasPrefix(artifactURI, "/"):
@@ -163,33 +179,138 @@ func (r *Registry) Fetch(ctx context.Context, name, version, artifactURI string)
 			}
 		}
 		p = strings.Trim(p, "/")
-		cache := r.CacheDir
-		if cache == "" {
-			cache = filepath.Join(os.TempDir(), "dawn-serve-models")
-		}
-		dst := filepath.Join(cache, safeName(name), safeName(version))
-		if _, err := os.Stat(filepath.Join(dst, model.FileName)); err == nil {
-			return dst, nil
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
-		}
-		tmp, err := os.MkdirTemp(filepath.Dir(dst), ".fetch-*")
+		return r.cached(name, version, func(dst string) error { return r.download(ctx, p, dst, 0) })
+	case strings.HasPrefix(artifactURI, "s3://"):
+		repo, err := s3.Open(ctx, artifactURI, r.S3)
 		if err != nil {
-			return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
+			return "", err
 		}
-		if err := r.download(ctx, p, tmp, 0); err != nil {
-			os.RemoveAll(tmp)
-			return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
+		return r.cached(name, version, func(dst string) error { return copyTree(ctx, repo, "", dst, 0) })
+	case strings.HasPrefix(artifactURI, "runs:/"):
+		uri, err := r.runArtifactURI(ctx, artifactURI)
+		if err != nil {
+			return "", err
 		}
-		os.RemoveAll(dst)
-		if err := os.Rename(tmp, dst); err != nil {
-			os.RemoveAll(tmp)
-			return "", fmt.Errorf("serve: fetch %s: %w", artifactURI, err)
+		if strings.HasPrefix(uri, "runs:/") {
+			return "", fmt.Errorf("the run's artifact URI %s is itself a runs:/ URI", uri)
 		}
+		return r.fetch(ctx, name, version, uri)
+	}
+	return "", errors.New("unsupported artifact URI scheme (dawn serve reads local paths, file://, mlflow-artifacts: through the tracking server, s3:// and runs:/)")
+}
+
+// cached fills the cache directory of name and version with get, unless a
+// model is already there. get writes into a temporary directory that is
+// renamed into place when complete, so a failed download leaves nothing.
+func (r *Registry) cached(name, version string, get func(dst string) error) (string, error) {
+	cache := r.CacheDir
+	if cache == "" {
+		cache = filepath.Join(os.TempDir(), "dawn-serve-models")
+	}
+	dst := filepath.Join(cache, safeName(name), safeName(version))
+	if _, err := os.Stat(filepath.Join(dst, model.FileName)); err == nil {
 		return dst, nil
 	}
-	return "", fmt.Errorf("serve: fetch %s: unsupported artifact URI scheme (dawn serve reads local paths, file:// and mlflow-artifacts: through the tracking server)", artifactURI)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dst), ".fetch-*")
+	if err != nil {
+		return "", err
+	}
+	if err := get(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	os.RemoveAll(dst)
+	if err := os.Rename(tmp, dst); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	return dst, nil
+}
+
+// runArtifactURI turns runs:/RUN_ID/PATH into the run's artifact URI (from
+// runs/get) joined with PATH.
+func (r *Registry) runArtifactURI(ctx context.Context, uri string) (string, error) {
+	rest := strings.TrimLeft(strings.TrimPrefix(uri, "runs:/"), "/")
+	id, sub, _ := strings.Cut(rest, "/")
+	if id == "" {
+		return "", errors.New("want runs:/RUN_ID/PATH")
+	}
+	sub, err := artifact.CleanPath(strings.Trim(sub, "/"))
+	if err != nil {
+		return "", fmt.Errorf("path %q: %w", sub, err)
+	}
+	var run struct {
+		Run struct {
+			Info struct {
+				ArtifactURI string `json:"artifact_uri"`
+			} `json:"info"`
+		} `json:"run"`
+	}
+	if err := r.get(ctx, "/api/2.0/mlflow/runs/get", url.Values{"run_id": {id}}, &run); err != nil {
+		return "", fmt.Errorf("resolve run %s at %s: %w", id, r.TrackingURI, err)
+	}
+	root := run.Run.Info.ArtifactURI
+	if root == "" {
+		return "", fmt.Errorf("run %s has no artifact URI", id)
+	}
+	if sub == "" {
+		return root, nil
+	}
+	return strings.TrimRight(root, "/") + "/" + sub, nil
+}
+
+// copyTree copies directory p of repo into dst, recursively.
+func copyTree(ctx context.Context, repo artifact.Repo, p, dst string, depth int) error {
+	if depth > 32 {
+		return errors.New("artifact tree deeper than 32 levels")
+	}
+	ents, err := repo.List(ctx, p)
+	if err != nil {
+		return err
+	}
+	if len(ents) == 0 && depth == 0 {
+		return errors.New("no artifacts there")
+	}
+	for _, e := range ents {
+		base := path.Base(e.Path)
+		if base == "." || base == ".." || base == "/" || base == "" {
+			return fmt.Errorf("artifact listing of %q holds a bad name %q", p, e.Path)
+		}
+		target := filepath.Join(dst, base)
+		if e.IsDir {
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+			if err := copyTree(ctx, repo, e.Path, target, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := copyObject(ctx, repo, e.Path, target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyObject(ctx context.Context, repo artifact.Repo, p, target string) error {
+	rc, _, err := repo.Open(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	f, err := os.Create(target)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		return fmt.Errorf("read %s: %w", p, err)
+	}
+	return f.Close()
 }
 
 func safeName(s string) string {

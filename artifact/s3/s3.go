@@ -44,6 +44,9 @@ type Options struct {
 	Region   string
 	// AccessKey and SecretKey; default the usual AWS variables and files.
 	AccessKey, SecretKey string
+	// MaxAttempts bounds the SDK's own attempts per request (its default,
+	// 3, when 0); a caller that retries by itself sets 1.
+	MaxAttempts int
 }
 
 // Open returns the Repo for uri (s3://bucket/prefix).
@@ -81,6 +84,9 @@ func Open(ctx context.Context, uri string, o Options) (*Repo, error) {
 		if o.Endpoint != "" {
 			so.BaseEndpoint = aws.String(o.Endpoint)
 			so.UsePathStyle = true
+		}
+		if o.MaxAttempts > 0 {
+			so.RetryMaxAttempts = o.MaxAttempts
 		}
 		// Checksums on every request need the whole body or trailers; an
 		// S3-compatible server may not support them.

@@ -2,104 +2,33 @@ package s3_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/dawn-ml/dawn/artifact"
 	"github.com/dawn-ml/dawn/artifact/artifacttest"
 	"github.com/dawn-ml/dawn/artifact/s3"
+	"github.com/dawn-ml/dawn/artifact/s3/s3test"
 )
-
-// versitygw finds the versitygw binary: $VERSITYGW, PATH, or GOPATH/bin.
-func versitygw() string {
-	if p := os.Getenv("VERSITYGW"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
-	}
-	home, _ := os.UserHomeDir()
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		gopath = filepath.Join(home, "go")
-	}
-	p := filepath.Join(gopath, "bin", "versitygw")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return ""
-}
-
-// startGateway runs versitygw over a temp directory and returns its
-// endpoint; the test is skipped when the binary is absent.
-func startGateway(t *testing.T) string {
-	t.Helper()
-	bin := versitygw()
-	if bin == "" {
-		t.Skip("versitygw not found; install it with: go install github.com/versity/versitygw/cmd/versitygw@v1.8.0")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--access", "dawnkey", "--secret", "dawnsecret", "--port", addr, "posix", dir)
-	if testing.Verbose() {
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for range 100 {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return "http://" + addr
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("versitygw did not listen on %s", addr)
-	return ""
-}
 
 func open(t *testing.T, endpoint, bucket string) *s3.Repo {
 	t.Helper()
-	repo, err := s3.Open(t.Context(), "s3://"+bucket+"/prefix/x", s3.Options{Endpoint: endpoint, AccessKey: "dawnkey", SecretKey: "dawnsecret"})
+	repo, err := s3.Open(t.Context(), "s3://"+bucket+"/prefix/x", s3test.Options(endpoint))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return repo
 }
 
-func createBucket(t *testing.T, endpoint, bucket string) {
-	t.Helper()
-	c := awss3.New(awss3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "dawnkey", SecretAccessKey: "dawnsecret"}, nil
-		})})
-	if _, err := c.CreateBucket(t.Context(), &awss3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatalf("create bucket: %v", err)
-	}
-}
-
 func TestS3(t *testing.T) {
-	endpoint := startGateway(t)
-	createBucket(t, endpoint, "dawn")
+	endpoint := s3test.Start(t)
+	s3test.CreateBucket(t, endpoint, "dawn")
 	repo := open(t, endpoint, "dawn")
 	repo.PartSize = 5 << 20
 	artifacttest.Run(t, repo, 12<<20) // three parts: 5 + 5 + 2 MiB
@@ -131,8 +60,8 @@ func TestS3TwoGB(t *testing.T) {
 	if os.Getenv("DAWN_TEST_BIG") == "" || testing.Short() {
 		t.Skip("set DAWN_TEST_BIG=1 to round-trip a 2 GB artifact")
 	}
-	endpoint := startGateway(t)
-	createBucket(t, endpoint, "big")
+	endpoint := s3test.Start(t)
+	s3test.CreateBucket(t, endpoint, "big")
 	repo := open(t, endpoint, "big")
 	const size = 2 << 30
 	if err := repo.Put(t.Context(), "model.bin", &pattern{size: size}); err != nil {
@@ -175,8 +104,8 @@ func TestS3TwoGB(t *testing.T) {
 // TestProxyMultipart drives MLflow's mpu/ endpoints: the server presigns
 // part URLs, the client PUTs the parts straight to S3 and completes.
 func TestProxyMultipart(t *testing.T) {
-	endpoint := startGateway(t)
-	createBucket(t, endpoint, "mpu")
+	endpoint := s3test.Start(t)
+	s3test.CreateBucket(t, endpoint, "mpu")
 	repo := open(t, endpoint, "mpu")
 	srv := httptest.NewServer(artifact.Handler(repo, 0, nil))
 	defer srv.Close()

@@ -20,16 +20,26 @@ import (
 const serveUsage = `Usage: dawn serve --model DIR|models:/NAME/VERSION|models:/NAME@ALIAS
        [--tracking-uri URI] [--host 127.0.0.1] [--port 5001]
        [--batch-rows 1024] [--batch-wait 0s] [--poll 10s]
-       [--log-dir DIR [--log-roll-rows N] [--log-roll-every D]]
+       [--log-dir DIR|s3://BUCKET/PREFIX [--log-roll-rows N] [--log-roll-every D]
+        [--log-queue N] [--log-spool DIR]] [--model-cache DIR]
 
 Serves a model over MLflow's scoring protocol: GET /ping, /health, /version,
 POST /invocations (application/json with dataframe_split, dataframe_records,
 instances or inputs, or text/csv), and Prometheus metrics on GET /metrics.
 Concurrent requests are micro-batched. With models:/NAME@ALIAS the alias is
 polled and the server swaps to the version it points at without dropping a
-request. --log-dir appends every answered request (inputs, outputs, model
-version, latency) to Parquet files there, never blocking a request.
-SIGINT/SIGTERM stop it gracefully.
+request. Registry models are fetched from a local path, file://,
+mlflow-artifacts: (through the tracking server), s3:// or runs:/RUN_ID/PATH.
+
+--log-dir appends every answered request (inputs, outputs, model version,
+latency) to Parquet files there, never blocking a request. With
+s3://BUCKET/PREFIX each rolled file is written to --log-spool, uploaded as
+one object and removed; a file whose upload fails is retried and kept in the
+spool (uploaded at the next start) rather than lost. S3 endpoint and
+credentials come from the environment, as for dawn server:
+AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or MLFLOW_S3_ENDPOINT_URL,
+AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the AWS config files).
+SIGINT/SIGTERM stop it gracefully, uploading the last log file.
 
 Example:
   dawn serve --model spam-model/ --port 5001
@@ -50,7 +60,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	batchWait := fs.Duration("batch-wait", 0, "how long a micro-batch waits for more requests (0: only what queued up)")
 	workers := fs.Int("workers", 0, "concurrent Predict calls (default: CPUs)")
 	poll := fs.Duration("poll", 10*time.Second, "how often to check a models:/NAME@ALIAS for a new version")
-	logDir := fs.String("log-dir", "", "write the prediction log (Parquet) into this `directory`")
+	logDir := fs.String("log-dir", "", "write the prediction log (Parquet) into this `directory` or s3://bucket/prefix")
+	logSpool := fs.String("log-spool", "", "with an s3:// --log-dir, the local `directory` files wait in for upload (default: under the user cache directory)")
 	logRows := fs.Int("log-roll-rows", 1_000_000, "start a new prediction-log file after this many `rows`")
 	logEvery := fs.Duration("log-roll-every", time.Minute, "start a new prediction-log file at least this often")
 	logQueue := fs.Int("log-queue", 10_000, "requests the prediction log may hold before dropping (counted in /metrics)")
@@ -88,7 +99,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	opt := serve.Options{Version: version, MaxBatchRows: *batchRows, MaxWait: *batchWait, Workers: *workers, Logger: log}
 	var plog *predlog.Logger
 	if *logDir != "" {
-		plog, err = predlog.New(predlog.Options{Dir: *logDir, RollRows: *logRows, RollEvery: *logEvery, Queue: *logQueue, Logger: log})
+		plog, err = predlog.New(predlog.Options{Dir: *logDir, Spool: *logSpool, RollRows: *logRows, RollEvery: *logEvery, Queue: *logQueue, Logger: log})
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -18,6 +19,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dawn-ml/dawn/artifact/s3"
+	"github.com/dawn-ml/dawn/artifact/s3/s3test"
+	dawndata "github.com/dawn-ml/dawn/data"
 )
 
 // syncBuffer is a bytes.Buffer safe for a server goroutine and the test.
@@ -281,5 +286,89 @@ func TestServeLabelModel(t *testing.T) {
 	}
 	if abstained == 0 {
 		t.Logf("no abstentions in the fixture")
+	}
+}
+
+// dawn serve --log-dir s3://BUCKET/PREFIX with the endpoint and credentials
+// from the environment: after a graceful stop every answered row is in the
+// objects under the prefix and the spool is empty.
+func TestServePredlogS3(t *testing.T) {
+	endpoint := s3test.Start(t)
+	s3test.CreateBucket(t, endpoint, "plogs")
+	t.Setenv("AWS_ENDPOINT_URL_S3", endpoint)
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	dir := t.TempDir()
+	data := "../../label/testdata/comments.csv"
+	mdir := filepath.Join(dir, "lm")
+	if code, _, errs := runDawn(t, "label", "run", "--lfs", "../../label/testdata/lfs.yaml", "--data", data,
+		"--out", filepath.Join(dir, "labels.csv"), "--method", "majority", "--model-out", mdir); code != 0 {
+		t.Fatalf("label run: %s", errs)
+	}
+	spool := filepath.Join(dir, "spool")
+	url, stop := startServe(t, "--model", mdir, "--log-dir", "s3://plogs/serve/spam", "--log-spool", spool, "--log-roll-rows", "3")
+	body, _ := os.ReadFile(data)
+	var answered int
+	for range 2 {
+		resp, err := http.Post(url+"/invocations", "text/csv", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Predictions []map[string]any `json:"predictions"`
+		}
+		json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		answered += len(got.Predictions)
+	}
+	stop()
+
+	repo, err := s3.Open(t.Context(), "s3://plogs/serve/spam", s3test.Options(endpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := repo.List(t.Context(), "")
+	if err != nil || len(ents) == 0 {
+		t.Fatalf("no objects: %v", err)
+	}
+	rows := 0
+	for _, e := range ents {
+		rc, _, err := repo.Open(t.Context(), e.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := filepath.Join(dir, e.Path)
+		f, _ := os.Create(local)
+		io.Copy(f, rc)
+		f.Close()
+		rc.Close()
+		r, err := dawndata.Open(local, dawndata.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", e.Path, err)
+		}
+		if i := r.Schema().FieldIndices("model_version"); len(i) != 1 {
+			t.Fatalf("%s: no model_version column: %v", e.Path, r.Schema())
+		}
+		for {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows += int(rec.NumRows())
+			rec.Release()
+		}
+		r.Close()
+	}
+	if rows != answered || answered == 0 {
+		t.Errorf("%d rows in %d objects, %d answered", rows, len(ents), answered)
+	}
+	if left, _ := os.ReadDir(spool); len(left) != 0 {
+		t.Errorf("spool not empty: %d entries", len(left))
 	}
 }

@@ -1,6 +1,7 @@
 // Package predlog is the prediction log of `dawn serve`: every answered
 // request's inputs, outputs, model version and latency, appended to Parquet
-// files in a directory, the raw material for drift monitoring.
+// files in a directory or under an S3 prefix, the raw material for drift
+// monitoring.
 //
 // The request path never waits on it: Log hands the entry to a bounded
 // queue and, when the queue is full, drops the entry and counts the drop
@@ -9,14 +10,27 @@
 // whenever the model's signature or classes change. Each file is written
 // under a temporary name and renamed when complete (package data), so a
 // reader of the directory only ever sees whole files.
+//
+// With an s3://bucket/prefix destination the files are written the same
+// way into a local spool directory, and a third goroutine uploads each
+// completed file as one object (a PUT: readers of the prefix only ever see
+// whole objects) and then removes it. A failed upload is retried with
+// doubling waits and counted (dawn_serve_predlog_errors_total); a file
+// whose upload keeps failing stays in the spool and is retried later, and
+// by the next server started with the same spool, rather than lost. Close
+// uploads the last file before it returns.
 package predlog
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,18 +39,44 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dawn-ml/dawn/artifact/s3"
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/serve"
 )
 
 // Options configures a Logger.
 type Options struct {
-	Dir       string        // where the Parquet files go (created if missing)
+	// Dir is where the Parquet files go: a directory (created if missing)
+	// or s3://bucket/prefix.
+	Dir       string
 	RollRows  int           // rows per file (1,000,000 when 0)
 	RollEvery time.Duration // a file's longest life (1 minute when 0)
 	Queue     int           // requests held before dropping (10,000 when 0)
 	FlushRows int           // rows buffered before a row group is written (4,096 when 0)
 	Logger    *slog.Logger
+
+	// S3 overrides the endpoint and credentials of an s3:// Dir; what it
+	// leaves empty comes from the AWS environment, as for dawn server's
+	// artifact store. MaxAttempts is 1 unless set: the log retries itself.
+	S3 s3.Options
+	// Upload, when set, receives the completed files in place of the
+	// store Dir names (which then only labels messages).
+	Upload Uploader
+	// Spool is where files wait for upload (default: a directory named for
+	// Dir under the user's cache directory). Files found there at start
+	// are uploaded first.
+	Spool string
+	// UploadAttempts is how many times a pass tries one file (3 when 0);
+	// UploadBackoff the first wait between tries, doubling (1 s when 0).
+	UploadAttempts int
+	UploadBackoff  time.Duration
+	// RetryEvery is how often files whose upload failed are tried again
+	// (1 minute when 0); a newly completed file also starts a pass.
+	RetryEvery time.Duration
+	// UploadTimeout bounds one try (1 minute when 0); CloseTimeout the
+	// last pass that Close makes (30 s when 0).
+	UploadTimeout time.Duration
+	CloseTimeout  time.Duration
 }
 
 // Logger is a serve.PredictionLog writing Parquet files.
@@ -46,7 +86,12 @@ type Logger struct {
 	done chan struct{}
 	once sync.Once
 
-	rows, dropped, files, errs prometheus.Counter
+	rows, dropped, files, errs, uploaded prometheus.Counter
+	spooled                              prometheus.Gauge
+
+	dir string    // where files are written: Dir, or the spool
+	id  string    // this logger's part of file names
+	up  *uploader // nil for a local directory
 
 	// Owned by the writer goroutine:
 	w       *data.Writer
@@ -63,12 +108,34 @@ type Logger struct {
 
 var _ serve.PredictionLog = (*Logger)(nil)
 
-// New starts a prediction log in opt.Dir.
+// New starts a prediction log writing to opt.Dir.
 func New(opt Options) (*Logger, error) {
-	if opt.Dir == "" {
+	if opt.Dir == "" && opt.Upload == nil {
 		return nil, fmt.Errorf("predlog: no directory")
 	}
-	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+	remote := opt.Upload != nil || strings.HasPrefix(opt.Dir, "s3://")
+	if !remote && strings.Contains(opt.Dir, "://") {
+		return nil, fmt.Errorf("predlog: unsupported destination %q; use a directory or s3://bucket/prefix", opt.Dir)
+	}
+	if remote && opt.Upload == nil {
+		so := opt.S3
+		if so.MaxAttempts == 0 {
+			so.MaxAttempts = 1
+		}
+		repo, err := s3.Open(context.Background(), opt.Dir, so)
+		if err != nil {
+			return nil, fmt.Errorf("predlog: %w", err)
+		}
+		opt.Upload = repo
+	}
+	dir := opt.Dir
+	if remote {
+		if opt.Spool == "" {
+			opt.Spool = defaultSpool(opt.Dir)
+		}
+		dir = opt.Spool
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("predlog: %w", err)
 	}
 	if opt.RollRows <= 0 {
@@ -86,18 +153,43 @@ func New(opt Options) (*Logger, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	l := &Logger{opt: opt, ch: make(chan *serve.LogEntry, opt.Queue), done: make(chan struct{})}
+	if opt.UploadAttempts <= 0 {
+		opt.UploadAttempts = 3
+	}
+	if opt.UploadBackoff <= 0 {
+		opt.UploadBackoff = time.Second
+	}
+	if opt.RetryEvery <= 0 {
+		opt.RetryEvery = time.Minute
+	}
+	if opt.UploadTimeout <= 0 {
+		opt.UploadTimeout = time.Minute
+	}
+	if opt.CloseTimeout <= 0 {
+		opt.CloseTimeout = 30 * time.Second
+	}
+	l := &Logger{opt: opt, ch: make(chan *serve.LogEntry, opt.Queue), done: make(chan struct{}),
+		dir: dir, id: fmt.Sprintf("%08x", rand.Uint32())}
 	l.rows = prometheus.NewCounter(prometheus.CounterOpts{Name: "dawn_serve_predlog_rows_total", Help: "Rows written to the prediction log."})
 	l.dropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "dawn_serve_predlog_dropped_rows_total", Help: "Rows dropped because the prediction log's queue was full (or a write failed)."})
 	l.files = prometheus.NewCounter(prometheus.CounterOpts{Name: "dawn_serve_predlog_files_total", Help: "Prediction-log files completed."})
-	l.errs = prometheus.NewCounter(prometheus.CounterOpts{Name: "dawn_serve_predlog_errors_total", Help: "Prediction-log write errors."})
+	l.errs = prometheus.NewCounter(prometheus.CounterOpts{Name: "dawn_serve_predlog_errors_total", Help: "Prediction-log write errors and failed upload attempts."})
+	l.uploaded = prometheus.NewCounter(prometheus.CounterOpts{Name: "dawn_serve_predlog_uploaded_files_total", Help: "Prediction-log files uploaded to the object store."})
+	l.spooled = prometheus.NewGauge(prometheus.GaugeOpts{Name: "dawn_serve_predlog_spooled_files", Help: "Completed prediction-log files waiting in the spool for upload."})
+	if remote {
+		l.up = &uploader{dest: opt.Upload, name: strings.TrimRight(opt.Dir, "/"), spool: opt.Spool,
+			attempts: opt.UploadAttempts, backoff: opt.UploadBackoff, every: opt.RetryEvery,
+			timeout: opt.UploadTimeout, final: opt.CloseTimeout, log: opt.Logger,
+			errs: l.errs, uploaded: l.uploaded, spooled: l.spooled}
+		l.up.start()
+	}
 	go l.run(nil)
 	return l, nil
 }
 
 // Collectors are the log's metrics, for the server's registry.
 func (l *Logger) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{l.rows, l.dropped, l.files, l.errs}
+	return []prometheus.Collector{l.rows, l.dropped, l.files, l.errs, l.uploaded, l.spooled}
 }
 
 // Log queues e, or drops it when the queue is full. It never blocks.
@@ -110,12 +202,17 @@ func (l *Logger) Log(e *serve.LogEntry) {
 	}
 }
 
-// Close writes what is queued, completes the current file and stops. Call
-// it after the server has stopped sending entries.
+// Close writes what is queued, completes the current file, uploads what
+// is spooled (for CloseTimeout at most) and stops. Call it after the server
+// has stopped sending entries. Its error names files left in the spool.
 func (l *Logger) Close() error {
 	l.once.Do(func() { close(l.ch) })
 	<-l.done
-	return l.lastErr
+	err := l.lastErr
+	if l.up != nil {
+		err = errors.Join(err, l.up.close())
+	}
+	return err
 }
 
 // run writes entries; it first waits for hold to close when hold is set
@@ -186,6 +283,9 @@ func (l *Logger) finish() {
 	}
 	l.w = nil
 	l.files.Inc()
+	if l.up != nil {
+		l.up.notify()
+	}
 }
 
 func (l *Logger) flush() {
@@ -204,7 +304,9 @@ func (l *Logger) flush() {
 	defer rec.Release()
 	if l.w == nil {
 		l.seq++
-		l.path = filepath.Join(l.opt.Dir, fmt.Sprintf("predictions-%s-%04d.parquet", time.Now().UTC().Format("20060102T150405.000000"), l.seq))
+		// The time first, so names sort oldest first; the logger's id keeps
+		// names apart when several servers write to one prefix.
+		l.path = filepath.Join(l.dir, fmt.Sprintf("predictions-%s-%s-%04d.parquet", time.Now().UTC().Format("20060102T150405.000000"), l.id, l.seq))
 		w, err := data.Create(l.path, sch, data.WriteOptions{})
 		if err != nil {
 			l.dropped.Add(float64(n))

@@ -153,7 +153,7 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	nl.Close()
 	// A logger whose writer is held: the queue of 4 fills and the rest drop.
 	hold := make(chan struct{})
-	l := &Logger{opt: nl.opt, ch: make(chan *serve.LogEntry, 4), done: make(chan struct{}),
+	l := &Logger{opt: nl.opt, ch: make(chan *serve.LogEntry, 4), done: make(chan struct{}), dir: nl.dir, id: nl.id,
 		rows: nl.rows, dropped: nl.dropped, files: nl.files, errs: nl.errs}
 	go l.run(hold)
 	start := time.Now()
