@@ -20,7 +20,7 @@ import (
 const serveUsage = `Usage: dawn serve --model DIR|models:/NAME/VERSION|models:/NAME@ALIAS
        [--tracking-uri URI] [--host 127.0.0.1] [--port 5001]
        [--batch-rows 1024] [--batch-wait 0s] [--poll 10s]
-       [--log-dir DIR|s3://BUCKET/PREFIX [--log-roll-rows N] [--log-roll-every D]
+       [--log-dir DIR|s3://BUCKET/PREFIX [--log-roll-rows N] [--log-roll-bytes N] [--log-roll-every D]
         [--log-queue N] [--log-spool DIR]] [--model-cache DIR]
 
 Serves a model over MLflow's scoring protocol: GET /ping, /health, /version,
@@ -63,6 +63,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logDir := fs.String("log-dir", "", "write the prediction log (Parquet) into this `directory` or s3://bucket/prefix")
 	logSpool := fs.String("log-spool", "", "with an s3:// --log-dir, the local `directory` files wait in for upload (default: under the user cache directory)")
 	logRows := fs.Int("log-roll-rows", 1_000_000, "start a new prediction-log file after this many `rows`")
+	logBytes := fs.Int64("log-roll-bytes", 256<<20, "start a new prediction-log file after this many `bytes` of (uncompressed) rows")
 	logEvery := fs.Duration("log-roll-every", time.Minute, "start a new prediction-log file at least this often")
 	logQueue := fs.Int("log-queue", 10_000, "requests the prediction log may hold before dropping (counted in /metrics)")
 	cache := fs.String("model-cache", "", "directory for models fetched from the registry (default: a temporary directory)")
@@ -99,7 +100,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	opt := serve.Options{Version: version, MaxBatchRows: *batchRows, MaxWait: *batchWait, Workers: *workers, Logger: log}
 	var plog *predlog.Logger
 	if *logDir != "" {
-		plog, err = predlog.New(predlog.Options{Dir: *logDir, Spool: *logSpool, RollRows: *logRows, RollEvery: *logEvery, Queue: *logQueue, Logger: log})
+		plog, err = predlog.New(predlog.Options{Dir: *logDir, Spool: *logSpool, RollRows: *logRows, RollBytes: *logBytes, RollEvery: *logEvery, Queue: *logQueue, Logger: log})
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,8 @@
 // The request path never waits on it: Log hands the entry to a bounded
 // queue and, when the queue is full, drops the entry and counts the drop
 // (dawn_serve_predlog_dropped_rows_total). A writer goroutine batches
-// entries and rolls to a new file after RollRows rows or RollEvery, and
+// entries and rolls to a new file after RollRows rows, RollBytes bytes of
+// data (uncompressed, as Arrow holds it) or RollEvery, and
 // whenever the model's signature or classes change. Each file is written
 // under a temporary name and renamed when complete (package data), so a
 // reader of the directory only ever sees whole files.
@@ -50,6 +51,7 @@ type Options struct {
 	// or s3://bucket/prefix.
 	Dir       string
 	RollRows  int           // rows per file (1,000,000 when 0)
+	RollBytes int64         // a file's most data, uncompressed Arrow bytes (256 MiB when 0)
 	RollEvery time.Duration // a file's longest life (1 minute when 0)
 	Queue     int           // requests held before dropping (10,000 when 0)
 	FlushRows int           // rows buffered before a row group is written (4,096 when 0)
@@ -94,16 +96,17 @@ type Logger struct {
 	up  *uploader // nil for a local directory
 
 	// Owned by the writer goroutine:
-	w       *data.Writer
-	path    string
-	sch     *arrow.Schema
-	key     string // signature of the current file's schema
-	fileRow int
-	opened  time.Time
-	pending []*serve.LogEntry
-	pendN   int
-	seq     int
-	lastErr error
+	w         *data.Writer
+	path      string
+	sch       *arrow.Schema
+	key       string // signature of the current file's schema
+	fileRow   int
+	fileBytes int64
+	opened    time.Time
+	pending   []*serve.LogEntry
+	pendN     int
+	seq       int
+	lastErr   error
 }
 
 var _ serve.PredictionLog = (*Logger)(nil)
@@ -140,6 +143,9 @@ func New(opt Options) (*Logger, error) {
 	}
 	if opt.RollRows <= 0 {
 		opt.RollRows = 1_000_000
+	}
+	if opt.RollBytes <= 0 {
+		opt.RollBytes = 256 << 20
 	}
 	if opt.RollEvery <= 0 {
 		opt.RollEvery = time.Minute
@@ -258,7 +264,7 @@ func (l *Logger) add(e *serve.LogEntry) {
 	if l.pendN >= l.opt.FlushRows {
 		l.flush()
 	}
-	if l.w != nil && l.fileRow >= l.opt.RollRows {
+	if l.w != nil && (l.fileRow >= l.opt.RollRows || l.fileBytes >= l.opt.RollBytes) {
 		l.finish()
 	}
 }
@@ -313,7 +319,7 @@ func (l *Logger) flush() {
 			l.fail(err)
 			return
 		}
-		l.w, l.sch, l.fileRow, l.opened = w, sch, 0, time.Now()
+		l.w, l.sch, l.fileRow, l.fileBytes, l.opened = w, sch, 0, 0, time.Now()
 	}
 	if err := l.w.Write(rec); err != nil {
 		l.dropped.Add(float64(n))
@@ -321,7 +327,21 @@ func (l *Logger) flush() {
 		return
 	}
 	l.fileRow += n
+	l.fileBytes += recordBytes(rec)
 	l.rows.Add(float64(n))
+}
+
+// recordBytes is the size of a record's buffers (its columns are flat).
+func recordBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	for _, c := range rec.Columns() {
+		for _, b := range c.Data().Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+	}
+	return n
 }
 
 // build makes one record of the entries: time, model_version, latency_ms,

@@ -173,3 +173,37 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 		t.Errorf("%d rows written, want 4", len(rows))
 	}
 }
+
+// RollBytes starts a new file once a file holds that much data: with a
+// 1-byte limit and a row group per entry, every entry gets its own file.
+func TestRollBySize(t *testing.T) {
+	dir := t.TempDir()
+	l, err := New(Options{Dir: dir, RollBytes: 1, FlushRows: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"a", "b", "c", "d"} {
+		l.Log(entry(s))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, rows, _ := readDir(t, dir)
+	if files != 4 || len(rows) != 4 {
+		t.Fatalf("%d files, %d rows; want 4 and 4", files, len(rows))
+	}
+	// A large limit keeps them in one file.
+	dir = t.TempDir()
+	if l, err = New(Options{Dir: dir, RollBytes: 1 << 20, FlushRows: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"a", "b", "c", "d"} {
+		l.Log(entry(s))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if files, rows, _ = readDir(t, dir); files != 1 || len(rows) != 4 {
+		t.Fatalf("%d files, %d rows; want 1 and 4", files, len(rows))
+	}
+}
