@@ -2,19 +2,16 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dawn-ml/dawn/explain/stream"
+	"github.com/dawn-ml/dawn/internal/shareddata"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
@@ -166,25 +163,7 @@ func TestExplainStreamBadInput(t *testing.T) {
 
 // readMacroBase returns a MacroBase test file's text (gunzipped).
 func readMacroBase(t *testing.T, rel string) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join(macrobaseDir(t), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(rel, ".gz") {
-		z, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = z
-	}
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
+	return string(shareddata.ReadFile(t, "macrobase", rel))
 }
 
 // MacroBase's BasicOneShotEWStreamingPipelineTest cases, with its settings

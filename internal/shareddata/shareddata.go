@@ -6,8 +6,12 @@
 package shareddata
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -40,4 +44,25 @@ func Require(tb testing.TB, sub string) string {
 		tb.Skipf("shared data %s not found (set DAWN_DATA to the folder holding %s): %v", p, sub, err)
 	}
 	return p
+}
+
+// ReadFile returns the contents of Dir()/sub/rel, gunzipped when rel ends
+// in .gz, skipping the test when sub does not exist.
+func ReadFile(tb testing.TB, sub, rel string) []byte {
+	tb.Helper()
+	p := filepath.Join(Require(tb, sub), rel)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if strings.HasSuffix(rel, ".gz") {
+		z, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			tb.Fatalf("%s: %v", p, err)
+		}
+		if b, err = io.ReadAll(z); err != nil {
+			tb.Fatalf("%s: %v", p, err)
+		}
+	}
+	return b
 }

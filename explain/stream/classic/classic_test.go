@@ -1,13 +1,9 @@
 package classic
 
 import (
-	"compress/gzip"
+	"bytes"
 	"encoding/csv"
-	"io"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/dawn-ml/dawn/explain"
@@ -18,21 +14,7 @@ import (
 // BasicOneShotEWStreamingPipelineTest configures it.
 func run(t *testing.T, rel string, cfg Config, metrics []string) *explain.Result {
 	t.Helper()
-	dir := shareddata.Require(t, "macrobase")
-	f, err := os.Open(filepath.Join(dir, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(rel, ".gz") {
-		z, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = z
-	}
-	recs, err := csv.NewReader(r).ReadAll()
+	recs, err := csv.NewReader(bytes.NewReader(shareddata.ReadFile(t, "macrobase", rel))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
