@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -75,7 +76,7 @@ type BuildConfig struct {
 	// the held-out rows, at the cost of Folds·(Folds-1)/2 more fits.
 	Nested bool
 	// ProbeCalls is how many single-row calls to the reference are timed
-	// to price it (10 when 0): serving one input per request pays one
+	// to price it (20 when 0): serving one input per request pays one
 	// such call per input the cheap model does not answer, which costs far
 	// more per row than labeling the sample in batches. < 0 prices the
 	// reference at its batched labeling cost per row instead.
@@ -146,7 +147,7 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	var perCall time.Duration
 	if cfg.ProbeCalls >= 0 {
 		var err error
-		if perCall, err = probeReference(ctx, cfg.Reference, cfg.Sample, cmp.Or(cfg.ProbeCalls, 10)); err != nil {
+		if perCall, err = probeReference(ctx, cfg.Reference, cfg.Sample, cmp.Or(cfg.ProbeCalls, 20)); err != nil {
 			return nil, nil, nil, fmt.Errorf("cascade: build: time the reference: %w", err)
 		}
 	}
@@ -323,17 +324,10 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 		heldRowsLast = takeRows(cfg.Sample, order2sorted(n))
 	}
 	defer heldRowsLast.Release()
-	// Time the cheap model (best of 3, so a busy machine's hiccup does not
-	// count as the model's cost).
-	cheapTime := time.Duration(1<<63 - 1)
-	for range 3 {
-		t0 := time.Now()
-		if _, err := cheap.Predict(ctx, heldRowsLast); err != nil {
-			return nil, nil, nil, fmt.Errorf("cascade: build: score the held-out part: %w", err)
-		}
-		cheapTime = min(cheapTime, time.Since(t0))
+	single, batched, err := timeCheap(ctx, cheap, heldRowsLast)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("cascade: build: score the held-out part: %w", err)
 	}
-	timedRows := int(heldRowsLast.NumRows())
 	heldRef := labelsOf(heldAll)
 	h := &Heldout{Binary: len(classes) == 2, Ref: heldRef, Score: cpAll.score, Cheap: cpAll.labels}
 	agree := 0
@@ -342,7 +336,7 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 			agree++
 		}
 	}
-	costs.Cheap = cheapTime.Seconds() / float64(timedRows)
+	costs.Cheap, costs.CheapBatch = single, batched
 	if cfg.Ordered {
 		t0 := time.Now()
 		h.Dist = Distances(heldRowsLast)
@@ -350,7 +344,6 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 	}
 	margin := Margin{Confidence: cfg.Confidence, Window: cfg.Window}
 	var plan *Plan
-	var err error
 	var nested *NestedReport
 	if cfg.Nested && len(parts) > 1 {
 		// Choose the largest error budget whose thresholds, chosen on inner
@@ -389,6 +382,46 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 	rep := &Report{Plan: *plan, Costs: costs, Nested: nested, Classes: classes, SampleRows: n, TrainRows: trainRowsTotal, Folds: max(1, len(parts)),
 		HeldOutRows: nHeld, Target: cfg.Target, Confidence: cfg.Confidence, Window: cfg.Window, CheapAgreement: float64(agree) / float64(nHeld), LabelSeconds: labelTime.Seconds()}
 	return c, cheap, rep, nil
+}
+
+// timeCheap measures the cheap model's cost per row as single-row serving
+// pays it, one call per row (over up to 200 rows spread across rows), and
+// per row in one batched call; each is the best of 3 passes, so that a busy
+// machine's hiccup does not count as the model's cost.
+func timeCheap(ctx context.Context, m model.Model, rows arrow.RecordBatch) (single, batched float64, err error) {
+	n := int(rows.NumRows())
+	k := min(n, 200)
+	best := func(f func() error) (time.Duration, error) {
+		d := time.Duration(math.MaxInt64)
+		for range 3 {
+			t0 := time.Now()
+			if err := f(); err != nil {
+				return 0, err
+			}
+			d = min(d, time.Since(t0))
+		}
+		return d, nil
+	}
+	db, err := best(func() error { _, err := m.Predict(ctx, rows); return err })
+	if err != nil {
+		return 0, 0, err
+	}
+	ds, err := best(func() error {
+		for j := 0; j < k; j++ {
+			i := int64(j * n / k)
+			row := rows.NewSlice(i, i+1)
+			_, err := m.Predict(ctx, row)
+			row.Release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return ds.Seconds() / float64(k), db.Seconds() / float64(n), nil
 }
 
 // probeReference times single-row calls to the reference over the first

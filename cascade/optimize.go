@@ -16,7 +16,12 @@ const (
 
 // Costs are the measured seconds per input of each stage.
 type Costs struct {
+	// Cheap is the cheap model's cost per input: Build times single-row
+	// calls, as single-row serving pays.
 	Cheap float64 `json:"cheap_seconds"`
+	// CheapBatch is its cost per row in one batched call (for
+	// information).
+	CheapBatch float64 `json:"cheap_batch_seconds,omitempty"`
 	// Reference is what one input sent to the reference costs: Build times
 	// single-row calls (one request per input, as single-row serving pays).
 	Reference float64 `json:"reference_seconds"`
