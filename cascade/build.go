@@ -75,11 +75,12 @@ type BuildConfig struct {
 	// held-out rows. It corrects for the optimism of thresholds fitted to
 	// the held-out rows, at the cost of Folds·(Folds-1)/2 more fits.
 	Nested bool
-	// ProbeCalls is how many single-row calls to the reference are timed
-	// to price it (20 when 0): serving one input per request pays one
-	// such call per input the cheap model does not answer, which costs far
-	// more per row than labeling the sample in batches. < 0 prices the
-	// reference at its batched labeling cost per row instead.
+	// ProbeCalls is how many single-row calls to the reference are timed,
+	// back to back and 1 ms apart, to price it (20 each when 0): serving
+	// one input per request pays one such call per input the cheap model
+	// does not answer, which costs far more per row than labeling the
+	// sample in batches. < 0 prices the reference at its batched labeling
+	// cost per row instead.
 	ProbeCalls int
 	Seed       uint64
 }
@@ -144,10 +145,10 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	}
 	// Time single-row calls first, while a caching client has answered
 	// nothing yet.
-	var perCall time.Duration
+	var perCall, alone time.Duration
 	if cfg.ProbeCalls >= 0 {
 		var err error
-		if perCall, err = probeReference(ctx, cfg.Reference, cfg.Sample, cmp.Or(cfg.ProbeCalls, 20)); err != nil {
+		if perCall, alone, err = probeReference(ctx, cfg.Reference, cfg.Sample, cmp.Or(cfg.ProbeCalls, 20)); err != nil {
 			return nil, nil, nil, fmt.Errorf("cascade: build: time the reference: %w", err)
 		}
 	}
@@ -160,9 +161,9 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	if len(rp.Labels) != n || len(rp.Classes) < 2 {
 		return nil, nil, nil, fmt.Errorf("cascade: build: the reference returned %d labels over %d classes for %d rows; it must be a classifier", len(rp.Labels), len(rp.Classes), n)
 	}
-	refCost := Costs{ReferenceBatch: labelTime.Seconds() / float64(n), Reference: perCall.Seconds()}
+	refCost := Costs{ReferenceBatch: labelTime.Seconds() / float64(n), Reference: perCall.Seconds(), ReferenceAlone: alone.Seconds()}
 	if cfg.ProbeCalls < 0 {
-		refCost.Reference = refCost.ReferenceBatch
+		refCost.Reference, refCost.ReferenceAlone = refCost.ReferenceBatch, 0
 	}
 	cands := cfg.Candidates
 	if len(cands) == 0 {
@@ -424,27 +425,39 @@ func timeCheap(ctx context.Context, m model.Model, rows arrow.RecordBatch) (sing
 	return ds.Seconds() / float64(k), db.Seconds() / float64(n), nil
 }
 
-// probeReference times single-row calls to the reference over the first
-// rows of the sample, after one untimed call (which may open the
-// connection), and returns the median.
-func probeReference(ctx context.Context, ref model.Model, sample arrow.RecordBatch, calls int) (time.Duration, error) {
+// probeReference times single-row calls to the reference over rows of the
+// sample, after one untimed call (which may open the connection): calls
+// back to back, as the reference alone serving one input per request pays,
+// and calls 1 ms apart, as a cascade pays, whose reference calls come now
+// and then between cheap answers (an idle server answers more slowly:
+// about twice as slowly on loopback, docs/serve.md). It returns the medians.
+func probeReference(ctx context.Context, ref model.Model, sample arrow.RecordBatch, calls int) (apart, backToBack time.Duration, err error) {
 	n := int(sample.NumRows())
-	var times []time.Duration
-	for i := 0; i <= calls; i++ {
+	call := func(i int) (time.Duration, error) {
 		row := sample.NewSlice(int64(i%n), int64(i%n+1))
+		defer row.Release()
 		t0 := time.Now()
 		_, err := ref.Predict(ctx, row)
-		d := time.Since(t0)
-		row.Release()
-		if err != nil {
-			return 0, err
-		}
-		if i > 0 {
-			times = append(times, d)
+		return time.Since(t0), err
+	}
+	if _, err := call(0); err != nil {
+		return 0, 0, err
+	}
+	hot, sparse := make([]time.Duration, calls), make([]time.Duration, calls)
+	for i := range calls {
+		if hot[i], err = call(1 + i); err != nil {
+			return 0, 0, err
 		}
 	}
-	slices.Sort(times)
-	return times[len(times)/2], nil
+	for i := range calls {
+		time.Sleep(time.Millisecond)
+		if sparse[i], err = call(1 + calls + i); err != nil {
+			return 0, 0, err
+		}
+	}
+	slices.Sort(hot)
+	slices.Sort(sparse)
+	return sparse[calls/2], hot[calls/2], nil
 }
 
 func order2sorted(n int) []int {

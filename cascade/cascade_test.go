@@ -198,7 +198,7 @@ func testBuild(t *testing.T, folds int) {
 	sample := textBatch(spamTexts(r, 2000)...)
 	defer sample.Release()
 	ref := &keywordModel{word: "buy", delay: 50 * time.Millisecond}
-	c, _, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: prefixTrainer{}, Target: 0.99, Seed: 1, Folds: folds})
+	c, _, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: prefixTrainer{}, Target: 0.99, Seed: 1, Folds: folds, ProbeCalls: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func testBuild(t *testing.T, folds int) {
 	}
 	// The reference is priced per single-row call (50 ms here, as serving
 	// one input per request pays), not at its batched cost per row.
-	if rep.Costs.Reference < 0.05 || rep.Costs.ReferenceBatch > rep.Costs.Reference/100 {
+	if rep.Costs.Reference < 0.05 || rep.Costs.ReferenceAlone < 0.05 || rep.Costs.ReferenceBatch > rep.Costs.Reference/100 {
 		t.Errorf("costs %+v: want the reference at >= 50 ms per call, batched far below", rep.Costs)
 	}
 	test := textBatch(spamTexts(rand.New(rand.NewPCG(9, 9)), 1000)...)

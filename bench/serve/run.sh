@@ -59,7 +59,7 @@ n = b.get("nested") or {}
 c = b["costs"]
 print(f"{name}: build held-out {b['agreement']:.4f} / {b['reference_fraction']:.3f}"
       + (f", nested budget {n['budget']} ({n['agreement']:.4f} / {n['reference_fraction']:.3f})" if n else "")
-      + f", per single-row call: cheap {c['cheap_seconds']*1e6:.1f} us, reference {c['reference_seconds']*1e6:.0f} us"
+      + f", per single-row call: cheap {c['cheap_seconds']*1e6:.1f} us, reference {c['reference_seconds']*1e6:.0f} us (alone {c.get('reference_alone_seconds', 0)*1e6:.0f} us)"
       + f" (batched per row: {c['cheap_batch_seconds']*1e6:.1f} / {c['reference_batch_seconds']*1e6:.1f} us),"
       + f" expected {b['expected_speedup']:.2f}x | test {round(e['agreement']*e['rows'])}/{e['rows']} = {e['agreement']:.4f} / {e['reference_fraction']:.3f}, measured {e['speedup']:.2f}x")
 PY

@@ -367,6 +367,9 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "cost per input     cheap %.3g s, reference %.3g s per single-row call (batched: %.3g s and %.3g s per row) → expected %.3g s\n",
 		rep.Costs.Cheap, rep.Costs.Reference, rep.Costs.CheapBatch, rep.Costs.ReferenceBatch, rep.Cost)
+	if rep.Costs.ReferenceAlone > 0 {
+		fmt.Fprintf(e.stdout, "reference alone    %.3g s per single-row call back to back\n", rep.Costs.ReferenceAlone)
+	}
 	fmt.Fprintf(e.stdout, "expected_speedup   %.2fx\n", rep.Speedup)
 	return nil
 }
