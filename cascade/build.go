@@ -1,9 +1,11 @@
 package cascade
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -63,6 +65,23 @@ type BuildConfig struct {
 	// Confidence > 0 demands the target at the Wilson upper confidence
 	// bound of the held-out disagreement rate (OptimizeConfident).
 	Confidence float64
+	// Window > 0 applies Confidence to the agreement over the next Window
+	// inputs rather than to the long-run rate (Margin).
+	Window int
+	// Nested chooses the error budget by nested cross-fitting (with Folds
+	// > 1, not Ordered): the largest budget whose thresholds, chosen on
+	// the other folds' out-of-fold scores, disagree on the left-out fold's
+	// rows no more often, over all folds, than the margin allows on the
+	// held-out rows. It corrects for the optimism of thresholds fitted to
+	// the held-out rows, at the cost of Folds·(Folds-1)/2 more fits.
+	Nested bool
+	// ProbeCalls is how many single-row calls to the reference are timed,
+	// back to back and 1 ms apart, to price it (20 each when 0): serving
+	// one input per request pays one such call per input the cheap model
+	// does not answer, which costs far more per row than labeling the
+	// sample in batches. < 0 prices the reference at its batched labeling
+	// cost per row instead.
+	ProbeCalls int
 	Seed       uint64
 }
 
@@ -78,12 +97,28 @@ type Report struct {
 	Folds          int      `json:"folds"`
 	Target         float64  `json:"target_accuracy"`
 	Confidence     float64  `json:"confidence,omitempty"`
+	Window         int      `json:"window,omitempty"`
 	CheapAgreement float64  `json:"cheap_only_agreement"`
 	LabelSeconds   float64  `json:"label_seconds"`
 	// Cheap names the chosen candidate; Candidates lists every candidate's
 	// plan (when there were several).
 	Cheap      string          `json:"cheap,omitempty"`
 	Candidates []CandidatePlan `json:"candidates,omitempty"`
+	// Nested is what nested cross-fitting measured (BuildConfig.Nested).
+	Nested *NestedReport `json:"nested,omitempty"`
+}
+
+// NestedReport is what nested cross-fitting measured: for each error
+// budget on the held-out rows, how many of the sample's rows disagreed
+// when each fold was answered with thresholds chosen without it.
+type NestedReport struct {
+	Errors        []int `json:"errors_by_budget"`
+	AllowedErrors int   `json:"allowed_errors"`
+	Budget        int   `json:"budget"` // the chosen budget
+	// Agreement and ReferenceFraction are the chosen budget's, over the
+	// left-out folds: an estimate of what new inputs will see.
+	Agreement         float64 `json:"agreement"`
+	ReferenceFraction float64 `json:"reference_fraction"`
 }
 
 // CandidatePlan is one cheap-model candidate's best plan.
@@ -108,6 +143,15 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	if nHeld < 10 || n-nHeld < 10 {
 		return nil, nil, nil, fmt.Errorf("cascade: build: a sample of %d rows is too small to train on and hold out %.0f%% of", n, 100*cfg.HoldOut)
 	}
+	// Time single-row calls first, while a caching client has answered
+	// nothing yet.
+	var perCall, alone time.Duration
+	if cfg.ProbeCalls >= 0 {
+		var err error
+		if perCall, alone, err = probeReference(ctx, cfg.Reference, cfg.Sample, cmp.Or(cfg.ProbeCalls, 20)); err != nil {
+			return nil, nil, nil, fmt.Errorf("cascade: build: time the reference: %w", err)
+		}
+	}
 	start := time.Now()
 	rp, err := cfg.Reference.Predict(ctx, cfg.Sample)
 	if err != nil {
@@ -116,6 +160,10 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	labelTime := time.Since(start)
 	if len(rp.Labels) != n || len(rp.Classes) < 2 {
 		return nil, nil, nil, fmt.Errorf("cascade: build: the reference returned %d labels over %d classes for %d rows; it must be a classifier", len(rp.Labels), len(rp.Classes), n)
+	}
+	refCost := Costs{ReferenceBatch: labelTime.Seconds() / float64(n), Reference: perCall.Seconds(), ReferenceAlone: alone.Seconds()}
+	if cfg.ProbeCalls < 0 {
+		refCost.Reference, refCost.ReferenceAlone = refCost.ReferenceBatch, 0
 	}
 	cands := cfg.Candidates
 	if len(cands) == 0 {
@@ -127,7 +175,18 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	var plans []CandidatePlan
 	var firstErr error
 	for _, cand := range cands {
-		c, cheap, rep, err := buildWith(ctx, cfg, cand.Trainer, rp, labelTime, nHeld)
+		trainer := cand.Trainer
+		if p, ok := trainer.(Preparer); ok {
+			var err error
+			if trainer, err = p.Prepare(ctx, cfg.Sample, cfg.Reference, rp.Classes); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				plans = append(plans, CandidatePlan{Name: cand.Name, Error: err.Error()})
+				continue
+			}
+		}
+		c, cheap, rep, err := buildWith(ctx, cfg, trainer, rp, refCost, labelTime, nHeld)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -152,7 +211,7 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 
 // buildWith fits one cheap-model candidate on the labeled sample and
 // optimizes its plan.
-func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.Prediction, labelTime time.Duration, nHeld int) (*Cascade, Cheap, *Report, error) {
+func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.Prediction, costs Costs, labelTime time.Duration, nHeld int) (*Cascade, Cheap, *Report, error) {
 	n := int(cfg.Sample.NumRows())
 	classes := rp.Classes
 	for _, l := range rp.Labels {
@@ -169,11 +228,10 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 		r.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
 	}
 	// parts are (train rows, scored rows) pairs: one hold-out, or the folds.
-	type part struct{ train, held []int }
-	var parts []part
+	var parts []fold
 	if cfg.Folds > 1 && !cfg.Ordered {
 		for f := 0; f < cfg.Folds; f++ {
-			var p part
+			var p fold
 			for j, i := range order {
 				if j%cfg.Folds == f {
 					p.held = append(p.held, i)
@@ -184,7 +242,7 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 			parts = append(parts, p)
 		}
 	} else {
-		parts = []part{{train: slices.Clone(order[:n-nHeld]), held: slices.Clone(order[n-nHeld:])}}
+		parts = []fold{{train: slices.Clone(order[:n-nHeld]), held: slices.Clone(order[n-nHeld:])}}
 	}
 	k := len(classes)
 	soft := len(rp.Probs) == n*k
@@ -248,11 +306,10 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 	}
 	nHeld = len(heldAll)
 	if cheap == nil && cfg.Ensemble {
-		e, err := NewEnsemble(foldModels)
-		if err != nil {
+		var err error
+		if cheap, err = combine(foldModels); err != nil {
 			return nil, nil, nil, err
 		}
-		cheap = e
 		trainRowsTotal = n
 		heldRowsLast = takeRows(cfg.Sample, order2sorted(n))
 	}
@@ -268,17 +325,10 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 		heldRowsLast = takeRows(cfg.Sample, order2sorted(n))
 	}
 	defer heldRowsLast.Release()
-	// Time the cheap model (best of 3, so a busy machine's hiccup does not
-	// count as the model's cost).
-	cheapTime := time.Duration(1<<63 - 1)
-	for range 3 {
-		t0 := time.Now()
-		if _, err := cheap.Predict(ctx, heldRowsLast); err != nil {
-			return nil, nil, nil, fmt.Errorf("cascade: build: score the held-out part: %w", err)
-		}
-		cheapTime = min(cheapTime, time.Since(t0))
+	single, batched, err := timeCheap(ctx, cheap, heldRowsLast)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("cascade: build: score the held-out part: %w", err)
 	}
-	timedRows := int(heldRowsLast.NumRows())
 	heldRef := labelsOf(heldAll)
 	h := &Heldout{Binary: len(classes) == 2, Ref: heldRef, Score: cpAll.score, Cheap: cpAll.labels}
 	agree := 0
@@ -287,16 +337,42 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 			agree++
 		}
 	}
-	costs := Costs{
-		Cheap:     cheapTime.Seconds() / float64(timedRows),
-		Reference: labelTime.Seconds() / float64(n),
-	}
+	costs.Cheap, costs.CheapBatch = single, batched
 	if cfg.Ordered {
 		t0 := time.Now()
 		h.Dist = Distances(heldRowsLast)
 		costs.Diff = time.Since(t0).Seconds() / float64(nHeld)
 	}
-	plan, err := OptimizeConfident(h, costs, cfg.Target, cfg.Confidence)
+	margin := Margin{Confidence: cfg.Confidence, Window: cfg.Window}
+	var plan *Plan
+	var nested *NestedReport
+	if cfg.Nested && len(parts) > 1 {
+		// Choose the largest error budget whose thresholds, chosen on inner
+		// rows, disagreed on the outer rows no more than the margin allows
+		// on n rows.
+		maxBudget := errorBudget(nHeld, cfg.Target, 0)
+		allowed := margin.budget(nHeld, cfg.Target)
+		var tr []transfer
+		tr, err = nestedTransfer(ctx, cfg.Sample, trainer, parts, targetsOf, rp.Labels, classes, cfg.Seed, maxBudget)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		nested = &NestedReport{Budget: -1, AllowedErrors: allowed}
+		for b, t := range tr {
+			nested.Errors = append(nested.Errors, t.Errors)
+			if t.Errors <= allowed {
+				nested.Budget = b
+				nested.Agreement = 1 - float64(t.Errors)/float64(n)
+				nested.ReferenceFraction = float64(t.Reference) / float64(n)
+			}
+		}
+		if nested.Budget < 0 {
+			return nil, nil, nil, fmt.Errorf("%w: nested cross-fitting found no error budget whose thresholds keep new inputs within %d disagreements of %d (disagreements by budget: %v)", ErrNoPlan, allowed, n, nested.Errors)
+		}
+		plan, err = OptimizeBudget(h, costs, nested.Budget)
+	} else {
+		plan, err = OptimizeMargin(h, costs, cfg.Target, margin)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -304,9 +380,84 @@ func buildWith(ctx context.Context, cfg BuildConfig, trainer Trainer, rp *model.
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rep := &Report{Plan: *plan, Costs: costs, Classes: classes, SampleRows: n, TrainRows: trainRowsTotal, Folds: max(1, len(parts)),
-		HeldOutRows: nHeld, Target: cfg.Target, Confidence: cfg.Confidence, CheapAgreement: float64(agree) / float64(nHeld), LabelSeconds: labelTime.Seconds()}
+	rep := &Report{Plan: *plan, Costs: costs, Nested: nested, Classes: classes, SampleRows: n, TrainRows: trainRowsTotal, Folds: max(1, len(parts)),
+		HeldOutRows: nHeld, Target: cfg.Target, Confidence: cfg.Confidence, Window: cfg.Window, CheapAgreement: float64(agree) / float64(nHeld), LabelSeconds: labelTime.Seconds()}
 	return c, cheap, rep, nil
+}
+
+// timeCheap measures the cheap model's cost per row as single-row serving
+// pays it, one call per row (over up to 200 rows spread across rows), and
+// per row in one batched call; each is the best of 3 passes, so that a busy
+// machine's hiccup does not count as the model's cost.
+func timeCheap(ctx context.Context, m model.Model, rows arrow.RecordBatch) (single, batched float64, err error) {
+	n := int(rows.NumRows())
+	k := min(n, 200)
+	best := func(f func() error) (time.Duration, error) {
+		d := time.Duration(math.MaxInt64)
+		for range 3 {
+			t0 := time.Now()
+			if err := f(); err != nil {
+				return 0, err
+			}
+			d = min(d, time.Since(t0))
+		}
+		return d, nil
+	}
+	db, err := best(func() error { _, err := m.Predict(ctx, rows); return err })
+	if err != nil {
+		return 0, 0, err
+	}
+	ds, err := best(func() error {
+		for j := 0; j < k; j++ {
+			i := int64(j * n / k)
+			row := rows.NewSlice(i, i+1)
+			_, err := m.Predict(ctx, row)
+			row.Release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return ds.Seconds() / float64(k), db.Seconds() / float64(n), nil
+}
+
+// probeReference times single-row calls to the reference over rows of the
+// sample, after one untimed call (which may open the connection): calls
+// back to back, as the reference alone serving one input per request pays,
+// and calls 1 ms apart, as a cascade pays, whose reference calls come now
+// and then between cheap answers (an idle server answers more slowly:
+// about twice as slowly on loopback, docs/serve.md). It returns the medians.
+func probeReference(ctx context.Context, ref model.Model, sample arrow.RecordBatch, calls int) (apart, backToBack time.Duration, err error) {
+	n := int(sample.NumRows())
+	call := func(i int) (time.Duration, error) {
+		row := sample.NewSlice(int64(i%n), int64(i%n+1))
+		defer row.Release()
+		t0 := time.Now()
+		_, err := ref.Predict(ctx, row)
+		return time.Since(t0), err
+	}
+	if _, err := call(0); err != nil {
+		return 0, 0, err
+	}
+	hot, sparse := make([]time.Duration, calls), make([]time.Duration, calls)
+	for i := range calls {
+		if hot[i], err = call(1 + i); err != nil {
+			return 0, 0, err
+		}
+	}
+	for i := range calls {
+		time.Sleep(time.Millisecond)
+		if sparse[i], err = call(1 + calls + i); err != nil {
+			return 0, 0, err
+		}
+	}
+	slices.Sort(hot)
+	slices.Sort(sparse)
+	return sparse[calls/2], hot[calls/2], nil
 }
 
 func order2sorted(n int) []int {

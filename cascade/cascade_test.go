@@ -198,7 +198,7 @@ func testBuild(t *testing.T, folds int) {
 	sample := textBatch(spamTexts(r, 2000)...)
 	defer sample.Release()
 	ref := &keywordModel{word: "buy", delay: 50 * time.Millisecond}
-	c, _, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: prefixTrainer{}, Target: 0.99, Seed: 1, Folds: folds})
+	c, _, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: prefixTrainer{}, Target: 0.99, Seed: 1, Folds: folds, ProbeCalls: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,6 +216,11 @@ func testBuild(t *testing.T, folds int) {
 	}
 	if rep.Speedup <= 1 {
 		t.Errorf("speedup %v", rep.Speedup)
+	}
+	// The reference is priced per single-row call (50 ms here, as serving
+	// one input per request pays), not at its batched cost per row.
+	if rep.Costs.Reference < 0.05 || rep.Costs.ReferenceAlone < 0.05 || rep.Costs.ReferenceBatch > rep.Costs.Reference/100 {
+		t.Errorf("costs %+v: want the reference at >= 50 ms per call, batched far below", rep.Costs)
 	}
 	test := textBatch(spamTexts(rand.New(rand.NewPCG(9, 9)), 1000)...)
 	defer test.Release()
@@ -253,7 +258,11 @@ func TestBuildErrors(t *testing.T) {
 	sample := textBatch(spamTexts(r, 100)...)
 	defer sample.Release()
 	_, _, _, err = Build(t.Context(), BuildConfig{Reference: failing{}, Sample: sample, Trainer: prefixTrainer{}, Target: 0.9})
-	if err == nil || !strings.Contains(err.Error(), "label the sample") {
+	if err == nil || !strings.Contains(err.Error(), "time the reference: down") {
+		t.Errorf("err %v", err)
+	}
+	_, _, _, err = Build(t.Context(), BuildConfig{Reference: failing{}, Sample: sample, Trainer: prefixTrainer{}, Target: 0.9, ProbeCalls: -1})
+	if err == nil || !strings.Contains(err.Error(), "label the sample: down") {
 		t.Errorf("err %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package cascade
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 
@@ -87,32 +86,18 @@ func (e *Ensemble) Save(dir string) error {
 		Params: map[string]string{"members": strconv.Itoa(len(e.Members))}})
 }
 
-// loaded is a loaded member: a model.Model that cannot save itself again.
+// loaded is a loaded member of an ensemble or blend: a model.Model that
+// cannot save itself again.
 type loaded struct{ model.Model }
 
 func (loaded) Save(string) error {
-	return fmt.Errorf("cascade: a loaded ensemble member cannot be saved again; copy the directory")
+	return fmt.Errorf("cascade: a loaded ensemble or blend member cannot be saved again; copy the directory")
 }
 
 func loadEnsemble(dir string, desc *model.MLmodel) (model.Model, error) {
-	n, err := strconv.Atoi(desc.Flavors.Dawn.Params["members"])
-	if err != nil || n <= 0 {
-		return nil, fmt.Errorf("cascade: load ensemble %s: bad members param %q", dir, desc.Flavors.Dawn.Params["members"])
-	}
-	var members []Cheap
-	for i := 0; i < n; i++ {
-		p, err := desc.Path(dir, "member"+strconv.Itoa(i))
-		if err != nil {
-			return nil, err
-		}
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("cascade: load ensemble: %w", err)
-		}
-		m, err := model.Load(p)
-		if err != nil {
-			return nil, fmt.Errorf("cascade: load ensemble member %d: %w", i, err)
-		}
-		members = append(members, loaded{m})
+	members, err := loadMembers(dir, desc, "ensemble")
+	if err != nil {
+		return nil, err
 	}
 	e, err := NewEnsemble(members)
 	if err != nil {

@@ -1,6 +1,7 @@
 package cascade
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/dawn-ml/dawn/featurize"
 	"github.com/dawn-ml/dawn/model"
@@ -132,13 +135,39 @@ func TestSaveLocalReference(t *testing.T) {
 	}
 }
 
-// A cross-fitted cascade keeps its fold models as an averaged ensemble,
+// unmergeable trains models that cannot be merged (Merger).
+type unmergeable struct{ Trainer }
+
+type plainCheap struct{ Cheap }
+
+func (u unmergeable) Train(ctx context.Context, rows arrow.RecordBatch, targets []float64, classes []string, seed uint64) (Cheap, error) {
+	m, err := u.Trainer.Train(ctx, rows, targets, classes, seed)
+	return plainCheap{m}, err
+}
+
+// A cross-fitted cascade merges its fold models into one when they are
+// linear models over the same features.
+func TestBuildMergesFoldModels(t *testing.T) {
+	sample := textBatch(spamTexts(rand.New(rand.NewPCG(8, 8)), 500)...)
+	defer sample.Release()
+	ref := &keywordModel{word: "buy"}
+	_, cheap, _, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: textTrainer(), Target: 0.98, Folds: 4, Ensemble: true, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := cheap.(trainedModel)
+	if !ok || m.Hyper["merged_models"] != "4" {
+		t.Fatalf("cheap model %T, want 4 merged fold models", cheap)
+	}
+}
+
+// Fold models that cannot be merged are kept as an averaged ensemble,
 // which saves and loads as a model directory of its own type.
 func TestEnsembleCascadeRoundTrip(t *testing.T) {
 	sample := textBatch(spamTexts(rand.New(rand.NewPCG(8, 8)), 500)...)
 	defer sample.Release()
 	ref := &keywordModel{word: "buy"}
-	c, cheap, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: textTrainer(), Target: 0.98, Folds: 4, Ensemble: true, Seed: 2})
+	c, cheap, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: unmergeable{textTrainer()}, Target: 0.98, Folds: 4, Ensemble: true, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,5 +206,39 @@ func TestEnsembleCascadeRoundTrip(t *testing.T) {
 	want, _ := c.Predict(t.Context(), sample)
 	if !slices.Equal(got.Labels, want.Labels) || !slices.Equal(got.Stage, want.Stage) || !slices.Equal(got.Probs, want.Probs) {
 		t.Errorf("loaded ensemble cascade differs")
+	}
+}
+
+// Nested cross-fitting picks the largest error budget whose thresholds keep
+// the left-out folds within the margin, and the plan respects it.
+func TestBuildNested(t *testing.T) {
+	sample := textBatch(spamTexts(rand.New(rand.NewPCG(9, 9)), 600)...)
+	defer sample.Release()
+	ref := &keywordModel{word: "buy"}
+	_, _, rep, err := Build(t.Context(), BuildConfig{Reference: ref, Sample: sample, Trainer: prefixTrainer{}, Target: 0.97, Folds: 4,
+		Ensemble: true, Confidence: 0.95, Window: 100, Nested: true, Seed: 2, ProbeCalls: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nr := rep.Nested
+	if nr == nil || len(nr.Errors) != errorBudget(600, 0.97, 0)+1 {
+		t.Fatalf("nested report %+v", nr)
+	}
+	if nr.AllowedErrors != windowBudget(600, 100, 0.97, 0.95) {
+		t.Errorf("allowed %d, want the window budget %d", nr.AllowedErrors, windowBudget(600, 100, 0.97, 0.95))
+	}
+	if nr.Errors[nr.Budget] > nr.AllowedErrors {
+		t.Errorf("chosen budget %d has %d nested disagreements, over %d", nr.Budget, nr.Errors[nr.Budget], nr.AllowedErrors)
+	}
+	for b := nr.Budget + 1; b < len(nr.Errors); b++ {
+		if nr.Errors[b] <= nr.AllowedErrors {
+			t.Errorf("budget %d (%d disagreements) allowed but %d chosen", b, nr.Errors[b], nr.Budget)
+		}
+	}
+	if errs := int(math.Round((1 - rep.Agreement) * 600)); errs > nr.Budget {
+		t.Errorf("plan has %d held-out disagreements, budget %d", errs, nr.Budget)
+	}
+	if math.Abs(nr.Agreement-(1-float64(nr.Errors[nr.Budget])/600)) > 1e-12 {
+		t.Errorf("nested agreement %v vs %d errors", nr.Agreement, nr.Errors[nr.Budget])
 	}
 }

@@ -1,6 +1,7 @@
 package cascade
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -16,9 +17,24 @@ const (
 
 // Costs are the measured seconds per input of each stage.
 type Costs struct {
-	Cheap     float64 `json:"cheap_seconds"`
+	// Cheap is the cheap model's cost per input: Build times single-row
+	// calls, as single-row serving pays.
+	Cheap float64 `json:"cheap_seconds"`
+	// CheapBatch is its cost per row in one batched call (for
+	// information).
+	CheapBatch float64 `json:"cheap_batch_seconds,omitempty"`
+	// Reference is what one input sent to the reference costs the cascade:
+	// Build times single-row calls 1 ms apart (one request per input, now
+	// and then, as a cascade serving single rows pays).
 	Reference float64 `json:"reference_seconds"`
-	Diff      float64 `json:"diff_seconds,omitempty"`
+	// ReferenceAlone is what the reference alone pays per input, serving
+	// single rows back to back; when set, Speedup is measured against it
+	// (0: against Reference).
+	ReferenceAlone float64 `json:"reference_alone_seconds,omitempty"`
+	// ReferenceBatch is the reference's cost per row when Build labeled the
+	// sample in batches (for information; the optimizer uses Reference).
+	ReferenceBatch float64 `json:"reference_batch_seconds,omitempty"`
+	Diff           float64 `json:"diff_seconds,omitempty"`
 }
 
 // Heldout is a held-out sample scored by the cheap model and labeled by the
@@ -46,7 +62,7 @@ type Plan struct {
 	ReferenceFraction float64 `json:"reference_fraction"`
 	ReuseFraction     float64 `json:"reuse_fraction"`
 	Cost              float64 `json:"expected_cost_seconds"` // per input
-	Speedup           float64 `json:"expected_speedup"`      // reference cost / Cost
+	Speedup           float64 `json:"expected_speedup"`      // the reference alone's cost / Cost
 }
 
 // ErrNoPlan means no thresholds reach the target (only possible when the
@@ -116,7 +132,7 @@ func Evaluate(h *Heldout, c Costs, p *Plan) {
 	}
 	p.Speedup = 0
 	if p.Cost > 0 {
-		p.Speedup = c.Reference / p.Cost
+		p.Speedup = cmp.Or(c.ReferenceAlone, c.Reference) / p.Cost
 	}
 }
 
@@ -137,6 +153,28 @@ func Optimize(h *Heldout, c Costs, target float64) (*Plan, error) {
 // the held-out sample, so that the target holds on new inputs from the
 // same distribution with that confidence.
 func OptimizeConfident(h *Heldout, c Costs, target, confidence float64) (*Plan, error) {
+	return OptimizeMargin(h, c, target, Margin{Confidence: confidence})
+}
+
+// Margin is the optimizer's allowance for sampling error.
+type Margin struct {
+	// Confidence > 0 demands the target with this probability rather
+	// than on the held-out rows themselves.
+	Confidence float64
+	// Window 0 applies Confidence to the long-run disagreement rate: the
+	// one-sided Wilson upper bound of the held-out rate must be at most
+	// 1-target. Window m > 0 applies it to the next m inputs: the
+	// probability that at most (1-target)·m of them disagree must be at
+	// least Confidence, under the beta-binomial posterior predictive of
+	// the held-out disagreements (Jeffreys prior). A window is what a
+	// test set, or a day's traffic, measures: even a plan whose long-run
+	// rate is exactly 1-target misses the target on about half of the
+	// windows, so a window demands a lower rate the smaller it is.
+	Window int
+}
+
+// OptimizeMargin is Optimize with a margin for sampling error (Margin).
+func OptimizeMargin(h *Heldout, c Costs, target float64, m Margin) (*Plan, error) {
 	if err := h.check(); err != nil {
 		return nil, err
 	}
@@ -144,14 +182,36 @@ func OptimizeConfident(h *Heldout, c Costs, target, confidence float64) (*Plan, 
 		return nil, fmt.Errorf("cascade: optimize: target agreement %v outside [0, 1]", target)
 	}
 	n := len(h.Ref)
+	if m.Confidence < 0 || m.Confidence >= 1 {
+		return nil, fmt.Errorf("cascade: optimize: confidence %v outside [0, 1)", m.Confidence)
+	}
+	if m.Window < 0 {
+		return nil, fmt.Errorf("cascade: optimize: window %d < 0", m.Window)
+	}
+	return OptimizeBudget(h, c, m.budget(n, target))
+}
+
+// budget is the most disagreements out of n held-out rows that meet target
+// with the margin.
+func (m Margin) budget(n int, target float64) int {
+	if m.Window > 0 && m.Confidence > 0 {
+		return windowBudget(n, m.Window, target, m.Confidence)
+	}
+	return errorBudget(n, target, m.Confidence)
+}
+
+// OptimizeBudget picks the plan of lowest expected cost with at most budget
+// disagreements with the reference on the held-out sample (exactly, as
+// Optimize).
+func OptimizeBudget(h *Heldout, c Costs, budget int) (*Plan, error) {
+	if err := h.check(); err != nil {
+		return nil, err
+	}
+	n := len(h.Ref)
 	all := make([]int, n)
 	for i := range all {
 		all[i] = i
 	}
-	if confidence < 0 || confidence >= 1 {
-		return nil, fmt.Errorf("cascade: optimize: confidence %v outside [0, 1)", confidence)
-	}
-	budget := errorBudget(n, target, confidence)
 	var best *Plan
 	consider := func(diff float64, rows []int, reuseErrs int) {
 		// The reused answers are judged exactly by Evaluate; if reuse makes
@@ -213,6 +273,44 @@ func errorBudget(n int, target, confidence float64) int {
 		}
 	}
 	return -1
+}
+
+// windowBudget is the most disagreements e out of n held-out rows for
+// which a window of m new inputs holds at most floor((1-target)·m)
+// disagreements with probability >= confidence, the disagreement rate
+// having the posterior Beta(e+1/2, n-e+1/2); -1 when even none is enough.
+func windowBudget(n, m int, target, confidence float64) int {
+	k := int(math.Floor((1-target)*float64(m) + 1e-9))
+	best := -1
+	for e := 0; e <= n; e++ {
+		if betaBinomialCDF(k, m, float64(e)+0.5, float64(n-e)+0.5) < confidence-1e-12 {
+			break // more disagreements only lower the probability
+		}
+		best = e
+	}
+	return best
+}
+
+// betaBinomialCDF is P(X <= k) for X ~ BetaBinomial(m, a, b).
+func betaBinomialCDF(k, m int, a, b float64) float64 {
+	lbeta := func(x, y float64) float64 {
+		lx, _ := math.Lgamma(x)
+		ly, _ := math.Lgamma(y)
+		lxy, _ := math.Lgamma(x + y)
+		return lx + ly - lxy
+	}
+	lchoose := func(m, x int) float64 {
+		a, _ := math.Lgamma(float64(m + 1))
+		b, _ := math.Lgamma(float64(x + 1))
+		c, _ := math.Lgamma(float64(m - x + 1))
+		return a - b - c
+	}
+	base := lbeta(a, b)
+	var s float64
+	for x := 0; x <= min(k, m); x++ {
+		s += math.Exp(lchoose(m, x) + lbeta(float64(x)+a, float64(m-x)+b) - base)
+	}
+	return min(s, 1)
 }
 
 // normalQuantile is the standard normal quantile (Acklam's rational

@@ -238,3 +238,70 @@ func TestOptimizeConfidentMatchesExhaustiveSearch(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowBudget(t *testing.T) {
+	// P(X <= 3) for X ~ BetaBinomial(392, e+1/2, 1564-e+1/2), computed
+	// independently (Python, lgamma sums): e=3 0.976, e=4 0.956, e=5 0.930.
+	for _, c := range []struct {
+		e    int
+		want float64
+	}{{3, 0.976}, {4, 0.956}, {5, 0.930}} {
+		if got := betaBinomialCDF(3, 392, float64(c.e)+0.5, float64(1564-c.e)+0.5); math.Abs(got-c.want) > 0.0015 {
+			t.Errorf("e=%d: P = %.4f, want %.3f", c.e, got, c.want)
+		}
+	}
+	// A beta-binomial with a = b = 1 is uniform on 0..m.
+	if got := betaBinomialCDF(4, 9, 1, 1); math.Abs(got-0.5) > 1e-12 {
+		t.Errorf("uniform CDF(4 of 9) = %v, want 0.5", got)
+	}
+	cases := []struct {
+		n, m       int
+		target, cf float64
+		want       int
+	}{
+		{1564, 392, 0.99, 0.95, 4},
+		{1564, 250, 0.99, 0.95, 4},
+		{1564, 392, 0.99, 0.97, 3},
+		// P = 0.9995 for e = 0 and 0.9964 for e = 1.
+		{1564, 392, 0.99, 0.999, 0},
+		// 100 rows: P(0 of 5 disagree) = 0.976 for e = 0.
+		{100, 5, 0.99, 0.99, -1},
+	}
+	for _, c := range cases {
+		if got := windowBudget(c.n, c.m, c.target, c.cf); got != c.want {
+			t.Errorf("windowBudget(%d, %d, %v, %v) = %d, want %d", c.n, c.m, c.target, c.cf, got, c.want)
+		}
+	}
+	// A small window demands a lower rate than the long-run bound.
+	if w, r := windowBudget(1564, 392, 0.99, 0.95), errorBudget(1564, 0.99, 0.95); w >= r {
+		t.Errorf("window budget %d not below the rate budget %d", w, r)
+	}
+}
+
+// With a window margin the optimizer is still exact at the budget the
+// margin allows.
+func TestOptimizeWindowMatchesExhaustiveSearch(t *testing.T) {
+	c := Costs{Cheap: 1e-5, Reference: 1e-2}
+	for seed := range 3 {
+		for _, binary := range []bool{true, false} {
+			h := synth(rand.New(rand.NewPCG(uint64(seed), 12)), 1000, binary)
+			m := Margin{Confidence: 0.95, Window: 300}
+			got, err := OptimizeMargin(h, c, 0.97, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			budget := windowBudget(1000, 300, 0.97, 0.95)
+			if budget < 0 || budget >= errorBudget(1000, 0.97, 0.95) {
+				t.Fatalf("window budget %d", budget)
+			}
+			want := exhaustive(h, c, 1-float64(budget)/1000, nil)
+			if got.Cost > want.Cost*(1+1e-9) || got.Cost < want.Cost*(1-1e-9) {
+				t.Errorf("seed %d binary %v: cost %g (ref %.3f), exhaustive at budget %d %g (ref %.3f)",
+					seed, binary, got.Cost, got.ReferenceFraction, budget, want.Cost, want.ReferenceFraction)
+			}
+		}
+	}
+	if _, err := OptimizeMargin(synth(rand.New(rand.NewPCG(1, 1)), 10, true), c, 0.9, Margin{Confidence: 0.9, Window: -1}); err == nil {
+		t.Error("negative window accepted")
+	}
+}

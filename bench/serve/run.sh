@@ -12,9 +12,14 @@
 #    process; `dawn cascade build` on a random 80 % sample of the 1,956 UCI
 #    comments, `dawn cascade eval` on the other 20 % (3 runs).
 #
-# The cheap-model candidates and the optimizer's confidence margin are
-# $CHEAP and $CONFIDENCE (defaults below; the figures before them were taken
-# with CHEAP=logreg,ngrams=2,bits=16,epochs=60,l2=0.000001 CONFIDENCE=0).
+# The cheap-model candidates and the optimizer's margin are $CHEAP,
+# $CONFIDENCE, $WINDOW and $NESTED (defaults below: a blend of a word model
+# and a character 2-4-gram model trained also on the sample's fragments,
+# the target demanded on windows of 250 inputs with 95 % probability, the
+# error budget chosen by nested cross-fitting; earlier figures were taken
+# with CHEAP=logreg,ngrams=2,bits=16,epochs=60,l2=0.000001 CONFIDENCE=0
+# WINDOW=0 NESTED=0, and with the three word/char candidates of
+# docs/serve.md, CONFIDENCE=0.95 WINDOW=0 NESTED=0).
 # CASCADE_ONLY=1 skips the throughput part.
 #
 # Needs $DAWN_DATA (default ../shared/data from the repo root); skips when
@@ -34,12 +39,31 @@ go build -o "$work/dawn" ./cmd/dawn
 go build -o "$work/loadgen" ./bench/serve/loadgen
 go run ./bench/serve/prepdata -data "$data" -out "$work/data" -sample 0.8 -seed 1
 cd "$work"
-cheap=${CHEAP:-logreg,ngrams=2,bits=16,l2=0.00001,opt=lbfgs,tfidf=true;logreg,ngrams=2,bits=16,l2=0.000001,opt=lbfgs,tfidf=true;logreg,ngrams=2,chars=3-3,bits=16,l2=0.00001,opt=lbfgs,tfidf=true}
+cheap=${CHEAP:-logreg,ngrams=2,bits=16,l2=0.000001,opt=lbfgs,tfidf=true+logreg,ngrams=0,chars=2-4,bits=16,l2=0.000001,opt=lbfgs,tfidf=true,augment=true}
 confidence=${CONFIDENCE:-0.95}
+window=${WINDOW:-250}
+nested=${NESTED:-1}
+margin=(--confidence "$confidence" --window "$window")
+if [ "$nested" = 1 ]; then margin+=(--nested); fi
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 wait_up() { for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/ping" >/dev/null && return; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
+
+# summary NAME BUILD.json EVAL.json prints one line per split.
+summary() {
+	python3 - "$@" <<'PY'
+import json, sys
+name, b, e = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+n = b.get("nested") or {}
+c = b["costs"]
+print(f"{name}: build held-out {b['agreement']:.4f} / {b['reference_fraction']:.3f}"
+      + (f", nested budget {n['budget']} ({n['agreement']:.4f} / {n['reference_fraction']:.3f})" if n else "")
+      + f", per single-row call: cheap {c['cheap_seconds']*1e6:.1f} us, reference {c['reference_seconds']*1e6:.0f} us (alone {c.get('reference_alone_seconds', 0)*1e6:.0f} us)"
+      + f" (batched per row: {c['cheap_batch_seconds']*1e6:.1f} / {c['reference_batch_seconds']*1e6:.1f} us),"
+      + f" expected {b['expected_speedup']:.2f}x | test {round(e['agreement']*e['rows'])}/{e['rows']} = {e['agreement']:.4f} / {e['reference_fraction']:.3f}, measured {e['speedup']:.2f}x")
+PY
+}
 
 echo "== machine"; nproc; uptime
 if [ -z "${CASCADE_ONLY:-}" ]; then
@@ -57,7 +81,7 @@ fi
 wait_up 5412
 echo "== cascade build (sample: 80 % of the comments)"
 ./dawn cascade build --reference http://127.0.0.1:5412 --data data/sample.csv --text text \
-	--cheap "$cheap" --confidence "$confidence" --target-accuracy 0.99 --out cascade --seed 1 --json | tee build.json
+	--cheap "$cheap" "${margin[@]}" --target-accuracy 0.99 --out cascade --seed 1 --json | tee build.json
 for i in 1 2 3; do
 	echo "== cascade eval $i (the other 20 %, one row per call)"
 	./dawn cascade eval --model cascade --reference http://127.0.0.1:5412 --data data/holdout.csv --json | tee "eval$i.json"
@@ -66,13 +90,17 @@ echo "== 5 random 80/20 splits (seeds 1-5): build on the sample, eval on the res
 for seed in 1 2 3 4 5; do
 	(cd "$root" && go run ./bench/serve/prepdata -data "$data" -out "$work/split$seed" -sample 0.8 -seed "$seed")
 	./dawn cascade build --reference http://127.0.0.1:5412 --data "split$seed/sample.csv" --text text \
-		--cheap "$cheap" --confidence "$confidence" --target-accuracy 0.99 --out "cascade$seed" --seed 1 --json > "build-split$seed.json"
+		--cheap "$cheap" "${margin[@]}" --target-accuracy 0.99 --out "cascade$seed" --seed 1 --json > "build-split$seed.json"
 	./dawn cascade eval --model "cascade$seed" --reference http://127.0.0.1:5412 --data "split$seed/holdout.csv" --json > "eval-split$seed.json"
-	printf 'seed %s  build: ' "$seed"; grep -E '"(cheap|agreement|reference_fraction)"' "build-split$seed.json" | head -3 | tr -d ' \n'
-	printf '  test: '; grep -E '"(rows|agreement|reference_fraction|speedup)"' "eval-split$seed.json" | tr -d ' \n'; echo
+	summary "seed $seed" "build-split$seed.json" "eval-split$seed.json"
 done
 echo "== tutorial split: sample = training split, test = Shakira video (distribution shift)"
 ./dawn cascade build --reference http://127.0.0.1:5412 --data data/train.csv --text text \
-	--cheap "$cheap" --confidence "$confidence" --target-accuracy 0.99 --out cascade-shift --seed 1 --json | tee build-shift.json
+	--cheap "$cheap" "${margin[@]}" --target-accuracy 0.99 --out cascade-shift --seed 1 --json | tee build-shift.json
 ./dawn cascade eval --model cascade-shift --reference http://127.0.0.1:5412 --data data/test.csv --json | tee eval-shift.json
+echo "== summary"
+for i in 1 2 3; do summary "split 1 again, eval $i" build.json "eval$i.json"; done
+for seed in 1 2 3 4 5; do summary "seed $seed" "build-split$seed.json" "eval-split$seed.json"; done
+summary "tutorial split" build-shift.json eval-shift.json
+uptime
 echo "results in $work"

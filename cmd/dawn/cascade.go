@@ -32,15 +32,18 @@ Example:
 
 const cascadeBuildUsage = `Usage: dawn cascade build --reference URL|DIR --data SAMPLE --text COLUMN
        [--cheap SPEC] [--target-accuracy 0.99] --out DIR [--seed N] [--json]
-       [--confidence 0.95] [--folds 5] [--ensemble=true] [--holdout 0.3] [--ordered] [--concurrency 4] [--timeout 30s] [--retries 4]
+       [--confidence 0.95] [--window N] [--nested] [--folds 5] [--ensemble=true] [--holdout 0.3] [--ordered]
+       [--concurrency 4] [--timeout 30s] [--retries 4]
 
 Labels the sample with the reference (an endpoint speaking MLflow's
 /invocations protocol, e.g. another 'dawn serve', or a model directory),
 trains the cheap model on those answers, and picks the two confidence
 thresholds with the cost-based optimizer: the lowest expected cost per input
-(each stage's measured cost) with agreement >= --target-accuracy on held-out
-rows of the sample (by default every row, scored out of fold by a cheap model
-trained on the other 4/5; --folds 1 holds out one --holdout part). --ordered treats the sample as ordered input
+(the cheap model's measured cost per row, plus the reference's measured cost
+per single-row call for the inputs it leaves to the reference) with agreement
+>= --target-accuracy on held-out rows of the sample (by default every row,
+scored out of fold by a cheap model trained on the other 4/5; --folds 1
+holds out one --holdout part). --ordered treats the sample as ordered input
 (frames, a stream): the tail is held out and a difference detector that
 reuses the previous answer is considered too. Prints the held-out agreement,
 reference_fraction and expected_speedup, and saves the cascade as a model
@@ -48,18 +51,32 @@ directory for 'dawn serve' and 'dawn predict'.
 
 --confidence 0.95 (the default) demands the target at the one-sided Wilson
 upper bound of the held-out disagreement rate, a margin for sampling error
-(0: on the held-out rows themselves).
+(0: on the held-out rows themselves). With --window N it demands instead
+that N new inputs (a test set, a day's traffic) meet the target with that
+probability, which needs a lower disagreement rate the smaller N is.
+--nested chooses the error budget by nested cross-fitting instead: the
+largest budget whose thresholds, chosen without each fold, disagree on that
+fold's rows (over all folds) no more often than the margin allows;
+thresholds fitted to the held-out rows sit in gaps between their
+disagreements, so new inputs disagree more often. It costs K(K-1)/2 more
+fits for --folds K.
 
---cheap SPEC is KIND[,key=value...] (default
-logreg,ngrams=2,bits=16,l2=0.00001,opt=lbfgs,tfidf=true): KIND logreg, softmax or mlp;
-keys ngrams (word n-grams, default 2), chars (MIN-MAX character n-grams),
-tfidf (true: tf-idf weights, L2-normalized), bits, epochs, hidden, l2, lr,
-opt (sgd, adagrad or lbfgs). Several specs separated by ';' are candidates:
-each is trained and optimized and the cheapest plan is kept.
+--cheap SPEC is one or more PARTs joined by '+', blended (the mean of their
+logits); a PART is KIND[,key=value...] (default
+logreg,ngrams=2,bits=16,l2=0.00001,opt=lbfgs,tfidf=true): KIND logreg,
+softmax or mlp; keys ngrams (word n-grams, default 2; 0: none), chars
+(MIN-MAX character n-grams), tfidf (true: tf-idf weights, L2-normalized),
+bits, epochs, hidden, l2, lr, opt (sgd, adagrad or lbfgs), augment (true:
+also train on the fragments of each sample row, labeled by the reference).
+Several specs separated by ';' are candidates: each is trained and optimized
+and the cheapest plan is kept.
 
 Example:
   dawn cascade build --reference http://127.0.0.1:5001 --data sample.csv \
-       --text text --target-accuracy 0.99 --out spam-cascade/ --json`
+       --text text --target-accuracy 0.99 --out spam-cascade/ --json
+  dawn cascade build --reference http://127.0.0.1:5001 --data sample.csv --text text \
+       --cheap 'logreg,ngrams=2,bits=16,l2=0.000001,opt=lbfgs,tfidf=true+logreg,ngrams=0,chars=2-4,bits=16,l2=0.000001,opt=lbfgs,tfidf=true,augment=true' \
+       --window 392 --out spam-cascade/`
 
 const cascadeEvalUsage = `Usage: dawn cascade eval --model DIR --reference URL|DIR --data FILE [--batch 1] [--json]
 
@@ -149,8 +166,25 @@ func openReference(ref string, inputs []model.Column, concurrency int, timeout t
 // (docs/serve.md).
 const defaultCheap = "logreg,ngrams=2,bits=16,l2=0.00001,opt=lbfgs,tfidf=true"
 
-// parseCheap parses --cheap KIND[,key=value...] into a trainer.
-func parseCheap(spec string, text, numeric []string) (cascade.LinearTrainer, error) {
+// parseCheap parses one --cheap candidate: a model PART, or several
+// PARTs joined by '+' to be blended (cascade.BlendTrainer).
+func parseCheap(spec string, text, numeric []string) (cascade.Trainer, error) {
+	var parts []cascade.Trainer
+	for _, p := range strings.Split(spec, "+") {
+		t, err := parseCheapPart(strings.TrimSpace(p), text, numeric)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, t)
+	}
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	return cascade.BlendTrainer{Parts: parts}, nil
+}
+
+// parseCheapPart parses KIND[,key=value...] into a trainer.
+func parseCheapPart(spec string, text, numeric []string) (cascade.LinearTrainer, error) {
 	var t cascade.LinearTrainer
 	parts := strings.Split(spec, ",")
 	if parts[0] != "" {
@@ -201,8 +235,10 @@ func parseCheap(spec string, text, numeric []string) (cascade.LinearTrainer, err
 			}
 		case "tfidf":
 			tfidf, err = strconv.ParseBool(v)
+		case "augment":
+			t.Augment, err = strconv.ParseBool(v)
 		default:
-			err = fmt.Errorf("unknown key (ngrams, chars, bits, epochs, hidden, l2, lr, opt, tfidf)")
+			err = fmt.Errorf("unknown key (ngrams, chars, bits, epochs, hidden, l2, lr, opt, tfidf, augment)")
 		}
 		if err != nil {
 			return t, fmt.Errorf("--cheap %s: %v", kv, err)
@@ -231,6 +267,8 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed (split and training)")
 	holdout := fs.Float64("holdout", 0.3, "`fraction` of the sample held out for the optimizer (with --folds 1 or --ordered)")
 	confidence := fs.Float64("confidence", 0.95, "demand the target at this one-sided confidence, not just on the held-out sample (0: off)")
+	nested := fs.Bool("nested", false, "choose the error budget by nested cross-fitting: the thresholds must keep rows they were not chosen on within the margin")
+	window := fs.Int("window", 0, "with --confidence: demand the target on the next `N` inputs, not on the long-run rate (0)")
 	ensemble := fs.Bool("ensemble", true, "with --folds K: keep the K fold models, averaged, as the cheap model (the models the thresholds were measured on); false refits one model on all rows")
 	folds := fs.Int("folds", 5, "cross-fit the optimizer's scores over `K` folds of the whole sample (1: a single hold-out)")
 	ordered := fs.Bool("ordered", false, "the sample is ordered input: hold out its tail and consider a difference detector")
@@ -248,6 +286,8 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 		return usagef("cascade build: name the cheap model's inputs with --text (or --numeric)")
 	case *target < 0 || *target > 1:
 		return usagef("cascade build: --target-accuracy %v must be in [0, 1]", *target)
+	case *window < 0:
+		return usagef("cascade build: --window %d must be >= 0", *window)
 	}
 	var cands []cascade.Candidate
 	for _, spec := range strings.Split(*cheapSpec, ";") {
@@ -276,7 +316,7 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("cascade build: %w", err)
 	}
 	c, cheap, rep, err := cascade.Build(ctx, cascade.BuildConfig{Reference: reference, Sample: rows, Candidates: cands,
-		Target: *target, HoldOut: *holdout, Ordered: *ordered, Folds: *folds, Ensemble: *ensemble, Confidence: *confidence, Seed: *seed})
+		Target: *target, HoldOut: *holdout, Ordered: *ordered, Folds: *folds, Ensemble: *ensemble, Confidence: *confidence, Window: *window, Nested: *nested, Seed: *seed})
 	if err != nil {
 		return err
 	}
@@ -317,11 +357,19 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout)
 	fmt.Fprintf(e.stdout, "agreement          %.4f (target %.4f; cheap model alone %.4f)\n", rep.Agreement, rep.Target, rep.CheapAgreement)
+	if nr := rep.Nested; nr != nil {
+		fmt.Fprintf(e.stdout, "nested             budget %d of %d held-out rows: left-out folds agree %.4f, send %.4f to the reference (disagreements by budget %v, allowed %d)\n",
+			nr.Budget, rep.HeldOutRows, nr.Agreement, nr.ReferenceFraction, nr.Errors, nr.AllowedErrors)
+	}
 	fmt.Fprintf(e.stdout, "reference_fraction %.4f\n", rep.ReferenceFraction)
 	if rep.DiffThreshold > 0 {
 		fmt.Fprintf(e.stdout, "reuse_fraction     %.4f\n", rep.ReuseFraction)
 	}
-	fmt.Fprintf(e.stdout, "cost per input     cheap %.3g s, reference %.3g s → expected %.3g s\n", rep.Costs.Cheap, rep.Costs.Reference, rep.Cost)
+	fmt.Fprintf(e.stdout, "cost per input     cheap %.3g s, reference %.3g s per single-row call (batched: %.3g s and %.3g s per row) → expected %.3g s\n",
+		rep.Costs.Cheap, rep.Costs.Reference, rep.Costs.CheapBatch, rep.Costs.ReferenceBatch, rep.Cost)
+	if rep.Costs.ReferenceAlone > 0 {
+		fmt.Fprintf(e.stdout, "reference alone    %.3g s per single-row call back to back\n", rep.Costs.ReferenceAlone)
+	}
 	fmt.Fprintf(e.stdout, "expected_speedup   %.2fx\n", rep.Speedup)
 	return nil
 }
