@@ -375,20 +375,22 @@ func BenchmarkTransformYouTube(b *testing.B) {
 }
 
 // BenchmarkSortIdx sorts index lists of several lengths (random buckets of
-// 2^18), with sortIdx and with slices.Sort, to place insertionMax.
+// 2^18) with sortIdx and with slices.Sort.
 func BenchmarkSortIdx(b *testing.B) {
-	for _, n := range []int{8, 16, 32, 48, 64, 128} {
+	const dim = 1 << 18
+	for _, n := range []int{16, 32, 64, 128, 512, 4096} {
 		rng := uint64(n)
 		src := make([]int32, n)
 		for i := range src {
 			rng = mix(rng + 1)
-			src[i] = int32(rng % (1 << 18))
+			src[i] = int32(rng % dim)
 		}
 		idx := make([]int32, n)
+		var sc scratch
 		b.Run(fmt.Sprintf("sortIdx/%d", n), func(b *testing.B) {
 			for b.Loop() {
 				copy(idx, src)
-				sortIdx(idx)
+				sc.sortIdx(idx, dim)
 			}
 		})
 		b.Run(fmt.Sprintf("slices.Sort/%d", n), func(b *testing.B) {
@@ -397,5 +399,28 @@ func BenchmarkSortIdx(b *testing.B) {
 				slices.Sort(idx)
 			}
 		})
+	}
+}
+
+// TestSortIdx checks sortIdx against slices.Sort on lists of every regime
+// (insertion, buckets, fallback), with repeats and tiny index spaces.
+func TestSortIdx(t *testing.T) {
+	var sc scratch
+	rng := uint64(1)
+	for _, dim := range []int{16, 1 << 10, 1 << 18, 1 << 24} {
+		for _, n := range []int{1, 2, 40, 41, 100, 1000, bucketMax, bucketMax + 1} {
+			idx := make([]int32, n)
+			for i := range idx {
+				rng = mix(rng + 1)
+				idx[i] = int32(rng % uint64(dim))
+				if i%5 == 4 {
+					idx[i] = idx[i/2]
+				}
+			}
+			want := slices.Sorted(slices.Values(idx))
+			if got := sc.sortIdx(idx, dim); !slices.Equal(got, want) {
+				t.Fatalf("dim %d, n %d: not sorted like slices.Sort", dim, n)
+			}
+		}
 	}
 }
