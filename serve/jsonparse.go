@@ -141,7 +141,8 @@ func (p *jsonParser) number() (any, error) {
 func (p *jsonParser) str() (string, error) {
 	p.i++ // opening quote
 	start := p.i
-	// Fast path: no escapes, ASCII or valid UTF-8.
+	// Fast path: no escapes, ASCII or valid UTF-8 (most comments carry
+	// some non-ASCII: emoji, accents, the UCI comments' trailing U+FEFF).
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		if c == '"' {
@@ -149,8 +150,16 @@ func (p *jsonParser) str() (string, error) {
 			p.i++
 			return s, nil
 		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+		if c == '\\' || c < 0x20 {
 			break
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(p.b[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				break // invalid UTF-8: the slow path writes U+FFFD
+			}
+			p.i += size
+			continue
 		}
 		p.i++
 	}

@@ -26,7 +26,8 @@ var jsonSeeds = []string{
 	`[1, -2.5e+10, 0, -0, 1E3, 0.125, true, false, null, "x"]`,
 	`{"a": {"b": [[], {}]}, "a": 2}`,
 	`"esc \" \\ \/ \b \f \n \r \t \u00e9 \ud83d\ude00 \ud800 \udc00x \ud800\u0041"`,
-	"\"raw \xff bytes é\"", `  {"k" : [ 1 , 2 ] }  `,
+	"\"raw \xff bytes é\"", "\"valid é 日本 😀\ufeff then \\n escape\"", "\"é then bad \xe2\x82\"", "\"trunc \xe2\x82",
+	`  {"k" : [ 1 , 2 ] }  `,
 	`01`, `1.`, `1e`, `-`, `{"a" 1}`, `[1,]`, `{"a":1,}`, `tru`, `"\x"`, `"\u12"`, "\"ctl \x01\"", `[1] 2`, ``,
 }
 

@@ -101,27 +101,61 @@ func appendFloat(b []byte, v float64) []byte {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return append(b, "null"...)
 	}
-	// Python's repr, as MLflow's json.dump writes floats: positional for
-	// decimal exponents in [-4, 16) with at least one fractional digit,
-	// scientific otherwise.
+	// Python's repr, as MLflow's json.dump writes floats: the shortest
+	// digits that round-trip, positional when their decimal exponent is in
+	// [-4, 16) (with at least one fractional digit), scientific otherwise.
 	if v == 0 {
 		if math.Signbit(v) {
 			return append(b, "-0.0"...)
 		}
 		return append(b, "0.0"...)
 	}
-	exp := int(math.Floor(math.Log10(math.Abs(v))))
-	if exp >= -4 && exp < 16 {
-		start := len(b)
-		b = strconv.AppendFloat(b, v, 'f', -1, 64)
-		for _, c := range b[start:] {
-			if c == '.' {
-				return b
-			}
-		}
-		return append(b, ".0"...)
+	// Format once in Go's 'e' form ("-d.ddde±XX", which is Python's for
+	// the scientific case) and rearrange its digits when positional.
+	start := len(b)
+	b = strconv.AppendFloat(b, v, 'e', -1, 64)
+	e := len(b) - 1
+	for b[e] != 'e' {
+		e--
 	}
-	return strconv.AppendFloat(b, v, 'e', -1, 64)
+	exp := 0
+	for _, c := range b[e+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if b[e+1] == '-' {
+		exp = -exp
+	}
+	if exp < -4 || exp >= 16 {
+		return b
+	}
+	// The digits: b[first] then b[first+2:e] when there is a '.'.
+	var digits [17]byte
+	first := start
+	if b[first] == '-' {
+		first++
+	}
+	nd := copy(digits[:], b[first:first+1])
+	if first+1 < e {
+		nd += copy(digits[nd:], b[first+2:e])
+	}
+	b = b[:first]
+	if exp < 0 {
+		b = append(b, '0', '.')
+		for range -exp - 1 {
+			b = append(b, '0')
+		}
+		return append(b, digits[:nd]...)
+	}
+	if nd <= exp+1 {
+		b = append(b, digits[:nd]...)
+		for range exp + 1 - nd {
+			b = append(b, '0')
+		}
+		return append(b, '.', '0')
+	}
+	b = append(b, digits[:exp+1]...)
+	b = append(b, '.')
+	return append(b, digits[exp+1:nd]...)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -16,7 +16,10 @@ func TestAppendFloatMatchesPythonRepr(t *testing.T) {
 		{0, "0.0"}, {1, "1.0"}, {-2.5, "-2.5"}, {0.1, "0.1"}, {1e-05, "1e-05"}, {0.0001, "0.0001"},
 		{1.5e-7, "1.5e-07"}, {123456789, "123456789.0"}, {1e16, "1e+16"}, {1.2345e17, "1.2345e+17"},
 		{9007199254740992, "9007199254740992.0"}, {0.3999999999999999, "0.3999999999999999"},
-		{math.NaN(), "null"}, {math.Inf(1), "null"},
+		{math.NaN(), "null"}, {math.Inf(1), "null"}, {-0.00012, "-0.00012"}, {100, "100.0"}, {123.456, "123.456"},
+		// Just below a power of ten, log10 rounds up to the power but
+		// Python decides by the shortest digits' exponent.
+		{9.999999999999999e-05, "9.999999999999999e-05"}, {9999999999999998, "9999999999999998.0"},
 	} {
 		if got := string(appendFloat(nil, c.v)); got != c.want {
 			t.Errorf("appendFloat(%v) = %s, want %s", c.v, got, c.want)
