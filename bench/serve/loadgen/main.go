@@ -5,18 +5,33 @@
 // prints requests/s, rows/s and latency percentiles as JSON.
 //
 //	go run ./bench/serve/loadgen -url http://127.0.0.1:5001 -data test.csv -column text -clients 32 -rows 1 -duration 10s
+//
+// It shares the machine with the server it measures, so by default each
+// client speaks HTTP/1.1 itself over one keep-alive connection: the
+// request's bytes are built once, written in one call, and the response's
+// status line and headers are parsed just enough to read the body
+// (Content-Length or chunked) before the next request. A request's latency
+// is from its write to the last byte of its response. -client nethttp uses
+// net/http's client instead, which costs about as much CPU per request as
+// the server.
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,8 +61,21 @@ func main() {
 	rows := flag.Int("rows", 1, "rows per request")
 	dur := flag.Duration("duration", 10*time.Second, "how long to run")
 	warm := flag.Duration("warmup", time.Second, "unmeasured warm-up")
+	client := flag.String("client", "raw", "HTTP client: raw (this program's HTTP/1.1, cheapest) or nethttp (net/http's)")
+	cpuprofile := flag.String("cpuprofile", "", "write the load generator's CPU profile to `file`")
 	flag.Parse()
-	if err := run(*url, *file, *column, *clients, *rows, *dur, *warm); err != nil {
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer f.Close()
+	}
+	err := run(*url, *file, *column, *client, *clients, *rows, *dur, *warm)
+	pprof.StopCPUProfile()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -97,13 +125,36 @@ func bodies(file, column string, rows int) ([][]byte, error) {
 	return out, nil
 }
 
-func run(url, file, column string, clients, rows int, dur, warm time.Duration) error {
+// poster sends one request body and waits for the whole response.
+type poster interface {
+	post(body int) error
+}
+
+func run(base, file, column, client string, clients, rows int, dur, warm time.Duration) error {
 	bs, err := bodies(file, column, rows)
 	if err != nil {
 		return err
 	}
-	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var newPoster func() poster
+	switch client {
+	case "raw":
+		u, err := url.Parse(base)
+		if err != nil || u.Scheme != "http" || u.Host == "" {
+			return fmt.Errorf("-url %q: want http://HOST:PORT (the raw client speaks plain HTTP/1.1)", base)
+		}
+		reqs := make([][]byte, len(bs))
+		for i, b := range bs {
+			reqs[i] = append(fmt.Appendf(nil, "POST %s/invocations HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+				u.Path, u.Host, len(b)), b...)
+		}
+		newPoster = func() poster { return &rawClient{addr: u.Host, reqs: reqs} }
+	case "nethttp":
+		tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+		hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		newPoster = func() poster { return &netClient{hc: hc, url: base + "/invocations", bodies: bs} }
+	default:
+		return fmt.Errorf("-client %q: want raw or nethttp", client)
+	}
 	var measuring atomic.Bool
 	var stop atomic.Bool
 	var reqs, errs atomic.Int64
@@ -114,27 +165,19 @@ func run(url, file, column string, clients, rows int, dur, warm time.Duration) e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			p := newPoster()
+			lats[c] = make([]time.Duration, 0, 1<<16)
 			i := c
 			for !stop.Load() {
-				body := bs[i%len(bs)]
-				i++
 				t0 := time.Now()
-				resp, err := hc.Post(url+"/invocations", "application/json", bytes.NewReader(body))
-				ok := err == nil
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					ok = err == nil && resp.StatusCode == 200
-					if !ok && err == nil {
-						err = fmt.Errorf("HTTP %d", resp.StatusCode)
-					}
-				}
+				err := p.post(i % len(bs))
 				d := time.Since(t0)
+				i++
 				if !measuring.Load() {
 					continue
 				}
 				reqs.Add(1)
-				if !ok {
+				if err != nil {
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 					continue
@@ -162,7 +205,7 @@ func run(url, file, column string, clients, rows int, dur, warm time.Duration) e
 		}
 		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
 	}
-	r := result{URL: url, Clients: clients, RowsPerReq: rows, Seconds: elapsed.Seconds(), Requests: reqs.Load(), Errors: errs.Load(),
+	r := result{URL: base, Clients: clients, RowsPerReq: rows, Seconds: elapsed.Seconds(), Requests: reqs.Load(), Errors: errs.Load(),
 		ReqPerSec: float64(reqs.Load()) / elapsed.Seconds(), RowsPerSec: float64(reqs.Load()-errs.Load()) * float64(rows) / elapsed.Seconds(),
 		P50Millis: pct(0.50), P90Millis: pct(0.90), P99Millis: pct(0.99), MaxMillis: pct(1)}
 	if e, ok := firstErr.Load().(string); ok {
@@ -171,4 +214,154 @@ func run(url, file, column string, clients, rows int, dur, warm time.Duration) e
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+type netClient struct {
+	hc     *http.Client
+	url    string
+	bodies [][]byte
+}
+
+func (c *netClient) post(i int) error {
+	resp, err := c.hc.Post(c.url, "application/json", bytes.NewReader(c.bodies[i]))
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != 200 {
+		err = fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return err
+}
+
+// rawClient is one HTTP/1.1 keep-alive connection, redialed after an error
+// or a "Connection: close".
+type rawClient struct {
+	addr string
+	reqs [][]byte // whole requests, headers and body
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func (c *rawClient) post(i int) error {
+	if c.conn == nil {
+		conn, err := net.DialTimeout("tcp", c.addr, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		c.conn = conn
+		if c.r == nil {
+			c.r = bufio.NewReaderSize(conn, 64<<10)
+		} else {
+			c.r.Reset(conn)
+		}
+	}
+	c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	status, keep, err := c.roundTrip(c.reqs[i])
+	if err != nil || !keep {
+		c.conn.Close()
+		c.conn = nil
+	}
+	if err == nil && status != 200 {
+		err = fmt.Errorf("HTTP %d", status)
+	}
+	return err
+}
+
+var errMalformed = errors.New("malformed HTTP response")
+
+// roundTrip writes req and reads the response, discarding its body. It
+// returns the status and whether the connection may be reused.
+func (c *rawClient) roundTrip(req []byte) (status int, keep bool, err error) {
+	if _, err := c.conn.Write(req); err != nil {
+		return 0, false, err
+	}
+	line, err := c.r.ReadSlice('\n')
+	if err != nil {
+		return 0, false, err
+	}
+	// "HTTP/1.1 200 OK\r\n"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return 0, false, fmt.Errorf("%w: status line %q", errMalformed, line)
+	}
+	status, err = strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: status line %q", errMalformed, line)
+	}
+	keep = line[7] == '1' // HTTP/1.0 closes by default
+	length, chunked := -1, false
+	for {
+		h, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return 0, false, err
+		}
+		h = bytes.TrimRight(h, "\r\n")
+		if len(h) == 0 {
+			break
+		}
+		k, v, ok := bytes.Cut(h, []byte(":"))
+		if !ok {
+			return 0, false, fmt.Errorf("%w: header %q", errMalformed, h)
+		}
+		v = bytes.TrimSpace(v)
+		switch {
+		case bytes.EqualFold(k, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(v)); err != nil || length < 0 {
+				return 0, false, fmt.Errorf("%w: header %q", errMalformed, h)
+			}
+		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(v, []byte("chunked"))
+		case bytes.EqualFold(k, []byte("Connection")):
+			if bytes.EqualFold(v, []byte("close")) {
+				keep = false
+			} else if bytes.EqualFold(v, []byte("keep-alive")) {
+				keep = true
+			}
+		}
+	}
+	switch {
+	case chunked:
+		err = c.discardChunked()
+	case length >= 0:
+		_, err = c.r.Discard(length)
+	default: // the body runs to the end of the connection
+		_, err = io.Copy(io.Discard, c.r)
+		keep = false
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return status, keep, nil
+}
+
+func (c *rawClient) discardChunked() error {
+	for {
+		line, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		size, _, _ := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(";"))
+		n, err := strconv.ParseUint(string(bytes.TrimSpace(size)), 16, 63)
+		if err != nil {
+			return fmt.Errorf("%w: chunk size %q", errMalformed, line)
+		}
+		if n == 0 { // trailers, then a blank line
+			for {
+				t, err := c.r.ReadSlice('\n')
+				if err != nil {
+					return err
+				}
+				if len(bytes.TrimRight(t, "\r\n")) == 0 {
+					return nil
+				}
+			}
+		}
+		if _, err := c.r.Discard(int(n)); err != nil {
+			return err
+		}
+		if crlf, err := c.r.ReadSlice('\n'); err != nil || len(bytes.TrimRight(crlf, "\r\n")) != 0 {
+			return fmt.Errorf("%w: no CRLF after a chunk", errMalformed)
+		}
+	}
 }
