@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/dawn-ml/dawn/model"
@@ -779,57 +780,125 @@ func buildRecord(sig *signature, tabs []*table, alloc memory.Allocator) arrow.Re
 	if alloc == nil {
 		alloc = memory.DefaultAllocator
 	}
-	b := array.NewRecordBuilder(alloc, sig.schema)
-	defer b.Release()
+	n := 0
+	for _, t := range tabs {
+		n += t.n
+	}
+	cols := make([]arrow.Array, len(sig.cols))
 	for ci, c := range sig.cols {
-		fb := b.Field(ci)
-		for _, t := range tabs {
-			col := &t.cols[ci]
-			var valid []bool
-			if col.null != nil {
-				valid = make([]bool, len(col.null))
-				for i, isNull := range col.null {
-					valid[i] = !isNull
-				}
+		if c.kind == kString {
+			if a := stringColumn(tabs, ci, n); a != nil {
+				cols[ci] = a
+				continue
 			}
-			switch c.kind {
-			case kString:
-				fb.(*array.StringBuilder).AppendValues(col.strs, valid)
-			case kBinary:
-				bb := fb.(*array.BinaryBuilder)
-				for i, s := range col.strs {
-					if valid != nil && !valid[i] {
-						bb.AppendNull()
-					} else {
-						bb.Append([]byte(s))
-					}
-				}
-			case kDouble:
-				fb.(*array.Float64Builder).AppendValues(col.nums, valid)
-			case kFloat:
-				f32 := make([]float32, len(col.nums))
-				for i, v := range col.nums {
-					f32[i] = float32(v)
-				}
-				fb.(*array.Float32Builder).AppendValues(f32, valid)
-			case kLong:
-				fb.(*array.Int64Builder).AppendValues(col.ints, valid)
-			case kInt:
-				i32 := make([]int32, len(col.ints))
-				for i, v := range col.ints {
-					i32[i] = int32(v)
-				}
-				fb.(*array.Int32Builder).AppendValues(i32, valid)
-			case kBool:
-				fb.(*array.BooleanBuilder).AppendValues(col.bools, valid)
-			case kDatetime:
-				ts := make([]arrow.Timestamp, len(col.ints))
-				for i, v := range col.ints {
-					ts[i] = arrow.Timestamp(v)
-				}
-				fb.(*array.TimestampBuilder).AppendValues(ts, valid)
+		}
+		cols[ci] = builtColumn(sig.schema.Field(ci).Type, c.kind, tabs, ci, alloc)
+	}
+	rec := array.NewRecordBatch(sig.schema, cols, int64(n))
+	for _, a := range cols {
+		a.Release()
+	}
+	return rec
+}
+
+// stringColumn makes column ci of tabs (n rows) an Arrow string array
+// straight from the parsed strings: one offsets buffer, one data buffer and
+// a validity bitmap only when a value is null. For a single-row request
+// the array builder's bookkeeping cost more than featurizing and scoring
+// the row. It returns nil when the text exceeds 32-bit offsets.
+func stringColumn(tabs []*table, ci, n int) arrow.Array {
+	size, nulls := 0, 0
+	for _, t := range tabs {
+		col := &t.cols[ci]
+		for _, s := range col.strs {
+			size += len(s)
+		}
+		for _, isNull := range col.null {
+			if isNull {
+				nulls++
 			}
 		}
 	}
-	return b.NewRecordBatch()
+	if size > math.MaxInt32 {
+		return nil
+	}
+	offsets := make([]int32, n+1)
+	data := make([]byte, 0, size)
+	var valid []byte
+	if nulls > 0 {
+		valid = make([]byte, bitutil.BytesForBits(int64(n)))
+	}
+	i := 0
+	for _, t := range tabs {
+		col := &t.cols[ci]
+		for k, s := range col.strs {
+			data = append(data, s...)
+			if valid != nil && (col.null == nil || !col.null[k]) {
+				bitutil.SetBit(valid, i)
+			}
+			i++
+			offsets[i] = int32(len(data))
+		}
+	}
+	bufs := []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets)), memory.NewBufferBytes(data)}
+	if valid != nil {
+		bufs[0] = memory.NewBufferBytes(valid)
+	}
+	d := array.NewData(arrow.BinaryTypes.String, n, bufs, nil, nulls, 0)
+	defer d.Release()
+	return array.NewStringData(d)
+}
+
+// builtColumn makes column ci of tabs with an Arrow array builder.
+func builtColumn(typ arrow.DataType, k kind, tabs []*table, ci int, alloc memory.Allocator) arrow.Array {
+	fb := array.NewBuilder(alloc, typ)
+	defer fb.Release()
+	for _, t := range tabs {
+		col := &t.cols[ci]
+		var valid []bool
+		if col.null != nil {
+			valid = make([]bool, len(col.null))
+			for i, isNull := range col.null {
+				valid[i] = !isNull
+			}
+		}
+		switch k {
+		case kString:
+			fb.(*array.StringBuilder).AppendValues(col.strs, valid)
+		case kBinary:
+			bb := fb.(*array.BinaryBuilder)
+			for i, s := range col.strs {
+				if valid != nil && !valid[i] {
+					bb.AppendNull()
+				} else {
+					bb.Append([]byte(s))
+				}
+			}
+		case kDouble:
+			fb.(*array.Float64Builder).AppendValues(col.nums, valid)
+		case kFloat:
+			f32 := make([]float32, len(col.nums))
+			for i, v := range col.nums {
+				f32[i] = float32(v)
+			}
+			fb.(*array.Float32Builder).AppendValues(f32, valid)
+		case kLong:
+			fb.(*array.Int64Builder).AppendValues(col.ints, valid)
+		case kInt:
+			i32 := make([]int32, len(col.ints))
+			for i, v := range col.ints {
+				i32[i] = int32(v)
+			}
+			fb.(*array.Int32Builder).AppendValues(i32, valid)
+		case kBool:
+			fb.(*array.BooleanBuilder).AppendValues(col.bools, valid)
+		case kDatetime:
+			ts := make([]arrow.Timestamp, len(col.ints))
+			for i, v := range col.ints {
+				ts[i] = arrow.Timestamp(v)
+			}
+			fb.(*array.TimestampBuilder).AppendValues(ts, valid)
+		}
+	}
+	return fb.NewArray()
 }

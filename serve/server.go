@@ -81,12 +81,15 @@ type Server struct {
 // served is one loaded model with its own batch queue, so that a request
 // parsed against one model's signature is always scored by that model.
 type served struct {
-	m        model.Model
-	info     *model.Info
-	version  string
-	sig      *signature
-	enc      *encoder
-	queue    chan *job
+	m       model.Model
+	info    *model.Info
+	version string
+	sig     *signature
+	enc     *encoder
+	queue   chan *job
+	// slots holds a token per Predict call in progress, inline or batched,
+	// up to Workers.
+	slots    chan struct{}
 	inflight atomic.Int64
 	retired  atomic.Bool
 	workers  sync.WaitGroup
@@ -146,7 +149,7 @@ func (s *Server) prepare(m model.Model, version string) (*served, error) {
 		return nil, fmt.Errorf("serve: model %s: %w", version, err)
 	}
 	sv := &served{m: m, info: info, version: version, sig: sig, enc: newEncoder(info.Classes),
-		queue: make(chan *job, 4*s.opt.MaxBatchRows)}
+		queue: make(chan *job, 4*s.opt.MaxBatchRows), slots: make(chan struct{}, s.opt.Workers)}
 	for range s.opt.Workers {
 		sv.workers.Add(1)
 		go s.batchLoop(sv)
@@ -377,13 +380,26 @@ func readBody(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 
 var donePool = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
 
-// score predicts t's rows, through the micro-batch queue unless t alone is a
-// full batch.
+// score predicts t's rows. A request that is a full batch by itself is
+// scored on its own. A smaller one is scored at once in the handler when
+// nothing is queued and fewer than Workers Predict calls are running (with
+// MaxWait 0): under light load, or when requests are spread over the cores
+// already, the hop to a batch worker and back costs more than it saves.
+// Otherwise it joins the micro-batch queue.
 func (s *Server) score(sv *served, t *table) *job {
 	j := &job{t: t}
 	if t.n >= s.opt.MaxBatchRows || t.n == 0 {
 		s.runBatch(sv, []*job{j})
 		return j
+	}
+	if s.opt.MaxWait <= 0 && len(sv.queue) == 0 {
+		select {
+		case sv.slots <- struct{}{}:
+			s.runBatch(sv, []*job{j})
+			<-sv.slots
+			return j
+		default:
+		}
 	}
 	j.done = donePool.Get().(chan struct{})
 	sv.queue <- j
@@ -441,7 +457,9 @@ func (s *Server) batchLoop(sv *served) {
 		if waiting {
 			timer.Stop()
 		}
+		sv.slots <- struct{}{} // blocked senders are served in order: no handler can jump ahead for long
 		s.runBatch(sv, batch)
+		<-sv.slots
 		for _, b := range batch {
 			b.done <- struct{}{}
 		}
