@@ -114,10 +114,15 @@ func BenchmarkHandlerLinear(b *testing.B) {
 			}
 			defer s.Close()
 			h := s.Handler()
+			// Bodies as bench/serve/loadgen sends them.
 			var bodies [][]byte
 			for i := 0; i+rows <= len(texts) && len(bodies) < 64; i += rows {
-				data, _ := json.Marshal(texts[i : i+rows])
-				bodies = append(bodies, []byte(`{"inputs": `+string(data)+`}`))
+				data := make([][]string, rows)
+				for k := range data {
+					data[k] = []string{texts[i+k]}
+				}
+				body, _ := json.Marshal(map[string]any{"dataframe_split": map[string]any{"columns": []string{"text"}, "data": data}})
+				bodies = append(bodies, body)
 			}
 			b.ReportAllocs()
 			i := 0

@@ -384,6 +384,9 @@ const requiredFormat = "The input must be a JSON dictionary with exactly one of 
 
 // parseJSON parses an application/json scoring request.
 func parseJSON(body []byte, sig *signature) (*table, error) {
+	if t, ok := parseSplitFast(body, sig); ok {
+		return t, nil
+	}
 	v, err := parseValue(body)
 	if err != nil {
 		if len(bytes.TrimSpace(body)) == 0 {
