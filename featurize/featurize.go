@@ -756,12 +756,15 @@ func bucket(h uint64, dim int) int32 { return int32(mix(h) & uint64(dim-1)) }
 
 func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// asciiWord[c] says whether ASCII byte c is a word character (isWord's
-// answer: letters, digits, '_'); asciiLower[c] is unicode.ToLower(c).
-var asciiWord, asciiLower = func() (w [utf8.RuneSelf]bool, l [utf8.RuneSelf]byte) {
+// asciiKey[lower][c] is what ASCII byte c adds to a word's hash: c, or
+// unicode.ToLower(c) when lower is 1, for word characters (isWord's
+// letters, digits and '_'), and 0 for the others, which end a word.
+var asciiKey = func() (k [2][utf8.RuneSelf]byte) {
 	for c := range utf8.RuneSelf {
-		w[c] = isWord(rune(c))
-		l[c] = byte(unicode.ToLower(rune(c)))
+		if isWord(rune(c)) {
+			k[0][c] = byte(c)
+			k[1][c] = byte(unicode.ToLower(rune(c)))
+		}
 	}
 	return
 }()
@@ -775,34 +778,41 @@ func (sc *scratch) hashText(t *Text, col uint64, s string, dim int) {
 		sc.toks = sc.toks[:0]
 		h, n := uint64(0), 0
 		seed := fnvSeed(col)
+		key := &asciiKey[0]
+		if t.Lower {
+			key = &asciiKey[1]
+		}
 		for i := 0; i < len(s); {
-			r, size := rune(s[i]), 1
-			var word bool
-			if r < utf8.RuneSelf {
-				word = asciiWord[r]
-				if t.Lower {
-					r = rune(asciiLower[r])
+			var r rune
+			if c := s[i]; c < utf8.RuneSelf {
+				i++
+				if r = rune(key[c]); r == 0 {
+					if n >= 2 {
+						sc.toks = append(sc.toks, h)
+					}
+					n = 0
+					continue
 				}
 			} else {
+				var size int
 				r, size = utf8.DecodeRuneInString(s[i:])
-				word = unicode.IsLetter(r) || unicode.IsDigit(r)
-				if word && t.Lower {
+				i += size
+				if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+					if n >= 2 {
+						sc.toks = append(sc.toks, h)
+					}
+					n = 0
+					continue
+				}
+				if t.Lower {
 					r = unicode.ToLower(r)
 				}
 			}
-			i += size
-			if word {
-				if n == 0 {
-					h = seed
-				}
-				h = (h ^ uint64(r)) * fnvPrime
-				n++
-				continue
+			if n == 0 {
+				h = seed
 			}
-			if n >= 2 {
-				sc.toks = append(sc.toks, h)
-			}
-			n = 0
+			h = (h ^ uint64(r)) * fnvPrime
+			n++
 		}
 		if n >= 2 {
 			sc.toks = append(sc.toks, h)
@@ -821,7 +831,9 @@ func (sc *scratch) hashText(t *Text, col uint64, s string, dim int) {
 		for _, r := range s {
 			if t.Lower {
 				if r < utf8.RuneSelf {
-					r = rune(asciiLower[r])
+					if k := asciiKey[1][r]; k != 0 {
+						r = rune(k) // letters; other ASCII is its own lower case
+					}
 				} else {
 					r = unicode.ToLower(r)
 				}
