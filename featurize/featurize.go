@@ -428,23 +428,33 @@ func (b *bound) category(i, r int, sc *scratch) ([]byte, bool) {
 }
 
 func (f *Featurizer) bind(rec arrow.RecordBatch) (*bound, error) {
+	b := &bound{}
+	return b, f.bindTo(b, rec)
+}
+
+// bindTo fills b with rec's columns, reusing b's slices (Transform binds
+// into its scratch, allocating nothing per call).
+func (f *Featurizer) bindTo(b *bound, rec arrow.RecordBatch) error {
+	b.texts, b.num, b.cat = b.texts[:0], b.num[:0], b.cat[:0]
 	sch := rec.Schema()
 	col := func(name string) (arrow.Array, error) {
-		idx := sch.FieldIndices(name)
-		if len(idx) == 0 {
-			names := make([]string, sch.NumFields())
-			for i := range names {
-				names[i] = sch.Field(i).Name
+		// The first column of that name, as FieldIndices(name)[0], which
+		// allocates.
+		for i := range sch.NumFields() {
+			if sch.Field(i).Name == name {
+				return rec.Column(i), nil
 			}
-			return nil, &Error{Column: name, Err: fmt.Errorf("no such column in the input (it has %v)", names)}
 		}
-		return rec.Column(idx[0]), nil
+		names := make([]string, sch.NumFields())
+		for i := range names {
+			names[i] = sch.Field(i).Name
+		}
+		return nil, &Error{Column: name, Err: fmt.Errorf("no such column in the input (it has %v)", names)}
 	}
-	b := &bound{}
 	for _, t := range f.Config.Text {
 		a, err := col(t.Column)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var tc textCol
 		switch c := a.(type) {
@@ -453,35 +463,35 @@ func (f *Featurizer) bind(rec arrow.RecordBatch) (*bound, error) {
 		case *array.LargeString:
 			tc.ls = c
 		default:
-			return nil, &Error{Column: t.Column, Err: fmt.Errorf("text features need a string column, not %s", a.DataType())}
+			return &Error{Column: t.Column, Err: fmt.Errorf("text features need a string column, not %s", a.DataType())}
 		}
 		b.texts = append(b.texts, tc)
 	}
 	for _, n := range f.Config.Numeric {
 		a, err := col(n)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		switch a.DataType().ID() {
 		case arrow.FLOAT64, arrow.FLOAT32, arrow.INT64, arrow.INT32, arrow.BOOL:
 		default:
-			return nil, &Error{Column: n, Err: fmt.Errorf("numeric features need a number column, not %s", a.DataType())}
+			return &Error{Column: n, Err: fmt.Errorf("numeric features need a number column, not %s", a.DataType())}
 		}
 		b.num = append(b.num, a)
 	}
 	for _, k := range f.Config.Categorical {
 		a, err := col(k.Column)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		switch a.DataType().ID() {
 		case arrow.STRING, arrow.LARGE_STRING, arrow.INT64, arrow.INT32, arrow.BOOL, arrow.FLOAT64:
 		default:
-			return nil, &Error{Column: k.Column, Err: fmt.Errorf("categorical features need a string, integer or boolean column, not %s", a.DataType())}
+			return &Error{Column: k.Column, Err: fmt.Errorf("categorical features need a string, integer or boolean column, not %s", a.DataType())}
 		}
 		b.cat = append(b.cat, a)
 	}
-	return b, nil
+	return nil
 }
 
 // Matrix is a CSR sparse matrix of feature rows.
@@ -529,11 +539,13 @@ func (f *Featurizer) Transform(rec arrow.RecordBatch, dst *Matrix) error {
 	if dst.Dim != f.dim {
 		return fmt.Errorf("featurize: matrix width %d, featurizer width %d", dst.Dim, f.dim)
 	}
-	b, err := f.bind(rec)
-	if err != nil {
+	sc := &dst.sc
+	b := &sc.bound
+	// Let go of rec's columns when done: the scratch outlives the call.
+	defer func() { clear(b.texts); clear(b.num); clear(b.cat) }()
+	if err := f.bindTo(b, rec); err != nil {
 		return err
 	}
-	sc := &dst.sc
 	n := int(rec.NumRows())
 	for r := 0; r < n; r++ {
 		start := len(dst.Idx)
@@ -727,6 +739,7 @@ func (p pairs) Swap(a, b int) {
 
 // scratch is reusable per-goroutine working memory.
 type scratch struct {
+	bound  bound
 	idx    []int32
 	sorted []int32 // sortIdx's output for long lists
 	counts []int32 // sortIdx's bucket offsets

@@ -340,8 +340,9 @@ func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
 	out = sv.enc.appendRows(out, j.pred, j.off, n)
 	out = append(out, "]}\n"...)
 	*bp = out[:0]
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(out))}
 	w.Write(out)
 	if j.pred.Stage != nil {
 		s.metrics.countStages(j.pred.Stage[j.off : j.off+n])
@@ -377,6 +378,10 @@ func readBody(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 	}
 	return buf, nil
 }
+
+// jsonContentType is shared by every response's header (canonical key, no
+// allocation); its capacity of 1 makes an Add elsewhere copy, not write.
+var jsonContentType = []string{"application/json"}
 
 var donePool = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
 
