@@ -288,10 +288,14 @@ func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
 	defer sv.inflight.Add(-1)
 
 	ct := r.Header.Get("Content-Type")
-	mt, params, perr := mime.ParseMediaType(ct)
-	if perr != nil && ct != "" {
-		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
-		params = nil
+	mt, params := ct, map[string]string(nil)
+	if ct != "application/json" { // what nearly every client sends: nothing to parse
+		var perr error
+		mt, params, perr = mime.ParseMediaType(ct)
+		if perr != nil && ct != "" {
+			mt = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
+			params = nil
+		}
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 		s.fail(w, start, &RequestError{Status: 415, Code: codeBadRequest, Msg: "The scoring server only supports UTF-8"})
