@@ -33,9 +33,11 @@ type Options struct {
 	MaxBatchRows int
 	// MaxWait bounds how long a micro-batch waits, from its first request,
 	// for more requests once the queue is empty. 0 batches only what queued
-	// up while the previous batch was being scored, adding no latency.
+	// up while the previous batch was being scored, adding no latency, and
+	// lets a request that finds a worker slot free skip the queue.
 	MaxWait time.Duration
-	// Workers is the number of concurrent Predict calls (GOMAXPROCS when 0).
+	// Workers is the number of concurrent Predict calls, batched or not,
+	// for requests below MaxBatchRows (GOMAXPROCS when 0).
 	Workers int
 	// MaxBodyBytes caps a request body (64 MiB when 0).
 	MaxBodyBytes int64
