@@ -406,8 +406,10 @@ func (s *Server) score(sv *served, t *table) *job {
 	if s.opt.MaxWait <= 0 && len(sv.queue) == 0 {
 		select {
 		case sv.slots <- struct{}{}:
+			// Deferred: net/http recovers a handler's panic, and a slot
+			// lost to one would starve the batch workers.
+			defer func() { <-sv.slots }()
 			s.runBatch(sv, []*job{j})
-			<-sv.slots
 			return j
 		default:
 		}

@@ -142,12 +142,16 @@ func run(base, file, column, client string, clients, rows int, dur, warm time.Du
 		if err != nil || u.Scheme != "http" || u.Host == "" {
 			return fmt.Errorf("-url %q: want http://HOST:PORT (the raw client speaks plain HTTP/1.1)", base)
 		}
+		addr := u.Host
+		if u.Port() == "" {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
 		reqs := make([][]byte, len(bs))
 		for i, b := range bs {
 			reqs[i] = append(fmt.Appendf(nil, "POST %s/invocations HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
 				u.Path, u.Host, len(b)), b...)
 		}
-		newPoster = func() poster { return &rawClient{addr: u.Host, reqs: reqs} }
+		newPoster = func() poster { return &rawClient{addr: addr, reqs: reqs} }
 	case "nethttp":
 		tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 		hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
