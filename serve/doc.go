@@ -11,8 +11,8 @@
 //
 // Requests are converted into Arrow record batches that match the model's
 // input signature (a wrong or missing column is a 400 naming the column),
-// and requests that pile up behind busy workers are micro-batched into one
-// Predict call (a request that finds a worker free is scored at once). Responses are MLflow's
+// and single-row requests arriving together from many clients are
+// micro-batched into one Predict call. Responses are MLflow's
 // {"predictions": [...]}: for a classifier, one object per row holding
 // "label" and "prob_<class>" for each class (and "stage" for a cascade);
 // for a regression model, one number per row.

@@ -33,11 +33,9 @@ type Options struct {
 	MaxBatchRows int
 	// MaxWait bounds how long a micro-batch waits, from its first request,
 	// for more requests once the queue is empty. 0 batches only what queued
-	// up while the previous batch was being scored, adding no latency, and
-	// lets a request that finds a worker slot free skip the queue.
+	// up while the previous batch was being scored, adding no latency.
 	MaxWait time.Duration
-	// Workers is the number of concurrent Predict calls, batched or not,
-	// for requests below MaxBatchRows (GOMAXPROCS when 0).
+	// Workers is the number of concurrent Predict calls (GOMAXPROCS when 0).
 	Workers int
 	// MaxBodyBytes caps a request body (64 MiB when 0).
 	MaxBodyBytes int64
@@ -83,15 +81,12 @@ type Server struct {
 // served is one loaded model with its own batch queue, so that a request
 // parsed against one model's signature is always scored by that model.
 type served struct {
-	m       model.Model
-	info    *model.Info
-	version string
-	sig     *signature
-	enc     *encoder
-	queue   chan *job
-	// slots holds a token per Predict call in progress, inline or batched,
-	// up to Workers.
-	slots    chan struct{}
+	m        model.Model
+	info     *model.Info
+	version  string
+	sig      *signature
+	enc      *encoder
+	queue    chan *job
 	inflight atomic.Int64
 	retired  atomic.Bool
 	workers  sync.WaitGroup
@@ -151,7 +146,7 @@ func (s *Server) prepare(m model.Model, version string) (*served, error) {
 		return nil, fmt.Errorf("serve: model %s: %w", version, err)
 	}
 	sv := &served{m: m, info: info, version: version, sig: sig, enc: newEncoder(info.Classes),
-		queue: make(chan *job, 4*s.opt.MaxBatchRows), slots: make(chan struct{}, s.opt.Workers)}
+		queue: make(chan *job, 4*s.opt.MaxBatchRows)}
 	for range s.opt.Workers {
 		sv.workers.Add(1)
 		go s.batchLoop(sv)
@@ -391,28 +386,16 @@ var jsonContentType = []string{"application/json"}
 
 var donePool = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
 
-// score predicts t's rows. A request that is a full batch by itself is
-// scored on its own. A smaller one is scored at once in the handler when
-// nothing is queued and fewer than Workers Predict calls are running (with
-// MaxWait 0): under light load, or when requests are spread over the cores
-// already, the hop to a batch worker and back costs more than it saves.
-// Otherwise it joins the micro-batch queue.
+// score predicts t's rows, through the micro-batch queue unless t alone is a
+// full batch. (Scoring a small request in its handler when a worker is free
+// saved the hop but served requests in goroutine-scheduling order instead
+// of the queue's arrival order: p99 latency rose from 4.8-5.5 to 5.2-5.7 ms
+// under 32 single-row clients, at the same throughput.)
 func (s *Server) score(sv *served, t *table) *job {
 	j := &job{t: t}
 	if t.n >= s.opt.MaxBatchRows || t.n == 0 {
 		s.runBatch(sv, []*job{j})
 		return j
-	}
-	if s.opt.MaxWait <= 0 && len(sv.queue) == 0 {
-		select {
-		case sv.slots <- struct{}{}:
-			// Deferred: net/http recovers a handler's panic, and a slot
-			// lost to one would starve the batch workers.
-			defer func() { <-sv.slots }()
-			s.runBatch(sv, []*job{j})
-			return j
-		default:
-		}
 	}
 	j.done = donePool.Get().(chan struct{})
 	sv.queue <- j
@@ -470,9 +453,7 @@ func (s *Server) batchLoop(sv *served) {
 		if waiting {
 			timer.Stop()
 		}
-		sv.slots <- struct{}{} // blocked senders are served in order: no handler can jump ahead for long
 		s.runBatch(sv, batch)
-		<-sv.slots
 		for _, b := range batch {
 			b.done <- struct{}{}
 		}

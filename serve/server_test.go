@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -574,40 +573,5 @@ func TestStringColumnMatchesBuilder(t *testing.T) {
 		}
 		got.Release()
 		want.Release()
-	}
-}
-
-// panicModel panics on the text "panic" and otherwise answers as spamModel.
-type panicModel struct{ spamModel }
-
-func (m *panicModel) Predict(ctx context.Context, rec arrow.RecordBatch) (*model.Prediction, error) {
-	for i, f := range rec.Schema().Fields() {
-		if f.Name == "text" && rec.Column(i).(*array.String).Value(0) == "panic" {
-			panic("model bug")
-		}
-	}
-	return m.spamModel.Predict(ctx, rec)
-}
-
-// A model that panics in a request scored in its handler must not keep
-// the worker slot: after more panics than workers, requests still score.
-// (net/http recovers the panic and drops the connection.)
-func TestPanicFreesWorkerSlot(t *testing.T) {
-	s, hs := newTestServer(t, &panicModel{}, Options{Workers: 1})
-	hs.Config.ErrorLog = log.New(io.Discard, "", 0) // net/http logs the recovered panics
-	for range 3 {
-		req, _ := http.NewRequest("POST", hs.URL+"/invocations", strings.NewReader(`{"inputs": ["panic"]}`))
-		req.Header.Set("Content-Type", "application/json")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			t.Fatalf("status %d; want the connection dropped by the panic", resp.StatusCode)
-		}
-		// Checked before the next request, which would otherwise hang.
-		if n := len(s.cur.Load().slots); n != 0 {
-			t.Fatalf("%d worker slots still held after a panic", n)
-		}
-	}
-	if code, body, _ := post(t, hs.URL, "application/json", `{"inputs": ["buy"]}`); code != 200 {
-		t.Errorf("%d %s", code, body)
 	}
 }
