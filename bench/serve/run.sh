@@ -20,7 +20,11 @@
 # with CHEAP=logreg,ngrams=2,bits=16,epochs=60,l2=0.000001 CONFIDENCE=0
 # WINDOW=0 NESTED=0, and with the three word/char candidates of
 # docs/serve.md, CONFIDENCE=0.95 WINDOW=0 NESTED=0).
-# CASCADE_ONLY=1 skips the throughput part.
+# CASCADE_ONLY=1 skips the throughput part; THROUGHPUT_ONLY=1 the cascade part.
+# The single-row load runs twice: server and load generator sharing both
+# cores (GOMAXPROCS=2 each, competing for them), and one core each
+# (GOMAXPROCS=1 each), which keeps the load generator from preempting the
+# server; then at a fixed offered load of 20,000 requests/s (-rate).
 #
 # Needs $DAWN_DATA (default ../shared/data from the repo root); skips when
 # it is absent. MLflow is not installed on the benchmark machine, so there
@@ -74,7 +78,16 @@ echo "== single-row requests, 32 clients"
 ./loadgen -url http://127.0.0.1:5411 -data data/test.csv -column text -clients 32 -rows 1 -duration 10s | tee single.json
 echo "== 1,000-row requests, 4 clients"
 ./loadgen -url http://127.0.0.1:5411 -data data/train.csv -column text -clients 4 -rows 1000 -duration 10s | tee batch.json
+echo "== single-row requests, 32 clients, offered 20,000 requests/s"
+./loadgen -url http://127.0.0.1:5411 -data data/test.csv -column text -clients 32 -rows 1 -duration 10s -rate 20000 | tee single-rate.json
+GOMAXPROCS=1 ./dawn serve --model linear --port 5413 2>serve-linear1.log & pids+=($!)
+wait_up 5413
+echo "== single-row requests, 32 clients, server and load generator on one core each"
+GOMAXPROCS=1 ./loadgen -url http://127.0.0.1:5413 -data data/test.csv -column text -clients 32 -rows 1 -duration 10s | tee single-1core.json
+echo "== 1,000-row requests, 4 clients, server and load generator on one core each"
+GOMAXPROCS=1 ./loadgen -url http://127.0.0.1:5413 -data data/train.csv -column text -clients 4 -rows 1000 -duration 10s | tee batch-1core.json
 fi
+[ -n "${THROUGHPUT_ONLY:-}" ] && { echo "results in $work"; exit 0; }
 
 ./dawn train --data data/train.csv --target label --text text --char-ngrams 2-5 --ngrams 1 --bits 18 --threads 1 --out reference >/dev/null
 ./dawn serve --model reference --port 5412 2>serve-reference.log & pids+=($!)

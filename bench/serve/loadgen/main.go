@@ -63,6 +63,7 @@ func main() {
 	warm := flag.Duration("warmup", time.Second, "unmeasured warm-up")
 	client := flag.String("client", "raw", "HTTP client: raw (this program's HTTP/1.1, cheapest) or nethttp (net/http's)")
 	cpuprofile := flag.String("cpuprofile", "", "write the load generator's CPU profile to `file`")
+	rate := flag.Float64("rate", 0, "offered load in requests/s over all clients, each on a fixed schedule, latency timed from the scheduled send (0: closed loop, as fast as answers come)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -73,7 +74,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer f.Close()
 	}
-	err := run(*url, *file, *column, *client, *clients, *rows, *dur, *warm)
+	err := run(*url, *file, *column, *client, *clients, *rows, *dur, *warm, *rate)
 	pprof.StopCPUProfile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -130,7 +131,7 @@ type poster interface {
 	post(body int) error
 }
 
-func run(base, file, column, client string, clients, rows int, dur, warm time.Duration) error {
+func run(base, file, column, client string, clients, rows int, dur, warm time.Duration, rate float64) error {
 	bs, err := bodies(file, column, rows)
 	if err != nil {
 		return err
@@ -172,8 +173,24 @@ func run(base, file, column, client string, clients, rows int, dur, warm time.Du
 			p := newPoster()
 			lats[c] = make([]time.Duration, 0, 1<<16)
 			i := c
+			// With -rate, client c sends every clients/rate seconds, offset
+			// so the clients interleave; a late answer delays the next send
+			// but not the schedule, and each latency counts from the
+			// scheduled time (no coordinated omission).
+			var interval time.Duration
+			var next time.Time
+			if rate > 0 {
+				interval = time.Duration(float64(time.Second) * float64(clients) / rate)
+				next = time.Now().Add(interval * time.Duration(c) / time.Duration(clients))
+			}
 			for !stop.Load() {
 				t0 := time.Now()
+				if rate > 0 {
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
+					t0, next = next, next.Add(interval)
+				}
 				err := p.post(i % len(bs))
 				d := time.Since(t0)
 				i++
