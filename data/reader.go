@@ -423,3 +423,46 @@ func ReadAll(path string, opt Options) (*arrow.Schema, []arrow.RecordBatch, erro
 		out = append(out, rec)
 	}
 }
+
+// ReadRecord reads a whole file into one record batch, ReadAll's batches
+// concatenated (the caller releases it). A file without rows is an error.
+func ReadRecord(path string, opt Options) (arrow.RecordBatch, error) {
+	sch, recs, err := ReadAll(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, rec := range recs {
+			rec.Release()
+		}
+	}()
+	switch len(recs) {
+	case 0:
+		return nil, fmt.Errorf("%s: no rows", path)
+	case 1:
+		recs[0].Retain()
+		return recs[0], nil
+	}
+	cols := make([]arrow.Array, len(sch.Fields()))
+	var n int64
+	for _, rec := range recs {
+		n += rec.NumRows()
+	}
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for c := range cols {
+		parts := make([]arrow.Array, len(recs))
+		for i, rec := range recs {
+			parts[i] = rec.Column(c)
+		}
+		if cols[c], err = array.Concatenate(parts, memory.DefaultAllocator); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return array.NewRecordBatch(sch, cols, n), nil
+}

@@ -2,16 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/dawn-ml/dawn/cascade"
 	"github.com/dawn-ml/dawn/data"
@@ -97,57 +91,6 @@ func init() {
 }
 
 // readAll reads a data file into one record batch.
-func readAll(path string) (arrow.RecordBatch, error) {
-	r, err := data.Open(path, data.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var recs []arrow.RecordBatch
-	defer func() {
-		for _, rec := range recs {
-			rec.Release()
-		}
-	}()
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		recs = append(recs, rec)
-	}
-	if len(recs) == 0 {
-		return nil, fmt.Errorf("%s: no rows", path)
-	}
-	if len(recs) == 1 {
-		recs[0].Retain()
-		return recs[0], nil
-	}
-	cols := make([]arrow.Array, recs[0].NumCols())
-	var n int64
-	for _, rec := range recs {
-		n += rec.NumRows()
-	}
-	for c := range cols {
-		parts := make([]arrow.Array, len(recs))
-		for i, rec := range recs {
-			parts[i] = rec.Column(c)
-		}
-		col, err := array.Concatenate(parts, memory.DefaultAllocator)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		cols[c] = col
-	}
-	out := array.NewRecordBatch(r.Schema(), cols, n)
-	for _, c := range cols {
-		c.Release()
-	}
-	return out, nil
-}
 
 func isURL(s string) bool { return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") }
 
@@ -298,7 +241,7 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 		}
 		cands = append(cands, cascade.Candidate{Name: spec, Trainer: trainer})
 	}
-	rows, err := readAll(*sample)
+	rows, err := data.ReadRecord(*sample, data.Options{})
 	if err != nil {
 		return fmt.Errorf("cascade build: %w", err)
 	}
@@ -407,7 +350,7 @@ func runCascadeEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := readAll(*in)
+	rows, err := data.ReadRecord(*in, data.Options{})
 	if err != nil {
 		return fmt.Errorf("cascade eval: %w", err)
 	}

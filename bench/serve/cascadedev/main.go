@@ -27,10 +27,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -76,43 +74,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cascadedev:", err)
 		os.Exit(1)
 	}
-}
-
-func readAll(path string) (arrow.RecordBatch, error) {
-	r, err := data.Open(path, data.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var recs []arrow.RecordBatch
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		rec.Retain()
-		recs = append(recs, rec)
-	}
-	cols := make([]arrow.Array, recs[0].NumCols())
-	var n int64
-	for _, rec := range recs {
-		n += rec.NumRows()
-	}
-	for c := range cols {
-		parts := make([]arrow.Array, len(recs))
-		for i, rec := range recs {
-			parts[i] = rec.Column(c)
-		}
-		col, err := array.Concatenate(parts, memory.DefaultAllocator)
-		if err != nil {
-			return nil, err
-		}
-		cols[c] = col
-	}
-	return array.NewRecordBatch(r.Schema(), cols, n), nil
 }
 
 func texts(rec arrow.RecordBatch) []string {
@@ -315,7 +276,7 @@ func run(refDir, samplePath, testPath string, seed uint64, folds int, target, co
 	if err != nil {
 		return err
 	}
-	rec, err := readAll(samplePath)
+	rec, err := data.ReadRecord(samplePath, data.Options{})
 	if err != nil {
 		return err
 	}
@@ -361,7 +322,7 @@ func run(refDir, samplePath, testPath string, seed uint64, folds int, target, co
 	var testTs []string
 	var testRef []int
 	if testPath != "" {
-		tr, err := readAll(testPath)
+		tr, err := data.ReadRecord(testPath, data.Options{})
 		if err != nil {
 			return err
 		}
