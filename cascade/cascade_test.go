@@ -224,21 +224,7 @@ func testBuild(t *testing.T, folds int) {
 	}
 	test := textBatch(spamTexts(rand.New(rand.NewPCG(9, 9)), 1000)...)
 	defer test.Release()
-	p, err := c.Predict(t.Context(), test)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref.delay = 0
-	rp, _ := ref.Predict(t.Context(), test)
-	agree, toRef := 0, 0
-	for i := range p.Labels {
-		if p.Labels[i] == rp.Labels[i] {
-			agree++
-		}
-		if p.Stage[i] == StageReference {
-			toRef++
-		}
-	}
+	agree, toRef := agreement(t, c, ref, test, StageReference)
 	if a := float64(agree) / 1000; a < 0.98 {
 		t.Errorf("agreement on fresh data %v", a)
 	}
@@ -327,21 +313,7 @@ func TestBuildOrderedUsesDifferenceDetector(t *testing.T) {
 	}
 	test := textBatch(fresh...)
 	defer test.Release()
-	p, err := c.Predict(t.Context(), test)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref.delay = 0
-	rp, _ := ref.Predict(t.Context(), test)
-	agree, reuse := 0, 0
-	for i := range p.Labels {
-		if p.Labels[i] == rp.Labels[i] {
-			agree++
-		}
-		if p.Stage[i] == StageReuse {
-			reuse++
-		}
-	}
+	agree, reuse := agreement(t, c, ref, test, StageReuse)
 	// A wrong cheap answer is reused for every repeat of its comment, so
 	// errors come in runs and a held-out tail of ~150 distinct comments
 	// estimates them loosely: demand 0.95 here, not the 0.99 target.
@@ -351,4 +323,29 @@ func TestBuildOrderedUsesDifferenceDetector(t *testing.T) {
 	if f := float64(reuse) / float64(len(fresh)); f < 0.3 {
 		t.Errorf("reuse fraction %v", f)
 	}
+}
+
+// agreement runs the cascade over test and counts the rows on which it
+// agrees with the reference (asked without its delay) and the rows the
+// given stage answered.
+func agreement(t *testing.T, c *Cascade, ref *keywordModel, test arrow.RecordBatch, stage string) (agree, inStage int) {
+	t.Helper()
+	p, err := c.Predict(t.Context(), test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref.delay = 0
+	rp, err := ref.Predict(t.Context(), test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Labels {
+		if p.Labels[i] == rp.Labels[i] {
+			agree++
+		}
+		if p.Stage[i] == stage {
+			inStage++
+		}
+	}
+	return agree, inStage
 }
