@@ -22,7 +22,30 @@ type Options struct {
 	Metric     Metric
 	MaxOrder   int // largest combination, 1 to 3
 	Workers    int // goroutines; 0 means GOMAXPROCS
+
+	// Specific, when positive, makes APriori report the most specific
+	// combination when it is far stronger than its parts, instead of
+	// MacroBase's rule (a combination that passes both thresholds is
+	// reported and never extended). With Specific = F:
+	//
+	//   - every combination with enough support is extended, reported or not;
+	//   - a combination that passes both thresholds is reported only if its
+	//     ratio is at least F times the ratio of each reported combination
+	//     it contains (with none reported inside it, as MacroBase does);
+	//   - a reported combination s is then dropped when a reported
+	//     combination c inside s's rows explains it away: with c's rows
+	//     removed from the data, s no longer passes both thresholds.
+	//
+	// So a planted {country=CAN, version=v3} cause is reported as the pair
+	// alone, where MacroBase reports country=CAN and version=v3 separately.
+	// Zero keeps MacroBase's exact output (the SQL DIFF operator's).
+	// DefaultSpecific is the factor dawn explain uses.
+	Specific float64
 }
+
+// DefaultSpecific is the factor by which a combination's ratio must exceed
+// each of its reported parts' for Options.Specific to prefer it.
+const DefaultSpecific = 2
 
 // DefaultOptions are MacroBase's library defaults: support 0.1, global
 // ratio 3, order 3. (MacroBase SQL's defaults are 0.2 and 1.5.)
@@ -40,6 +63,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("explain: max order %d: want 1, 2 or 3", o.MaxOrder)
 	case o.Metric < GlobalRatio || o.Metric > PrevalenceRatio:
 		return fmt.Errorf("explain: unknown metric %d", int(o.Metric))
+	case math.IsNaN(o.Specific) || o.Specific < 0 || math.IsInf(o.Specific, 0):
+		return fmt.Errorf("explain: specific factor %v: want 0 (MacroBase's rule) or a positive factor such as %v", o.Specific, DefaultSpecific)
 	}
 	return nil
 }
@@ -106,6 +131,9 @@ func APriori(attrs []*Column, labels Labels, opt Options) (*Result, error) {
 	if err := s.run(); err != nil {
 		return nil, err
 	}
+	if opt.Specific > 0 {
+		s.explainAway()
+	}
 	sortExplanations(r.Explanations)
 	return r, nil
 }
@@ -170,9 +198,10 @@ func (s *search) run() error {
 	// renumbered 1..K per column (0: not extendable).
 	minCount := s.opt.MinSupport * s.res.Outliers
 	type active struct {
-		col   int
-		remap []int32 // code+1 -> id
-		codes []int32 // id -> code
+		col      int
+		remap    []int32   // code+1 -> id
+		codes    []int32   // id -> code
+		reported []float64 // id -> ratio when reported, else -Inf
 	}
 	var act []active
 	for c, cnt := range single {
@@ -182,15 +211,21 @@ func (s *search) run() error {
 			if o <= 0 || !(o >= minCount) {
 				continue
 			}
-			switch s.judge(o, n) {
-			case keep:
+			verdict := s.judge(o, n)
+			if verdict == keep {
 				s.report([]int32{int32(k)}, []int{c}, o, n)
-			case next:
+			}
+			if verdict == next || (verdict == keep && s.opt.Specific > 0) {
 				if a.remap == nil {
-					a.col, a.remap, a.codes = c, make([]int32, len(cnt)/2), []int32{0}
+					a.col, a.remap, a.codes, a.reported = c, make([]int32, len(cnt)/2), []int32{0}, []float64{math.Inf(-1)}
 				}
 				a.remap[k+1] = int32(len(a.codes))
 				a.codes = append(a.codes, int32(k))
+				r := math.Inf(-1)
+				if verdict == keep {
+					r = s.opt.Metric.Ratio(o, n, s.res.Outliers, s.res.Total)
+				}
+				a.reported = append(a.reported, r)
 			}
 		}
 		if a.remap != nil {
@@ -220,7 +255,8 @@ func (s *search) run() error {
 		g = s.cube(cols, remaps, radix)
 	}
 	decode := func(i int, id int32) int32 { return act[i].codes[id] }
-	s.higherOrders(g, cols, radix, decode)
+	single1 := func(i int, id int32) float64 { return act[i].reported[id] }
+	s.higherOrders(g, cols, radix, decode, single1)
 	return nil
 }
 
@@ -553,12 +589,26 @@ func (t *table) each(f func(key int64, o, n float64)) {
 	}
 }
 
-// higherOrders evaluates pairs and triples of extendable items on the groups.
-func (s *search) higherOrders(g *groups, cols []int, radix []int, decode func(i int, id int32) int32) {
+// higherOrders evaluates pairs and triples of extendable items on the
+// groups. reported1 gives an item's ratio when it was reported (-Inf when
+// not), for Options.Specific.
+func (s *search) higherOrders(g *groups, cols []int, radix []int, decode func(i int, id int32) int32, reported1 func(i int, id int32) float64) {
 	m := len(cols)
 	o := func(gi int) (float64, float64) { return g.cnt[2*gi], g.cnt[2*gi+1] }
 	ng := len(g.cnt) / 2
 	pairNext := map[[2]int]map[int64]bool{}
+	// With Specific: the ratio of each reported pair, to hold triples to.
+	pairReported := map[[2]int]map[int64]float64{}
+	// stronger applies Specific's rule: ratio beats every reported part.
+	stronger := func(oc, nc float64, parts ...float64) bool {
+		r := s.opt.Metric.Ratio(oc, nc, s.res.Outliers, s.res.Total)
+		for _, p := range parts {
+			if !(r >= s.opt.Specific*p) && !math.IsInf(p, -1) {
+				return false
+			}
+		}
+		return true
+	}
 	for a := 0; a < m; a++ {
 		for b := a + 1; b < m; b++ {
 			rb := int64(radix[b])
@@ -571,15 +621,29 @@ func (s *search) higherOrders(g *groups, cols []int, radix []int, decode func(i 
 				}
 			}
 			nx := map[int64]bool{}
+			rep := map[int64]float64{}
 			t.each(func(key int64, oc, nc float64) {
-				switch s.judge(oc, nc) {
+				x, y := int32(key/rb), int32(key%rb)
+				verdict := s.judge(oc, nc)
+				if s.opt.Specific > 0 {
+					if verdict == keep && stronger(oc, nc, reported1(a, x), reported1(b, y)) {
+						s.report([]int32{decode(a, x), decode(b, y)}, []int{cols[a], cols[b]}, oc, nc)
+						rep[key] = s.opt.Metric.Ratio(oc, nc, s.res.Outliers, s.res.Total)
+					}
+					if verdict != prune {
+						nx[key] = true
+					}
+					return
+				}
+				switch verdict {
 				case keep:
-					s.report([]int32{decode(a, int32(key/rb)), decode(b, int32(key%rb))}, []int{cols[a], cols[b]}, oc, nc)
+					s.report([]int32{decode(a, x), decode(b, y)}, []int{cols[a], cols[b]}, oc, nc)
 				case next:
 					nx[key] = true
 				}
 			})
 			pairNext[[2]int{a, b}] = nx
+			pairReported[[2]int{a, b}] = rep
 		}
 	}
 	if s.opt.MaxOrder < 3 {
@@ -606,11 +670,52 @@ func (s *search) higherOrders(g *groups, cols []int, radix []int, decode func(i 
 					if s.judge(oc, nc) != keep || !nab[x*rb+y] || !nac[x*rc+z] || !nbc[y*rc+z] {
 						return
 					}
+					if s.opt.Specific > 0 {
+						pr := func(i, j int, key int64) float64 {
+							if r, ok := pairReported[[2]int{i, j}][key]; ok {
+								return r
+							}
+							return math.Inf(-1)
+						}
+						if !stronger(oc, nc, reported1(a, int32(x)), reported1(b, int32(y)), reported1(c, int32(z)),
+							pr(a, b, x*rb+y), pr(a, c, x*rc+z), pr(b, c, y*rc+z)) {
+							return
+						}
+					}
 					s.report([]int32{decode(a, int32(x)), decode(b, int32(y)), decode(c, int32(z))}, []int{cols[a], cols[b], cols[c]}, oc, nc)
 				})
 			}
 		}
 	}
+}
+
+// explainAway applies the last step of Options.Specific: a reported
+// combination is dropped when a reported combination that contains it
+// accounts for it, i.e. with that combination's rows removed from the data
+// it fails the support or the ratio threshold.
+func (s *search) explainAway() {
+	es := s.res.Explanations
+	drop := make([]bool, len(es))
+	for i, part := range es {
+		for _, c := range es {
+			if c.Order <= part.Order || !within(part, c) {
+				continue
+			}
+			o, n := part.OutlierCount-c.OutlierCount, part.TotalCount-c.TotalCount
+			O, N := s.res.Outliers-c.OutlierCount, s.res.Total-c.TotalCount
+			if judge(o/O, s.opt.Metric.Ratio(o, n, O, N), s.opt.MinSupport, s.opt.MinRatio) != keep {
+				drop[i] = true
+				break
+			}
+		}
+	}
+	kept := es[:0]
+	for i, e := range es {
+		if !drop[i] {
+			kept = append(kept, e)
+		}
+	}
+	s.res.Explanations = kept
 }
 
 func sortExplanations(es []Explanation) {

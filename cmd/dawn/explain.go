@@ -47,9 +47,9 @@ func init() {
 type explainFlags struct {
 	data, outlier, percentile, mad, mcd, attrs, metric, explainer, tail, out string
 	mean, count                                                              string
-	minSupport, minRatio, scorePct, dedupe, madZ                             float64
+	minSupport, minRatio, scorePct, dedupe, madZ, specific                   float64
 	maxOrder, workers                                                        int
-	low, jsonOut, ci, contribution                                           bool
+	low, jsonOut, ci, contribution, exact                                    bool
 	stream                                                                   streamFlags
 	set                                                                      map[string]bool // flags given on the command line
 }
@@ -80,6 +80,8 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&f.ci, "ci", false, "add risk_ratio_low and risk_ratio_high, a 95% interval of the risk ratio")
 	fs.BoolVar(&f.contribution, "contribution", false, "add contribution: the share of outliers the combination accounts for")
 	fs.Float64Var(&f.dedupe, "dedupe", 0, "drop a combination when a simpler one has at least 1-TOL of its support and ratio (e.g. 0.05)")
+	fs.Float64Var(&f.specific, "specific", explain.DefaultSpecific, "report a combination instead of its parts when its ratio is at least this many times each reported part's, and drop the parts it explains away (see docs/explain.md)")
+	fs.BoolVar(&f.exact, "exact-macrobase", false, "MacroBase's exact output: a combination that passes both thresholds is reported and never extended (the same as --specific 0)")
 	f.stream.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -167,7 +169,14 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 // config turns the flags into a classifier, attributes and options.
 func (f *explainFlags) config() (explain.ClassifierSpec, []string, explain.Options, error) {
 	var spec explain.ClassifierSpec
-	opt := explain.Options{MinSupport: f.minSupport, MinRatio: f.minRatio, MaxOrder: f.maxOrder, Workers: f.workers}
+	opt := explain.Options{MinSupport: f.minSupport, MinRatio: f.minRatio, MaxOrder: f.maxOrder, Workers: f.workers, Specific: f.specific}
+	if f.exact || f.stream.on {
+		// The streaming engines follow MacroBase's rules only.
+		opt.Specific = 0
+	}
+	if f.specific < 0 || math.IsNaN(f.specific) || math.IsInf(f.specific, 0) {
+		return spec, nil, opt, usagef("explain: --specific %v: want 0 (MacroBase's rule) or a factor such as %v", f.specific, explain.DefaultSpecific)
+	}
 	m, err := explain.ParseMetric(f.metric)
 	if err != nil {
 		return spec, nil, opt, usagef("explain: --metric %q: want global_ratio, risk_ratio or prevalence_ratio", f.metric)

@@ -42,6 +42,28 @@ func csvLines(t *testing.T, path string, sorted bool) []string {
 	return l
 }
 
+// By default explain prefers the specific cause: on MacroBase's DIFF case 1
+// the pair CAN,v1 (global ratio 10.56) is more than twice CAN's (4.11), so
+// it is reported; v1 has no outliers outside the pair (30 of 30), so it is
+// explained away; CAN keeps 8 outliers in 178 rows outside the pair, a
+// ratio of (8/178)/(8/978) = 5.49 on the remaining 1,057-79 rows, so it
+// stays.
+func TestExplainCLIPrefersTheSpecificCause(t *testing.T) {
+	mb := macrobaseDir(t)
+	out := filepath.Join(t.TempDir(), "out.csv")
+	code, _, stderr := runCLI(t, "", "explain", "--data", filepath.Join(mb, "sql_diff", "sample.csv"), "--outlier", "usage > 1000",
+		"--attrs", "location,version", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got := csvLines(t, out, true)
+	want := []string{"location,version,support,global_ratio,outlier_count,total_count",
+		"CAN,,1.0,4.1128404669260705,38.0,257.0", "CAN,v1,0.7894736842105263,10.562958027981347,30.0,79.0"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
 // The MacroBase SQL DIFF cases 1-10 through `dawn explain` flags.
 func TestExplainCLIReproducesDiffQueries(t *testing.T) {
 	mb := macrobaseDir(t)
@@ -56,7 +78,7 @@ func TestExplainCLIReproducesDiffQueries(t *testing.T) {
 	for n, extra := range cases {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.csv")
-			args := append([]string{"explain", "--data", sample, "--outlier", "usage > 1000", "--attrs", "location,version", "--out", out}, extra...)
+			args := append([]string{"explain", "--exact-macrobase", "--data", sample, "--outlier", "usage > 1000", "--attrs", "location,version", "--out", out}, extra...)
 			code, _, stderr := runCLI(t, "", args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
