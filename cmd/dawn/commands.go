@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dawn-ml/dawn/internal/progress"
@@ -66,7 +67,14 @@ func run(ctx context.Context, args []string, e *env) int {
 		fmt.Fprintf(e.stderr, "dawn: unknown command %q; run 'dawn help' for the list\n", name)
 		return 2
 	}
-	return exitCode(e, c.run(ctx, e, args[1:]))
+	err := c.run(ctx, e, args[1:])
+	code := exitCode(e, err)
+	if code != 0 && wantsJSON(args[1:]) {
+		// The --json contract holds for failures too: a script reading
+		// stdout gets one object naming the error, and the exit status.
+		writeJSON(e.stdout, map[string]any{"error": err.Error(), "exit_code": code})
+	}
+	return code
 }
 
 func exitCode(e *env, err error) int {
@@ -81,6 +89,27 @@ func exitCode(e *env, err error) int {
 		fmt.Fprintf(e.stderr, "dawn: %v\n", err)
 		return 1
 	}
+}
+
+// wantsJSON reports whether args ask for --json output (before any "--").
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "json" {
+			continue
+		}
+		if !hasVal {
+			return true
+		}
+		if b, err := strconv.ParseBool(val); err == nil {
+			return b
+		}
+		return true // --json=garbage: the flag error itself goes out as JSON
+	}
+	return false
 }
 
 func printHelp(w io.Writer) {
@@ -103,10 +132,20 @@ Run 'dawn <command> --help' for a command's flags and an example.
 `)
 }
 
+// Test hooks: they see every FlagSet a command makes and every group's
+// subcommands, so one test can check the naming rules of all commands.
+var (
+	onNewFlags func(fs *flag.FlagSet, usage string)
+	onDispatch func(group string, subs []subcommand)
+)
+
 // newFlags makes a FlagSet whose --help prints usage (a synopsis and an
 // example) followed by the flags.
 func newFlags(e *env, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if onNewFlags != nil {
+		defer onNewFlags(fs, usage)
+	}
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "%s\n\nFlags:\n", strings.TrimSpace(usage))
@@ -149,6 +188,9 @@ func dispatch(ctx context.Context, e *env, group, synopsis string, subs []subcom
 			fmt.Fprintf(w, "  %-10s %s\n", s.name, s.summary)
 		}
 		fmt.Fprintf(w, "\nRun 'dawn %s <subcommand> --help' for flags and an example.\n", group)
+	}
+	if onDispatch != nil {
+		onDispatch(group, subs)
 	}
 	if len(args) == 0 {
 		help(e.stderr)

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// cliCommand is one runnable command line prefix ("label run") with the
+// FlagSet and usage text it builds.
+type cliCommand struct {
+	path  []string
+	fs    *flag.FlagSet
+	usage string
+}
+
+// allCommands runs every registered command and subcommand with --help and
+// returns what each one registered.
+func allCommands(t *testing.T) []cliCommand {
+	t.Helper()
+	var got []cliCommand
+	var fs *flag.FlagSet
+	var usage string
+	var subs []subcommand
+	onNewFlags = func(f *flag.FlagSet, u string) { fs, usage = f, u }
+	onDispatch = func(_ string, s []subcommand) { subs = s }
+	defer func() { onNewFlags, onDispatch = nil, nil }()
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	probe := func(path ...string) {
+		fs, usage, subs = nil, "", nil
+		code, _, stderr := runDawn(t, append(path, "--help")...)
+		if code != 0 {
+			t.Errorf("dawn %s --help: exit %d: %s", strings.Join(path, " "), code, stderr)
+		}
+	}
+	for _, n := range names {
+		if n == "help" {
+			continue
+		}
+		probe(n)
+		if subs != nil {
+			group := subs
+			for _, s := range group {
+				probe(n, s.name)
+				if fs == nil {
+					t.Errorf("dawn %s %s: no FlagSet", n, s.name)
+					continue
+				}
+				got = append(got, cliCommand{path: []string{n, s.name}, fs: fs, usage: usage})
+			}
+			continue
+		}
+		if fs == nil {
+			t.Errorf("dawn %s: no FlagSet", n)
+			continue
+		}
+		got = append(got, cliCommand{path: []string{n}, fs: fs, usage: usage})
+	}
+	if len(got) < 15 {
+		t.Fatalf("found only %d commands", len(got))
+	}
+	return got
+}
+
+// Under --json a failure prints {"error": ...} on stdout, for every command.
+func TestJSONErrorsOnEveryCommand(t *testing.T) {
+	for _, c := range allCommands(t) {
+		if c.fs.Lookup("json") == nil {
+			continue // TestFlagNamingRules reports it
+		}
+		name := strings.Join(c.path, " ")
+		// A flag error (exit 2) and, where the command reads a model or
+		// data, a missing file (exit 1 or 2).
+		for _, extra := range [][]string{{"--no-such-flag"}, {"--data", "/nonexistent/x.csv", "--model", "/nonexistent/m"}} {
+			args := append(append(append([]string{}, c.path...), "--json"), extra...)
+			if extra[0] == "--data" && (c.fs.Lookup("data") == nil || c.fs.Lookup("model") == nil) {
+				continue
+			}
+			code, stdout, _ := runDawn(t, args...)
+			if code == 0 {
+				t.Errorf("dawn %s: exit 0 for %v", name, extra)
+				continue
+			}
+			var obj struct {
+				Error    string `json:"error"`
+				ExitCode int    `json:"exit_code"`
+			}
+			if err := json.Unmarshal([]byte(stdout), &obj); err != nil || obj.Error == "" || obj.ExitCode != code {
+				t.Errorf("dawn %s %v: stdout %q is not {\"error\": ..., \"exit_code\": %d} (%v)", name, extra, stdout, code, err)
+			}
+		}
+	}
+}
+
+func TestWantsJSON(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"--json"}, true}, {[]string{"-json"}, true}, {[]string{"--data", "x", "--json=true"}, true},
+		{[]string{"--json=false"}, false}, {[]string{"--", "--json"}, false}, {[]string{"json"}, false},
+		{[]string{"--jsonl"}, false}, {nil, false},
+	} {
+		if got := wantsJSON(c.args); got != c.want {
+			t.Errorf("wantsJSON(%q) = %v, want %v", c.args, got, c.want)
+		}
+	}
+}
