@@ -39,7 +39,14 @@ type delimited struct {
 const maxBatchBytes = 1 << 30
 
 func newDelimited(f io.ReadCloser, path string, comma rune, opt *Options) (*delimited, error) {
-	sc := newCSVScanner(f, byte(comma), comma == '\t')
+	lazy := comma == '\t'
+	if d := opt.Delimiter; d != 0 {
+		if d == '"' || d == '\n' || d == '\r' || d >= 0x80 {
+			return nil, &Error{File: path, Err: fmt.Errorf("delimiter %q: want one ASCII character other than a quote or a newline", rune(d))}
+		}
+		comma = rune(d)
+	}
+	sc := newCSVScanner(f, byte(comma), lazy)
 	d := &delimited{f: f, path: path, sc: sc, opt: opt}
 	if err := sc.skipBOM(); err != nil {
 		return nil, &Error{File: path, Err: err}

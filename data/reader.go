@@ -38,6 +38,10 @@ type Options struct {
 	// that differs from them is an error). Naming a column the file lacks is
 	// an error.
 	Types map[string]arrow.DataType
+	// Delimiter, when set, replaces the field separator of CSV and TSV
+	// (',' and tab): one ASCII character other than a quote or a newline,
+	// e.g. ';' or '|'.
+	Delimiter byte
 	// InferRows is the number of rows inference samples (DefaultInferRows
 	// when 0; inference never reads more than this before the first batch).
 	InferRows int

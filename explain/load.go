@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -25,28 +26,64 @@ type ReadOptions struct {
 	// Kinds forces a column's kind; others keep the file's type (text
 	// formats: inferred).
 	Kinds map[string]Kind
+	// Data passes the reader options a user gave (--format, --type,
+	// --delimiter): Format, Types and Delimiter are used.
+	Data data.Options
 }
 
 // ReadFrame loads a data file into a Frame: strings dictionary-encoded,
 // numbers as float64 (nulls NaN). Parquet string columns are read as
 // Parquet dictionaries, so encoding costs one slice load per row; other
 // formats go through package data (CSV.gz through the CSV reader here).
+//
+// path may also be a directory (every data file in it whose name does not
+// start with '.', in name order: a prediction log directory) or a glob
+// pattern such as "logs/predictions-*.parquet"; the files are read with the
+// same options and stacked, and must all hold the wanted columns.
 func ReadFrame(path string, opt ReadOptions) (*Frame, error) {
-	if strings.HasSuffix(strings.ToLower(path), ".csv.gz") {
+	files, err := Inputs(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 1 && files[0] == path {
+		return readFrameFile(path, opt)
+	}
+	frames := make([]*Frame, 0, len(files))
+	for _, f := range files {
+		fr, err := readFrameFile(f, opt)
+		if err != nil {
+			return nil, err
+		}
+		frames = append(frames, fr)
+	}
+	return stack(frames, files)
+}
+
+func readFrameFile(path string, opt ReadOptions) (*Frame, error) {
+	plain := opt.Data.Format == "" && opt.Data.Delimiter == 0 && len(opt.Data.Types) == 0
+	if plain && strings.HasSuffix(strings.ToLower(path), ".csv.gz") {
 		f, err := ReadCSVFile(path, opt.Kinds)
 		if err != nil {
 			return nil, err
 		}
 		return project(f, opt.Columns)
 	}
-	format, err := data.FormatOf(path)
-	if err != nil {
-		return nil, fmt.Errorf("explain: %w", err)
+	format := opt.Data.Format
+	if format == "" {
+		name := path
+		if strings.EqualFold(filepath.Ext(path), ".gz") {
+			name = strings.TrimSuffix(path, filepath.Ext(path))
+		}
+		f, err := data.FormatOf(name)
+		if err != nil {
+			return nil, fmt.Errorf("explain: %w", err)
+		}
+		format = f
 	}
-	if format == data.Parquet {
+	if format == data.Parquet && len(opt.Data.Types) == 0 {
 		return readParquet(path, opt)
 	}
-	r, err := openWithKinds(path, opt.Kinds, opt.Columns, format)
+	r, err := openWithKinds(path, opt.Kinds, opt.Columns, format, opt.Data)
 	if err != nil {
 		return nil, err
 	}
@@ -76,16 +113,17 @@ func ReadFrame(path string, opt ReadOptions) (*Frame, error) {
 // wanted columns; for text formats the columns with a forced kind are read
 // as that type, so a string attribute keeps its exact text ("1.0" stays
 // "1.0").
-func openWithKinds(path string, kinds map[string]Kind, cols []string, format data.Format) (*data.Reader, error) {
-	r, err := data.Open(path, data.Options{})
+func openWithKinds(path string, kinds map[string]Kind, cols []string, format data.Format, user data.Options) (*data.Reader, error) {
+	base := data.Options{Format: format, Delimiter: user.Delimiter}
+	r, err := data.Open(path, base)
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
 	text := format == data.CSV || format == data.TSV
-	if (len(kinds) == 0 || !text) && cols == nil {
+	if (len(kinds) == 0 || !text) && cols == nil && len(user.Types) == 0 {
 		return r, nil
 	}
-	opt := data.Options{}
+	opt := base
 	fields := r.Schema().Fields()
 	for _, c := range cols {
 		for _, f := range fields {
@@ -113,6 +151,13 @@ func openWithKinds(path string, kinds map[string]Kind, cols []string, format dat
 				}
 			}
 		}
+	}
+	// The user's --type overrides win over the kinds explain asks for.
+	for name, t := range user.Types {
+		if opt.Types == nil {
+			opt.Types = map[string]arrow.DataType{}
+		}
+		opt.Types[name] = t
 	}
 	r.Close()
 	r, err = data.Open(path, opt)

@@ -66,6 +66,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logBytes := fs.Int64("log-roll-bytes", 256<<20, "start a new prediction-log file after this many `bytes` of (uncompressed) rows")
 	logEvery := fs.Duration("log-roll-every", time.Minute, "start a new prediction-log file at least this often")
 	logQueue := fs.Int("log-queue", 10_000, "requests the prediction log may hold before dropping (counted in /metrics)")
+	asJSON := fs.Bool("json", false, "log JSON lines on stderr (the listening address included) and print a failure as {\"error\": ...} on stdout")
 	cache := fs.String("model-cache", "", "directory for models fetched from the registry (default: a temporary directory)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -73,7 +74,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if *src == "" {
 		return usagef("serve: --model is required")
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	var log *slog.Logger
+	if *asJSON {
+		log = slog.New(slog.NewJSONHandler(e.stderr, nil))
+	} else {
+		log = slog.New(slog.NewTextHandler(e.stderr, nil))
+	}
 	uri, isURI, err := serve.ParseModelURI(*src)
 	if err != nil {
 		return usagef("%v", err)

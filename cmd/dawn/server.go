@@ -72,11 +72,15 @@ Example:
 	authOn := fs.Bool("auth", false, "require HTTP basic auth with users and permissions (admin from DAWN_AUTH_ADMIN_USERNAME/DAWN_AUTH_ADMIN_PASSWORD on first start)")
 	authDB := fs.String("auth-db", "", "SQLite file of users and permissions (default: DATA-DIR/auth.db)")
 	authDefault := fs.String("auth-default-permission", "READ", "permission of users on resources they have none for: READ, EDIT, MANAGE or NO_PERMISSIONS")
+	asJSON := fs.Bool("json", false, "the same as --log-format json; a failure is printed as {\"error\": ...} on stdout")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("server: unexpected argument %q", fs.Arg(0))
+	}
+	if *asJSON {
+		*logFormat = "json"
 	}
 	var h slog.Handler
 	switch *logFormat {
