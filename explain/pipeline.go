@@ -9,7 +9,7 @@ import (
 // ClassifierSpec names one classifier over a Frame's columns; exactly one
 // of Predicate, Percentile, MAD and MCD is set.
 type ClassifierSpec struct {
-	Predicate  string   // "usage > 1000"
+	Predicate  string   // a Condition: "usage > 1000", "label != Label AND country == 'CAN'"
 	Percentile string   // metric column for the percentile classifier
 	Cutoff     float64  // percent in each tail (MacroBase's default 0.5)
 	High, Low  bool     // which tails are outliers
@@ -32,11 +32,11 @@ func (s ClassifierSpec) Columns() ([]string, error) {
 	n := 0
 	var cols []string
 	if s.Predicate != "" {
-		p, err := ParsePredicate(s.Predicate)
+		c, err := ParseCondition(s.Predicate)
 		if err != nil {
 			return nil, err
 		}
-		cols = append(cols, p.Column)
+		cols = append(cols, c.Columns()...)
 		n++
 	}
 	if s.Percentile != "" {
@@ -74,22 +74,11 @@ func (s ClassifierSpec) Classify(f *Frame) ([]bool, error) {
 	}
 	switch {
 	case s.Predicate != "":
-		p, _ := ParsePredicate(s.Predicate)
-		c, err := f.Col(p.Column)
+		c, err := ParseCondition(s.Predicate)
 		if err != nil {
 			return nil, err
 		}
-		if c.Num != nil {
-			if _, err := p.Number(); err != nil {
-				return nil, err
-			}
-			v, err := metric(c.Name)
-			if err != nil {
-				return nil, err
-			}
-			return p.ClassifyNumbers(v)
-		}
-		return p.ClassifyStrings(c.Str)
+		return c.Eval(f, metric)
 	case s.Percentile != "":
 		v, err := metric(s.Percentile)
 		if err != nil {

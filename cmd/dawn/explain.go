@@ -57,8 +57,8 @@ type explainFlags struct {
 func runExplain(ctx context.Context, e *env, args []string) error {
 	var f explainFlags
 	fs := newFlags(e, "explain", explainUsage)
-	fs.StringVar(&f.data, "data", "", "input file: .csv, .csv.gz, .tsv, .jsonl or .parquet")
-	fs.StringVar(&f.outlier, "outlier", "", "predicate classifier: 'COL OP VALUE', e.g. 'usage > 1000'")
+	fs.StringVar(&f.data, "data", "", "input file (.csv, .csv.gz, .tsv, .jsonl, .parquet), a directory of them (a prediction log) or a glob such as 'logs/*.parquet'")
+	fs.StringVar(&f.outlier, "outlier", "", "predicate classifier: comparisons with AND, OR, NOT and parentheses; bare words are columns, text is quoted: usage > 1000 AND country == 'CAN', or label != Label (--stream: one COL OP NUMBER)")
 	fs.StringVar(&f.percentile, "percentile", "", "percentile classifier COL[:P]: outside the P and 1-P quantiles (default P 0.995)")
 	fs.StringVar(&f.tail, "tail", "both", "percentile tails that are outliers: both, high or low")
 	fs.StringVar(&f.mad, "mad", "", "classic classifier: MAD score of COL above --score-percentile")
@@ -82,8 +82,13 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 	fs.Float64Var(&f.dedupe, "dedupe", 0, "drop a combination when a simpler one has at least 1-TOL of its support and ratio (e.g. 0.05)")
 	fs.Float64Var(&f.specific, "specific", explain.DefaultSpecific, "report a combination instead of its parts when its ratio is at least this many times each reported part's, and drop the parts it explains away (see docs/explain.md)")
 	fs.BoolVar(&f.exact, "exact-macrobase", false, "MacroBase's exact output: a combination that passes both thresholds is reported and never extended (the same as --specific 0)")
+	df := addDataFlags(fs)
 	f.stream.register(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ropt, err := df.options()
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -124,8 +129,11 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 	for _, c := range need {
 		delete(kinds, c)
 	}
-	fr, err := explain.ReadFrame(f.data, explain.ReadOptions{Columns: dedupeNames(cols), Kinds: kinds})
+	fr, err := explain.ReadFrame(f.data, explain.ReadOptions{Columns: dedupeNames(cols), Kinds: kinds, Data: ropt})
 	if err != nil {
+		if spec.Predicate != "" && strings.Contains(err.Error(), "unknown column") {
+			return fmt.Errorf("%w (in --outlier a bare word is a column: quote a text value, e.g. country == 'CAN')", err)
+		}
 		return err
 	}
 	flags, err := spec.Classify(fr)
@@ -232,7 +240,7 @@ func (f *explainFlags) config() (explain.ClassifierSpec, []string, explain.Optio
 		}
 	}
 	if spec.Predicate != "" {
-		if _, err := explain.ParsePredicate(spec.Predicate); err != nil {
+		if _, err := explain.ParseCondition(spec.Predicate); err != nil {
 			return spec, nil, opt, usagef("%v", err)
 		}
 	}
