@@ -42,7 +42,7 @@ type Bin struct {
 // Report holds every metric. For k = 2, F1 is the positive class's
 // (class id 1); otherwise it is the macro F1.
 type Report struct {
-	N          int      `json:"n"`
+	N          int      `json:"rows"`
 	Accuracy   float64  `json:"accuracy"`
 	F1         float64  `json:"f1"`
 	Classes    []string `json:"classes,omitempty"`
@@ -276,7 +276,13 @@ func Regression(gold, pred []float64) (*Report, error) {
 // File predicts every row of path with m and evaluates it against the gold
 // column. Rows whose gold label is empty are skipped.
 func File(ctx context.Context, m model.Model, path, goldCol string) (*Report, error) {
-	rd, err := data.Open(path, data.Options{})
+	return FileOptions(ctx, m, path, goldCol, data.Options{})
+}
+
+// FileOptions is File reading path with the given reader options (a format,
+// type overrides, a delimiter).
+func FileOptions(ctx context.Context, m model.Model, path, goldCol string, opt data.Options) (*Report, error) {
+	rd, err := data.Open(path, opt)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}

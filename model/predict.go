@@ -18,7 +18,13 @@ import (
 // `prediction` (regression), then `stage` when the model reports one. It
 // returns the number of rows written.
 func PredictFile(ctx context.Context, m Model, in, out string) (int64, error) {
-	r, err := data.Open(in, data.Options{})
+	return PredictFileOptions(ctx, m, in, out, data.Options{})
+}
+
+// PredictFileOptions is PredictFile reading in with the given reader
+// options (a format, type overrides, a delimiter).
+func PredictFileOptions(ctx context.Context, m Model, in, out string, opt data.Options) (int64, error) {
+	r, err := data.Open(in, opt)
 	if err != nil {
 		return 0, fmt.Errorf("model: predict: %w", err)
 	}

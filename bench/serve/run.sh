@@ -71,7 +71,7 @@ PY
 
 echo "== machine"; nproc; uptime
 if [ -z "${CASCADE_ONLY:-}" ]; then
-./dawn train --data data/train.csv --target label --text text --threads 1 --out linear >/dev/null
+./dawn train --data data/train.csv --target label --text text --workers 1 --out linear >/dev/null
 ./dawn serve --model linear --port 5411 2>serve-linear.log & pids+=($!)
 wait_up 5411
 echo "== single-row requests, 32 clients"
@@ -89,7 +89,7 @@ GOMAXPROCS=1 ./loadgen -url http://127.0.0.1:5413 -data data/train.csv -column t
 fi
 [ -n "${THROUGHPUT_ONLY:-}" ] && { echo "results in $work"; exit 0; }
 
-./dawn train --data data/train.csv --target label --text text --char-ngrams 2-5 --ngrams 1 --bits 18 --threads 1 --out reference >/dev/null
+./dawn train --data data/train.csv --target label --text text --char-ngrams 2-5 --ngrams 1 --bits 18 --workers 1 --out reference >/dev/null
 ./dawn serve --model reference --port 5412 2>serve-reference.log & pids+=($!)
 wait_up 5412
 echo "== cascade build (sample: 80 % of the comments)"

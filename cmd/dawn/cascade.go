@@ -27,7 +27,7 @@ Example:
 const cascadeBuildUsage = `Usage: dawn cascade build --reference URL|DIR --data SAMPLE --text COLUMN
        [--cheap SPEC] [--target-accuracy 0.99] --out DIR [--seed N] [--json]
        [--confidence 0.95] [--window N] [--nested] [--folds 5] [--ensemble=true] [--holdout 0.3] [--ordered]
-       [--concurrency 4] [--timeout 30s] [--retries 4]
+       [--workers 4] [--timeout 30s] [--retries 4]
 
 Labels the sample with the reference (an endpoint speaking MLflow's
 /invocations protocol, e.g. another 'dawn serve', or a model directory),
@@ -207,7 +207,7 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	cheapSpec := fs.String("cheap", defaultCheap, "cheap model `SPEC`: KIND[,key=value...]")
 	target := fs.Float64("target-accuracy", 0.99, "agreement with the reference to keep on the held-out part")
 	out := fs.String("out", "", "cascade model `directory` to write")
-	seed := fs.Uint64("seed", 1, "random seed (split and training)")
+	seed := addSeedFlag(fs, "split and training")
 	holdout := fs.Float64("holdout", 0.3, "`fraction` of the sample held out for the optimizer (with --folds 1 or --ordered)")
 	confidence := fs.Float64("confidence", 0.95, "demand the target at this one-sided confidence, not just on the held-out sample (0: off)")
 	nested := fs.Bool("nested", false, "choose the error budget by nested cross-fitting: the thresholds must keep rows they were not chosen on within the margin")
@@ -215,10 +215,12 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	ensemble := fs.Bool("ensemble", true, "with --folds K: keep the K fold models, averaged, as the cheap model (the models the thresholds were measured on); false refits one model on all rows")
 	folds := fs.Int("folds", 5, "cross-fit the optimizer's scores over `K` folds of the whole sample (1: a single hold-out)")
 	ordered := fs.Bool("ordered", false, "the sample is ordered input: hold out its tail and consider a difference detector")
-	concurrency := fs.Int("concurrency", 4, "reference requests in flight")
+	concurrency := fs.Int("workers", 4, "reference requests in flight")
 	timeout := fs.Duration("timeout", 30*time.Second, "per reference request")
 	retries := fs.Int("retries", 4, "retries of a failed reference request")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	df := addDataFlags(fs)
+	deprecatedAlias(fs, e.stderr, "concurrency", "workers")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -241,7 +243,11 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 		}
 		cands = append(cands, cascade.Candidate{Name: spec, Trainer: trainer})
 	}
-	rows, err := data.ReadRecord(*sample, data.Options{})
+	ropt, err := df.options()
+	if err != nil {
+		return err
+	}
+	rows, err := data.ReadRecord(*sample, ropt)
 	if err != nil {
 		return fmt.Errorf("cascade build: %w", err)
 	}
@@ -333,6 +339,7 @@ func runCascadeEval(ctx context.Context, e *env, args []string) error {
 	in := fs.String("data", "", "input `file`")
 	batch := fs.Int("batch", 1, "rows per call")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -350,7 +357,11 @@ func runCascadeEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := data.ReadRecord(*in, data.Options{})
+	ropt, err := df.options()
+	if err != nil {
+		return err
+	}
+	rows, err := data.ReadRecord(*in, ropt)
 	if err != nil {
 		return fmt.Errorf("cascade eval: %w", err)
 	}

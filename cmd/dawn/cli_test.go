@@ -112,3 +112,67 @@ func TestWantsJSON(t *testing.T) {
 		}
 	}
 }
+
+// The naming rules of issue 16: one name for one thing in every command.
+func TestFlagNamingRules(t *testing.T) {
+	deprecated := map[string]string{"threads": "workers", "concurrency": "workers", "eval": "valid"}
+	defaults := map[string]string{}
+	for _, c := range allCommands(t) {
+		name := "dawn " + strings.Join(c.path, " ")
+		if c.fs.Lookup("json") == nil {
+			t.Errorf("%s: no --json", name)
+		}
+		if !strings.Contains(c.usage, "Example") {
+			t.Errorf("%s: --help has no example", name)
+		}
+		c.fs.VisitAll(func(f *flag.Flag) {
+			alias := strings.HasPrefix(f.Usage, "deprecated: use --")
+			if to, bad := deprecated[f.Name]; bad && !alias {
+				t.Errorf("%s: --%s is a primary name; use --%s (keep --%s as a deprecated alias)", name, f.Name, to, f.Name)
+			}
+			if alias && c.fs.Lookup(strings.TrimPrefix(f.Usage, "deprecated: use --")) == nil {
+				t.Errorf("%s: --%s aliases a flag that does not exist", name, f.Name)
+			}
+			switch f.Name {
+			case "seed", "tie-break":
+				if d, ok := defaults[f.Name]; ok && d != f.DefValue {
+					t.Errorf("%s: --%s defaults to %q, elsewhere %q", name, f.Name, f.DefValue, d)
+				}
+				defaults[f.Name] = f.DefValue
+			}
+		})
+		if c.fs.Lookup("data") != nil {
+			for _, d := range []string{"format", "type", "delimiter"} {
+				if c.fs.Lookup(d) == nil {
+					t.Errorf("%s reads --data but has no --%s", name, d)
+				}
+			}
+		}
+	}
+	if defaults["seed"] != "1" || defaults["tie-break"] != "random" {
+		t.Errorf("defaults %v", defaults)
+	}
+	// In train --model was the model kind; it is now --kind (and --model,
+	// a directory everywhere else, a deprecated alias that warns).
+	for _, c := range allCommands(t) {
+		if c.path[0] == "train" {
+			if f := c.fs.Lookup("model"); f == nil || !strings.HasPrefix(f.Usage, "deprecated") || c.fs.Lookup("kind") == nil {
+				t.Errorf("train: want --kind and a deprecated --model")
+			}
+		}
+	}
+}
+
+// A deprecated alias still works, and says so on stderr.
+func TestDeprecatedAliasWarns(t *testing.T) {
+	var warn strings.Builder
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	n := fs.Int("workers", 0, "workers")
+	deprecatedAlias(fs, &warn, "threads", "workers")
+	if err := fs.Parse([]string{"--threads", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	if *n != 3 || !strings.Contains(warn.String(), "--threads is deprecated; use --workers") {
+		t.Errorf("workers %d, warning %q", *n, warn.String())
+	}
+}

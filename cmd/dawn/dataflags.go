@@ -10,22 +10,34 @@ import (
 	"github.com/dawn-ml/dawn/data"
 )
 
-// dataFlags adds the flags every command that reads a data file shares:
-// --format and repeated --type COL=TYPE overrides.
+// dataFlags adds the flags every command that reads a data file shares
+// (next to its own --data): --format, repeated --type COL=TYPE overrides and
+// --delimiter. They apply to every data file the command reads.
 type dataFlags struct {
-	format string
-	types  typeFlag
+	format, delimiter string
+	types             typeFlag
 }
 
 func addDataFlags(fs *flag.FlagSet) *dataFlags {
 	d := &dataFlags{types: typeFlag{}}
 	fs.StringVar(&d.format, "format", "", "input format: csv, tsv, jsonl, parquet or arrow (default: by extension)")
 	fs.Var(d.types, "type", "override a column's inferred type, COLUMN=string|int64|float64|bool (repeatable)")
+	fs.StringVar(&d.delimiter, "delimiter", "", "field separator of CSV/TSV input, one character such as ';' or '|' (\\t or tab: a tab; default: ',' for CSV, tab for TSV)")
 	return d
 }
 
 func (d *dataFlags) options() (data.Options, error) {
 	var o data.Options
+	switch d.delimiter {
+	case "":
+	case `\t`, "tab", "\t":
+		o.Delimiter = '\t'
+	default:
+		if len(d.delimiter) != 1 || d.delimiter[0] >= 0x80 || d.delimiter == `"` || d.delimiter == "\n" || d.delimiter == "\r" {
+			return o, usagef("--delimiter %q: want one ASCII character other than a quote or a newline, e.g. ';' or '|'", d.delimiter)
+		}
+		o.Delimiter = d.delimiter[0]
+	}
 	if d.format != "" {
 		f, err := data.ParseFormat(d.format)
 		if err != nil {

@@ -30,7 +30,12 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	in := fs.String("data", "", "labeled data `file`")
 	gold := fs.String("gold", "", "gold label `column`")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ropt, err := df.options()
+	if err != nil {
 		return err
 	}
 	if *dir == "" || *in == "" || *gold == "" {
@@ -40,7 +45,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := eval.File(ctx, m, *in, *gold)
+	r, err := eval.FileOptions(ctx, m, *in, *gold, ropt)
 	if err != nil {
 		return err
 	}

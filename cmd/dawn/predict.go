@@ -28,7 +28,12 @@ func runPredict(ctx context.Context, e *env, args []string) error {
 	in := fs.String("data", "", "input `file`")
 	out := fs.String("out", "", "output `file` (.csv or .parquet)")
 	asJSON := fs.Bool("json", false, "print a JSON summary")
+	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ropt, err := df.options()
+	if err != nil {
 		return err
 	}
 	if *dir == "" || *in == "" || *out == "" {
@@ -38,7 +43,7 @@ func runPredict(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := model.PredictFile(ctx, m, *in, *out)
+	n, err := model.PredictFileOptions(ctx, m, *in, *out, ropt)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+)
+
+// The same names and defaults for the same things in every command.
+const (
+	// defaultSeed is --seed's default everywhere.
+	defaultSeed = 1
+	// defaultTieBreak is --tie-break's default in label run and label
+	// predict: Snorkel's seeded-hash random tie-break.
+	defaultTieBreak = "random"
+)
+
+// addSeedFlag adds --seed with the one default; what says what it seeds.
+func addSeedFlag(fs *flag.FlagSet, what string) *uint64 {
+	return fs.Uint64("seed", defaultSeed, "random seed ("+what+"); the same seed gives the same result")
+}
+
+// deprecatedAlias registers --old as another name of the already defined
+// --name. Using it works and prints a warning on w, so scripts keep running
+// while they are updated.
+func deprecatedAlias(fs *flag.FlagSet, w io.Writer, old, name string) {
+	f := fs.Lookup(name)
+	if f == nil {
+		panic("dawn: alias of undefined flag --" + name)
+	}
+	fs.Var(&aliasValue{Value: f.Value, old: old, name: name, w: w}, old, "deprecated: use --"+name)
+}
+
+type aliasValue struct {
+	flag.Value
+	old, name string
+	w         io.Writer
+}
+
+func (a *aliasValue) Set(v string) error {
+	fmt.Fprintf(a.w, "dawn: --%s is deprecated; use --%s\n", a.old, a.name)
+	return a.Value.Set(v)
+}
