@@ -20,6 +20,7 @@ import (
 // Spec is one training job, as `dawn train` describes it.
 type Spec struct {
 	Data     string           // training file
+	Read     data.Options     // how Data and Valid are read (--format, --type, --delimiter)
 	Features featurize.Config // feature columns
 	Target   string           // hard-label (or, for linreg, numeric) column
 	ProbCols []string         // probabilistic label columns, one per class
@@ -78,7 +79,7 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 	if kind == LinReg && len(s.ProbCols) > 0 {
 		return nil, errors.New("train: linreg needs a numeric --target, not probability columns")
 	}
-	_, recs, err := data.ReadAll(s.Data, data.Options{})
+	_, recs, err := data.ReadAll(s.Data, s.Read)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -463,7 +464,7 @@ func sortClasses(seen map[string]bool) []string {
 
 // readValid featurizes the validation file with one-hot gold targets.
 func readValid(s Spec, feat *featurize.Featurizer, classes []string, kind Kind) (*Dataset, error) {
-	_, recs, err := data.ReadAll(s.Valid, data.Options{})
+	_, recs, err := data.ReadAll(s.Valid, s.Read)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}

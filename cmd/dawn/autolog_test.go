@@ -99,7 +99,7 @@ func TestTrainAutolog(t *testing.T) {
 	}
 	mdir := filepath.Join(dir, "m")
 	code, _, errs := runDawn(t, "train", "--data", labels, "--text", "CONTENT", "--prob-cols", "prob_ham,prob_spam",
-		"--keep-abstain", "--epochs", "3", "--threads", "1", "--out", mdir, "--tracking-uri", url, "--experiment", "train")
+		"--keep-abstain", "--epochs", "3", "--workers", "1", "--out", mdir, "--tracking-uri", url, "--experiment", "train")
 	if code != 0 {
 		t.Fatalf("train: exit %d: %s", code, errs)
 	}

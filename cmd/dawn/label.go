@@ -21,7 +21,7 @@ apply them to unlabeled data, and let a label model learn how far to trust
 each one, with no ground truth.
 
 Example (the whole pipeline in one command):
-  dawn label run --lfs lfs.yaml --data train.csv --out labels.csv --eval test.csv --gold CLASS`
+  dawn label run --lfs lfs.yaml --data train.csv --out labels.csv --valid test.csv --gold CLASS`
 
 func init() {
 	register(&command{

@@ -38,7 +38,7 @@ func addModelFlags(fs interface {
 }) *modelFlags {
 	m := &modelFlags{}
 	fs.StringVar(&m.method, "method", labelmodel.Snorkel, "label model: snorkel, majority, dawid-skene or triplet")
-	fs.Uint64Var(&m.seed, "seed", 0, "random seed; the same seed gives the same model")
+	fs.Uint64Var(&m.seed, "seed", defaultSeed, "random seed; the same seed gives the same model")
 	fs.IntVar(&m.epochs, "epochs", 0, "snorkel: training epochs (default 100)")
 	fs.Float64Var(&m.lr, "lr", 0, "snorkel: learning rate (default 0.01)")
 	fs.Float64Var(&m.l2, "l2", 0, "snorkel: l2 penalty towards the initial parameters")
@@ -205,8 +205,8 @@ Example:
 	lfs := fs.String("lfs", "", "the labeling-function YAML file the model was fitted with (required)")
 	dataPath := fs.String("data", "", "the data to label (required)")
 	out := fs.String("out", "", "where to write the labeled rows: .csv or .parquet (required)")
-	tie := fs.String("tie-break", "abstain", "how to label tied rows: abstain, random (Snorkel's seeded hash) or true-random")
-	seed := fs.Uint64("seed", 0, "seed for --tie-break true-random")
+	tie := fs.String("tie-break", defaultTieBreak, "how to label tied rows: random (Snorkel's seeded hash), abstain or true-random")
+	seed := addSeedFlag(fs, "--tie-break true-random")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	df := addDataFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -406,28 +406,29 @@ func classOf(v string, classes []string, byName map[string]int) (int, error) {
 }
 
 func labelRun(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "label run", `Usage: dawn label run --lfs lfs.yaml --data train.csv --out labels.csv [--method M] [--eval test.csv --gold COLUMN] [--json]
+	fs := newFlags(e, "label run", `Usage: dawn label run --lfs lfs.yaml --data train.csv --out labels.csv [--method M] [--valid test.csv --gold COLUMN] [--json]
 
 Applies the LFs, fits the label model, writes the probabilistic labels and
-prints the LF analysis. With --eval it also reports the label model's
+prints the LF analysis. With --valid it also reports the label model's
 accuracy on a labeled file (ties and all-abstain rows broken by --tie-break),
 its coverage there, its accuracy on covered rows, and F1 of the positive
 class (the second label) when there are two classes.
 
 Example:
-  dawn label run --lfs lfs.yaml --data train.csv --out labels.csv --eval test.csv --gold CLASS --json`)
+  dawn label run --lfs lfs.yaml --data train.csv --out labels.csv --valid test.csv --gold CLASS --json`)
 	lfs := fs.String("lfs", "", "the labeling-function YAML file (required)")
 	dataPath := fs.String("data", "", "the unlabeled training data (required)")
 	out := fs.String("out", "", "where to write the labeled rows: .csv or .parquet (required)")
 	modelOut := fs.String("model-out", "", "also save the fitted label model: a .json file, or a model directory for dawn predict/serve")
 	votesOut := fs.String("votes-out", "", "also save the votes here (.parquet)")
-	evalPath := fs.String("eval", "", "a labeled file to evaluate the label model on")
-	gold := fs.String("gold", "", "the gold-label column of --eval (class names or ids)")
-	tie := fs.String("tie-break", "random", "tied rows in --eval and --out: random (Snorkel's seeded hash), abstain or true-random")
+	evalPath := fs.String("valid", "", "a labeled file to evaluate the label model on")
+	gold := fs.String("gold", "", "the gold-label column of --valid (class names or ids)")
+	tie := fs.String("tie-break", defaultTieBreak, "tied rows in --valid and --out: random (Snorkel's seeded hash), abstain or true-random")
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
 	df := addDataFlags(fs)
 	mf := addModelFlags(fs)
 	tf := addTrackingFlags(fs)
+	deprecatedAlias(fs, e.stderr, "eval", "valid")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -435,7 +436,7 @@ Example:
 		return err
 	}
 	if (*evalPath == "") != (*gold == "") {
-		return usagef("label run: --eval and --gold go together")
+		return usagef("label run: --valid and --gold go together")
 	}
 	policy, err := labelmodel.ParseTieBreak(*tie)
 	if err != nil {
@@ -498,7 +499,7 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 		}
 		for i, v := range g {
 			if v < 0 {
-				return &data.Error{File: evalPath, Row: int64(i + 1), Column: gold, Err: fmt.Errorf("no gold label; every row of the --eval file needs one")}
+				return &data.Error{File: evalPath, Row: int64(i + 1), Column: gold, Err: fmt.Errorf("no gold label; every row of the --valid file needs one")}
 			}
 		}
 		if err := label.AddGold(sum, dx, g); err != nil {

@@ -64,7 +64,7 @@ Example:
 	runArgs := []string{
 		"--lfs", lfs, "--data", filepath.Join(*dir, "train.csv"), "--out", filepath.Join(*dir, "labels.csv"),
 		"--model-out", filepath.Join(*dir, "labelmodel.json"), "--votes-out", filepath.Join(*dir, "votes.parquet"),
-		"--method", *method, "--eval", filepath.Join(*dir, "test.csv"), "--gold", "CLASS",
+		"--method", *method, "--valid", filepath.Join(*dir, "test.csv"), "--gold", "CLASS",
 	}
 	if *asJSON {
 		runArgs = append(runArgs, "--json")

@@ -16,20 +16,20 @@ import (
 
 const trainUsage = `Usage: dawn train --data FILE (--target COLUMN | --prob-cols P1,P2,...) --out DIR
                   [--text COLUMNS] [--numeric COLUMNS] [--categorical COLUMNS] [--features FILE.yaml]
-                  [--model logreg|softmax|linreg|mlp] [--valid FILE --gold COLUMN] [--seed N] [--json]
+                  [--kind logreg|softmax|linreg|mlp] [--valid FILE --gold COLUMN] [--seed N] [--json]
 
 Trains an end model and saves it as a model directory (an MLmodel file, the
 featurizer and the weights). Labels are hard (--target) or probabilistic
 (--prob-cols, e.g. from 'dawn label run'), trained with the expected
 cross-entropy; rows where every LF abstained (uniform probabilities, an empty
 or -1 label) are dropped unless --keep-abstain. SGD runs lock-free on all
-cores (HogWild!); --threads 1 with --seed is deterministic.
+cores (HogWild!); --workers 1 with --seed is deterministic.
 
 Examples:
   dawn train --data labeled.csv --text text --prob-cols prob_0,prob_1 --out spam-model/ \
       --valid valid.csv --gold label --seed 1
-  dawn train --data train.csv --text text --target label --model logreg --ngrams 5 --out m/ --json
-  dawn train --data houses.csv --numeric rooms,area --categorical town --target price --model linreg --out m/`
+  dawn train --data train.csv --text text --target label --kind logreg --ngrams 5 --out m/ --json
+  dawn train --data houses.csv --numeric rooms,area --categorical town --target price --kind linreg --out m/`
 
 func init() {
 	register(&command{name: "train", summary: "train an end model on hard or probabilistic labels", run: runTrain})
@@ -43,7 +43,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	probCols := fs.String("prob-cols", "", "probabilistic label `columns`, one per class, comma-separated")
 	fs.StringVar(&s.Weight, "weight", "", "optional per-row weight `column`")
 	fs.StringVar(&s.Out, "out", "", "model `directory` to write")
-	kind := fs.String("model", "", "model type: logreg, softmax, linreg or mlp (default logreg, softmax for > 2 classes)")
+	kind := fs.String("kind", "", "model type: logreg, softmax, linreg or mlp (default logreg, softmax for > 2 classes)")
 	text := fs.String("text", "", "text `columns` (hashed word n-grams)")
 	numeric := fs.String("numeric", "", "numeric `columns` (standardized)")
 	categorical := fs.String("categorical", "", "categorical `columns` (one-hot)")
@@ -65,17 +65,25 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.Schedule, "schedule", "inverse", "learning-rate schedule: inverse, invsqrt or constant")
 	fs.Float64Var(&o.L2, "l2", 1e-4, "L2 penalty")
 	fs.Float64Var(&o.L1, "l1", 0, "L1 penalty")
-	fs.IntVar(&o.Threads, "threads", 0, "SGD workers (default all cores)")
+	fs.IntVar(&o.Threads, "workers", 0, "SGD workers (default all cores)")
 	fs.IntVar(&o.Hidden, "hidden", 32, "MLP hidden units")
 	fs.IntVar(&o.Patience, "patience", 3, "early stopping: epochs without a better validation loss")
 	fs.StringVar(&o.Precision, "precision", "", "low-precision SGD weights: int8 or int16 (linear models)")
-	seed := fs.Uint64("seed", 1, "random seed")
+	seed := addSeedFlag(fs, "shuffling, initialisation and the --valid-frac split")
 	fs.StringVar(&s.RunID, "run-id", "", "tracking run id to record in the MLmodel")
 	asJSON := fs.Bool("json", false, "print the training report as JSON")
 	tf := addTrackingFlags(fs)
+	df := addDataFlags(fs)
+	deprecatedAlias(fs, e.stderr, "model", "kind")
+	deprecatedAlias(fs, e.stderr, "threads", "workers")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	ropt, err := df.options()
+	if err != nil {
+		return err
+	}
+	s.Read = ropt
 	o.Seed = *seed
 	s.ProbCols = splitList(*probCols)
 	switch {

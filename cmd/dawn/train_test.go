@@ -76,19 +76,19 @@ func TestTrainPredictEval(t *testing.T) {
 		minAcc  float64
 		goldCol string
 	}{
-		{"logreg hard", []string{"--target", "label", "--model", "logreg"}, "prob_0,prob_1,label", 0.95, "label"},
+		{"logreg hard", []string{"--target", "label", "--kind", "logreg"}, "prob_0,prob_1,label", 0.95, "label"},
 		{"logreg soft", []string{"--prob-cols", "prob_ham,prob_spam"}, "prob_ham,prob_spam,label", 0.95, "label"},
-		{"softmax", []string{"--target", "label3", "--model", "softmax", "--numeric", "length", "--categorical", "color"}, "prob_0,prob_1,prob_2,label", 0.95, "label3"},
-		{"mlp", []string{"--target", "label3", "--model", "mlp", "--hidden", "8", "--epochs", "40"}, "prob_0,prob_1,prob_2,label", 0.95, "label3"},
+		{"softmax", []string{"--target", "label3", "--kind", "softmax", "--numeric", "length", "--categorical", "color"}, "prob_0,prob_1,prob_2,label", 0.95, "label3"},
+		{"mlp", []string{"--target", "label3", "--kind", "mlp", "--hidden", "8", "--epochs", "40"}, "prob_0,prob_1,prob_2,label", 0.95, "label3"},
 		{"lbfgs", []string{"--target", "label", "--optimizer", "lbfgs"}, "prob_0,prob_1,label", 0.95, "label"},
 		{"holdout adagrad", []string{"--target", "label", "--optimizer", "adagrad", "--valid-frac", "0.2"}, "prob_0,prob_1,label", 0.95, "label"},
 		{"int8", []string{"--target", "label", "--precision", "int8"}, "prob_0,prob_1,label", 0.95, "label"},
-		{"linreg", []string{"--target", "score", "--model", "linreg", "--numeric", "length", "--lr", "0.05", "--epochs", "60"}, "prediction", 0, "score"},
+		{"linreg", []string{"--target", "score", "--kind", "linreg", "--numeric", "length", "--lr", "0.05", "--epochs", "60"}, "prediction", 0, "score"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
-			args := append([]string{"train", "--data", data, "--text", "text", "--out", out, "--seed", "3", "--threads", "1", "--json"}, c.args...)
+			args := append([]string{"train", "--data", data, "--text", "text", "--out", out, "--seed", "3", "--workers", "1", "--json"}, c.args...)
 			code, stdout, stderr := runDawn(t, args...)
 			if code != 0 {
 				t.Fatalf("train: exit %d: %s", code, stderr)
@@ -134,8 +134,8 @@ func TestTrainPredictEval(t *testing.T) {
 			}
 			var ev map[string]any
 			json.Unmarshal([]byte(stdout), &ev)
-			if ev["n"].(float64) != 300 {
-				t.Errorf("eval n = %v", ev["n"])
+			if ev["rows"].(float64) != 300 {
+				t.Errorf("eval rows = %v", ev["rows"])
 			}
 			if c.minAcc > 0 {
 				if _, ok := ev["f1"]; !ok || ev["accuracy"].(float64) < c.minAcc {
@@ -265,7 +265,7 @@ func TestYouTubeEndModel(t *testing.T) {
 		return ev.Accuracy
 	}
 	trainArgs := func(data, out string, labels ...string) []string {
-		return append([]string{"train", "--data", data, "--text", "CONTENT", "--out", out, "--valid", f("valid.csv"), "--gold", "CLASS", "--seed", "1", "--threads", "1"}, labels...)
+		return append([]string{"train", "--data", data, "--text", "CONTENT", "--out", out, "--valid", f("valid.csv"), "--gold", "CLASS", "--seed", "1", "--workers", "1"}, labels...)
 	}
 	// Gold labels: word unigrams + char 2..5-grams, TF-IDF.
 	gold := trainArgs(f("train.csv"), f("gold"), "--target", "CLASS", "--ngrams", "1", "--char-ngrams", "2-5", "--tfidf", "--lr", "0.5")
