@@ -83,7 +83,7 @@ func (s *Session) Run(st Statement) (*Result, error) {
 		r := &Result{Frame: f}
 		if st.Outfile != "" {
 			r.Outfile = s.path(st.Outfile)
-			if err := WriteCSVFile(r.Outfile, f, []rune(st.Delim)[0]); err != nil {
+			if err := WriteFile(r.Outfile, f, []rune(st.Delim)[0]); err != nil {
 				return nil, err
 			}
 		}

@@ -296,7 +296,7 @@ func writeExplanation(w io.Writer, f *explainFlags, res *explain.Result) error {
 	case f.jsonOut:
 		return writeJSON(w, frameJSON(fr, res))
 	case f.out != "":
-		if err := mbsql.WriteCSVFile(f.out, fr, ','); err != nil {
+		if err := mbsql.WriteFile(f.out, fr, ','); err != nil {
 			return err
 		}
 		return nil
@@ -494,7 +494,7 @@ func streamRows(ctx context.Context, e *env, f *explainFlags, fields stream.Fiel
 			_, err = fmt.Fprintf(e.stdout, "%s\n", b)
 			return err
 		case f.out != "":
-			return mbsql.WriteCSVFile(f.out, explanationFrame(f, res), ',')
+			return mbsql.WriteFile(f.out, explanationFrame(f, res), ',')
 		}
 		tag := "after"
 		if r.Final {
