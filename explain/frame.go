@@ -204,3 +204,28 @@ func FormatNumber(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
+
+// HumanNumber writes v as people read it in a table: integers as
+// integers, values of 1,000 or more with one decimal, others to 4
+// significant digits (0.30000000000000004 is 0.3, 0.7894736842105263 is
+// 0.7895), tiny ones in exponent form; NaN and Infinity by name. Files
+// and JSON keep the exact values.
+func HumanNumber(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "Infinity"
+	case math.IsInf(v, -1):
+		return "-Infinity"
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return strconv.FormatInt(int64(v), 10)
+	case math.Abs(v) >= 1e15:
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	case math.Abs(v) >= 1000:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case math.Abs(v) >= 1e-4:
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}

@@ -86,7 +86,8 @@ func WriteCSV(w io.Writer, f *explain.Frame, delim rune) error {
 }
 
 // WriteTable writes f as an aligned text table, at most maxRows rows
-// (0: all), with nulls shown as "null".
+// (0: all), with nulls shown as "null" and numbers as people read them
+// (explain.HumanNumber; WriteCSV keeps MacroBase's exact digits).
 func WriteTable(w io.Writer, f *explain.Frame, maxRows int) error {
 	bw := bufio.NewWriter(w)
 	n := f.Rows
@@ -104,6 +105,9 @@ func WriteTable(w io.Writer, f *explain.Frame, maxRows int) error {
 		cells[r+1] = make([]string, len(f.Cols))
 		for i := range f.Cols {
 			s := cell(&f.Cols[i], r)
+			if c := &f.Cols[i]; c.Num != nil {
+				s = explain.HumanNumber(c.Num[r])
+			}
 			if isNull(&f.Cols[i], r) {
 				s = "null"
 			}

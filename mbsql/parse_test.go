@@ -94,7 +94,7 @@ func TestSQLBadInput(t *testing.T) {
 	}
 	var b strings.Builder
 	WriteTable(&b, got, 0)
-	if want := "b     null      1.0                 2.5            1.0          2.0\nnull  x         1.0  1.6666666666666665            1.0          3.0\n"; !strings.Contains(b.String(), want) {
+	if want := "b     null        1           2.5              1            2\nnull  x           1         1.667              1            3\n"; !strings.Contains(b.String(), want) {
 		t.Fatalf("got\n%s", b.String())
 	}
 	if err := s.Exec(imp+"SELECT * FROM DIFF (SPLIT d WHERE m > 1e9) ON loc", func(r *Result) error { got = r.Frame; return nil }); err != nil || got.Rows != 0 {

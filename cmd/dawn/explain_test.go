@@ -190,7 +190,7 @@ func TestExplainCLIKeepsAttributeText(t *testing.T) {
 	}
 	os.WriteFile(f, []byte(b.String()), 0o644)
 	code, out, stderr := runCLI(t, "", "explain", "--data", f, "--outlier", "m > 2", "--attrs", "ver")
-	if code != 0 || !strings.Contains(out, "\n1.0      1.0") {
+	if code != 0 || !strings.Contains(out, "\n1.0        1            10") {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
 	}
 }

@@ -151,7 +151,7 @@ func TestSQLCLIErrorsAndREPL(t *testing.T) {
 	in := "IMPORT FROM CSV FILE '" + filepath.Join(mb, "sql_diff", "sample.csv") + "'\n INTO s(usage double, latency double, location string, version string);\n" +
 		"SELECT * FROM nope;\nSELECT * FROM DIFF (SPLIT s WHERE usage > 1000) ON location\n  WITH MIN SUPPORT 0.5;\n"
 	code, out, stderr := runCLI(t, in, "sql")
-	if code != 1 || !strings.Contains(stderr, `3:15: unknown table "nope"`) || !strings.Contains(out, "CAN           1.0  4.1128404669260705") {
+	if code != 1 || !strings.Contains(stderr, `3:15: unknown table "nope"`) || !strings.Contains(out, "CAN             1         4.113") {
 		t.Errorf("REPL: exit %d\nstdout %s\nstderr %s", code, out, stderr)
 	}
 }
