@@ -129,6 +129,9 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 	for _, c := range need {
 		delete(kinds, c)
 	}
+	// Three stages on a terminal: reading, classifying, explaining.
+	bar := newBar(e, "explain: reading "+f.data, 3)
+	defer bar.Finish()
 	fr, err := explain.ReadFrame(f.data, explain.ReadOptions{Columns: dedupeNames(cols), Kinds: kinds, Data: ropt})
 	if err != nil {
 		if spec.Predicate != "" && strings.Contains(err.Error(), "unknown column") {
@@ -136,10 +139,14 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
+	bar.Describe(fmt.Sprintf("explain: classifying %d rows", fr.Rows))
+	bar.Add(1)
 	flags, err := spec.Classify(fr)
 	if err != nil {
 		return err
 	}
+	bar.Describe("explain: searching combinations")
+	bar.Add(1)
 	var ac []*explain.Column
 	for _, a := range attrs {
 		c, err := fr.Strings(a)
@@ -168,6 +175,8 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	bar.Add(1)
+	bar.Finish()
 	if res.Outliers == 0 {
 		return fmt.Errorf("explain: %w: the classifier marked none of the %d rows of %s", explain.ErrNoOutliers, fr.Rows, f.data)
 	}

@@ -152,7 +152,14 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if s.RunID == "" {
 		s.RunID = al.runID()
 	}
+	// Epochs are most of a long run: count them on a terminal (0 epochs
+	// given: the default, so the bar counts without a total).
+	bar := newBar(e, "train: epochs", int64(o.Epochs))
+	if bar.Active() {
+		o.Progress = func(train.EpochStat) { bar.Add(1) }
+	}
 	rep, err := train.Run(ctx, s)
+	bar.Finish()
 	if err == nil {
 		err = logTrainRun(ctx, al, rep)
 	}

@@ -57,6 +57,14 @@ func newBar(w io.Writer, total int64, description string) *Bar {
 // Active reports whether the bar draws anything.
 func (b *Bar) Active() bool { return b != nil && b.pb != nil }
 
+// Describe replaces the bar's description, e.g. when work moves to its
+// next stage.
+func (b *Bar) Describe(description string) {
+	if b.Active() {
+		b.pb.Describe(description)
+	}
+}
+
 // Add advances the bar by n.
 func (b *Bar) Add(n int64) {
 	if b.Active() {
