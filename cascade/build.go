@@ -45,7 +45,11 @@ type BuildConfig struct {
 	// lowest expected cost is kept, as NoScope's optimizer also picks the
 	// specialized model's architecture.
 	Candidates []Candidate
-	Target     float64 // agreement with the reference on the held-out part, e.g. 0.99
+	// Progress, when set, is told each stage as it starts (timing the
+	// reference, labeling the sample, fitting candidate i of n), for a
+	// progress display.
+	Progress func(stage string, step, steps int)
+	Target   float64 // agreement with the reference on the held-out part, e.g. 0.99
 	// HoldOut is the fraction of the sample held out for the optimizer
 	// (0.3 when 0).
 	HoldOut float64
@@ -152,6 +156,16 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 			return nil, nil, nil, fmt.Errorf("cascade: build: time the reference: %w", err)
 		}
 	}
+	cands := cfg.Candidates
+	if len(cands) == 0 {
+		cands = []Candidate{{Trainer: cfg.Trainer}}
+	}
+	progress := func(stage string, step int) {
+		if cfg.Progress != nil {
+			cfg.Progress(stage, step, 1+len(cands))
+		}
+	}
+	progress(fmt.Sprintf("labeling %d rows with the reference", n), 0)
 	start := time.Now()
 	rp, err := cfg.Reference.Predict(ctx, cfg.Sample)
 	if err != nil {
@@ -165,16 +179,13 @@ func Build(ctx context.Context, cfg BuildConfig) (*Cascade, Cheap, *Report, erro
 	if cfg.ProbeCalls < 0 {
 		refCost.Reference, refCost.ReferenceAlone = refCost.ReferenceBatch, 0
 	}
-	cands := cfg.Candidates
-	if len(cands) == 0 {
-		cands = []Candidate{{Trainer: cfg.Trainer}}
-	}
 	var best *Cascade
 	var bestCheap Cheap
 	var bestRep *Report
 	var plans []CandidatePlan
 	var firstErr error
-	for _, cand := range cands {
+	for ci, cand := range cands {
+		progress(fmt.Sprintf("fitting and optimizing cheap model %d of %d %s", ci+1, len(cands), cand.Name), 1+ci)
 		trainer := cand.Trainer
 		if p, ok := trainer.(Preparer); ok {
 			var err error

@@ -10,6 +10,7 @@ import (
 	"github.com/dawn-ml/dawn/cascade"
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/featurize"
+	"github.com/dawn-ml/dawn/internal/progress"
 	"github.com/dawn-ml/dawn/model"
 	"github.com/dawn-ml/dawn/train"
 )
@@ -264,8 +265,17 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("cascade build: %w", err)
 	}
+	var bar *progress.Bar
 	c, cheap, rep, err := cascade.Build(ctx, cascade.BuildConfig{Reference: reference, Sample: rows, Candidates: cands,
-		Target: *target, HoldOut: *holdout, Ordered: *ordered, Folds: *folds, Ensemble: *ensemble, Confidence: *confidence, Window: *window, Nested: *nested, Seed: *seed})
+		Target: *target, HoldOut: *holdout, Ordered: *ordered, Folds: *folds, Ensemble: *ensemble, Confidence: *confidence, Window: *window, Nested: *nested, Seed: *seed,
+		Progress: func(stage string, step, steps int) {
+			if bar == nil {
+				bar = newBar(e, "cascade build: "+stage, int64(steps))
+			}
+			bar.Describe("cascade build: " + stage)
+			bar.Set(int64(step))
+		}})
+	bar.Finish()
 	if err != nil {
 		return err
 	}

@@ -68,11 +68,14 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 	if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// In order: the cascade uses the trained model as its reference.
 	for _, c := range []struct {
 		bar  string
 		args []string
 	}{
 		{"train: epochs", []string{"train", "--data", data, "--text", "text", "--target", "label", "--epochs", "5", "--workers", "1", "--out", filepath.Join(dir, "m")}},
+		{"cascade build: labeling 400 rows", []string{"cascade", "build", "--reference", filepath.Join(dir, "m"), "--data", data, "--text", "text",
+			"--target-accuracy", "0.9", "--out", filepath.Join(dir, "c")}},
 		{"explain: ", []string{"explain", "--data", data, "--outlier", "usage > 350", "--attrs", "country"}},
 	} {
 		tty, piped := onTerminal(t, c.args...)
