@@ -154,26 +154,13 @@ func (p Predicate) ClassifyNumbers(metric []float64) ([]bool, error) {
 
 // ClassifyStrings applies the predicate to a string column (lexical order).
 func (p Predicate) ClassifyStrings(col *Column) ([]bool, error) {
-	var match func(string) bool
-	switch p.Op {
-	case OpEq:
-		match = func(s string) bool { return s == p.Value }
-	case OpNe:
-		match = func(s string) bool { return s != p.Value }
-	case OpLt:
-		match = func(s string) bool { return s < p.Value }
-	case OpLe:
-		match = func(s string) bool { return s <= p.Value }
-	case OpGt:
-		match = func(s string) bool { return s > p.Value }
-	case OpGe:
-		match = func(s string) bool { return s >= p.Value }
-	default:
-		return nil, fmt.Errorf("explain: predicate operator %q", p.Op)
+	match, err := textCompare(p.Op)
+	if err != nil {
+		return nil, err
 	}
 	byCode := make([]bool, len(col.Dict))
 	for k, s := range col.Dict {
-		byCode[k] = match(s)
+		byCode[k] = match(s, p.Value)
 	}
 	flags := make([]bool, col.Len())
 	for i, k := range col.Codes {

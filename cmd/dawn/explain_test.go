@@ -238,3 +238,71 @@ func TestExplainCLIParquetMatchesCSV(t *testing.T) {
 		t.Fatalf("got %q want %q", got, want)
 	}
 }
+
+// The issue's case: 100k events with a cause planted in
+// {country=CAN, version=v3}. dawn explain names the pair alone by default;
+// --exact-macrobase gives MacroBase's two separate causes.
+func TestExplainCLIPlantedPair(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("country,version,latency\n")
+	countries := []string{"USA", "CAN", "MEX", "GBR", "FRA"}
+	versions := []string{"v1", "v2", "v3"}
+	// A fixed pattern instead of random draws: every 15 rows hold each
+	// country-version pair once; CAN,v3 is slow in 40 of every 120 rows of
+	// it, the others in 1 of every 300.
+	pair := 0
+	for i := 0; i < 100_005; i++ {
+		c, v := countries[i%5], versions[(i/5)%3]
+		slow := false
+		if c == "CAN" && v == "v3" {
+			slow = pair%3 == 0
+			pair++
+		} else {
+			slow = i%300 == 7
+		}
+		lat := 10
+		if slow {
+			lat = 900
+		}
+		fmt.Fprintf(&b, "%s,%s,%d\n", c, v, lat)
+	}
+	p := filepath.Join(t.TempDir(), "events.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	explainKeys := func(extra ...string) []string {
+		t.Helper()
+		args := append([]string{"explain", "--data", p, "--outlier", "latency > 500", "--attrs", "country,version", "--metric", "risk_ratio", "--json"}, extra...)
+		code, stdout, stderr := runCLI(t, "", args...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var got struct {
+			Explanations []struct {
+				Values    map[string]string `json:"values"`
+				RiskRatio float64           `json:"risk_ratio"`
+			} `json:"explanations"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+			t.Fatal(err)
+		}
+		var ks []string
+		for _, e := range got.Explanations {
+			var parts []string
+			for _, a := range []string{"country", "version"} {
+				if v, ok := e.Values[a]; ok {
+					parts = append(parts, a+"="+v)
+				}
+			}
+			ks = append(ks, strings.Join(parts, ","))
+		}
+		slices.Sort(ks)
+		return ks
+	}
+	if got := explainKeys(); !slices.Equal(got, []string{"country=CAN,version=v3"}) {
+		t.Errorf("default: %v, want only the pair", got)
+	}
+	if got := explainKeys("--exact-macrobase"); !slices.Equal(got, []string{"country=CAN", "version=v3"}) {
+		t.Errorf("--exact-macrobase: %v, want the two parts", got)
+	}
+}
