@@ -42,6 +42,10 @@ type Options struct {
 	// (',' and tab): one ASCII character other than a quote or a newline,
 	// e.g. ';' or '|'.
 	Delimiter byte
+	// Progress, when set, is called after every batch Next returns with
+	// the bytes read so far and the file's size (0 when unknown), for a
+	// progress bar.
+	Progress func(read, size int64)
 	// InferRows is the number of rows inference samples (DefaultInferRows
 	// when 0; inference never reads more than this before the first batch).
 	InferRows int
@@ -385,6 +389,9 @@ func (r *Reader) Next() (arrow.RecordBatch, error) {
 		return nil, err
 	}
 	r.rows += rec.NumRows()
+	if r.opt.Progress != nil {
+		r.opt.Progress(r.BytesRead(), r.size)
+	}
 	return rec, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dawn-ml/dawn/eval"
+	"github.com/dawn-ml/dawn/internal/progress"
 	"github.com/dawn-ml/dawn/model"
 )
 
@@ -45,7 +46,10 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	bar := newBar(e, "eval: "+*in, progress.FileSize(*in))
+	ropt.Progress = func(read, _ int64) { bar.Set(read) }
 	r, err := eval.FileOptions(ctx, m, *in, *gold, ropt)
+	bar.Finish()
 	if err != nil {
 		return err
 	}

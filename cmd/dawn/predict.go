@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/dawn-ml/dawn/internal/progress"
 	"github.com/dawn-ml/dawn/model"
 	_ "github.com/dawn-ml/dawn/train" // registers the end-model types
 )
@@ -43,7 +44,10 @@ func runPredict(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	bar := newBar(e, "predict: "+*in, progress.FileSize(*in))
+	ropt.Progress = func(read, _ int64) { bar.Set(read) }
 	n, err := model.PredictFileOptions(ctx, m, *in, *out, ropt)
+	bar.Finish()
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,8 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 		{"train: epochs", []string{"train", "--data", data, "--text", "text", "--target", "label", "--epochs", "5", "--workers", "1", "--out", filepath.Join(dir, "m")}},
 		{"cascade build: labeling 400 rows", []string{"cascade", "build", "--reference", filepath.Join(dir, "m"), "--data", data, "--text", "text",
 			"--target-accuracy", "0.9", "--out", filepath.Join(dir, "c")}},
+		{"predict: ", []string{"predict", "--model", filepath.Join(dir, "m"), "--data", data, "--out", filepath.Join(dir, "p.csv")}},
+		{"eval: ", []string{"eval", "--model", filepath.Join(dir, "m"), "--data", data, "--gold", "label"}},
 		{"explain: ", []string{"explain", "--data", data, "--outlier", "usage > 350", "--attrs", "country"}},
 	} {
 		tty, piped := onTerminal(t, c.args...)

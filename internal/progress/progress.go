@@ -43,7 +43,9 @@ func newBar(w io.Writer, total int64, description string) *Bar {
 	if total <= 0 {
 		total = -1
 	}
+	// Drawn at once, so the work is visible before its first step ends.
 	return &Bar{pb: progressbar.NewOptions64(total,
+		progressbar.OptionSetRenderBlankState(true),
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(description),
 		progressbar.OptionThrottle(100*time.Millisecond),
