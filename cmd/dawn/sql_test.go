@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -153,5 +154,33 @@ func TestSQLCLIErrorsAndREPL(t *testing.T) {
 	code, out, stderr := runCLI(t, in, "sql")
 	if code != 1 || !strings.Contains(stderr, `3:15: unknown table "nope"`) || !strings.Contains(out, "CAN             1         4.113") {
 		t.Errorf("REPL: exit %d\nstdout %s\nstderr %s", code, out, stderr)
+	}
+}
+
+// INTO OUTFILE writes Parquet by extension, and IMPORT reads a directory or
+// a glob of those files back as one table.
+func TestSQLCLIParquetOutfileAndDirectoryImport(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a.csv"), []byte("usage,location\n2000,CAN\n10,USA\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.csv"), []byte("usage,location\n3000,MEX\n20,USA\n5,CAN\n"), 0o644)
+	for _, n := range []string{"a", "b"} {
+		q := "IMPORT FROM CSV FILE '" + n + ".csv' INTO t(usage double, location string); " +
+			"SELECT * FROM DIFF (SPLIT t WHERE usage > 1000) ON location INTO OUTFILE 'logs/" + n + ".parquet'"
+		if code, _, stderr := runDawn(t, "sql", "--dir", dir, "-e", q); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "logs", n+".parquet")); !bytes.HasPrefix(b, []byte("PAR1")) {
+			t.Fatalf("%s.parquet is not Parquet: %q", n, b[:min(len(b), 20)])
+		}
+	}
+	for _, src := range []string{"logs", "logs/*.parquet"} {
+		code, out, stderr := runDawn(t, "sql", "--dir", dir, "--json", "-e", "IMPORT FROM CSV FILE '"+src+"' INTO l(location string, support double); SELECT location FROM l ORDER BY location;")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", src, code, stderr)
+		}
+		if !strings.Contains(out, `"CAN"`) || !strings.Contains(out, `"MEX"`) || strings.Contains(out, `"USA"`) {
+			t.Errorf("%s: %s", src, out)
+		}
 	}
 }
