@@ -26,6 +26,10 @@ Classify rows as outliers, then report the attribute-value combinations (order
 1 to --max-order) that are over-represented among them, as MacroBase does.
 Output columns: the attributes (empty when not part of the combination),
 support, the ratio named for --metric, outlier_count, total_count.
+By default a combination whose ratio is at least --specific (2) times each
+of its reported parts' is reported instead of them, and parts it explains
+away are dropped; --exact-macrobase gives MacroBase's output. --data may be a
+directory or a glob of files (a prediction log).
 
 With --stream, --outlier and --percentile run the streaming APriori engine;
 --mad and --mcd run MacroBase's classic streaming pipeline (scores retrained
@@ -36,6 +40,7 @@ ratio from heavy-hitter counters and streaming FP-trees).
 Examples:
   dawn explain --data sensors.parquet --outlier 'power_drain > 0.9' \
       --attrs model,firmware_version --min-support 0.2 --min-ratio 1.5
+  dawn explain --data predictions/ --outlier "label != Label AND country == 'CAN'" --attrs version,os
   zcat sensor10k.csv.gz | dawn explain --stream --mad power_drain --attrs device_id \
       --min-support 0.01 --min-ratio 1 --warmup 100 --retrain 1000 --decay-every 1000 --reservoir 1000
 `
