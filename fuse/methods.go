@@ -6,7 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-		"github.com/dawn-ml/dawn/labelmodel"
+	"github.com/dawn-ml/dawn/labelmodel"
 )
 
 // fitMajority is the (weighted) vote: weight[s] per source, 1 when nil.
