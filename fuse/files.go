@@ -22,8 +22,16 @@ type Columns struct {
 	Object, Source, Value string
 }
 
+// ReadOptions configure reading a claims file.
+type ReadOptions struct {
+	Data data.Options
+	// Progress, when set, is called after each batch with the bytes read
+	// so far and the file's size (0 when unknown).
+	Progress func(read, size int64)
+}
+
 // readColumns streams the named columns of path, calling f per batch.
-func readColumns(path string, opt data.Options, cols []string, f func(rec arrow.RecordBatch, idx []int) error) error {
+func readColumns(path string, opt data.Options, cols []string, progress func(read, size int64), f func(rec arrow.RecordBatch, idx []int) error) error {
 	opt.Columns = cols
 	if opt.Types == nil {
 		opt.Types = map[string]arrow.DataType{}
@@ -55,6 +63,9 @@ func readColumns(path string, opt data.Options, cols []string, f func(rec arrow.
 		if err != nil {
 			return err
 		}
+		if progress != nil {
+			progress(r.BytesRead(), r.Size())
+		}
 	}
 }
 
@@ -76,7 +87,8 @@ func stringTypes(opt data.Options, cols ...string) data.Options {
 
 // ReadClaims reads claims from any file dawn reads. Rows with an empty
 // object, source or value are errors, named by row.
-func ReadClaims(path string, opt data.Options, cols Columns, numeric bool) (*Claims, error) {
+func ReadClaims(path string, ro ReadOptions, cols Columns, numeric bool) (*Claims, error) {
+	opt := ro.Data
 	b := NewBuilder(numeric)
 	names := []string{cols.Object, cols.Source, cols.Value}
 	if numeric {
@@ -85,7 +97,7 @@ func ReadClaims(path string, opt data.Options, cols Columns, numeric bool) (*Cla
 		opt = stringTypes(opt, names...)
 	}
 	var row int64
-	err := readColumns(path, opt, names, func(rec arrow.RecordBatch, idx []int) error {
+	err := readColumns(path, opt, names, ro.Progress, func(rec arrow.RecordBatch, idx []int) error {
 		oc, sc, vc := rec.Column(idx[0]), rec.Column(idx[1]), rec.Column(idx[2])
 		for i := 0; i < int(rec.NumRows()); i++ {
 			row++
@@ -192,7 +204,7 @@ func ReadTruth(path string, opt data.Options, objectCol, valueCol string, c *Cla
 		valIdx[v] = int32(i)
 	}
 	var row int64
-	err := readColumns(path, opt, []string{objectCol, valueCol}, func(rec arrow.RecordBatch, idx []int) error {
+	err := readColumns(path, opt, []string{objectCol, valueCol}, nil, func(rec arrow.RecordBatch, idx []int) error {
 		oc, vc := rec.Column(idx[0]), rec.Column(idx[1])
 		for i := 0; i < int(rec.NumRows()); i++ {
 			row++
@@ -313,7 +325,7 @@ func ReadFeatures(path string, opt data.Options, sourceCol string, use []string,
 	}
 	matched := 0
 	var row int64
-	err = readColumns(path, opt, cols, func(rec arrow.RecordBatch, idx []int) error {
+	err = readColumns(path, opt, cols, nil, func(rec arrow.RecordBatch, idx []int) error {
 		sc := rec.Column(idx[0])
 		for i := 0; i < int(rec.NumRows()); i++ {
 			row++

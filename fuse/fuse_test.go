@@ -11,7 +11,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/labelmodel"
 	"github.com/dawn-ml/dawn/model"
 )
@@ -303,19 +302,19 @@ func TestReadClaimsErrors(t *testing.T) {
 		return p
 	}
 	cols := Columns{Object: "item", Source: "worker", Value: "label"}
-	if _, err := ReadClaims(write("a.csv", "item,worker\n1,2\n"), data.Options{}, cols, false); err == nil || !strings.Contains(err.Error(), `column "label"`) {
+	if _, err := ReadClaims(write("a.csv", "item,worker\n1,2\n"), ReadOptions{}, cols, false); err == nil || !strings.Contains(err.Error(), `column "label"`) {
 		t.Errorf("missing column: %v", err)
 	}
-	if _, err := ReadClaims(write("b.csv", "item,worker,label\n1,w,x\n2,,y\n"), data.Options{}, cols, false); err == nil || !strings.Contains(err.Error(), "row 2: empty column worker") {
+	if _, err := ReadClaims(write("b.csv", "item,worker,label\n1,w,x\n2,,y\n"), ReadOptions{}, cols, false); err == nil || !strings.Contains(err.Error(), "row 2: empty column worker") {
 		t.Errorf("empty source: %v", err)
 	}
-	if _, err := ReadClaims(write("c.csv", "item,worker,label\n1,w,3.5\n2,v,high\n"), data.Options{}, cols, true); err == nil || !strings.Contains(err.Error(), "row 2, column label") {
+	if _, err := ReadClaims(write("c.csv", "item,worker,label\n1,w,3.5\n2,v,high\n"), ReadOptions{}, cols, true); err == nil || !strings.Contains(err.Error(), "row 2, column label") {
 		t.Errorf("non-numeric value: %v", err)
 	}
-	if _, err := ReadClaims(write("d.csv", "item,worker,label\n"), data.Options{}, cols, false); err == nil || !strings.Contains(err.Error(), "no claims") {
+	if _, err := ReadClaims(write("d.csv", "item,worker,label\n"), ReadOptions{}, cols, false); err == nil || !strings.Contains(err.Error(), "no claims") {
 		t.Errorf("empty file: %v", err)
 	}
-	c, err := ReadClaims(write("e.csv", "item,worker,label\n007,w1,1\n007,w2,0\n8,w1,1\n"), data.Options{}, cols, false)
+	c, err := ReadClaims(write("e.csv", "item,worker,label\n007,w1,1\n007,w2,0\n8,w1,1\n"), ReadOptions{}, cols, false)
 	if err != nil {
 		t.Fatal(err)
 	}
