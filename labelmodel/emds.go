@@ -118,37 +118,50 @@ func clampKnown(post []float64, known []int32, k int) {
 }
 
 // mStep sets the prior and confusion matrices from the item posteriors.
+// The per-worker counts are laid out by code, c[code·K+y] for code =
+// source·K + answer, so the hot loop needs no division.
 func (d *DSParams) mStep(tab *Patterns, post []float64, smooth float64, workers int) {
 	k, nm := d.K, d.M
 	np := tab.Len()
 	type acc struct{ w, c []float64 }
 	parts := make([]acc, numWorkers(np, workers))
 	parallel(np, workers, func(t, lo, hi int) {
-		a := acc{w: make([]float64, k), c: make([]float64, nm*k*(k+1))}
+		a := acc{w: make([]float64, k), c: make([]float64, nm*k*k)}
 		for p := lo; p < hi; p++ {
 			cnt := float64(tab.Count[p])
 			pp := post[p*k : (p+1)*k]
 			for y, v := range pp {
 				a.w[y] += cnt * v
 			}
+			if cnt == 1 {
+				for _, code := range tab.Row(p) {
+					row := a.c[int(code)*k : int(code)*k+k]
+					for y, q := range pp {
+						row[y] += q
+					}
+				}
+				continue
+			}
 			for _, code := range tab.Row(p) {
-				base := (int(code) / k) * k * (k + 1)
-				v := int(code) % k
+				row := a.c[int(code)*k : int(code)*k+k]
 				for y, q := range pp {
-					a.c[base+y*(k+1)+v] += cnt * q
+					row[y] += cnt * q
 				}
 			}
 		}
 		parts[t] = a
 	})
 	wy := make([]float64, k)
-	clear(d.Theta)
-	for _, a := range parts {
+	counts := parts[0].c
+	for y, v := range parts[0].w {
+		wy[y] += v
+	}
+	for _, a := range parts[1:] {
 		for y, v := range a.w {
 			wy[y] += v
 		}
 		for j, v := range a.c {
-			d.Theta[j] += v
+			counts[j] += v
 		}
 	}
 	var total float64
@@ -161,6 +174,9 @@ func (d *DSParams) mStep(tab *Patterns, post []float64, smooth float64, workers 
 	for i := 0; i < nm; i++ {
 		for y := 0; y < k; y++ {
 			row := d.Theta[(i*k+y)*(k+1) : (i*k+y+1)*(k+1)]
+			for a := 0; a < k; a++ {
+				row[a] = counts[(i*k+a)*k+y]
+			}
 			if d.AbstainObserved {
 				if wy[y] <= 0 {
 					for a := range row {
