@@ -21,7 +21,10 @@
 //     and N(0,1) priors on α and b (Whitehill et al., 2009).
 //   - MACE: each source knows the answer with probability θ_s and
 //     otherwise answers from its own spam distribution ξ_s; EM with
-//     add-0.5 smoothing and a uniform prior on true values (Hovy et al., 2013).
+//     add-0.5 smoothing (Hovy et al., 2013). Unlike Hovy et al., the
+//     prior on true values is learned, as Dawid–Skene learns it: with
+//     skewed classes and three answers per object a uniform prior cost
+//     nine points of accuracy on D_Product-shaped data.
 //   - KOS: Karger–Oh–Shah message passing (binary claims only). KOS gives
 //     a score, not a probability: the reported probability is the logistic
 //     of the object's score divided by the scores' standard deviation.

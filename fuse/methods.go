@@ -339,11 +339,14 @@ func fitMACE(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 				xi[s*k+a] = (spam[s*k+a] + maceSmooth) / tot
 			}
 		}
-		// E-step, uniform prior on the truth.
+		// E-step, with the class prior learned as Dawid–Skene learns it
+		// (Hovy et al. fix it uniform; with skewed classes and few answers
+		// per object that costs several points of accuracy).
+		lp := logs(priorFrom(post, k))
 		var ll float64
 		for o := 0; o < n; o++ {
 			row := post[o*k : (o+1)*k]
-			clear(row)
+			copy(row, lp)
 			for j := c.Ptr[o]; j < c.Ptr[o+1]; j++ {
 				s, a := int(c.Src[j]), int(c.Val[j])
 				th := theta[s]
@@ -378,7 +381,7 @@ func fitMACE(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 		copy(dst, logTab[(s*k+a)*k:(s*k+a+1)*k])
 	}
 	r.table = &Table{Mode: modeLogLinear, K: k, Sources: c.Sources, Values: c.Values,
-		Base: make([]float64, k), W: logTab}
+		Base: logs(prior), W: logTab}
 	r.table.setDefault()
 	return r, nil
 }

@@ -21,14 +21,20 @@ type SynthConfig struct {
 	// 0.85, 0.95.
 	GroupAcc []float64
 	Noise    float64
-	Seed     uint64
+	// Prior is the distribution of true values (default uniform).
+	Prior []float64
+	// Gap > 0 makes sources class-dependent, as Dawid–Skene models them:
+	// a source's accuracy on truth y is its accuracy plus Gap·(u_y − 0.5)
+	// for a uniform u_y per source and value.
+	Gap  float64
+	Seed uint64
 }
 
 // Synth is a generated problem.
 type Synth struct {
 	Claims   *Claims
 	Truth    []int32   // per object, value id
-	Accuracy []float64 // per source, the planted accuracy
+	Accuracy []float64 // per source, the planted accuracy (the average over truths weighted by Prior when Gap > 0)
 	Group    []int     // per source
 	Features *Features // one-hot group
 }
@@ -51,6 +57,32 @@ func Synthesize(cfg SynthConfig) *Synth {
 		s.Group[i] = rng.IntN(g)
 		a := cfg.GroupAcc[s.Group[i]] + (2*rng.Float64()-1)*cfg.Noise
 		s.Accuracy[i] = min(max(a, 0.05), 0.99)
+	}
+	classAcc := make([]float64, cfg.Sources*cfg.K)
+	prior := cfg.Prior
+	if prior == nil {
+		prior = make([]float64, cfg.K)
+		for y := range prior {
+			prior[y] = 1 / float64(cfg.K)
+		}
+	}
+	for i := range s.Accuracy {
+		var avg float64
+		for y := 0; y < cfg.K; y++ {
+			a := s.Accuracy[i]
+			if cfg.Gap > 0 {
+				a = min(max(a+cfg.Gap*(rng.Float64()-0.5), 0.05), 0.99)
+			}
+			classAcc[i*cfg.K+y] = a
+			avg += prior[y] * a
+		}
+		s.Accuracy[i] = avg
+	}
+	priorCum := make([]float64, cfg.K)
+	var pc float64
+	for y, p := range prior {
+		pc += p
+		priorCum[y] = pc
 	}
 	// Cumulative source weights.
 	cum := make([]float64, cfg.Sources)
@@ -93,7 +125,14 @@ func Synthesize(cfg SynthConfig) *Synth {
 	c.Val = make([]int32, 0, cfg.Claims)
 	seen := make([]int32, cfg.Sources)
 	for o := 0; o < cfg.Objects; o++ {
-		y := int32(rng.IntN(cfg.K))
+		y := int32(cfg.K - 1)
+		u := rng.Float64() * pc
+		for v, c := range priorCum {
+			if u < c {
+				y = int32(v)
+				break
+			}
+		}
 		s.Truth[o] = y
 		// Spread the claims evenly: object o gets its share of the total.
 		n := (cfg.Claims*(o+1))/cfg.Objects - (cfg.Claims*o)/cfg.Objects
@@ -108,7 +147,7 @@ func Synthesize(cfg SynthConfig) *Synth {
 			}
 			seen[src] = int32(o) + 1
 			v := y
-			if rng.Float64() >= s.Accuracy[src] {
+			if rng.Float64() >= classAcc[src*cfg.K+int(y)] {
 				v = int32(rng.IntN(cfg.K - 1))
 				if v >= y {
 					v++
