@@ -1,0 +1,140 @@
+package video
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/dawn-ml/dawn/internal/shareddata"
+)
+
+var (
+	vtOnce  sync.Once
+	vtStore *Store
+	vtBoxes Boxes
+	vtErr   error
+)
+
+// vtest loads the pre-decoded 96×72 frames and OpenCV's cached
+// full-body detections (the reference here).
+func vtest(t *testing.T) (*Store, Boxes) {
+	t.Helper()
+	dir := shareddata.Require(t, "opencv-vtest")
+	vtOnce.Do(func() {
+		var fr Frames
+		fr, vtErr = Open(context.Background(), filepath.Join(dir, "vtest_96x72_gray.raw"), "96x72")
+		if vtErr != nil {
+			return
+		}
+		defer fr.Close()
+		if vtStore, vtErr = Load(context.Background(), fr, 96, 72, false, "", nil); vtErr != nil {
+			return
+		}
+		vtBoxes, vtErr = ReadBoxes(filepath.Join(dir, "vtest_fullbody_opencv.csv"))
+	})
+	if vtErr != nil {
+		t.Fatal(vtErr)
+	}
+	return vtStore, vtBoxes
+}
+
+func truthCounts(s *Store, b Boxes) []int {
+	c := make([]int, s.N)
+	for i := range c {
+		c[i] = len(b[i])
+	}
+	return c
+}
+
+// Binary selections agree with the reference on ≥ 95 % of all frames.
+func TestSelectionAgreesWithReference(t *testing.T) {
+	s, b := vtest(t)
+	truth := truthCounts(s, b)
+	for _, k := range []int{6, 7} {
+		q, err := ParseQuery("SELECT frame FROM video WHERE count(person) >= " + itoa(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := uint64(1); seed <= 3; seed++ {
+			a, err := Run(t.Context(), s, &BoxesReference{Boxes: b, Seconds: 0.17}, q, QueryOptions{Seed: seed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sel := map[int]bool{}
+			for _, i := range a.FramesSelected {
+				sel[i] = true
+			}
+			agree := 0
+			for i, c := range truth {
+				if (c >= k) == sel[i] {
+					agree++
+				}
+			}
+			acc := float64(agree) / float64(s.N)
+			t.Logf(">= %d seed %d: agreement %.4f, %d reference calls of %d frames, speedup %.1f×, plan %+v", k, seed, acc, a.ReferenceCalls, a.Frames, a.Speedup, *a.Plan)
+			if acc < 0.95 {
+				t.Errorf(">= %d seed %d: agreement %.4f < 0.95", k, seed, acc)
+			}
+		}
+	}
+}
+
+func itoa(k int) string { return string(rune('0' + k)) }
+
+// AVG(count): the 95 % interval holds the true mean in ≥ 95 % of 100
+// seeded runs, with fewer reference calls than plain sampling needs.
+func TestAggregateCoverage(t *testing.T) {
+	s, b := vtest(t)
+	truth := truthCounts(s, b)
+	var mean float64
+	for _, c := range truth {
+		mean += float64(c)
+	}
+	mean /= float64(len(truth))
+	q, err := ParseQuery("SELECT AVG(count(person)) FROM video ERROR WITHIN 0.1 AT CONFIDENCE 95%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 100
+	if testing.Short() {
+		runs = 20
+	}
+	covered, calls, plain := 0, 0, 0
+	for seed := 1; seed <= runs; seed++ {
+		a, err := Run(t.Context(), s, &BoxesReference{Boxes: b, Seconds: 0.17}, q, QueryOptions{Seed: uint64(seed)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.CILow <= mean && mean <= a.CIHigh {
+			covered++
+		}
+		calls += a.ReferenceCalls
+		plain += a.PlainSamplingCalls
+	}
+	t.Logf("true mean %.4f; covered %d/%d; mean reference calls %.1f (training included), plain sampling %.1f", mean, covered, runs, float64(calls)/float64(runs), float64(plain)/float64(runs))
+	if float64(covered) < 0.95*float64(runs)-1 {
+		t.Errorf("coverage %d/%d", covered, runs)
+	}
+}
+
+func TestLimitQuery(t *testing.T) {
+	s, b := vtest(t)
+	q, err := ParseQuery("SELECT frame FROM video WHERE count(person) >= 7 LIMIT 10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Run(t.Context(), s, &BoxesReference{Boxes: b, Seconds: 0.17}, q, QueryOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.FramesSelected) != 10 {
+		t.Fatalf("found %d frames", len(a.FramesSelected))
+	}
+	for _, i := range a.FramesSelected {
+		if len(b[i]) < 7 {
+			t.Errorf("frame %d has %d people", i, len(b[i]))
+		}
+	}
+	t.Logf("LIMIT 10 with >= 7: %d reference calls (random scan: ~205)", a.ReferenceCalls)
+}
