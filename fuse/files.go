@@ -263,7 +263,7 @@ func (t *Truth) Split(c *Claims, fraction float64, seed uint64) (train []int32, 
 		}
 		h.Write(sb[:])
 		h.Write([]byte(c.Objects[o]))
-		u := float64(h.Sum64()>>11) / (1 << 53)
+		u := float64(mix64(h.Sum64())>>11) / (1 << 53)
 		if u < fraction {
 			if t.IDs != nil && t.IDs[o] >= 0 {
 				train[o] = t.IDs[o]
@@ -527,4 +527,12 @@ func writeRecord(path string, sch *arrow.Schema, b *array.RecordBuilder) error {
 		return fmt.Errorf("fuse: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// mix64 is splitmix64's finaliser: FNV's high bits alone mix poorly for
+// short, similar names.
+func mix64(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }

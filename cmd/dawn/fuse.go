@@ -55,7 +55,7 @@ func runFuse(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "write fused values here (CSV, TSV, Parquet, ... by extension)")
 	srcOut := fs.String("sources-out", "", "write the source report here")
 	modelOut := fs.String("model-out", "", "save the fitted model as an MLmodel directory that dawn serve answers with")
-	seed := fs.Uint64("seed", 0, "seed for the truth split and KOS's start")
+	seed := fs.Uint64("seed", 1, "seed for the truth split and KOS's start")
 	maxIter := fs.Int("max-iter", 0, "EM / message-passing iterations (default 100; KOS and CATD 20)")
 	workers := fs.Int("workers", 0, "parallel workers (default: all cores)")
 	forceEM := fs.Bool("em", false, "slimfast: learn by EM even when the optimizer would choose ERM")
