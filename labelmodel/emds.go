@@ -22,6 +22,8 @@ type DSParams struct {
 
 	logBase  []float64 // K
 	logDelta []float64 // (M·K)·K
+
+	accW, accC [][]float64 // the M-step's per-worker counts, reused
 }
 
 // DSOptions configure DawidSkeneEM.
@@ -123,10 +125,19 @@ func clampKnown(post []float64, known []int32, k int) {
 func (d *DSParams) mStep(tab *Patterns, post []float64, smooth float64, workers int) {
 	k, nm := d.K, d.M
 	np := tab.Len()
+	nw := numWorkers(np, workers)
+	if len(d.accW) != nw {
+		d.accW, d.accC = make([][]float64, nw), make([][]float64, nw)
+		for t := range d.accW {
+			d.accW[t], d.accC[t] = make([]float64, k), make([]float64, nm*k*k)
+		}
+	}
 	type acc struct{ w, c []float64 }
-	parts := make([]acc, numWorkers(np, workers))
+	parts := make([]acc, nw)
 	parallel(np, workers, func(t, lo, hi int) {
-		a := acc{w: make([]float64, k), c: make([]float64, nm*k*k)}
+		a := acc{w: d.accW[t], c: d.accC[t]}
+		clear(a.w)
+		clear(a.c)
 		for p := lo; p < hi; p++ {
 			cnt := float64(tab.Count[p])
 			pp := post[p*k : (p+1)*k]
@@ -243,8 +254,30 @@ func (d *DSParams) Posterior(codes []int32, dst []float64) float64 {
 	if d.logBase == nil {
 		d.cache()
 	}
-	copy(dst, d.logBase)
 	k := d.K
+	if k == 2 {
+		// Two classes: one log-odds, one exp.
+		a, b := d.logBase[0], d.logBase[1]
+		ld := d.logDelta
+		for _, c := range codes {
+			o := int(c) * 2
+			a += ld[o]
+			b += ld[o+1]
+		}
+		mx, diff := a, b-a
+		if b > a {
+			mx, diff = b, a-b
+		}
+		e := math.Exp(diff)
+		p := 1 / (1 + e)
+		if b > a {
+			dst[0], dst[1] = e*p, p
+		} else {
+			dst[0], dst[1] = p, e*p
+		}
+		return mx + math.Log1p(e)
+	}
+	copy(dst, d.logBase)
 	for _, c := range codes {
 		row := d.logDelta[int(c)*k : int(c)*k+k]
 		for y := range dst {
