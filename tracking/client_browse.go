@@ -123,3 +123,8 @@ func (c *Client) FindRuns(ctx context.Context, s RunSearch) ([]Run, string, erro
 	err := c.call(ctx, "POST", "runs/search", req, &out)
 	return out.Runs, out.NextPageToken, err
 }
+
+// ValidateAlias checks an alias name as registered-models/alias does
+// ("latest" and v<N> are reserved), for callers that set aliases through
+// a Store directly (the web console).
+func ValidateAlias(alias string) error { return validateAlias(alias) }
