@@ -10,7 +10,8 @@
   if (par && d.columns.length > 0) {
     var chart = echarts.init(par);
     var rows = [];
-    for (var i = 0; i < n; i++) rows.push({ name: d.runs[i], value: d.values.map(function (col) { return col[i]; }) });
+    var colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+    for (var i = 0; i < n; i++) rows.push({ name: d.runs[i], value: d.values.map(function (col) { return col[i]; }), lineStyle: { color: colors[i % colors.length] } });
     chart.setOption({
       animation: false,
       parallelAxis: d.columns.map(function (c, j) { return { dim: j, name: c, nameRotate: 20 }; }),
