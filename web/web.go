@@ -115,6 +115,11 @@ func New(o Options) (http.Handler, error) {
 	for _, rt := range routes {
 		mux.HandleFunc(rt.pattern, c.guard(rt))
 	}
+	// Anything else answers as the REST API does for unknown endpoints,
+	// which clients probing the server expect.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, tracking.CodeEndpointNotFound, "No endpoint %s %s", r.Method, r.URL.Path))
+	})
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.FileServerFS(static)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
