@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"strconv"
@@ -21,7 +22,6 @@ const (
 	// (24 bytes each in memory: 2,000,000 is 48 MB); longer histories are
 	// cut there and the answer says so.
 	maxHistoryPoints = 2_000_000
-	historyPage      = 100_000
 	maxChartRuns     = 100
 )
 
@@ -32,29 +32,28 @@ type history struct {
 	cut               bool
 }
 
+// errHistoryCut stops reading a history at maxHistoryPoints.
+var errHistoryCut = errors.New("web: history cut")
+
+// readHistory reads one metric's history in one ordered scan (paging with
+// offsets would rescan the skipped rows), stopping at maxHistoryPoints.
 func (c *console) readHistory(ctx context.Context, runID, key string) (*history, error) {
 	h := &history{}
-	token := ""
-	for {
-		next, err := c.Store.MetricHistory(ctx, runID, key, token, historyPage, func(m tracking.Metric) error {
-			h.total++
-			if len(h.step) < maxHistoryPoints {
-				h.step = append(h.step, float64(m.Step))
-				h.time = append(h.time, float64(m.Timestamp))
-				h.value = append(h.value, float64(m.Value))
-			} else {
-				h.cut = true
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
+	_, err := c.Store.MetricHistory(ctx, runID, key, "", 0, func(m tracking.Metric) error {
+		if len(h.step) == maxHistoryPoints {
+			h.cut = true
+			return errHistoryCut
 		}
-		if next == "" || h.cut {
-			return h, nil
-		}
-		token = next
+		h.total++
+		h.step = append(h.step, float64(m.Step))
+		h.time = append(h.time, float64(m.Timestamp))
+		h.value = append(h.value, float64(m.Value))
+		return nil
+	})
+	if err != nil && !errors.Is(err, errHistoryCut) {
+		return nil, err
 	}
+	return h, nil
 }
 
 // historyJSON answers GET /data/history?runs=ID,ID&key=K&points=N with each
