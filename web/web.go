@@ -79,6 +79,7 @@ var routes = []route{
 	{"GET /runs/{run}/artifact", KindExperiment, Read, "run", (*console).artifactPreview},
 	{"GET /runs/{run}/artifact/raw", KindExperiment, Read, "run", (*console).artifactRaw},
 	{"GET /runs/{run}/chart", KindExperiment, Read, "run", (*console).chartPage},
+	{"GET /runs/{run}/explain", KindExperiment, Read, "run", (*console).explainPage},
 	{"GET /data/history", KindExperiment, Read, "run", (*console).historyJSON},
 	{"GET /compare", KindExperiment, Read, "runs", (*console).comparePage},
 	{"GET /models", KindNone, "", "", (*console).modelsPage},
