@@ -125,6 +125,26 @@ async function shot(page, name) {
     });
     await shot(page, "04-run");
 
+    await check("artifact preview shows a CSV as a table, explain draws support bars", async () => {
+      const { run } = await api("GET", "runs/get?run_id=" + runs["run-a"]);
+      const root = run.info.artifact_uri.replace(/^mlflow-artifacts:\/*/, "");
+      const csv = "usage,location\n2000,CA\n2000,CA\n2000,CA\n2000,CA\n10,CA\n10,NY\n10,NY\n10,NY\n10,NY\n10,NY\n";
+      const put = await fetch(base + "/api/2.0/mlflow-artifacts/artifacts/" + root + "/sample.csv", { method: "PUT", body: csv });
+      assert.equal(put.status, 200);
+      await page.goto(base + "/runs/" + runs["run-a"] + "/artifact?path=sample.csv");
+      assert.equal(await page.$$eval("#preview tbody tr", (trs) => trs.length), 10);
+      await shot(page, "09-artifact-csv");
+      await page.goto(base + "/runs/" + runs["run-a"] + "/explain");
+      await page.fill("#explain-form textarea", "IMPORT FROM CSV FILE 'sample.csv' INTO sample(usage double, location string);\n" +
+        "SELECT * FROM DIFF (SPLIT sample WHERE usage > 1000.0) ON location;");
+      await Promise.all([page.waitForURL(/sql=/), page.click("#explain-form button")]);
+      const rows = await page.$$eval("table.explanations tbody tr", (trs) => trs.map((tr) => tr.textContent));
+      assert.equal(rows.length, 1);
+      assert.ok(rows[0].includes("CA"), rows[0]);
+      assert.ok(await page.$("table.explanations .bar"));
+      await shot(page, "10-explain");
+    });
+
     await check("metric chart draws one series", async () => {
       const t1 = Date.now();
       await page.goto(base + "/runs/" + runs["run-a"] + "/chart?key=loss");
