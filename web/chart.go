@@ -56,6 +56,35 @@ func (c *console) readHistory(ctx context.Context, runID, key string) (*history,
 	return h, nil
 }
 
+// sampledHistory is the history to draw: when the store can summarise it
+// in the database (tracking.MetricSampler) and it is longer than twice
+// points, the min and max of each of points/2 step buckets (an envelope
+// that keeps every peak, in one aggregate scan); otherwise every point.
+func (c *console) sampledHistory(ctx context.Context, runID, key string, points int) (*history, error) {
+	sampler, ok := c.Store.(tracking.MetricSampler)
+	if !ok {
+		return c.readHistory(ctx, runID, key)
+	}
+	bs, err := sampler.MetricHistoryBuckets(ctx, runID, key, points/2)
+	if err != nil {
+		return nil, err
+	}
+	total := 0
+	for _, b := range bs {
+		total += int(b.Count)
+	}
+	if total <= 2*points {
+		return c.readHistory(ctx, runID, key)
+	}
+	h := &history{total: total}
+	for _, b := range bs {
+		h.step = append(h.step, float64(b.FirstStep), float64(b.LastStep))
+		h.time = append(h.time, float64(b.FirstTime), float64(b.LastTime))
+		h.value = append(h.value, b.Min, b.Max)
+	}
+	return h, nil
+}
+
 // historyJSON answers GET /data/history?runs=ID,ID&key=K&points=N with each
 // run's history of K downsampled to at most N points with LTTB over the
 // step axis (wall-time stamps travel with the points kept).
@@ -90,7 +119,7 @@ func (c *console) historyJSON(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		t0 := time.Now()
-		h, err := c.readHistory(r.Context(), id, key)
+		h, err := c.sampledHistory(r.Context(), id, key, points)
 		if err != nil {
 			return err
 		}

@@ -105,9 +105,20 @@ func TestHistoryJSON(t *testing.T) {
 	if len(got.Series) != 2 || got.Series[0].Total != 5000 || len(got.Series[0].Step) != 100 || len(got.Series[0].Time) != 100 {
 		t.Fatalf("series: %d, total %d, %d steps", len(got.Series), got.Series[0].Total, len(got.Series[0].Step))
 	}
+	// 5,000 points > 2 × 100: the store summarises 50 buckets of width
+	// 4999/50+1 = 100 steps; bucket 0 (steps 0..99) has min 1/100 at its
+	// first step's slot and max 1 at its last.
 	s := got.Series[0]
-	if *s.Step[0] != 0 || *s.Step[99] != 4999 || *s.Value[0] != 1 || *s.Time[99] != 14999 {
-		t.Fatalf("first/last points: %v %v %v", *s.Step[0], *s.Step[99], *s.Value[0])
+	if *s.Step[0] != 0 || *s.Value[0] != 0.01 || *s.Step[1] != 99 || *s.Value[1] != 1 || *s.Step[99] != 4999 || *s.Time[99] != 14999 {
+		t.Fatalf("first/last points: step %v value %v, step %v value %v, last step %v", *s.Step[0], *s.Value[0], *s.Step[1], *s.Value[1], *s.Step[99])
+	}
+	// Asking for more points than the history has returns every point exactly.
+	_, body = f.get(t, "/data/history?runs="+id+"&key=curve&points=20000")
+	exact := got
+	exact.Series = nil
+	json.Unmarshal([]byte(body), &exact)
+	if s := exact.Series[0]; len(s.Step) != 5000 || *s.Value[0] != 1 || *s.Value[4999] != 1.0/5000 {
+		t.Fatalf("exact history: %d points", len(s.Step))
 	}
 	if got.Series[1].Total != 0 || len(got.Series[1].Step) != 0 {
 		t.Fatalf("second run has no curve, got %d points", got.Series[1].Total)
