@@ -41,8 +41,8 @@ func RunMetricSampler(t *testing.T, s tracking.Store) {
 		t.Fatal(err)
 	}
 	want := []tracking.MetricBucket{
-		{0, 1, 100, 101, 0, 1, 2}, {2, 3, 102, 103, 2, 3, 2}, {4, 5, 104, 105, 5, 5, 2}, // NaN at step 4 counted, not in min/max
-		{6, 7, 106, 107, 6, 7, 2}, {8, 9, 108, 109, 8, 9, 2},
+		{FirstStep: 0, LastStep: 1, FirstTime: 100, LastTime: 101, Min: 0, Max: 1, Count: 2}, {FirstStep: 2, LastStep: 3, FirstTime: 102, LastTime: 103, Min: 2, Max: 3, Count: 2}, {FirstStep: 4, LastStep: 5, FirstTime: 104, LastTime: 105, Min: 5, Max: 5, Count: 2}, // NaN at step 4 counted, not in min/max
+		{FirstStep: 6, LastStep: 7, FirstTime: 106, LastTime: 107, Min: 6, Max: 7, Count: 2}, {FirstStep: 8, LastStep: 9, FirstTime: 108, LastTime: 109, Min: 8, Max: 9, Count: 2},
 	}
 	if len(bs) != len(want) {
 		t.Fatalf("buckets %+v", bs)
