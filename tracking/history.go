@@ -3,7 +3,8 @@ package tracking
 import "context"
 
 // MetricBucket summarises the points of a metric history whose steps fall
-// in one bucket of equal width: the step and wall-time range, the smallest
+// in one bucket of equal width: the step and time of its first and last
+// point (in step order), the smallest
 // and largest finite value and how many points (NaN included) it holds.
 type MetricBucket struct {
 	FirstStep, LastStep int64
