@@ -64,7 +64,7 @@
     draw();
     var total = series.reduce(function (a, s) { return a + s.total; }, 0);
     var shown = series.reduce(function (a, s) { return a + s.step.length; }, 0);
-    if (status) status.textContent = total + " points, " + shown + " drawn (LTTB) · server " + j.server_ms.toFixed(0) + " ms · drawn in " + box.dataset.drawnMs + " ms";
+    if (status) status.textContent = total + " points, " + shown + " drawn (downsampled on the server) · server " + j.server_ms.toFixed(0) + " ms · drawn in " + box.dataset.drawnMs + " ms";
     box.dataset.ready = "1";
   }).catch(function (e) {
     if (status) status.textContent = "chart: " + e.message;
