@@ -80,6 +80,8 @@ var routes = []route{
 	{"GET /runs/{run}/artifact/raw", KindExperiment, Read, "run", (*console).artifactRaw},
 	{"GET /runs/{run}/chart", KindExperiment, Read, "run", (*console).chartPage},
 	{"GET /runs/{run}/explain", KindExperiment, Read, "run", (*console).explainPage},
+	{"GET /runs/{run}/label", KindExperiment, Read, "run", (*console).labelPage},
+	{"POST /runs/{run}/label/save", KindExperiment, Edit, "run", (*console).saveLFs},
 	{"GET /data/history", KindExperiment, Read, "run", (*console).historyJSON},
 	{"GET /compare", KindExperiment, Read, "runs", (*console).comparePage},
 	{"GET /models", KindNone, "", "", (*console).modelsPage},
@@ -279,6 +281,13 @@ func (c *console) parse() error {
 		"metric":   func(v tracking.Float) string { return fmtMetric(float64(v)) },
 		"join":     strings.Join,
 		"add":      func(a, b int) int { return a + b },
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[kv[i].(string)] = kv[i+1]
+			}
+			return m
+		},
 		"contains": func(list []string, s string) bool {
 			for _, x := range list {
 				if x == s {
