@@ -34,10 +34,10 @@ const defaultLFArtifact = "model/lfs.yaml"
 // lfExamples are example rows of one LF.
 type lfExamples struct {
 	label.LFSummary
-	Before    *label.LFSummary // the saved file's figures, when the LFs were edited
-	Fires     []int
-	Abstains  []int
-	Conflicts []int
+	Before       *label.LFSummary // the saved file's figures, when the LFs were edited
+	Fires        []int
+	Abstains     []int
+	ConflictRows []int
 }
 
 // workbench is the page's data.
@@ -227,10 +227,10 @@ func (c *console) applyWorkbench(r *http.Request, run *tracking.Run, wb *workben
 				ex.Fires = append(ex.Fires, i)
 				show[i] = true
 			}
-			if conflict && len(ex.Conflicts) < maxWorkbenchExamples {
+			if conflict && len(ex.ConflictRows) < maxWorkbenchExamples {
 				for _, v := range votes {
 					if v != votes[k] {
-						ex.Conflicts = append(ex.Conflicts, i)
+						ex.ConflictRows = append(ex.ConflictRows, i)
 						show[i] = true
 						break
 					}

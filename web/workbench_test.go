@@ -93,6 +93,11 @@ func TestWorkbench(t *testing.T) {
 	if fires == nil || strings.Count(fires[1], "<tr data-row=") != 3 || !strings.Contains(fires[1], `<tr data-row="2">`) {
 		t.Fatalf("kw_my fires: %v", fires)
 	}
+	// short fires on rows 1 and 5: overlaps kw_song on 1 and re_link on 5,
+	// conflicting only with re_link: overlaps 2/6, conflicts 1/6.
+	if !regexp.MustCompile(`<tr data-lf="short">.*?<td class="num">0\.333</td><td class="num">0\.167</td>`).MatchString(body) {
+		t.Fatalf("short's overlaps/conflicts: %s", regexp.MustCompile(`<tr data-lf="short">.*?</tr>`).FindString(body))
+	}
 	if lfs, _ := x.Row(3); len(lfs) != 0 {
 		t.Fatal("fixture: row 3 should be uncovered")
 	}

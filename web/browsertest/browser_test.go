@@ -3,6 +3,12 @@
 package browsertest
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/label"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -61,11 +67,69 @@ func TestConsoleInChromium(t *testing.T) {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	expected, err := workbenchExpectation()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.CommandContext(t.Context(), node, "console.test.js")
-	cmd.Env = append(os.Environ(), "DAWN_URL="+srv.URL, "CHROMIUM="+chromiumPath(), "SHOTS_DIR="+shots)
+	cmd.Env = append(os.Environ(), "DAWN_URL="+srv.URL, "CHROMIUM="+chromiumPath(), "SHOTS_DIR="+shots,
+		"LFS_FILE="+lfsFile, "LFS_EDITED="+lfsEdited, "DATA_FILE=../../label/testdata/comments.csv", "EXPECT_COVERAGE="+expected)
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {
 		t.Fatalf("console.test.js: %v", err)
 	}
+}
+
+// lfsFile is label/testdata/lfs.yaml without its lookup LF (the workbench
+// refuses lookups); lfsEdited is what the test types into the workbench.
+const lfsFile = `labels: [ham, spam]
+text: CONTENT
+lfs:
+  - name: kw_my
+    keywords: [my, "check out"]
+    label: spam
+  - name: re_link
+    regex: 'https?://'
+    label: spam
+  - name: short
+    when: 'len(words(CONTENT)) < 4'
+    label: ham
+  - name: kw_song
+    keywords: [song]
+    label: ham
+`
+
+var lfsEdited = lfsFile + `  - name: kw_fans
+    keywords: [fans]
+    label: ham
+`
+
+// workbenchExpectation is each LF's coverage of the edited file on the
+// sample as `dawn label apply` + `dawn label analyze` compute it (package
+// label's Apply and Analyze), formatted as the page shows it.
+func workbenchExpectation() (string, error) {
+	f, err := label.ParseFile([]byte(lfsEdited), "lfs.yaml")
+	if err != nil {
+		return "", err
+	}
+	rd, err := data.Open("../../label/testdata/comments.csv", data.Options{})
+	if err != nil {
+		return "", err
+	}
+	defer rd.Close()
+	set, err := label.Compile(f, rd.Schema())
+	if err != nil {
+		return "", err
+	}
+	x, err := label.Apply(context.Background(), set, rd, label.ApplyOptions{})
+	if err != nil {
+		return "", err
+	}
+	out := map[string]string{}
+	for _, s := range label.Analyze(x) {
+		out[s.Name] = fmt.Sprintf("%.3f", s.Coverage)
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
 }

@@ -189,10 +189,33 @@ async function shot(page, name) {
     await page.goto(base + "/models");
     await shot(page, "08-models");
 
+    await check("workbench shows where an LF fires, and an edited LF's coverage is the labeler's", async () => {
+      const fs = require("node:fs");
+      const { run } = await api("GET", "runs/get?run_id=" + runs["run-c"]);
+      const root = run.info.artifact_uri.replace(/^mlflow-artifacts:\/*/, "");
+      for (const [dest, body] of [["model/lfs.yaml", process.env.LFS_FILE], ["comments.csv", fs.readFileSync(process.env.DATA_FILE)]]) {
+        const r = await fetch(base + "/api/2.0/mlflow-artifacts/artifacts/" + root + "/" + dest, { method: "PUT", body });
+        assert.equal(r.status, 200);
+      }
+      await page.goto(base + "/runs/" + runs["run-c"] + "/label?data=comments.csv");
+      const fires = await page.$$eval('details.lf-examples[data-lf="kw_my"] table.fires tbody tr[data-row]', (trs) => trs.map((tr) => tr.dataset.row));
+      assert.deepEqual(fires, ["0", "2", "4"]);
+      await shot(page, "11-workbench");
+      await page.fill("#workbench-form textarea", process.env.LFS_EDITED);
+      await Promise.all([page.waitForURL(/lfs_text=/), page.click("#workbench-form button")]);
+      const cov = await page.$$eval("#lf-analysis tbody tr", (trs) => Object.fromEntries(trs.map((tr) => [tr.dataset.lf, tr.querySelector("td.coverage").textContent])));
+      assert.deepEqual(cov, JSON.parse(process.env.EXPECT_COVERAGE));
+      assert.ok(await page.$("#save-form"));
+      await shot(page, "12-workbench-edited");
+      await Promise.all([page.waitForURL(/\/runs\//), page.click("#save-form button")]);
+      assert.ok((await page.textContent("h1")).includes("lfs edited from run-c"));
+    });
+
     await check("with JavaScript disabled the runs table still renders", async () => {
       const noJS = await browser.newContext({ javaScriptEnabled: false });
       const p = await noJS.newPage();
-      await p.goto(base + "/experiments/" + exp + "?order=" + encodeURIComponent("metrics.accuracy DESC"));
+      await p.goto(base + "/experiments/" + exp + "?order=" + encodeURIComponent("metrics.accuracy DESC") +
+        "&filter=" + encodeURIComponent("attributes.run_name LIKE 'run-%'"));
       assert.deepEqual(await rowNames(p), ["run-b", "run-a", "run-c"]);
       await noJS.close();
     });
