@@ -38,6 +38,9 @@ type lfExamples struct {
 	Fires        []int
 	Abstains     []int
 	ConflictRows []int
+	// RunLearned and RunEmpirical are the accuracies the run logged for this
+	// LF (lf.NAME.learned_accuracy, lf.NAME.empirical_accuracy), "" if none.
+	RunLearned, RunEmpirical string
 }
 
 // workbench is the page's data.
@@ -82,6 +85,9 @@ func (c *console) labelPage(w http.ResponseWriter, r *http.Request) error {
 		if !e.IsDir && (previewKind(e.Path) == "table" || previewKind(e.Path) == "parquet") {
 			wb.DataFiles = append(wb.DataFiles, e.Path)
 		}
+	}
+	if wb.DataPath == "" && contains(wb.DataFiles, "sample.csv") {
+		wb.DataPath = "sample.csv" // what `dawn label run` logs
 	}
 	saved, err := c.readArtifact(r, run, wb.LFPath, maxWorkbenchLFs)
 	if err != nil {
@@ -202,6 +208,14 @@ func (c *console) applyWorkbench(r *http.Request, run *tracking.Run, wb *workben
 		wb.LFs[j].LFSummary = sum[j]
 		if b, ok := before[sum[j].Name]; ok {
 			wb.LFs[j].Before = &b
+		}
+		for _, m := range run.Data.Metrics {
+			switch m.Key {
+			case "lf." + sum[j].Name + ".learned_accuracy":
+				wb.LFs[j].RunLearned = fmtMetric(float64(m.Value))
+			case "lf." + sum[j].Name + ".empirical_accuracy":
+				wb.LFs[j].RunEmpirical = fmtMetric(float64(m.Value))
+			}
 		}
 	}
 	show := map[int]bool{}
