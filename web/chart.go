@@ -95,7 +95,7 @@ func (c *console) historyJSON(w http.ResponseWriter, r *http.Request) error {
 	if key == "" {
 		return badRequest("Missing metric key: key=NAME")
 	}
-	ids := splitIDs(q.Get("runs"))
+	ids := splitIDs(strings.Join(q["runs"], ","))
 	if len(ids) == 0 || len(ids) > maxChartRuns {
 		return badRequest("runs=ID,ID...: want 1..%d run ids, got %d", maxChartRuns, len(ids))
 	}

@@ -82,7 +82,7 @@ var routes = []route{
 	{"GET /runs/{run}/explain", KindExperiment, Read, "run", (*console).explainPage},
 	{"GET /runs/{run}/label", KindExperiment, Read, "run", (*console).labelPage},
 	{"POST /runs/{run}/label/save", KindExperiment, Edit, "run", (*console).saveLFs},
-	{"GET /data/history", KindExperiment, Read, "run", (*console).historyJSON},
+	{"GET /data/history", KindExperiment, Read, "runs", (*console).historyJSON},
 	{"GET /compare", KindExperiment, Read, "runs", (*console).comparePage},
 	{"GET /models", KindNone, "", "", (*console).modelsPage},
 	{"GET /models/{name}", KindModel, Read, "name", (*console).modelPage},
@@ -149,7 +149,12 @@ func Routes() []struct{ Pattern, Kind, Need string } {
 func (c *console) guard(rt route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if rt.kind != KindNone && c.Allow != nil {
-			for _, res := range c.resources(r, rt) {
+			res := c.resources(r, rt)
+			if len(res) == 0 {
+				c.fail(w, r, badRequest("Missing %s", rt.resource))
+				return
+			}
+			for _, res := range res {
 				if !c.Allow(r, rt.kind, res, rt.need) {
 					c.fail(w, r, httpx.Errorf(http.StatusForbidden, tracking.CodePermissionDenied, "Permission denied: %s needs %s on %s %s.", rt.pattern, rt.need, rt.kind, res))
 					return
@@ -169,12 +174,13 @@ func (c *console) resources(r *http.Request, rt route) []string {
 	if v := r.PathValue(rt.resource); v != "" {
 		vals = []string{v}
 	} else {
-		vals = strings.Split(r.URL.Query().Get(rt.resource), ",")
+		// Every value counts: the compare form sends runs=A&runs=B.
+		vals = strings.Split(strings.Join(r.URL.Query()[rt.resource], ","), ",")
 	}
 	if rt.kind != KindExperiment || (rt.resource != "run" && rt.resource != "runs") {
 		return vals
 	}
-	var exps []string
+	exps := []string{}
 	for _, id := range vals {
 		if id == "" {
 			continue

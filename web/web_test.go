@@ -427,3 +427,34 @@ func TestRoutesHaveRules(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareChecksEveryRun: a user with READ on one experiment only
+// cannot read another experiment's run by adding it to a comparison.
+func TestCompareChecksEveryRun(t *testing.T) {
+	var secret string
+	allow := func(r *http.Request, kind, resource, need string) bool { return resource != secret }
+	f := newFixture(t, allow, "")
+	ctx := t.Context()
+	other, err := f.store.CreateExperiment(ctx, "secret", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret = other
+	r, err := f.store.CreateRun(ctx, tracking.NewRun{ExperimentID: other, RunName: "hidden", StartTime: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"/compare?runs=" + f.runs["majority"] + "&runs=" + r.Info.RunID,
+		"/compare?runs=" + f.runs["majority"] + "," + r.Info.RunID,
+		"/data/history?key=loss&runs=" + f.runs["majority"] + "&runs=" + r.Info.RunID,
+		"/runs/" + r.Info.RunID,
+	} {
+		if code, _ := f.get(t, q); code != 403 {
+			t.Errorf("%s: %d, want 403", q, code)
+		}
+	}
+	if code, _ := f.get(t, "/compare?runs="+f.runs["majority"]+"&runs="+f.runs["triplet"]); code != 200 {
+		t.Errorf("allowed comparison: %d", code)
+	}
+}
