@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dawn-ml/dawn/model"
@@ -66,6 +67,18 @@ func TestLabelRunAutologAndRegister(t *testing.T) {
 	})
 	if !found {
 		t.Fatalf("no model/MLmodel among the run's artifacts under %s", root)
+	}
+	// A sample of the data is logged for the console's labeling workbench:
+	// the fixture's 6 rows (under --log-sample's default of 1000).
+	var sample string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "sample.csv" && strings.Contains(p, res.RunID) {
+			sample = p
+		}
+		return nil
+	})
+	if b, err := os.ReadFile(sample); err != nil || strings.Count(string(b), "\n") != 7 || !strings.HasPrefix(string(b), "ID,AUTHOR,CONTENT,LIKES") {
+		t.Fatalf("sample.csv of run %s: %q %v", res.RunID, b, err)
 	}
 
 	mdir := filepath.Join(dir, "lm")

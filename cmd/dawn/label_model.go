@@ -425,6 +425,7 @@ Example:
 	gold := fs.String("gold", "", "the gold-label column of --valid (class names or ids)")
 	tie := fs.String("tie-break", defaultTieBreak, "tied rows in --valid and --out: random (Snorkel's seeded hash), abstain or true-random")
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
+	sample := fs.Int("log-sample", defaultLogSample, "with --tracking-uri, log the first N rows of --data as the run's sample.csv (the console's labeling workbench applies LFs to it); 0: none")
 	df := addDataFlags(fs)
 	mf := addModelFlags(fs)
 	tf := addTrackingFlags(fs)
@@ -450,7 +451,11 @@ Example:
 	if err != nil {
 		return al.finish(ctx, err)
 	}
-	return al.finish(ctx, runLabelRun(ctx, e, al, *lfs, *dataPath, *out, *modelOut, *votesOut, *evalPath, *gold, *asJSON, policy, df, mf))
+	err = runLabelRun(ctx, e, al, *lfs, *dataPath, *out, *modelOut, *votesOut, *evalPath, *gold, *asJSON, policy, df, mf)
+	if err == nil && al != nil && *sample > 0 {
+		err = logDataSample(ctx, al, *dataPath, *sample, df)
+	}
+	return al.finish(ctx, err)
 }
 
 func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, out, modelOut, votesOut, evalPath, gold string,

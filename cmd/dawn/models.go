@@ -18,8 +18,15 @@ func init() {
 Works with the model registry of a tracking server (dawn server or MLflow).
 
 Example:
-  dawn models register --model labelmodel/ --name spam-labeler --tracking-uri http://127.0.0.1:5000`,
-				[]subcommand{{"register", "log a model directory to a run and register it as a new version", modelsRegister}}, args)
+  dawn models register --model labelmodel/ --name spam-labeler --tracking-uri http://127.0.0.1:5000
+  dawn models alias set spam-labeler champion 3 --tracking-uri http://127.0.0.1:5000`,
+				[]subcommand{
+					{"register", "log a model directory to a run and register it as a new version", modelsRegister},
+					{"list", "list registered models with their latest versions and aliases", modelsList},
+					{"show", "show one registered model: description, tags, aliases, versions", modelsShow},
+					{"versions", "list the versions of a registered model", modelsVersions},
+					{"alias", "set, move or delete an alias (alias set|delete)", modelsAlias},
+				}, args)
 		},
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dawn-ml/dawn/tracking/server"
@@ -16,7 +17,8 @@ const serverUsage = `Usage: dawn server [--host 127.0.0.1] [--port 5000] [--back
 
 Runs the MLflow-compatible tracking server and model registry. The REST API is
 under /api/2.0/mlflow/, the artifact proxy under /api/2.0/mlflow-artifacts/,
-plus /health, /version and Prometheus /metrics. Migrations run on start.
+plus /health, /version and Prometheus /metrics; the web console is at /.
+Migrations run on start.
 The store defaults to a SQLite file under --data-dir; PostgreSQL is
 postgresql://user@host:port/db.
 
@@ -71,6 +73,7 @@ Example:
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
 	authOn := fs.Bool("auth", false, "require HTTP basic auth with users and permissions (admin from DAWN_AUTH_ADMIN_USERNAME/DAWN_AUTH_ADMIN_PASSWORD on first start)")
 	authDB := fs.String("auth-db", "", "SQLite file of users and permissions (default: DATA-DIR/auth.db)")
+	staticPrefix := fs.String("static-prefix", "", "serve the console and the API under this path prefix, e.g. /mlflow behind a reverse proxy")
 	authDefault := fs.String("auth-default-permission", "READ", "permission of users on resources they have none for: READ, EDIT, MANAGE or NO_PERMISSIONS")
 	asJSON := fs.Bool("json", false, "the same as --log-format json; a failure is printed as {\"error\": ...} on stdout")
 	if err := parseFlags(fs, args); err != nil {
@@ -100,7 +103,10 @@ Example:
 	}
 	cfg := server.Config{
 		Host: *host, Port: *port, BackendStoreURI: sf.uri(), ArtifactsDestination: dest, DefaultArtifactRoot: *defaultRoot,
-		Version: version, Logger: slog.New(h), ShutdownTimeout: *shutdown,
+		Version: version, Logger: slog.New(h), ShutdownTimeout: *shutdown, StaticPrefix: *staticPrefix,
+	}
+	if p := *staticPrefix; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#") || strings.Contains(p, "..")) {
+		return usagef("server: --static-prefix must be a path starting with /, got %q", p)
 	}
 	if *authOn {
 		cfg.AuthDB = *authDB

@@ -22,6 +22,9 @@ type Guard struct {
 	// default_permission, READ unless configured).
 	Default string
 	Log     *slog.Logger
+	// Pass, when set, names non-API paths (the web console's) that any
+	// signed-in user may reach: they check permissions per resource.
+	Pass func(path string) bool
 }
 
 type rule struct {
@@ -175,7 +178,7 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		if endpoint == "" {
-			if !u.IsAdmin && path != "/" {
+			if !u.IsAdmin && path != "/" && (g.Pass == nil || !g.Pass(path)) {
 				deny(w, http.StatusForbidden, tracking.CodePermissionDenied, "Permission denied.")
 				return
 			}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 	"github.com/dawn-ml/dawn/tracking/postgres"
 	"github.com/dawn-ml/dawn/tracking/sqlite"
 	"github.com/dawn-ml/dawn/tracking/sqlstore"
+	"github.com/dawn-ml/dawn/web"
 	"github.com/pressly/goose/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -54,6 +54,9 @@ type Config struct {
 	// admin; AuthDefault is the permission of users on resources they
 	// have no explicit permission for (READ when empty).
 	AuthDB, AdminUser, AdminPassword, AuthDefault string
+	// StaticPrefix serves everything (console and API) under this path,
+	// e.g. /mlflow behind a reverse proxy, as MLflow's --static-prefix.
+	StaticPrefix string
 }
 
 // IsPostgres reports whether uri names a PostgreSQL store.
@@ -112,6 +115,11 @@ func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
 //
 // guard, if not nil, requires basic auth and checks permissions.
 func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard) http.Handler {
+	return handler(store, repo, version, log, guard, "")
+}
+
+// handler is Handler with the web console's path prefix.
+func handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard, prefix string) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -142,16 +150,22 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 		w.Write([]byte(version))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, tracking.CodeEndpointNotFound, "No endpoint %s %s", r.Method, r.URL.Path))
-	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		indexPage.Execute(w, version)
-	})
+	opts := web.Options{Store: store, Artifacts: repo, Prefix: prefix, Version: version, Logger: log}
+	if guard != nil {
+		opts.Allow = consoleAuthorizer(guard)
+		guard.Pass = web.IsConsolePath
+	}
+	console, err := web.New(opts)
+	if err != nil {
+		panic(err) // the embedded templates are checked by web's tests
+	}
+	mux.Handle("/", console)
 	var inner http.Handler = mux
 	if guard != nil {
 		inner = guard.Wrap(mux)
+	}
+	if prefix = strings.TrimRight(prefix, "/"); prefix != "" {
+		inner = withPrefix(prefix, inner)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -171,16 +185,23 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 	})
 }
 
-var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
-<html><head><title>dawn tracking server</title></head><body>
-<h1>dawn tracking server {{.}}</h1>
-<p>An MLflow-compatible tracking server and model registry. Point an MLflow client at this address.</p>
-<ul>
-<li><a href="/api/2.0/mlflow/experiments/search?max_results=100">experiments</a></li>
-<li><a href="/api/2.0/mlflow/registered-models/search">registered models</a></li>
-<li><a href="/health">health</a> · <a href="/version">version</a> · <a href="/metrics">metrics</a></li>
-</ul></body></html>
-`))
+// withPrefix serves h under prefix (the prefix is stripped) and sends
+// the bare root to the prefixed console.
+func withPrefix(prefix string, h http.Handler) http.Handler {
+	strip := http.StripPrefix(prefix, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == prefix:
+			http.Redirect(w, r, prefix+"/", http.StatusFound)
+		case strings.HasPrefix(r.URL.Path, prefix+"/"):
+			strip.ServeHTTP(w, r)
+		case r.URL.Path == "/" && r.Method == http.MethodGet:
+			http.Redirect(w, r, prefix+"/", http.StatusFound)
+		default:
+			httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, tracking.CodeEndpointNotFound, "No endpoint %s %s (the server is under %s)", r.Method, r.URL.Path, prefix))
+		}
+	})
+}
 
 // endpoint bounds the metric label set: API paths are a fixed list, the
 // artifact proxy is one label.
@@ -267,7 +288,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return fmt.Errorf("server: listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           Handler(store, repo, cfg.Version, log, guard),
+		Handler:           handler(store, repo, cfg.Version, log, guard, cfg.StaticPrefix),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -1,0 +1,19 @@
+package sqlite_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/dawn-ml/dawn/tracking/sqlite"
+	"github.com/dawn-ml/dawn/tracking/sqlstore"
+	"github.com/dawn-ml/dawn/tracking/storetest"
+)
+
+func TestMetricSampler(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunMetricSampler(t, s)
+}

@@ -1,0 +1,135 @@
+// Package browsertest drives dawn's web console in real Chromium: Debian's
+// chromium through playwright-core from npm (never a browser download).
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/label"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/dawn-ml/dawn/artifact"
+	"github.com/dawn-ml/dawn/tracking"
+	"github.com/dawn-ml/dawn/tracking/server"
+	"github.com/dawn-ml/dawn/tracking/sqlite"
+	"github.com/dawn-ml/dawn/tracking/sqlstore"
+)
+
+// chromiumPath is Debian's chromium, or $DAWN_CHROMIUM.
+func chromiumPath() string {
+	if p := os.Getenv("DAWN_CHROMIUM"); p != "" {
+		return p
+	}
+	return "/usr/bin/chromium"
+}
+
+// TestConsoleInChromium starts a dawn server (REST API and console) on an
+// ephemeral port and runs console.test.js against it. Screenshots go to
+// $DAWN_SCREENSHOTS (default web/browsertest/screenshots), the folder CI
+// keeps as artifacts.
+func TestConsoleInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed (apt-get install nodejs); skipping the browser tests")
+	}
+	if _, err := os.Stat(chromiumPath()); err != nil {
+		t.Skipf("no chromium at %s (apt-get install chromium); skipping the browser tests", chromiumPath())
+	}
+	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
+		t.Skip("playwright-core is not installed: run `npm ci` in web/browsertest; skipping the browser tests")
+	}
+	dir := t.TempDir()
+	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "t.db"), sqlstore.Options{ArtifactRoot: tracking.ProxyScheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	repo, err := artifact.NewLocal(filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.Handler(store, repo, "browsertest", nil, nil))
+	defer srv.Close()
+	shots := os.Getenv("DAWN_SCREENSHOTS")
+	if shots == "" {
+		shots, _ = filepath.Abs("screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	expected, err := workbenchExpectation()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), node, "console.test.js")
+	cmd.Env = append(os.Environ(), "DAWN_URL="+srv.URL, "CHROMIUM="+chromiumPath(), "SHOTS_DIR="+shots,
+		"LFS_FILE="+lfsFile, "LFS_EDITED="+lfsEdited, "DATA_FILE=../../label/testdata/comments.csv", "EXPECT_COVERAGE="+expected)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("console.test.js: %v", err)
+	}
+}
+
+// lfsFile is label/testdata/lfs.yaml without its lookup LF (the workbench
+// refuses lookups); lfsEdited is what the test types into the workbench.
+const lfsFile = `labels: [ham, spam]
+text: CONTENT
+lfs:
+  - name: kw_my
+    keywords: [my, "check out"]
+    label: spam
+  - name: re_link
+    regex: 'https?://'
+    label: spam
+  - name: short
+    when: 'len(words(CONTENT)) < 4'
+    label: ham
+  - name: kw_song
+    keywords: [song]
+    label: ham
+`
+
+var lfsEdited = lfsFile + `  - name: kw_fans
+    keywords: [fans]
+    label: ham
+`
+
+// workbenchExpectation is each LF's coverage of the edited file on the
+// sample as `dawn label apply` + `dawn label analyze` compute it (package
+// label's Apply and Analyze), formatted as the page shows it.
+func workbenchExpectation() (string, error) {
+	f, err := label.ParseFile([]byte(lfsEdited), "lfs.yaml")
+	if err != nil {
+		return "", err
+	}
+	rd, err := data.Open("../../label/testdata/comments.csv", data.Options{})
+	if err != nil {
+		return "", err
+	}
+	defer rd.Close()
+	set, err := label.Compile(f, rd.Schema())
+	if err != nil {
+		return "", err
+	}
+	x, err := label.Apply(context.Background(), set, rd, label.ApplyOptions{})
+	if err != nil {
+		return "", err
+	}
+	out := map[string]string{}
+	for _, s := range label.Analyze(x) {
+		out[s.Name] = fmt.Sprintf("%.3f", s.Coverage)
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}

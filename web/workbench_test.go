@@ -1,0 +1,145 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/label"
+	"github.com/dawn-ml/dawn/tracking"
+)
+
+// workbenchLFs is label/testdata/lfs.yaml without its lookup LF (the
+// workbench refuses lookups: they name files on the server).
+const workbenchLFs = `labels: [ham, spam]
+text: CONTENT
+lfs:
+  - name: kw_my
+    keywords: [my, "check out"]
+    label: spam
+  - name: re_link
+    regex: 'https?://'
+    label: spam
+  - name: short
+    when: 'len(words(CONTENT)) < 4'
+    label: ham
+  - name: kw_song
+    keywords: [song]
+    label: ham
+`
+
+// analyze is what `dawn label apply` + `dawn label analyze` compute for an
+// LF file over a data file, with package label directly.
+func analyze(t *testing.T, lfs, dataPath string) ([]label.LFSummary, *label.Matrix) {
+	t.Helper()
+	f, err := label.ParseFile([]byte(lfs), "lfs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := data.Open(dataPath, data.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	set, err := label.Compile(f, rd.Schema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := label.Apply(context.Background(), set, rd, label.ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return label.Analyze(x), x
+}
+
+func TestWorkbench(t *testing.T) {
+	f := newFixture(t, nil, "")
+	ctx := t.Context()
+	id := f.runs["majority"]
+	run, _ := f.store.GetRun(ctx, id)
+	base := strings.Trim(strings.TrimPrefix(run.Info.ArtifactURI, tracking.ProxyScheme), "/")
+	csv, err := os.ReadFile("../label/testdata/comments.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.repo.Put(ctx, base+"/"+defaultLFArtifact, strings.NewReader(workbenchLFs))
+	f.repo.Put(ctx, base+"/comments.csv", strings.NewReader(string(csv)))
+	code, body := f.get(t, "/runs/"+id+"/label?data=comments.csv")
+	if code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	coverageOf := func(body, lf string) string {
+		m := regexp.MustCompile(`<tr data-lf="` + lf + `">.*?<td class="num coverage">([0-9.]+)</td>`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no row for %s:\n%s", lf, body)
+		}
+		return m[1]
+	}
+	want, x := analyze(t, workbenchLFs, "../label/testdata/comments.csv")
+	for _, s := range want {
+		if got := coverageOf(body, s.Name); got != fmt.Sprintf("%.3f", s.Coverage) {
+			t.Errorf("%s coverage %s, label.Analyze says %.3f", s.Name, got, s.Coverage)
+		}
+	}
+	// kw_my fires on rows 0, 2 and 4 ("Check out my", "MY channel", "check out");
+	// row 3 ("army of fans, myth") gets no vote at all.
+	fires := regexp.MustCompile(`(?s)<details class="lf-examples" data-lf="kw_my">.*?<table class="data fires">(.*?)</table>`).FindStringSubmatch(body)
+	if fires == nil || strings.Count(fires[1], "<tr data-row=") != 3 || !strings.Contains(fires[1], `<tr data-row="2">`) {
+		t.Fatalf("kw_my fires: %v", fires)
+	}
+	// short fires on rows 1 and 5: overlaps kw_song on 1 and re_link on 5,
+	// conflicting only with re_link: overlaps 2/6, conflicts 1/6.
+	if !regexp.MustCompile(`<tr data-lf="short">.*?<td class="num">0\.333</td><td class="num">0\.167</td>`).MatchString(body) {
+		t.Fatalf("short's overlaps/conflicts: %s", regexp.MustCompile(`<tr data-lf="short">.*?</tr>`).FindString(body))
+	}
+	if lfs, _ := x.Row(3); len(lfs) != 0 {
+		t.Fatal("fixture: row 3 should be uncovered")
+	}
+	if !regexp.MustCompile(`(?s)id="uncovered">.*?<tr data-row="3">`).MatchString(body) {
+		t.Fatal("uncovered rows lack row 3")
+	}
+	// Edit: kw_my also matches "army"; the new coverage is the labeler's.
+	edited := strings.Replace(workbenchLFs, `keywords: [my, "check out"]`, `keywords: [my, "check out", army]`, 1)
+	_, body = f.get(t, "/runs/"+id+"/label?data=comments.csv&lfs_text="+url.QueryEscape(edited))
+	want, _ = analyze(t, edited, "../label/testdata/comments.csv")
+	for _, s := range want {
+		if got := coverageOf(body, s.Name); got != fmt.Sprintf("%.3f", s.Coverage) {
+			t.Errorf("edited %s coverage %s, label.Analyze says %.3f", s.Name, got, s.Coverage)
+		}
+	}
+	if !strings.Contains(body, "coverage 1.000 (saved file: 0.833)") || !strings.Contains(body, `id="save-form"`) {
+		t.Fatalf("edited totals or save form missing: %s", regexp.MustCompile(`<p id="total-coverage">.*?</p>`).FindString(body))
+	}
+	// Save: a new run holds the edited file as lfs.yaml.
+	if code := f.post(t, "/runs/"+id+"/label/save", url.Values{"lfs_text": {edited}}, "same-origin"); code != http.StatusSeeOther {
+		t.Fatalf("save: %d", code)
+	}
+	q := tracking.RunQuery{ExperimentIDs: []string{f.exp}}
+	q.MaxResults = 10
+	q.Filter, _ = tracking.ParseRunFilter("tags.`dawn.label.source_run` = '" + id + "'")
+	runs, _, err := f.store.SearchRuns(ctx, q)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("saved run: %v %v", runs, err)
+	}
+	nb := strings.Trim(strings.TrimPrefix(runs[0].Info.ArtifactURI, tracking.ProxyScheme), "/")
+	rc, _, err := f.repo.Open(ctx, nb+"/lfs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	// Mistakes are 400 with the reason; lookups are refused.
+	for _, bad := range []string{"lfs:\n  - name: x\n    lookup: /etc/passwd\n    field: AUTHOR\n    label: spam\nlabels: [ham, spam]\n", "not: [valid"} {
+		if code, body := f.get(t, "/runs/"+id+"/label?data=comments.csv&lfs_text="+url.QueryEscape(bad)); code != 400 || !strings.Contains(body, `id="error-message"`) {
+			t.Errorf("bad LF file: %d", code)
+		}
+	}
+	if code, _ := f.get(t, "/runs/"+id+"/label?data="+url.QueryEscape("../../x.csv")); code != 400 {
+		t.Errorf("data path escaping the run: %d", code)
+	}
+}
