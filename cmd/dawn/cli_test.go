@@ -39,28 +39,29 @@ func allCommands(t *testing.T) []cliCommand {
 			t.Errorf("dawn %s --help: exit %d: %s", strings.Join(path, " "), code, stderr)
 		}
 	}
+	// walk probes path and, when it is a group, each of its subcommands
+	// (groups nest: models alias set).
+	var walk func(path []string)
+	walk = func(path []string) {
+		probe(path...)
+		if fs == nil && subs != nil { // a group (a leaf builds a FlagSet)
+			group := subs
+			for _, s := range group {
+				walk(append(append([]string{}, path...), s.name))
+			}
+			return
+		}
+		if fs == nil {
+			t.Errorf("dawn %s: no FlagSet", strings.Join(path, " "))
+			return
+		}
+		got = append(got, cliCommand{path: path, fs: fs, usage: usage})
+	}
 	for _, n := range names {
 		if n == "help" {
 			continue
 		}
-		probe(n)
-		if subs != nil {
-			group := subs
-			for _, s := range group {
-				probe(n, s.name)
-				if fs == nil {
-					t.Errorf("dawn %s %s: no FlagSet", n, s.name)
-					continue
-				}
-				got = append(got, cliCommand{path: []string{n, s.name}, fs: fs, usage: usage})
-			}
-			continue
-		}
-		if fs == nil {
-			t.Errorf("dawn %s: no FlagSet", n)
-			continue
-		}
-		got = append(got, cliCommand{path: []string{n}, fs: fs, usage: usage})
+		walk([]string{n})
 	}
 	if len(got) < 15 {
 		t.Fatalf("found only %d commands", len(got))

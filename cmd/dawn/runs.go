@@ -50,14 +50,9 @@ func readClient(cmd, uri string) (*tracking.Client, error) {
 	return newTrackingClient(uri)
 }
 
-// jsonFail prints err as {"error": ...} on stdout when --json was given
-// (the --json contract for errors) and returns it for the exit code.
-func jsonFail(e *env, asJSON bool, err error) error {
-	if err != nil && asJSON && err != errHelp {
-		writeJSON(e.stdout, map[string]string{"error": err.Error()})
-	}
-	return err
-}
+// jsonFail returns err: the exit path (commands.go) prints it as
+// {"error": ...} on stdout under --json, once for every command.
+func jsonFail(_ *env, _ bool, err error) error { return err }
 
 // maxListRuns bounds `dawn runs list --max-results`: the server's page limit.
 const maxListRuns = tracking.MaxRunResults
