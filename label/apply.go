@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/expr-lang/expr/vm"
 
 	"github.com/dawn-ml/dawn/data"
 )
@@ -253,10 +252,23 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 			idx[f.Name] = c
 		}
 	}
-	var machine vm.VM
+	var ev *evaluator
+	if len(s.when) > 0 {
+		ev = s.evals.Get().(*evaluator)
+		defer s.evals.Put(ev)
+	}
+	done := ctx.Done()
+	limit := s.ExprTimeLimit
+	if limit <= 0 {
+		limit = ExprTimeLimit
+	}
 	for i := lo; i < hi; i++ {
-		if (i-lo)&4095 == 4095 && ctx.Err() != nil {
-			return ctx.Err()
+		if (i-lo)&63 == 63 {
+			select {
+			case <-done:
+				return ctx.Err()
+			default:
+			}
 		}
 		touched = touched[:0]
 		for g, sc := range scanners {
@@ -273,12 +285,16 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 				set(l.lf, l.vote)
 			}
 		}
-		for _, e := range s.when {
+		for k, e := range s.when {
 			for _, c := range e.cols {
 				env[s.schema.Field(c).Name] = cellValue(cols[c], i)
 			}
-			res, err := machine.Run(e.prog, env)
+			ev.budget.reset(done, limit)
+			res, err := ev.vm.Run(ev.progs[k], env)
 			if err != nil {
+				if errors.Is(err, errCancelled) {
+					return ctx.Err()
+				}
 				return fmt.Errorf("row %d: LF %q: %v (guard against empty cells, e.g. `COL != nil and ...`)", firstRow+int64(i)+1, s.Names[e.lf], firstLine(err.Error()))
 			}
 			if b, _ := res.(bool); b {
