@@ -204,6 +204,17 @@ func (s *Set) ApplyBatch(ctx context.Context, rec arrow.RecordBatch, firstRow in
 	return nil
 }
 
+// RowError is an LF that failed on one row (1-based in the input).
+type RowError struct {
+	Row int64
+	LF  string
+	Err error
+}
+
+func (e *RowError) Error() string { return fmt.Sprintf("row %d: LF %q: %v", e.Row, e.LF, e.Err) }
+
+func (e *RowError) Unwrap() error { return e.Err }
+
 // evalRange labels rows [lo, hi) of rec.
 func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, firstRow int64, out *chunkVotes) error {
 	m := s.M()
@@ -295,7 +306,11 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 				if errors.Is(err, errCancelled) {
 					return ctx.Err()
 				}
-				return fmt.Errorf("row %d: LF %q: %v (guard against empty cells, e.g. `COL != nil and ...`)", firstRow+int64(i)+1, s.Names[e.lf], firstLine(err.Error()))
+				msg := firstLine(err.Error())
+				if !strings.Contains(msg, "limit") && !strings.Contains(msg, "budget") {
+					msg += " (guard against empty cells, e.g. `COL != nil and ...`)"
+				}
+				return &RowError{Row: firstRow + int64(i) + 1, LF: s.Names[e.lf], Err: errors.New(msg)}
 			}
 			if b, _ := res.(bool); b {
 				set(e.lf, e.vote)
@@ -307,7 +322,7 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 				continue
 			}
 			if v < 0 || v >= f.k {
-				return fmt.Errorf("row %d: LF %q returned %d, which is neither a class id in 0..%d nor Abstain", firstRow+int64(i)+1, f.nam, v, f.k-1)
+				return &RowError{Row: firstRow + int64(i) + 1, LF: f.nam, Err: fmt.Errorf("returned %d, which is neither a class id in 0..%d nor Abstain", v, f.k-1)}
 			}
 			set(f.lf, int32(v))
 		}

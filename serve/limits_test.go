@@ -2,9 +2,17 @@ package serve
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/dawn-ml/dawn/model"
 )
 
 // TestMaxRows checks the row cap in every input form: at the cap a request
@@ -107,4 +115,45 @@ func mustSig(t *testing.T, m *spamModel) *signature {
 		t.Fatal(err)
 	}
 	return sig
+}
+
+// badInputModel fails, as a labeling function past its bounds does, on a
+// batch holding the text "bad".
+type badInputModel struct{ spamModel }
+
+func (m *badInputModel) Predict(ctx context.Context, rec arrow.RecordBatch) (*model.Prediction, error) {
+	text := rec.Column(0).(*array.String)
+	for i := 0; i < text.Len(); i++ {
+		if text.Value(i) == "bad" {
+			return nil, fmt.Errorf("fake: %w: row %d: LF \"x\": the expression ran past its time limit", model.ErrBadInput, i+1)
+		}
+	}
+	return m.spamModel.Predict(ctx, rec)
+}
+
+// TestBadInputIs400: an error the rows cause is the client's (400, not
+// 500), and in a micro-batch only the request that holds the row fails.
+func TestBadInputIs400(t *testing.T) {
+	s, hs := newTestServer(t, &badInputModel{}, Options{})
+	code, body, _ := post(t, hs.URL, "application/json", `{"instances": ["ok", "bad"]}`)
+	if code != 400 || !strings.Contains(body, "row 2") || !strings.Contains(body, "INVALID_PARAMETER_VALUE") {
+		t.Fatalf("got %d %s, want 400 naming row 2", code, body)
+	}
+	sv := s.cur.Load()
+	var jobs []*job
+	for _, b := range []string{`{"instances": ["buy"]}`, `{"instances": ["bad"]}`, `{"instances": ["hello"]}`} {
+		tab, err := parseJSON([]byte(b), sv.sig, sv.lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, &job{t: tab})
+	}
+	s.runBatch(sv, jobs)
+	var re *RequestError
+	if jobs[0].err != nil || jobs[2].err != nil || !errors.As(jobs[1].err, &re) || re.Status != 400 {
+		t.Fatalf("errors %v, %v, %v; want only the second, a 400", jobs[0].err, jobs[1].err, jobs[2].err)
+	}
+	if jobs[0].pred.Labels[jobs[0].off] != 1 || jobs[2].pred.Labels[jobs[2].off] != 0 {
+		t.Errorf("the good requests were scored wrongly")
+	}
 }

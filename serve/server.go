@@ -480,6 +480,18 @@ func (s *Server) runBatch(sv *served, batch []*job) {
 	if err == nil {
 		err = checkPrediction(pred, total)
 	}
+	if errors.Is(err, model.ErrBadInput) {
+		if len(batch) > 1 {
+			// One request's rows failed the whole micro-batch: score each
+			// request alone, so only that one gets the error.
+			rec.Release()
+			for _, j := range batch {
+				s.runBatch(sv, []*job{j})
+			}
+			return
+		}
+		err = invalidParam("%v", err)
+	}
 	off := 0
 	for _, j := range batch {
 		j.pred, j.off, j.err = pred, off, err
