@@ -813,6 +813,9 @@ func parseCSV(body []byte, sig *signature, lim limits) (*table, error) {
 		if err := lim.checkRows(len(recs) + 1); err != nil {
 			return nil, err
 		}
+		if fields += len(rec); fields > lim.values {
+			return nil, lim.tooManyValues()
+		}
 		recs = append(recs, rec)
 	}
 	s, pos, err := resolveColumns(header, len(recs), sig, func(i int) any {

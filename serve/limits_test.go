@@ -71,6 +71,7 @@ func TestTinyValuesBounded(t *testing.T) {
 		"split":     []byte(`{"dataframe_split": {"columns": ["text"], "data": [` + repeatJoin(`[""]`, n/2) + `]}}`),
 		"nested":    []byte(`{"inputs": [` + repeatJoin(`[`+repeatJoin(`""`, 1000)+`]`, n/1000) + `]}`),
 		"csv":       append([]byte("text\n"), bytes.Repeat([]byte("\"\"\n"), n)...),
+		"csv wide":  append([]byte("text"+strings.Repeat(",", 1000)+"\n"), bytes.Repeat([]byte(strings.Repeat(",", 1000)+"\n"), n/1000)...),
 	}
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
@@ -78,7 +79,7 @@ func TestTinyValuesBounded(t *testing.T) {
 			runtime.ReadMemStats(&ms)
 			before := ms.TotalAlloc
 			var err error
-			if name == "csv" {
+			if strings.HasPrefix(name, "csv") {
 				_, err = parseCSV(body, sig, lim)
 			} else {
 				_, err = parseJSON(body, sig, lim)

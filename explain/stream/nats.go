@@ -49,7 +49,8 @@ func Connect(url, name string) (*nats.Conn, error) {
 // NATSOptions tunes a NATSReader; the zero value is usable.
 type NATSOptions struct {
 	// Stream names the JetStream stream that keeps the subject's rows
-	// (StreamName(subject) when empty); it is created when missing.
+	// (StreamName(subject) when empty); it is created when missing, and
+	// an existing one is used with its own configuration.
 	Stream string
 	// MaxBytes caps the rows the stream keeps, unexplained, in bytes
 	// (DefaultStreamBytes when 0); past it publishers get an error.
@@ -121,8 +122,13 @@ func NewNATSReader(ctx context.Context, nc *nats.Conn, subject string, f Fields,
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := js.CreateOrUpdateStream(sctx, jetstream.StreamConfig{Name: opt.Stream, Subjects: []string{subject},
-		Storage: jetstream.FileStorage, MaxBytes: opt.MaxBytes, Discard: jetstream.DiscardNew, Duplicates: DuplicateWindow})
+	// An existing stream (an earlier run's, or one set up by hand) is used
+	// as it is; a missing one is created.
+	st, err := js.Stream(sctx, opt.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		st, err = js.CreateStream(sctx, jetstream.StreamConfig{Name: opt.Stream, Subjects: []string{subject},
+			Storage: jetstream.FileStorage, MaxBytes: opt.MaxBytes, Discard: jetstream.DiscardNew, Duplicates: DuplicateWindow})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stream: stream %s for subject %s: %w", opt.Stream, subject, err)
 	}
@@ -175,7 +181,8 @@ func (r *NATSReader) Close() error {
 }
 
 // Commit removes the rows read so far (and the end-of-stream message) from
-// the stream, once they are counted in a final explanation.
+// the stream, once they are counted in a final explanation; messages of
+// other subjects in the same stream are left alone.
 func (r *NATSReader) Commit() error {
 	if r.last == 0 {
 		return nil
@@ -183,7 +190,7 @@ func (r *NATSReader) Commit() error {
 	var err error
 	for attempt := 0; attempt < 10; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = r.stream.Purge(ctx, jetstream.WithPurgeSequence(r.last+1))
+		err = r.stream.Purge(ctx, jetstream.WithPurgeSubject(r.subject), jetstream.WithPurgeSequence(r.last+1))
 		cancel()
 		if err == nil {
 			return nil
