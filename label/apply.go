@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/expr-lang/expr/vm"
 
 	"github.com/dawn-ml/dawn/data"
 )
@@ -205,6 +204,17 @@ func (s *Set) ApplyBatch(ctx context.Context, rec arrow.RecordBatch, firstRow in
 	return nil
 }
 
+// RowError is an LF that failed on one row (1-based in the input).
+type RowError struct {
+	Row int64
+	LF  string
+	Err error
+}
+
+func (e *RowError) Error() string { return fmt.Sprintf("row %d: LF %q: %v", e.Row, e.LF, e.Err) }
+
+func (e *RowError) Unwrap() error { return e.Err }
+
 // evalRange labels rows [lo, hi) of rec.
 func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, firstRow int64, out *chunkVotes) error {
 	m := s.M()
@@ -253,10 +263,23 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 			idx[f.Name] = c
 		}
 	}
-	var machine vm.VM
+	var ev *evaluator
+	if len(s.when) > 0 {
+		ev = s.evals.Get().(*evaluator)
+		defer s.evals.Put(ev)
+	}
+	done := ctx.Done()
+	limit := s.ExprTimeLimit
+	if limit <= 0 {
+		limit = ExprTimeLimit
+	}
 	for i := lo; i < hi; i++ {
-		if (i-lo)&4095 == 4095 && ctx.Err() != nil {
-			return ctx.Err()
+		if (i-lo)&63 == 63 {
+			select {
+			case <-done:
+				return ctx.Err()
+			default:
+			}
 		}
 		touched = touched[:0]
 		for g, sc := range scanners {
@@ -273,13 +296,21 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 				set(l.lf, l.vote)
 			}
 		}
-		for _, e := range s.when {
+		for k, e := range s.when {
 			for _, c := range e.cols {
 				env[s.schema.Field(c).Name] = cellValue(cols[c], i)
 			}
-			res, err := machine.Run(e.prog, env)
+			ev.budget.reset(done, limit)
+			res, err := ev.vm.Run(ev.progs[k], env)
 			if err != nil {
-				return fmt.Errorf("row %d: LF %q: %v (guard against empty cells, e.g. `COL != nil and ...`)", firstRow+int64(i)+1, s.Names[e.lf], firstLine(err.Error()))
+				if errors.Is(err, errCancelled) {
+					return ctx.Err()
+				}
+				msg := firstLine(err.Error())
+				if !strings.Contains(msg, "limit") && !strings.Contains(msg, "budget") {
+					msg += " (guard against empty cells, e.g. `COL != nil and ...`)"
+				}
+				return &RowError{Row: firstRow + int64(i) + 1, LF: s.Names[e.lf], Err: errors.New(msg)}
 			}
 			if b, _ := res.(bool); b {
 				set(e.lf, e.vote)
@@ -291,7 +322,7 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 				continue
 			}
 			if v < 0 || v >= f.k {
-				return fmt.Errorf("row %d: LF %q returned %d, which is neither a class id in 0..%d nor Abstain", firstRow+int64(i)+1, f.nam, v, f.k-1)
+				return &RowError{Row: firstRow + int64(i) + 1, LF: f.nam, Err: fmt.Errorf("returned %d, which is neither a class id in 0..%d nor Abstain", v, f.k-1)}
 			}
 			set(f.lf, int32(v))
 		}

@@ -10,6 +10,8 @@ import (
 	"regexp/syntax"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,7 +19,6 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
-	"github.com/expr-lang/expr/vm"
 	re2 "github.com/wasilibs/go-re2"
 )
 
@@ -43,6 +44,12 @@ type Set struct {
 	when    []*exprLF
 	lookups []*lookupLF
 	funcs   []*funcLF
+	// ExprTimeLimit caps one evaluation of a when LF on one row
+	// (the package's ExprTimeLimit when 0).
+	ExprTimeLimit time.Duration
+
+	// evals pools per-worker evaluators of the when LFs (see exprlimits.go).
+	evals sync.Pool
 }
 
 // M is the number of LFs.
@@ -57,7 +64,7 @@ type regexLF struct {
 
 type exprLF struct {
 	lf, vote int32
-	prog     *vm.Program
+	src      string
 	cols     []int // columns the expression reads
 }
 
@@ -135,11 +142,11 @@ func Compile(f *File, schema *arrow.Schema, funcs ...Func) (*Set, error) {
 			}
 			s.rx = append(s.rx, &regexLF{lf: lf, vote: vote, field: field, re: re, syntax: pat})
 		case "when":
-			prog, cols, err := compileExpr(sp.When, env, colIndex)
+			cols, err := compileExpr(sp.When, env, colIndex)
 			if err != nil {
 				return nil, fail(err)
 			}
-			s.when = append(s.when, &exprLF{lf: lf, vote: vote, prog: prog, cols: cols})
+			s.when = append(s.when, &exprLF{lf: lf, vote: vote, src: sp.When, cols: cols})
 		case "lookup":
 			fold := sp.CaseSensitive != nil && !*sp.CaseSensitive
 			set, err := readLookup(filepath.Join(f.dir, sp.Lookup), fold)
@@ -153,6 +160,7 @@ func Compile(f *File, schema *arrow.Schema, funcs ...Func) (*Set, error) {
 		sc.addRegex(r.field, i, r.syntax)
 	}
 	s.scans = sc.build()
+	s.evals.New = func() any { return s.newEvaluator() }
 	for _, fn := range funcs {
 		if fn.Name == "" || fn.Fn == nil {
 			return nil, errors.New("label: a Go labeling function needs a Name and an Fn")
@@ -215,7 +223,7 @@ func readLookup(path string, fold bool) (map[string]struct{}, error) {
 // exprEnv gives each column a zero value of the Go type expressions see, so
 // expr can type-check names and operators at compile time.
 func exprEnv(schema *arrow.Schema) map[string]any {
-	env := map[string]any{"words": strings.Fields}
+	env := map[string]any{}
 	for _, f := range schema.Fields() {
 		env[f.Name] = zeroFor(f.Type)
 	}
@@ -234,14 +242,20 @@ func zeroFor(t arrow.DataType) any {
 	return ""
 }
 
-func compileExpr(src string, env map[string]any, colIndex func(string) int) (*vm.Program, []int, error) {
-	prog, err := expr.Compile(src, expr.Env(env), expr.AsBool())
+// compileExpr checks an expression (its size, its syntax and its types,
+// with the bounded functions of exprlimits.go) and returns the columns it
+// reads.
+func compileExpr(src string, env map[string]any, colIndex func(string) int) ([]int, error) {
+	if len(src) > MaxExprBytes {
+		return nil, fmt.Errorf("expression of %d bytes is longer than the limit of %d", len(src), MaxExprBytes)
+	}
+	_, err := expr.Compile(src, append([]expr.Option{expr.Env(env), expr.AsBool()}, boundedOptions(&evalBudget{})...)...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("expression %q does not compile: %v", src, firstLine(err.Error()))
+		return nil, fmt.Errorf("expression %q does not compile: %v", src, firstLine(err.Error()))
 	}
 	tree, err := parser.Parse(src)
 	if err != nil {
-		return nil, nil, fmt.Errorf("expression %q does not parse: %v", src, firstLine(err.Error()))
+		return nil, fmt.Errorf("expression %q does not parse: %v", src, firstLine(err.Error()))
 	}
 	seen := map[int]bool{}
 	v := &identVisitor{fn: func(name string) {
@@ -255,7 +269,7 @@ func compileExpr(src string, env map[string]any, colIndex func(string) int) (*vm
 		cols = append(cols, c)
 	}
 	sort.Ints(cols)
-	return prog, cols, nil
+	return cols, nil
 }
 
 type identVisitor struct{ fn func(string) }

@@ -101,7 +101,7 @@ func TestGoFuncLF(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Apply(context.Background(), s, r, ApplyOptions{})
-	if err == nil || !strings.Contains(err.Error(), `row 1: LF "bad" returned 7`) {
+	if err == nil || !strings.Contains(err.Error(), `row 1: LF "bad": returned 7`) {
 		t.Fatalf("want a row-naming error, got %v", err)
 	}
 }

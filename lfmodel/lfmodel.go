@@ -8,6 +8,7 @@ package lfmodel
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -147,6 +148,10 @@ func (m *Model) Predict(ctx context.Context, rows arrow.RecordBatch) (*model.Pre
 	}
 	x := &label.Matrix{LFs: s.Names, Classes: s.Classes, RowPtr: []int64{0}}
 	if err := s.ApplyBatch(ctx, rows, 0, x, 1); err != nil {
+		var re *label.RowError
+		if errors.As(err, &re) {
+			return nil, fmt.Errorf("lfmodel: %w: %w", model.ErrBadInput, err)
+		}
 		return nil, fmt.Errorf("lfmodel: %w", err)
 	}
 	probs, err := m.lm.PredictProba(x)

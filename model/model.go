@@ -11,9 +11,15 @@ package model
 
 import (
 	"context"
+	"errors"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
+
+// ErrBadInput marks a Predict error caused by the rows themselves (a value
+// a labeling function cannot evaluate, or one past its bounds), so that a
+// server answers it as the client's mistake (400), not its own (500).
+var ErrBadInput = errors.New("the rows cannot be scored")
 
 // Model scores rows. Implementations are safe for concurrent use.
 type Model interface {

@@ -16,11 +16,13 @@ import (
 // general path, so every error and every unusual request is answered
 // exactly as before. TestParseSplitFastMatchesGeneral and
 // FuzzParseSplitFast check that the tables are identical.
-func parseSplitFast(body []byte, sig *signature) (*table, bool) {
+//
+// Past lim it also reports false, and the general path gives the error.
+func parseSplitFast(body []byte, sig *signature, lim limits) (*table, bool) {
 	if len(sig.cols) == 0 {
 		return nil, false // the request's columns become the signature
 	}
-	p := &jsonParser{b: body}
+	p := &jsonParser{b: body, left: lim.values}
 	if !p.expect('{') || p.key() != "dataframe_split" || !p.expect('{') {
 		return nil, false
 	}
@@ -55,7 +57,7 @@ func parseSplitFast(body []byte, sig *signature) (*table, bool) {
 				return nil, false
 			}
 			seenData = true
-			if t = p.rows(sig, names, pos); t == nil {
+			if t = p.rows(sig, names, pos, lim.rows); t == nil {
 				return nil, false
 			}
 		default:
@@ -126,6 +128,9 @@ func (p *jsonParser) names() []string {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return nil
 		}
+		if p.left--; p.left < 0 {
+			return nil
+		}
 		s, err := p.str()
 		if err != nil {
 			return nil
@@ -147,8 +152,9 @@ func (p *jsonParser) names() []string {
 }
 
 // rows reads the "data" list, each row a list of len(names) values, the
-// value at request position at[ci] going to signature column ci.
-func (p *jsonParser) rows(sig *signature, names []string, at []int) *table {
+// value at request position at[ci] going to signature column ci; nil past
+// maxRows rows.
+func (p *jsonParser) rows(sig *signature, names []string, at []int, maxRows int) *table {
 	if !p.expect('[') {
 		return nil
 	}
@@ -183,7 +189,9 @@ func (p *jsonParser) rows(sig *signature, names []string, at []int) *table {
 		if !p.expect(']') {
 			return nil
 		}
-		t.n++
+		if t.n++; t.n > maxRows {
+			return nil
+		}
 		p.ws()
 		if p.i >= len(p.b) {
 			return nil
@@ -210,6 +218,9 @@ func (p *jsonParser) cell(t *table, ci int) bool {
 	if ci < 0 {
 		_, err := p.value(4) // the depth parseJSON would give it
 		return err == nil
+	}
+	if p.left--; p.left < 0 {
+		return false
 	}
 	spec, col := t.sig.cols[ci], &t.cols[ci]
 	switch c := p.b[p.i]; {

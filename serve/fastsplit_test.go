@@ -43,7 +43,7 @@ var splitSeeds = []string{
 // different table than the general path, or accepts one it refuses.
 func checkSplitFast(t *testing.T, body []byte, sig *signature) bool {
 	t.Helper()
-	fast, ok := parseSplitFast(body, sig)
+	fast, ok := parseSplitFast(body, sig, unlimited)
 	if !ok {
 		return false
 	}
@@ -71,7 +71,7 @@ func TestParseSplitFastMatchesGeneral(t *testing.T) {
 	// The first five (plain, nulls, no rows, "index", an ignored extra
 	// column) must take the fast path; the rest may not.
 	for _, s := range splitSeeds[:5] {
-		if _, ok := parseSplitFast([]byte(s), sig); !ok {
+		if _, ok := parseSplitFast([]byte(s), sig, unlimited); !ok {
 			t.Errorf("fast path refused %s", s)
 		}
 	}

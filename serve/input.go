@@ -382,12 +382,57 @@ var inputFields = []string{"dataframe_split", "dataframe_records", "instances", 
 
 const requiredFormat = "The input must be a JSON dictionary with exactly one of the input fields {'dataframe_split', 'dataframe_records', 'instances', 'inputs'}"
 
+// DefaultMaxRows is the rows one scoring request may hold when
+// Options.MaxRows is 0.
+const DefaultMaxRows = 100_000
+
+// sigLessColumns is the width assumed, for the value budget, of a request
+// to a model saved without a signature (whose columns come from the request).
+const sigLessColumns = 64
+
+// limits bounds the work one request can cause: its rows, and the JSON
+// values (or CSV fields) parsing may create before the rows are counted,
+// rows × (columns + 2) + 1,024 (a row's values, its list or object and an
+// index entry, and room for names), so that a body of tiny values ("" or 0)
+// cannot make a tree a hundred times its size.
+type limits struct{ rows, values int }
+
+func newLimits(maxRows int, sig *signature) limits {
+	cols := len(sig.cols)
+	if cols == 0 {
+		cols = sigLessColumns
+	}
+	if maxRows > (math.MaxInt-1024)/(cols+2) {
+		return limits{rows: maxRows, values: math.MaxInt}
+	}
+	return limits{rows: maxRows, values: maxRows*(cols+2) + 1024}
+}
+
+// unlimited is for callers (tests, tools) that bound the input themselves.
+var unlimited = limits{rows: math.MaxInt, values: math.MaxInt}
+
+func (l limits) tooManyValues() error {
+	return &RequestError{Status: 413, Code: codeBadRequest, Msg: fmt.Sprintf(
+		"request too large: more than %d values; a request may hold at most %d rows (--max-rows)", l.values, l.rows)}
+}
+
+func (l limits) checkRows(n int) error {
+	if n > l.rows {
+		return &RequestError{Status: 413, Code: codeBadRequest, Msg: fmt.Sprintf(
+			"request has %d rows; a request may hold at most %d (--max-rows); split it into smaller requests", n, l.rows)}
+	}
+	return nil
+}
+
 // parseJSON parses an application/json scoring request.
-func parseJSON(body []byte, sig *signature) (*table, error) {
-	if t, ok := parseSplitFast(body, sig); ok {
+func parseJSON(body []byte, sig *signature, lim limits) (*table, error) {
+	if t, ok := parseSplitFast(body, sig, lim); ok {
 		return t, nil
 	}
-	v, err := parseValue(body)
+	v, err := parseValueLimit(body, lim.values)
+	if errors.Is(err, errTooManyValues) {
+		return nil, lim.tooManyValues()
+	}
 	if err != nil {
 		if len(bytes.TrimSpace(body)) == 0 {
 			return nil, badRequest("%s. Received an empty body.", requiredFormat)
@@ -423,18 +468,26 @@ func parseJSON(body []byte, sig *signature) (*table, error) {
 		}
 	}
 	v = top[field]
+	var t *table
 	switch field {
 	case "dataframe_split":
-		return fromSplit(v, sig)
+		t, err = fromSplit(v, sig)
 	case "dataframe_records":
 		recs, ok := v.([]any)
 		if !ok {
 			return nil, badRequest("dataframe_records must be a list of records (objects of column to value), got %s", jsonTypeName(v))
 		}
-		return fromRecords(field, recs, sig)
+		t, err = fromRecords(field, recs, sig)
 	default:
-		return fromTensorInput(field, v, sig)
+		t, err = fromTensorInput(field, v, sig)
 	}
+	if err != nil {
+		return nil, err
+	}
+	if err := lim.checkRows(t.n); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // resolveColumns maps the signature's columns to positions in the request's
@@ -731,7 +784,7 @@ func toAny(ss []string) []any {
 
 // parseCSV parses a text/csv scoring request: a header row naming the
 // columns, then one row per input.
-func parseCSV(body []byte, sig *signature) (*table, error) {
+func parseCSV(body []byte, sig *signature, lim limits) (*table, error) {
 	r := csv.NewReader(bytes.NewReader(body))
 	r.ReuseRecord = false
 	header, err := r.Read()
@@ -744,9 +797,26 @@ func parseCSV(body []byte, sig *signature) (*table, error) {
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
-	recs, err := r.ReadAll()
-	if err != nil {
-		return nil, badRequest("Failed to parse input as a CSV table: %v", err)
+	fields := len(header)
+	if fields > lim.values {
+		return nil, lim.tooManyValues()
+	}
+	var recs [][]string
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, badRequest("Failed to parse input as a CSV table: %v", err)
+		}
+		if err := lim.checkRows(len(recs) + 1); err != nil {
+			return nil, err
+		}
+		if fields += len(rec); fields > lim.values {
+			return nil, lim.tooManyValues()
+		}
+		recs = append(recs, rec)
 	}
 	s, pos, err := resolveColumns(header, len(recs), sig, func(i int) any {
 		for _, rec := range recs {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -14,7 +15,15 @@ import (
 // bool, nil) in a single pass. Scoring requests are small and many, and the
 // reflection-based decoder was a third of the server's CPU.
 func parseValue(b []byte) (any, error) {
-	p := jsonParser{b: b}
+	return parseValueLimit(b, math.MaxInt)
+}
+
+// parseValueLimit is parseValue for a document of at most limit values
+// (scalars, arrays and objects, each counted once); past it parsing stops
+// at once with errTooManyValues, so a small body of many tiny values
+// cannot make a huge tree.
+func parseValueLimit(b []byte, limit int) (any, error) {
+	p := jsonParser{b: b, left: limit}
 	p.ws()
 	v, err := p.value(0)
 	if err != nil {
@@ -30,9 +39,13 @@ func parseValue(b []byte) (any, error) {
 const maxDepth = 10000 // as encoding/json
 
 type jsonParser struct {
-	b []byte
-	i int
+	b    []byte
+	i    int
+	left int // values still allowed (see parseValueLimit)
 }
+
+// errTooManyValues stops a parse at its value limit.
+var errTooManyValues = errors.New("too many JSON values")
 
 func (p *jsonParser) errorf(format string, args ...any) error {
 	return fmt.Errorf("offset %d: "+format, append([]any{p.i}, args...)...)
@@ -54,6 +67,9 @@ func (p *jsonParser) ws() {
 func (p *jsonParser) value(depth int) (any, error) {
 	if p.i >= len(p.b) {
 		return nil, errEOF
+	}
+	if p.left--; p.left < 0 {
+		return nil, errTooManyValues
 	}
 	switch c := p.b[p.i]; c {
 	case '{':

@@ -69,7 +69,7 @@ func BenchmarkParseJSONRequest(b *testing.B) {
 	sig, _ := newSignature((&spamModel{}).Info().Inputs)
 	body := []byte(`{"dataframe_split": {"columns": ["text"], "data": [["Check out my channel, please subscribe!"]]}}`)
 	for b.Loop() {
-		if _, err := parseJSON(body, sig); err != nil {
+		if _, err := parseJSON(body, sig, unlimited); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -255,7 +255,7 @@ func TestAliasSwapUnderClientStorm(t *testing.T) {
 func constPred(p float64) *model.Prediction {
 	m := constModel{p}
 	sig, _ := newSignature(m.Info().Inputs)
-	tab, _ := parseJSON([]byte(`{"inputs": ["x"]}`), sig)
+	tab, _ := parseJSON([]byte(`{"inputs": ["x"]}`), sig, unlimited)
 	pred, _ := m.Predict(context.Background(), buildRecord(sig, []*table{tab}, nil))
 	return pred
 }

@@ -39,6 +39,9 @@ type Options struct {
 	Workers int
 	// MaxBodyBytes caps a request body (64 MiB when 0).
 	MaxBodyBytes int64
+	// MaxRows caps the rows of one request (DefaultMaxRows when 0); larger
+	// requests get 413, found while parsing (see limits).
+	MaxRows int
 	// Log, when set, receives every answered request; it must not block.
 	Log PredictionLog
 	// Logger receives server errors (slog.Default when nil).
@@ -85,6 +88,7 @@ type served struct {
 	info     *model.Info
 	version  string
 	sig      *signature
+	lim      limits
 	enc      *encoder
 	queue    chan *job
 	inflight atomic.Int64
@@ -114,6 +118,9 @@ func New(m model.Model, version string, opt Options) (*Server, error) {
 	}
 	if opt.MaxBodyBytes <= 0 {
 		opt.MaxBodyBytes = 64 << 20
+	}
+	if opt.MaxRows <= 0 {
+		opt.MaxRows = DefaultMaxRows
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -145,7 +152,7 @@ func (s *Server) prepare(m model.Model, version string) (*served, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: model %s: %w", version, err)
 	}
-	sv := &served{m: m, info: info, version: version, sig: sig, enc: newEncoder(info.Classes),
+	sv := &served{m: m, info: info, version: version, sig: sig, lim: newLimits(s.opt.MaxRows, sig), enc: newEncoder(info.Classes),
 		queue: make(chan *job, 4*s.opt.MaxBatchRows)}
 	for range s.opt.Workers {
 		sv.workers.Add(1)
@@ -323,9 +330,9 @@ func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
 	}
 	var t *table
 	if mt == "text/csv" {
-		t, err = parseCSV(body, sv.sig)
+		t, err = parseCSV(body, sv.sig, sv.lim)
 	} else {
-		t, err = parseJSON(body, sv.sig)
+		t, err = parseJSON(body, sv.sig, sv.lim)
 	}
 	if err != nil {
 		s.fail(w, start, err)
@@ -472,6 +479,18 @@ func (s *Server) runBatch(sv *served, batch []*job) {
 	pred, err := sv.m.Predict(s.ctx, rec)
 	if err == nil {
 		err = checkPrediction(pred, total)
+	}
+	if errors.Is(err, model.ErrBadInput) {
+		if len(batch) > 1 {
+			// One request's rows failed the whole micro-batch: score each
+			// request alone, so only that one gets the error.
+			rec.Release()
+			for _, j := range batch {
+				s.runBatch(sv, []*job{j})
+			}
+			return
+		}
+		err = invalidParam("%v", err)
 	}
 	off := 0
 	for _, j := range batch {

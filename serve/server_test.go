@@ -475,7 +475,7 @@ func FuzzParseJSON(f *testing.F) {
 	m := &spamModel{}
 	sig, _ := newSignature(m.Info().Inputs)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tab, err := parseJSON(b, sig)
+		tab, err := parseJSON(b, sig, unlimited)
 		if err != nil {
 			if _, ok := err.(*RequestError); !ok {
 				t.Fatalf("error %v is not a RequestError", err)
@@ -500,7 +500,7 @@ func FuzzParseCSV(f *testing.F) {
 	m := &spamModel{}
 	sig, _ := newSignature(m.Info().Inputs)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tab, err := parseCSV(b, sig)
+		tab, err := parseCSV(b, sig, unlimited)
 		if err != nil {
 			if _, ok := err.(*RequestError); !ok {
 				t.Fatalf("error %v is not a RequestError", err)

@@ -1,8 +1,10 @@
 package tracking
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Entity is what a search clause or ordering key refers to.
@@ -89,7 +91,7 @@ func tokenize(s string) ([]token, error) {
 				j++
 			}
 			if !closed {
-				return nil, InvalidParameterf("Invalid filter '%s': unterminated quote at position %d", s, i)
+				return nil, InvalidParameterf("Invalid filter '%s': unterminated quote at position %d", quoteShort(s), i)
 			}
 			k := tString
 			if c == '`' {
@@ -104,7 +106,7 @@ func tokenize(s string) ([]token, error) {
 			}
 			op := s[i:j]
 			if op == "!" {
-				return nil, InvalidParameterf("Invalid filter '%s': bad operator at position %d", s, i)
+				return nil, InvalidParameterf("Invalid filter '%s': bad operator at position %d", quoteShort(s), i)
 			}
 			if op == "<>" {
 				op = "!="
@@ -147,14 +149,21 @@ type rawClause struct {
 // prefix."key", `key` or key. It returns the next index.
 func parseIdent(src string, toks []token, i int) (prefix, key string, next int, err error) {
 	if i >= len(toks) {
-		return "", "", i, InvalidParameterf("Invalid filter '%s': expected an identifier at the end", src)
+		return "", "", i, InvalidParameterf("Invalid filter '%s': expected an identifier at the end", quoteShort(src))
 	}
 	t := toks[i]
 	switch t.kind {
 	case tQuotedIdent:
+		if t.text == "" {
+			return "", "", i, InvalidParameterf("Invalid filter '%s': empty identifier at position %d", quoteShort(src), t.pos)
+		}
 		return "", t.text, i + 1, nil
 	case tWord:
 		if strings.HasSuffix(t.text, ".") && i+1 < len(toks) && (toks[i+1].kind == tString || toks[i+1].kind == tQuotedIdent) && toks[i+1].pos == t.pos+len(t.text) {
+			if toks[i+1].text == "" {
+				// MLflow answers 400 for metric."" as for metric.
+				return "", "", i, InvalidParameterf("Invalid filter '%s': identifier '%s' has an empty key", quoteShort(src), t.text+`""`)
+			}
 			return strings.TrimSuffix(t.text, "."), toks[i+1].text, i + 2, nil
 		}
 		p, k, ok := strings.Cut(t.text, ".")
@@ -162,11 +171,11 @@ func parseIdent(src string, toks []token, i int) (prefix, key string, next int, 
 			return "", t.text, i + 1, nil
 		}
 		if k == "" {
-			return "", "", i, InvalidParameterf("Invalid filter '%s': identifier '%s' has no key", src, t.text)
+			return "", "", i, InvalidParameterf("Invalid filter '%s': identifier '%s' has no key", quoteShort(src), t.text)
 		}
 		return p, k, i + 1, nil
 	}
-	return "", "", i, InvalidParameterf("Invalid filter '%s': expected an identifier at position %d, got '%s'", src, t.pos, t.text)
+	return "", "", i, InvalidParameterf("Invalid filter '%s': expected an identifier at position %d, got '%s'", quoteShort(src), t.pos, t.text)
 }
 
 func parseRaw(src string) ([]rawClause, error) {
@@ -175,13 +184,17 @@ func parseRaw(src string) ([]rawClause, error) {
 		return nil, err
 	}
 	var out []rawClause
-	i := 0
+	i, listValues := 0, 0
 	for i < len(toks) {
 		if len(out) > 0 {
 			if toks[i].kind != tWord || !strings.EqualFold(toks[i].text, "AND") {
-				return nil, InvalidParameterf("Invalid filter '%s': expected AND at position %d, got '%s' (only AND joins clauses)", src, toks[i].pos, toks[i].text)
+				return nil, InvalidParameterf("Invalid filter '%s': expected AND at position %d, got '%s' (only AND joins clauses)", quoteShort(src), toks[i].pos, toks[i].text)
 			}
 			i++
+		}
+		if len(out) == MaxFilterClauses {
+			return nil, InvalidParameterf("Invalid filter '%s': more than %d clauses; a filter may join at most %d comparisons with AND",
+				quoteShort(src), MaxFilterClauses, MaxFilterClauses)
 		}
 		var c rawClause
 		c.prefix, c.key, i, err = parseIdent(src, toks, i)
@@ -189,7 +202,7 @@ func parseRaw(src string) ([]rawClause, error) {
 			return nil, err
 		}
 		if i >= len(toks) {
-			return nil, InvalidParameterf("Invalid filter '%s': expected a comparison operator after '%s'", src, c.key)
+			return nil, InvalidParameterf("Invalid filter '%s': expected a comparison operator after '%s'", quoteShort(src), c.key)
 		}
 		t := toks[i]
 		switch {
@@ -203,19 +216,22 @@ func parseRaw(src string) ([]rawClause, error) {
 			c.op = "NOT IN"
 			i += 2
 		default:
-			return nil, InvalidParameterf("Invalid filter '%s': expected a comparison operator at position %d, got '%s'", src, t.pos, t.text)
+			return nil, InvalidParameterf("Invalid filter '%s': expected a comparison operator at position %d, got '%s'", quoteShort(src), t.pos, t.text)
 		}
 		if i >= len(toks) {
-			return nil, InvalidParameterf("Invalid filter '%s': expected a value after '%s'", src, c.op)
+			return nil, InvalidParameterf("Invalid filter '%s': expected a value after '%s'", quoteShort(src), c.op)
 		}
 		if c.op == "IN" || c.op == "NOT IN" {
 			if toks[i].kind != tLParen {
-				return nil, InvalidParameterf("Invalid filter '%s': %s needs a parenthesized list of quoted strings", src, c.op)
+				return nil, InvalidParameterf("Invalid filter '%s': %s needs a parenthesized list of quoted strings", quoteShort(src), c.op)
 			}
 			i++
 			for {
 				if i >= len(toks) || toks[i].kind != tString {
-					return nil, InvalidParameterf("Invalid filter '%s': %s needs a parenthesized list of quoted strings", src, c.op)
+					return nil, InvalidParameterf("Invalid filter '%s': %s needs a parenthesized list of quoted strings", quoteShort(src), c.op)
+				}
+				if listValues++; listValues > MaxFilterListValues {
+					return nil, InvalidParameterf("Invalid filter '%s': more than %d values in IN lists", quoteShort(src), MaxFilterListValues)
 				}
 				c.list = append(c.list, toks[i].text)
 				i++
@@ -227,11 +243,11 @@ func parseRaw(src string) ([]rawClause, error) {
 					i++
 					break
 				}
-				return nil, InvalidParameterf("Invalid filter '%s': unterminated list after %s", src, c.op)
+				return nil, InvalidParameterf("Invalid filter '%s': unterminated list after %s", quoteShort(src), c.op)
 			}
 		} else {
 			if toks[i].kind != tString && toks[i].kind != tWord {
-				return nil, InvalidParameterf("Invalid filter '%s': expected a value at position %d, got '%s'", src, toks[i].pos, toks[i].text)
+				return nil, InvalidParameterf("Invalid filter '%s': expected a value at position %d, got '%s'", quoteShort(src), toks[i].pos, toks[i].text)
 			}
 			c.val = toks[i]
 			i++
@@ -296,28 +312,28 @@ func (rc rawClause) finish(src string, e Entity, kind string) (Clause, error) {
 	switch kind {
 	case "num":
 		if !numOps(rc.op) {
-			return c, InvalidParameterf("Invalid comparator '%s' for %s '%s' in filter '%s'; expected one of =, !=, >, >=, <, <=", rc.op, e, rc.key, src)
+			return c, InvalidParameterf("Invalid comparator '%s' for %s '%s' in filter '%s'; expected one of =, !=, >, >=, <, <=", rc.op, e, rc.key, quoteShort(src))
 		}
 		if rc.val.kind != tWord {
-			return c, InvalidParameterf("Expected numeric value for %s '%s' in filter '%s', got quoted '%s'", e, rc.key, src, rc.val.text)
+			return c, InvalidParameterf("Expected numeric value for %s '%s' in filter '%s', got quoted '%s'", e, rc.key, quoteShort(src), rc.val.text)
 		}
 		f, err := strconv.ParseFloat(rc.val.text, 64)
 		if err != nil {
-			return c, InvalidParameterf("Expected numeric value for %s '%s' in filter '%s', got '%s'", e, rc.key, src, rc.val.text)
+			return c, InvalidParameterf("Expected numeric value for %s '%s' in filter '%s', got '%s'", e, rc.key, quoteShort(src), rc.val.text)
 		}
 		c.Num, c.IsNum = f, true
 	case "str", "id":
 		if rc.op == "IN" || rc.op == "NOT IN" {
 			if kind != "id" {
-				return c, InvalidParameterf("Invalid comparator '%s' for %s '%s' in filter '%s'; IN is only supported for run_id and dataset fields", rc.op, e, rc.key, src)
+				return c, InvalidParameterf("Invalid comparator '%s' for %s '%s' in filter '%s'; IN is only supported for run_id and dataset fields", rc.op, e, rc.key, quoteShort(src))
 			}
 			return c, nil
 		}
 		if !strOps(rc.op) {
-			return c, InvalidParameterf("Invalid comparator '%s' for %s '%s' in filter '%s'; expected one of =, !=, LIKE, ILIKE", rc.op, e, rc.key, src)
+			return c, InvalidParameterf("Invalid comparator '%s' for %s '%s' in filter '%s'; expected one of =, !=, LIKE, ILIKE", rc.op, e, rc.key, quoteShort(src))
 		}
 		if rc.val.kind != tString {
-			return c, InvalidParameterf("Value for %s '%s' in filter '%s' must be a quoted string, got '%s'", e, rc.key, src, rc.val.text)
+			return c, InvalidParameterf("Value for %s '%s' in filter '%s' must be a quoted string, got '%s'", e, rc.key, quoteShort(src), rc.val.text)
 		}
 		c.Str = rc.val.text
 	}
@@ -336,20 +352,20 @@ func parseFilterWith(src string, attrs attrSet, allowed map[Entity]bool) ([]Clau
 	for _, rc := range raw {
 		e, ok := entityOf(rc.prefix)
 		if !ok || !allowed[e] {
-			return nil, InvalidParameterf("Invalid entity type '%s' in filter '%s'", rc.prefix, src)
+			return nil, InvalidParameterf("Invalid entity type '%s' in filter '%s'", rc.prefix, quoteShort(src))
 		}
 		kind := ""
 		switch e {
 		case EntityAttribute:
 			k, ok := attrs[rc.key]
 			if !ok {
-				return nil, InvalidParameterf("Invalid attribute key '%s' in filter '%s'", rc.key, src)
+				return nil, InvalidParameterf("Invalid attribute key '%s' in filter '%s'", rc.key, quoteShort(src))
 			}
 			kind = k
 		case EntityDataset:
 			k, ok := datasetAttrs[rc.key]
 			if !ok {
-				return nil, InvalidParameterf("Invalid dataset key '%s' in filter '%s'; expected name, digest or context", rc.key, src)
+				return nil, InvalidParameterf("Invalid dataset key '%s' in filter '%s'; expected name, digest or context", rc.key, quoteShort(src))
 			}
 			kind = k
 		case EntityMetric:
@@ -396,16 +412,16 @@ func parseOrderWith(s string, attrs attrSet, allowed map[Entity]bool) (OrderBy, 
 	}
 	prefix, key, i, err := parseIdent(s, toks, 0)
 	if err != nil {
-		return OrderBy{}, InvalidParameterf("Invalid order_by clause '%s'", s)
+		return OrderBy{}, InvalidParameterf("Invalid order_by clause '%s'", quoteShort(s))
 	}
 	var o OrderBy
 	e, ok := entityOf(prefix)
 	if !ok || !allowed[e] {
-		return o, InvalidParameterf("Invalid order_by clause '%s': unknown entity '%s'", s, prefix)
+		return o, InvalidParameterf("Invalid order_by clause '%s': unknown entity '%s'", quoteShort(s), prefix)
 	}
 	if e == EntityAttribute {
 		if _, ok := attrs[key]; !ok {
-			return o, InvalidParameterf("Invalid order_by clause '%s': unknown attribute '%s'", s, key)
+			return o, InvalidParameterf("Invalid order_by clause '%s': unknown attribute '%s'", quoteShort(s), key)
 		}
 		if (key == "created" || key == "creation_time") && attrs["start_time"] != "" {
 			key = "start_time"
@@ -418,12 +434,12 @@ func parseOrderWith(s string, attrs attrSet, allowed map[Entity]bool) (OrderBy, 
 			o.Desc = true
 		case toks[i].kind == tWord && strings.EqualFold(toks[i].text, "ASC"):
 		default:
-			return o, InvalidParameterf("Invalid order_by clause '%s': expected ASC or DESC, got '%s'", s, toks[i].text)
+			return o, InvalidParameterf("Invalid order_by clause '%s': expected ASC or DESC, got '%s'", quoteShort(s), toks[i].text)
 		}
 		i++
 	}
 	if i != len(toks) {
-		return o, InvalidParameterf("Invalid order_by clause '%s'", s)
+		return o, InvalidParameterf("Invalid order_by clause '%s'", quoteShort(s))
 	}
 	return o, nil
 }
@@ -467,4 +483,27 @@ func parseOrders(list []string, attrs attrSet, allowed map[Entity]bool) ([]Order
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// Bounds of one search filter, so that a small request cannot make a
+// query that runs for minutes or exceeds the databases' bound-variable
+// limits (PostgreSQL 65,535, SQLite 32,766).
+const (
+	MaxFilterClauses    = 200    // comparisons joined by AND
+	MaxFilterListValues = 10_000 // strings in all IN / NOT IN lists together
+)
+
+// maxQuoted is the most of a filter an error message repeats.
+const maxQuoted = 200
+
+// quoteShort shortens a long filter for an error message.
+func quoteShort(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("... (%d bytes)", len(s))
 }

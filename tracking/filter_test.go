@@ -47,6 +47,8 @@ func TestParseRunFilterErrors(t *testing.T) {
 		"metrics.a > 1 OR metrics.b > 1", "tags.a IN ('x')", "run_id IN 'a'", "run_id IN ('a'", "params.a = 'x",
 		"metrics. > 1", "attributes.bogus = 'x'", "start_time = 'x'", "metrics.a ! 1", "datasets.size = 'x'", "AND",
 		"metrics.a > 1 AND", "(metrics.a > 1)",
+		// Empty keys, which MLflow answers with 400 (found by FuzzParseRunFilter).
+		`metriC."">0`, "metrics.`` > 0", "params.'' = 'x'", "`` = 'x'", `tags."" = 'x'`,
 	} {
 		t.Run(in, func(t *testing.T) {
 			_, err := ParseRunFilter(in)
@@ -55,6 +57,38 @@ func TestParseRunFilterErrors(t *testing.T) {
 				t.Fatalf("ParseRunFilter(%q) = %v, want INVALID_PARAMETER_VALUE", in, err)
 			}
 		})
+	}
+}
+
+// TestFilterBounds: a filter of MaxFilterClauses clauses parses, one more
+// is refused with 400 naming the limit, and the message quotes at most
+// maxQuoted bytes of the filter.
+func TestFilterBounds(t *testing.T) {
+	clauses := make([]string, MaxFilterClauses)
+	for i := range clauses {
+		clauses[i] = "metrics.m > 1"
+	}
+	if cs, err := ParseRunFilter(strings.Join(clauses, " AND ")); err != nil || len(cs) != MaxFilterClauses {
+		t.Fatalf("%d clauses: %d parsed, %v", MaxFilterClauses, len(cs), err)
+	}
+	over := strings.Join(append(clauses, "metrics.m > 1"), " AND ")
+	_, err := ParseRunFilter(over)
+	var he *Error
+	if !errors.As(err, &he) || he.Status != 400 || !strings.Contains(he.Message, "more than 200 clauses") {
+		t.Fatalf("%d clauses: %v, want a 400 naming the limit", MaxFilterClauses+1, err)
+	}
+	if len(he.Message) > maxQuoted+200 {
+		t.Errorf("the message quotes the whole %d-byte filter: %d bytes", len(over), len(he.Message))
+	}
+	ids := make([]string, MaxFilterListValues+1)
+	for i := range ids {
+		ids[i] = "'a'"
+	}
+	if _, err := ParseRunFilter("run_id IN (" + strings.Join(ids[1:], ",") + ")"); err != nil {
+		t.Fatalf("%d IN values: %v", MaxFilterListValues, err)
+	}
+	if _, err := ParseRunFilter("run_id IN (" + strings.Join(ids, ",") + ")"); !errors.As(err, &he) || he.Status != 400 {
+		t.Fatalf("%d IN values: %v, want 400", len(ids), err)
 	}
 }
 
@@ -107,7 +141,7 @@ func FuzzParseRunFilter(f *testing.F) {
 			return
 		}
 		for _, c := range cs {
-			if c.Key == "" && c.Entity != EntityAttribute {
+			if c.Key == "" {
 				t.Fatalf("ParseRunFilter(%q): empty key in %+v", s, c)
 			}
 		}

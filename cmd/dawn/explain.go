@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +16,6 @@ import (
 	"github.com/dawn-ml/dawn/explain/stream"
 	"github.com/dawn-ml/dawn/explain/stream/classic"
 	"github.com/dawn-ml/dawn/mbsql"
-	"github.com/nats-io/nats.go"
 )
 
 const explainUsage = `
@@ -36,6 +36,15 @@ With --stream, --outlier and --percentile run the streaming APriori engine;
 on a damped input reservoir every --retrain rows, outliers above the
 --score-percentile of a damped score reservoir, itemsets by corrected risk
 ratio from heavy-hitter counters and streaming FP-trees).
+
+With --subject, rows are read through a JetStream stream (--nats-stream,
+created when missing, holding at most --nats-stream-bytes): publish with
+JetStream (and a Nats-Msg-Id when retrying) so that nothing is lost while
+the server is down. The rows stay in the stream until the final explanation
+(after the empty end-of-stream message) is printed; an interrupted run, or
+a server away longer than --nats-max-outage, exits non-zero with no final
+explanation and leaves them for the next run. The embedded server keeps its
+streams in --nats-store (default: a temporary directory, removed at exit).
 
 Examples:
   dawn explain --data sensors.parquet --outlier 'power_drain > 0.9' \
@@ -358,6 +367,10 @@ type streamFlags struct {
 	on                 bool
 	nats, subject      string
 	natsPort           int
+	natsStore          string
+	natsStream         string
+	natsBytes          int64
+	natsOutage         time.Duration
 	header             string
 	period             int
 	interval           time.Duration
@@ -373,6 +386,10 @@ func (s *streamFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.subject, "subject", "", "stream: NATS subject to read (one JSON object, or one CSV line with --header, per message; an empty message ends)")
 	fs.StringVar(&s.nats, "nats", "embedded", "stream: NATS server URL (nats://host:4222), or 'embedded' to run one in-process")
 	fs.IntVar(&s.natsPort, "nats-port", 0, "stream: port of the embedded NATS server (0: any free port, printed on stderr)")
+	fs.StringVar(&s.natsStore, "nats-store", "", "stream: `directory` of the embedded server's JetStream store (default: a temporary one)")
+	fs.StringVar(&s.natsStream, "nats-stream", "", "stream: JetStream stream `name` for --subject (default DAWN_EXPLAIN_<subject>)")
+	fs.Int64Var(&s.natsBytes, "nats-stream-bytes", stream.DefaultStreamBytes, "stream: most `bytes` of unexplained rows the stream keeps; publishers get an error past it")
+	fs.DurationVar(&s.natsOutage, "nats-max-outage", stream.DefaultMaxOutage, "stream: how long to wait for an unreachable NATS server before failing")
 	fs.StringVar(&s.header, "header", "", "stream: CSV column names of NATS messages, comma-separated (default: messages are JSON)")
 	fs.IntVar(&s.period, "period", 100000, "stream: emit an explanation every this many rows (0: only at the end or by --interval)")
 	fs.DurationVar(&s.interval, "interval", 0, "stream: also emit every this much time, e.g. 10s")
@@ -467,7 +484,16 @@ func streamRows(ctx context.Context, e *env, f *explainFlags, fields stream.Fiel
 	if s.subject != "" {
 		url := s.nats
 		if url == "" || url == "embedded" {
-			srv, u, err := stream.StartEmbedded(s.natsPort)
+			store := s.natsStore
+			if store == "" {
+				tmp, err := os.MkdirTemp("", "dawn-nats-")
+				if err != nil {
+					return fmt.Errorf("explain: %w", err)
+				}
+				defer os.RemoveAll(tmp)
+				store = tmp
+			}
+			srv, u, err := stream.StartEmbedded(s.natsPort, store)
 			if err != nil {
 				return err
 			}
@@ -475,16 +501,17 @@ func streamRows(ctx context.Context, e *env, f *explainFlags, fields stream.Fiel
 			url = u
 			fmt.Fprintf(e.stderr, "dawn: embedded NATS server at %s; publish rows to %q (an empty message ends)\n", url, s.subject)
 		}
-		nc, err := nats.Connect(url, nats.Name("dawn explain"))
+		nc, err := stream.Connect(url, "dawn explain")
 		if err != nil {
-			return fmt.Errorf("explain: connect %s: %w", url, err)
+			return fmt.Errorf("explain: %w", err)
 		}
 		defer nc.Close()
 		var header []string
 		if s.header != "" {
 			header = splitList(s.header)
 		}
-		nr, err := stream.NewNATSReader(ctx, nc, s.subject, fields, header)
+		nr, err := stream.NewNATSReader(ctx, nc, s.subject, fields, header,
+			stream.NATSOptions{Stream: s.natsStream, MaxBytes: s.natsBytes, MaxOutage: s.natsOutage})
 		if err != nil {
 			return err
 		}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/dawn-ml/dawn/explain/stream"
 	"github.com/dawn-ml/dawn/internal/shareddata"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // plantedCSV: three attributes; from row `change` on, a=a3, b=b7 runs hot.
@@ -82,7 +82,7 @@ func TestExplainStreamStdinPlantedSegment(t *testing.T) {
 }
 
 func TestExplainStreamNATS(t *testing.T) {
-	srv, url, err := stream.StartEmbedded(0)
+	srv, url, err := stream.StartEmbedded(0, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,25 +100,29 @@ func TestExplainStreamNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	subscribed := func() bool {
-		sz, err := srv.Subsz(&server.SubszOptions{Subscriptions: true, Test: "sensors"})
-		return err == nil && sz.Total > 0
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for !subscribed() {
+	for { // until dawn has made its stream
+		if _, err := js.Stream(ctx, stream.StreamName("sensors")); err == nil {
+			break
+		}
 		select {
 		case <-ctx.Done():
-			t.Fatal("no subscriber")
+			t.Fatal("no stream")
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
 	plantedRows(20000, 10000, func(a, b, c string, m float64) {
 		msg, _ := json.Marshal(map[string]any{"a": a, "b": b, "c": c, "m": m})
-		if err := nc.Publish("sensors", msg); err != nil {
+		if _, err := js.PublishAsync("sensors", msg); err != nil {
 			t.Fatal(err)
 		}
 	})
-	nc.Publish("sensors", nil)
-	nc.Flush()
+	if _, err := js.Publish(ctx, "sensors", nil); err != nil {
+		t.Fatal(err)
+	}
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}

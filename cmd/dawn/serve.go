@@ -19,14 +19,15 @@ import (
 
 const serveUsage = `Usage: dawn serve --model DIR|models:/NAME/VERSION|models:/NAME@ALIAS
        [--tracking-uri URI] [--host 127.0.0.1] [--port 5001]
-       [--batch-rows 1024] [--batch-wait 0s] [--poll 10s]
+       [--batch-rows 1024] [--batch-wait 0s] [--poll 10s] [--max-rows 100000]
        [--log-dir DIR|s3://BUCKET/PREFIX [--log-roll-rows N] [--log-roll-bytes N] [--log-roll-every D]
         [--log-queue N] [--log-spool DIR]] [--model-cache DIR]
 
 Serves a model over MLflow's scoring protocol: GET /ping, /health, /version,
 POST /invocations (application/json with dataframe_split, dataframe_records,
 instances or inputs, or text/csv), and Prometheus metrics on GET /metrics.
-Concurrent requests are micro-batched. With models:/NAME@ALIAS the alias is
+Concurrent requests are micro-batched. A request holds at most --max-rows
+rows (and a 64 MiB body); a larger one gets 413 before it is scored. With models:/NAME@ALIAS the alias is
 polled and the server swaps to the version it points at without dropping a
 request. Registry models are fetched from a local path, file://,
 mlflow-artifacts: (through the tracking server), s3:// or runs:/RUN_ID/PATH.
@@ -59,6 +60,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	batchRows := fs.Int("batch-rows", 1024, "largest micro-batch in `rows`")
 	batchWait := fs.Duration("batch-wait", 0, "how long a micro-batch waits for more requests (0: only what queued up)")
 	workers := fs.Int("workers", 0, "concurrent Predict calls (default: CPUs)")
+	maxRows := fs.Int("max-rows", serve.DefaultMaxRows, "largest request in `rows`; larger ones get 413 (see docs/limits.md)")
 	poll := fs.Duration("poll", 10*time.Second, "how often to check a models:/NAME@ALIAS for a new version")
 	logDir := fs.String("log-dir", "", "write the prediction log (Parquet) into this `directory` or s3://bucket/prefix")
 	logSpool := fs.String("log-spool", "", "with an s3:// --log-dir, the local `directory` files wait in for upload (default: under the user cache directory)")
@@ -103,7 +105,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		modelVersion = *src
 	}
-	opt := serve.Options{Version: version, MaxBatchRows: *batchRows, MaxWait: *batchWait, Workers: *workers, Logger: log}
+	opt := serve.Options{Version: version, MaxBatchRows: *batchRows, MaxWait: *batchWait, Workers: *workers, MaxRows: *maxRows, Logger: log}
 	var plog *predlog.Logger
 	if *logDir != "" {
 		plog, err = predlog.New(predlog.Options{Dir: *logDir, Spool: *logSpool, RollRows: *logRows, RollBytes: *logBytes, RollEvery: *logEvery, Queue: *logQueue, Logger: log})

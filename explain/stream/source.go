@@ -216,6 +216,12 @@ type Model interface {
 	Rows() int64
 }
 
+// Committer is a RowReader whose rows are kept by their source until
+// Commit, which Run calls once the final explanation is emitted.
+type Committer interface {
+	Commit() error
+}
+
 // Run feeds rows to x until the reader ends or ctx is cancelled, calling
 // emit with each explanation: every period (the model's), and every
 // interval of wall time when interval > 0 (checked as rows arrive), and
@@ -228,7 +234,13 @@ func Run(ctx context.Context, rr RowReader, x Model, interval time.Duration, emi
 		}
 		row, err := rr.Next()
 		if errors.Is(err, io.EOF) {
-			return emit(&Result{Rows: x.Rows(), Result: x.Explain(), Final: true})
+			if err := emit(&Result{Rows: x.Rows(), Result: x.Explain(), Final: true}); err != nil {
+				return err
+			}
+			if c, ok := rr.(Committer); ok {
+				return c.Commit()
+			}
+			return nil
 		}
 		if err != nil {
 			return err

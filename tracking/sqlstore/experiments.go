@@ -119,12 +119,11 @@ func (s *Store) SearchExperiments(ctx context.Context, q tracking.SearchQuery) (
 	for _, st := range stages {
 		args = append(args, st)
 	}
-	for i, c := range q.Filter {
+	var tagClauses []tracking.Clause
+	for _, c := range q.Filter {
 		switch c.Entity {
 		case tracking.EntityTag:
-			a := fmt.Sprintf("et%d", i)
-			where = append(where, fmt.Sprintf("EXISTS (SELECT 1 FROM experiment_tags %s WHERE %s.experiment_id = e.experiment_id AND %s.key = ? AND %s)", a, a, a, likeCond(a+".value", c.Op)))
-			args = append(args, c.Key, c.Str)
+			tagClauses = append(tagClauses, c)
 		default:
 			col := "e." + c.Key
 			if c.Key == "experiment_id" && (c.Op == "IN" || c.Op == "NOT IN") {
@@ -141,6 +140,10 @@ func (s *Store) SearchExperiments(ctx context.Context, q tracking.SearchQuery) (
 				args = append(args, c.Str)
 			}
 		}
+	}
+	if cond, cargs := keyedCond("experiment_tags", "k.experiment_id = e.experiment_id", tagClauses); cond != "" {
+		where = append(where, cond)
+		args = append(args, cargs...)
 	}
 	var order []string
 	hasID := false

@@ -300,12 +300,11 @@ func registryWhere(filter []tracking.Clause, alias, tagTable, tagJoin string, co
 		where = append(where, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s p WHERE p.name = %s.name AND p.key = ? AND p.value = ?)", tagTable, alias))
 		args = append(args, tracking.PromptTagKey, "true")
 	}
-	for i, c := range filter {
+	var tagClauses []tracking.Clause
+	for _, c := range filter {
 		switch c.Entity {
 		case tracking.EntityTag:
-			a := fmt.Sprintf("t%d", i)
-			where = append(where, fmt.Sprintf("EXISTS (SELECT 1 FROM %s %s WHERE %s AND %s.key = ? AND %s)", tagTable, a, strings.ReplaceAll(tagJoin, "T.", a+"."), a, likeCond(a+".value", c.Op)))
-			args = append(args, c.Key, c.Str)
+			tagClauses = append(tagClauses, c)
 		default:
 			col := colOf(c.Key)
 			switch {
@@ -322,6 +321,10 @@ func registryWhere(filter []tracking.Clause, alias, tagTable, tagJoin string, co
 				args = append(args, c.Str)
 			}
 		}
+	}
+	if cond, cargs := keyedCond(tagTable, strings.ReplaceAll(tagJoin, "T.", "k."), tagClauses); cond != "" {
+		where = append(where, cond)
+		args = append(args, cargs...)
 	}
 	return where, args
 }

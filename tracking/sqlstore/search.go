@@ -54,11 +54,29 @@ func (q *query) scope(rq tracking.RunQuery) {
 	}
 }
 
+// joinedClauses is how many metric, param and tag clauses of a filter
+// become joins; the rest are checked by one correlated subquery per table
+// (keyedCheck). Joins let the planner start from a selective clause's
+// index, but each one adds to the planning: 120 joins took PostgreSQL
+// 17-20 s to plan, and SQLite refuses more than 64 tables in a join.
+const joinedClauses = 8
+
 // filter adds the filter clauses; metric clauses on onKey are applied to
 // the already joined alias m0 instead of a join of their own.
 func (q *query) filter(clauses []tracking.Clause, onKey string) {
+	joined := 0
+	var rest [3][]tracking.Clause // metric, param, tag clauses past joinedClauses
 	for i, c := range clauses {
 		a := fmt.Sprintf("f%d", i)
+		if c.Entity == tracking.EntityMetric || c.Entity == tracking.EntityParam || c.Entity == tracking.EntityTag {
+			if !(c.Entity == tracking.EntityMetric && onKey != "" && c.Key == onKey) {
+				if joined++; joined > joinedClauses {
+					k := map[tracking.Entity]int{tracking.EntityMetric: 0, tracking.EntityParam: 1, tracking.EntityTag: 2}[c.Entity]
+					rest[k] = append(rest[k], c)
+					continue
+				}
+			}
+		}
 		switch c.Entity {
 		case tracking.EntityMetric:
 			if onKey != "" && c.Key == onKey {
@@ -104,6 +122,18 @@ func (q *query) filter(clauses []tracking.Clause, onKey string) {
 		case tracking.EntityDataset:
 			var cond string
 			var args []any
+			if joined++; joined > joinedClauses {
+				// As a scalar subquery, which PostgreSQL does not flatten
+				// into a semi-join (see keyedCond).
+				if c.Key == "context" {
+					cond, args = datasetCond("(SELECT COUNT(*) FROM input_tags it WHERE it.run_uuid = r.run_uuid AND it.key = 'mlflow.data.context' AND ", "it.value", c)
+				} else {
+					cond, args = datasetCond("(SELECT COUNT(*) FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid WHERE ri.run_uuid = r.run_uuid AND ", "d."+c.Key, c)
+				}
+				q.where = append(q.where, cond+" > 0")
+				q.wargs = append(q.wargs, args...)
+				continue
+			}
 			if c.Key == "context" {
 				cond, args = datasetCond("EXISTS (SELECT 1 FROM input_tags it WHERE it.run_uuid = r.run_uuid AND it.key = 'mlflow.data.context' AND ", "it.value", c)
 			} else {
@@ -113,6 +143,51 @@ func (q *query) filter(clauses []tracking.Clause, onKey string) {
 			q.wargs = append(q.wargs, args...)
 		}
 	}
+	q.keyedCheck("latest_metrics", "k.run_key = r.run_key", rest[0])
+	q.keyedCheck("params", "k.run_uuid = r.run_uuid", rest[1])
+	q.keyedCheck("tags", "k.run_uuid = r.run_uuid", rest[2])
+}
+
+// keyedCheck adds keyedCond(table, on, cs) to the WHERE conditions.
+func (q *query) keyedCheck(table, on string, cs []tracking.Clause) {
+	if cond, args := keyedCond(table, on, cs); cond != "" {
+		q.where = append(q.where, cond)
+		q.wargs = append(q.wargs, args...)
+	}
+}
+
+// keyedCond is one condition that every clause of cs holds, in a single
+// correlated subquery over table (alias k, joined to the outer row by on),
+// whose rows are unique by (owner, key): each clause is met by at most one
+// row, so the clauses all hold exactly when the rows of their keys meet
+// len(cs) of them. An aggregate subquery is not flattened into the join
+// the way EXISTS is, so planning stays linear in the clauses (200 EXISTS
+// clauses took PostgreSQL past the 60 s deadline; this takes milliseconds).
+// It is "" when cs is empty.
+func keyedCond(table, on string, cs []tracking.Clause) (string, []any) {
+	if len(cs) == 0 {
+		return "", nil
+	}
+	var sum, keys []string
+	var sargs, kargs []any
+	seen := map[string]bool{}
+	for _, c := range cs {
+		if c.Entity == tracking.EntityMetric {
+			sum = append(sum, "CASE WHEN k.key = ? AND k.is_nan = 0 AND k.value "+c.Op+" ? THEN 1 ELSE 0 END")
+			sargs = append(sargs, c.Key, c.Num)
+		} else {
+			sum = append(sum, "CASE WHEN k.key = ? AND "+likeCond("k.value", c.Op)+" THEN 1 ELSE 0 END")
+			sargs = append(sargs, c.Key, c.Str)
+		}
+		if !seen[c.Key] {
+			seen[c.Key] = true
+			keys = append(keys, "?")
+			kargs = append(kargs, c.Key)
+		}
+	}
+	cond := "(SELECT COALESCE(SUM(" + strings.Join(sum, " + ") + "), 0) FROM " + table + " k WHERE " + on +
+		" AND k.key IN (" + strings.Join(keys, ", ") + ")) = ?"
+	return cond, append(append(sargs, kargs...), len(cs))
 }
 
 // orderBy adds ordering keys (missing keys last), then MLflow's default

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dawn-ml/dawn/tracking"
@@ -41,7 +42,8 @@ type Store struct {
 	w, r         *sql.DB
 	dialect      Dialect
 	artifactRoot string
-	rebound      sync.Map // query text -> rebound text
+	rebound      sync.Map // query text -> rebound text, at most maxRebound entries
+	nRebound     atomic.Int64
 	stmts        sync.Map // query text -> *sql.Stmt prepared on w
 	closers      []func() error
 }
@@ -115,6 +117,9 @@ func (s *Store) defaultLocation(id string) string {
 	return s.artifactRoot + "/" + id
 }
 
+// maxRebound bounds the rebound-query cache.
+const maxRebound = 4096
+
 // q rebinds ? placeholders to $n for PostgreSQL, caching the result.
 func (s *Store) q(query string) string {
 	if s.dialect != Postgres {
@@ -140,7 +145,13 @@ func (s *Store) q(query string) string {
 		b.WriteByte(c)
 	}
 	out := b.String()
-	s.rebound.Store(query, out)
+	// Search queries differ in shape with their filters, so a client could
+	// grow the cache without end: past maxRebound it only rebinds.
+	if s.nRebound.Load() < maxRebound {
+		if _, loaded := s.rebound.LoadOrStore(query, out); !loaded {
+			s.nRebound.Add(1)
+		}
+	}
 	return out
 }
 

@@ -130,6 +130,7 @@ func Run(t *testing.T, open Opener) {
 		{"LogBatch", testLogBatch},
 		{"LogInputs", testLogInputs},
 		{"SearchRuns", testSearchRuns},
+		{"ManyClauses", testManyClauses},
 		{"Registry", testRegistry},
 		{"RegistrySearch", testRegistrySearch},
 		{"Artifacts", testArtifacts},
