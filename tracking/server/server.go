@@ -128,27 +128,57 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 	reg.MustRegister(requests, latency, inflight)
 
 	mux := http.NewServeMux()
-	api := tracking.NewHandler(tracking.Options{Store: store, Artifacts: repo, Logger: log})
-	mux.Handle("/api/", api)
-	mux.Handle("/ajax-api/", api)
-	mux.Handle("GET /get-artifact", api)
-	mux.Handle("GET /model-versions/get-artifact", api)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("OK"))
-	})
-	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte(version))
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, tracking.CodeEndpointNotFound, "No endpoint %s %s", r.Method, r.URL.Path))
-	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		indexPage.Execute(w, version)
-	})
+	opts := tracking.Options{Store: store, Artifacts: repo, Logger: log}
+	if guard != nil {
+		opts.Authorizer = guard
+	}
+	api := tracking.NewHandler(opts)
+	// Every route here is in Routes with its rule; the API's own routes
+	// carry theirs (tracking.Routes, tracking.ProxyRoutes, auth.Routes).
+	handle := func(pattern string, rule tracking.Rule, h http.Handler) {
+		if rule == tracking.AdminOnly && guard != nil {
+			inner := h
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !guard.IsAdmin(r.Context()) {
+					httpx.WriteError(w, httpx.Errorf(http.StatusForbidden, tracking.CodePermissionDenied, "Permission denied."))
+					return
+				}
+				inner.ServeHTTP(w, r)
+			})
+		}
+		mux.Handle(pattern, h)
+	}
+	for _, rt := range Routes() {
+		var h http.Handler
+		switch rt.Path {
+		case "/api/", "/ajax-api/", "GET /get-artifact", "GET /model-versions/get-artifact":
+			h = api
+		case "GET /health":
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Write([]byte("OK"))
+			})
+		case "GET /version":
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Write([]byte(version))
+			})
+		case "GET /metrics":
+			h = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+		case "/":
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, tracking.CodeEndpointNotFound, "No endpoint %s %s", r.Method, r.URL.Path))
+			})
+		case "GET /{$}":
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				indexPage.Execute(w, version)
+			})
+		default:
+			panic("server: route without a handler: " + rt.Path)
+		}
+		handle(rt.Path, rt.Rule, h)
+	}
 	var inner http.Handler = mux
 	if guard != nil {
 		inner = guard.Wrap(mux)
@@ -169,6 +199,24 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 		}()
 		inner.ServeHTTP(sw, r)
 	})
+}
+
+// Routes lists the patterns the server's mux serves with their rules
+// (Path is the ServeMux pattern). "/api/" and "/ajax-api/" go to the
+// tracking API, whose routes carry their own rules; with auth on, every
+// request but /health and /version needs a signed-in user first.
+func Routes() []tracking.RouteInfo {
+	return []tracking.RouteInfo{
+		{Path: "/api/", Rule: tracking.SignedIn},
+		{Path: "/ajax-api/", Rule: tracking.SignedIn},
+		{Path: "GET /get-artifact", Rule: tracking.NeedRead},
+		{Path: "GET /model-versions/get-artifact", Rule: tracking.NeedRead},
+		{Path: "GET /health", Rule: tracking.Public},
+		{Path: "GET /version", Rule: tracking.Public},
+		{Path: "GET /metrics", Rule: tracking.AdminOnly},
+		{Path: "/", Rule: tracking.SignedIn},
+		{Path: "GET /{$}", Rule: tracking.SignedIn},
+	}
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
