@@ -233,32 +233,36 @@ func proxyExperiment(p string) ([]Resource, error) {
 // The resources each request type names: the same fields, read the same
 // way, as its handler uses.
 
-func (r *experimentIDReq) resources() ([]Resource, error)       { return experimentResource(r.ExperimentID) }
-func (r *updateExperimentReq) resources() ([]Resource, error)   { return experimentResource(r.ExperimentID) }
-func (r *experimentTagReq) resources() ([]Resource, error)      { return experimentResource(r.ExperimentID) }
-func (r *experimentByNameReq) resources() ([]Resource, error)   { return []Resource{{KindExperimentName, r.ExperimentName}}, nil }
-func (r *createRunReq) resources() ([]Resource, error)          { return experimentResource(r.experimentID()) }
-func (r *updateRunReq) resources() ([]Resource, error)          { return runResource(r.RunID, r.RunUUID) }
-func (r *runIDReq) resources() ([]Resource, error)              { return runResource(r.RunID, r.RunUUID) }
-func (r *logMetricReq) resources() ([]Resource, error)          { return runResource(r.RunID, r.RunUUID) }
-func (r *keyValueReq) resources() ([]Resource, error)           { return runResource(r.RunID, r.RunUUID) }
-func (r *logBatchReq) resources() ([]Resource, error)           { return runResource(r.RunID, "") }
-func (r *logModelReq) resources() ([]Resource, error)           { return runResource(r.RunID, "") }
-func (r *logInputsReq) resources() ([]Resource, error)          { return runResource(r.RunID, "") }
-func (r *metricHistoryReq) resources() ([]Resource, error)      { return runResource(r.RunID, r.RunUUID) }
-func (r *bulkIntervalReq) resources() ([]Resource, error)       { return runsResources(r.RunIDs) }
-func (r *historyBulkReq) resources() ([]Resource, error)        { return runsResources(r.RunIDs) }
-func (r *listArtifactsReq) resources() ([]Resource, error)      { return runResource(r.RunID, r.RunUUID) }
-func (r *modelNameReq) resources() ([]Resource, error)          { return modelResource(r.Name) }
-func (r *renameModelReq) resources() ([]Resource, error)        { return modelResource(r.Name) }
-func (r *updateModelReq) resources() ([]Resource, error)        { return modelResource(r.Name) }
-func (r *latestVersionsReq) resources() ([]Resource, error)     { return modelResource(r.Name) }
-func (r *modelTagReq) resources() ([]Resource, error)           { return modelResource(r.Name) }
-func (r *aliasReq) resources() ([]Resource, error)              { return modelResource(r.Name) }
-func (r *createVersionReq) resources() ([]Resource, error)      { return modelResource(r.Name) }
-func (r *versionReq) resources() ([]Resource, error)            { return modelResource(r.Name) }
-func (r *updateVersionReq) resources() ([]Resource, error)      { return modelResource(r.Name) }
-func (r *transitionReq) resources() ([]Resource, error)         { return modelResource(r.Name) }
+func (r *experimentIDReq) resources() ([]Resource, error) { return experimentResource(r.ExperimentID) }
+func (r *updateExperimentReq) resources() ([]Resource, error) {
+	return experimentResource(r.ExperimentID)
+}
+func (r *experimentTagReq) resources() ([]Resource, error) { return experimentResource(r.ExperimentID) }
+func (r *experimentByNameReq) resources() ([]Resource, error) {
+	return []Resource{{KindExperimentName, r.ExperimentName}}, nil
+}
+func (r *createRunReq) resources() ([]Resource, error)      { return experimentResource(r.experimentID()) }
+func (r *updateRunReq) resources() ([]Resource, error)      { return runResource(r.RunID, r.RunUUID) }
+func (r *runIDReq) resources() ([]Resource, error)          { return runResource(r.RunID, r.RunUUID) }
+func (r *logMetricReq) resources() ([]Resource, error)      { return runResource(r.RunID, r.RunUUID) }
+func (r *keyValueReq) resources() ([]Resource, error)       { return runResource(r.RunID, r.RunUUID) }
+func (r *logBatchReq) resources() ([]Resource, error)       { return runResource(r.RunID, "") }
+func (r *logModelReq) resources() ([]Resource, error)       { return runResource(r.RunID, "") }
+func (r *logInputsReq) resources() ([]Resource, error)      { return runResource(r.RunID, "") }
+func (r *metricHistoryReq) resources() ([]Resource, error)  { return runResource(r.RunID, r.RunUUID) }
+func (r *bulkIntervalReq) resources() ([]Resource, error)   { return runsResources(r.RunIDs) }
+func (r *historyBulkReq) resources() ([]Resource, error)    { return runsResources(r.RunIDs) }
+func (r *listArtifactsReq) resources() ([]Resource, error)  { return runResource(r.RunID, r.RunUUID) }
+func (r *modelNameReq) resources() ([]Resource, error)      { return modelResource(r.Name) }
+func (r *renameModelReq) resources() ([]Resource, error)    { return modelResource(r.Name) }
+func (r *updateModelReq) resources() ([]Resource, error)    { return modelResource(r.Name) }
+func (r *latestVersionsReq) resources() ([]Resource, error) { return modelResource(r.Name) }
+func (r *modelTagReq) resources() ([]Resource, error)       { return modelResource(r.Name) }
+func (r *aliasReq) resources() ([]Resource, error)          { return modelResource(r.Name) }
+func (r *createVersionReq) resources() ([]Resource, error)  { return modelResource(r.Name) }
+func (r *versionReq) resources() ([]Resource, error)        { return modelResource(r.Name) }
+func (r *updateVersionReq) resources() ([]Resource, error)  { return modelResource(r.Name) }
+func (r *transitionReq) resources() ([]Resource, error)     { return modelResource(r.Name) }
 
 // sourceOwner names the experiments whose artifacts a model version's
 // resolved source root reads: its run's, and for a proxied location the

@@ -39,6 +39,11 @@ type Options struct {
 	// Authorizer, when set, decides every request's permission (see
 	// authz.go); nil allows everything.
 	Authorizer Authorizer
+	// ArtifactRoots are the local directories the server reads run
+	// artifacts from and lets new experiments put their artifact_location
+	// in; a local location outside them is refused. nil allows any
+	// directory; an empty (non-nil) list allows none.
+	ArtifactRoots []string
 }
 
 // DefaultRequestTimeout is below the MLflow client's own 120 s request
@@ -62,6 +67,7 @@ type api struct {
 	artifacts artifact.Repo
 	log       *slog.Logger
 	authz     Authorizer
+	roots     []string
 }
 
 // RouteInfo is one route of the API and the rule it is registered with.
@@ -97,6 +103,12 @@ func Routes() []RouteInfo {
 // /api/2.0/mlflow-artifacts/ when Artifacts is set.
 func NewHandler(o Options) http.Handler {
 	a := &api{store: o.Store, artifacts: o.Artifacts, log: o.Logger, authz: o.Authorizer}
+	if o.ArtifactRoots != nil {
+		a.roots = []string{}
+		for _, r := range o.ArtifactRoots {
+			a.roots = append(a.roots, filepath.Clean(r))
+		}
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -414,6 +426,9 @@ func (a *api) tracking(add func(method, path string, rule Rule, h endpoint)) {
 		// file: URI) against the server's working directory.
 		loc, err := resolveURIIfLocal(r.ArtifactLocation)
 		if err != nil {
+			return nil, err
+		}
+		if err := a.validateArtifactLocation(loc); err != nil {
 			return nil, err
 		}
 		id, err := s.CreateExperiment(ctx, r.Name, loc, r.Tags)
@@ -969,22 +984,83 @@ func (a *api) metricHistory(rule Rule, w http.ResponseWriter, r *http.Request) {
 }
 
 // artifactRepo maps an artifact root URI to a repo and the path of the
-// root inside it.
-func (a *api) artifactRepo(root string) (artifact.Repo, string, error) {
+// root inside it; verb ("read", "list") is for the error. A local root is
+// opened without creating anything, and only inside the configured
+// ArtifactRoots when there are any.
+func (a *api) artifactRepo(root, verb string) (artifact.Repo, string, error) {
 	switch {
 	case strings.HasPrefix(root, ProxyScheme):
 		if a.artifacts == nil {
-			return nil, "", InvalidParameterf("The server does not serve artifacts; cannot read %s", root)
+			return nil, "", InvalidParameterf("The server does not serve artifacts; cannot %s %s", verb, root)
 		}
-		return a.artifacts, strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/"), nil
+		base, err := artifact.CleanPath(strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/"))
+		if err != nil {
+			return nil, "", InvalidParameterf("Invalid artifact location %q", root)
+		}
+		return a.artifacts, base, nil
 	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
-		local, err := artifact.NewLocal(strings.TrimPrefix(root, "file://"))
+		dir := filepath.Clean(strings.TrimPrefix(root, "file://"))
+		if !a.insideRoots(dir) {
+			return nil, "", InvalidParameterf("Artifact location %s is outside the server's artifact roots; cannot %s it", root, verb)
+		}
+		local, err := artifact.OpenLocal(dir)
 		if err != nil {
 			return nil, "", err
 		}
 		return local, "", nil
 	}
-	return nil, "", InvalidParameterf("Reading artifacts at %s is not supported by this server", root)
+	s := strings.ToUpper(verb[:1]) + verb[1:]
+	return nil, "", InvalidParameterf("%sing artifacts at %s is not supported by this server", s, root)
+}
+
+// validateArtifactLocation checks a client-supplied artifact_location
+// against the configured roots: a local one must lie inside an
+// ArtifactRoot, and with auth on a proxied one (mlflow-artifacts:) is the
+// server's to assign, since the proxy's permission checks read the
+// experiment id from its first segment.
+func (a *api) validateArtifactLocation(loc string) error {
+	if loc == "" {
+		return nil
+	}
+	if strings.HasPrefix(loc, ProxyScheme) {
+		if a.authz != nil {
+			return InvalidParameterf("Invalid artifact_location '%s': locations under %s are assigned by the server; leave artifact_location empty.", loc, ProxyScheme)
+		}
+		return nil
+	}
+	local, err := isLocalURI(loc)
+	if err != nil || !local {
+		return err
+	}
+	if dir := filepath.Clean(localURIToPath(loc)); !a.insideRoots(dir) {
+		return InvalidParameterf("Invalid artifact_location '%s': it is outside the server's artifact roots (%s).", loc, strings.Join(a.roots, ", "))
+	}
+	return nil
+}
+
+// insideRoots reports whether the local directory dir is inside one of
+// the configured artifact roots (any directory when none are configured).
+func (a *api) insideRoots(dir string) bool {
+	if a.roots == nil {
+		return true
+	}
+	for _, r := range a.roots {
+		if dir == r || strings.HasPrefix(dir, strings.TrimSuffix(r, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// repoError turns a repo's path errors into the client's 4xx.
+func repoError(rel string, err error) error {
+	switch {
+	case errors.Is(err, artifact.ErrNotFound):
+		return NotFoundf("File %s not found", rel)
+	case errors.Is(err, artifact.ErrInvalidPath):
+		return InvalidParameterf("Invalid path")
+	}
+	return err
 }
 
 // getArtifact streams one artifact file of a run (GET /get-artifact) or of
@@ -992,6 +1068,14 @@ func (a *api) artifactRepo(root string) (artifact.Repo, string, error) {
 // endpoints do.
 func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	for k, vs := range q {
+		for _, v := range vs {
+			if strings.IndexByte(v, 0) >= 0 {
+				a.fail(w, r, nulError(k))
+				return
+			}
+		}
+	}
 	rel, err := artifact.CleanPath(q.Get("path"))
 	if err != nil || rel == "" {
 		a.fail(w, r, InvalidParameterf("Invalid path"))
@@ -1044,7 +1128,7 @@ func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
 		}
 		root = run.Info.ArtifactURI
 	}
-	repo, base, err := a.artifactRepo(root)
+	repo, base, err := a.artifactRepo(root, "read")
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -1054,12 +1138,8 @@ func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
 		full = base + "/" + rel
 	}
 	rc, size, err := repo.Open(r.Context(), full)
-	if errors.Is(err, artifact.ErrNotFound) {
-		a.fail(w, r, NotFoundf("File %s not found", rel))
-		return
-	}
 	if err != nil {
-		a.fail(w, r, err)
+		a.fail(w, r, repoError(rel, err))
 		return
 	}
 	defer rc.Close()
@@ -1084,24 +1164,9 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 		return nil, err
 	}
 	root := run.Info.ArtifactURI
-	var repo artifact.Repo
-	base := ""
-	switch {
-	case strings.HasPrefix(root, ProxyScheme):
-		if a.artifacts == nil {
-			return nil, InvalidParameterf("The server does not serve artifacts; cannot list %s", root)
-		}
-		repo = a.artifacts
-		base = strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/")
-	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
-		dir := strings.TrimPrefix(root, "file://")
-		local, err := artifact.NewLocal(dir)
-		if err != nil {
-			return nil, err
-		}
-		repo = local
-	default:
-		return nil, InvalidParameterf("Listing artifacts at %s is not supported by this server", root)
+	repo, base, err := a.artifactRepo(root, "list")
+	if err != nil {
+		return nil, err
 	}
 	full := rel
 	if base != "" {
@@ -1109,7 +1174,7 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 	}
 	entries, err := repo.List(ctx, full)
 	if err != nil {
-		return nil, err
+		return nil, repoError(rel, err)
 	}
 	files := make([]FileInfo, 0, len(entries))
 	for _, e := range entries {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,10 @@ func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
 // metrics and request logs.
 //
 // guard, if not nil, requires basic auth and checks permissions.
-func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard) http.Handler {
+// artifactRoots, when given, are the only local directories run artifacts
+// are read from and experiments' locations may name (see
+// tracking.Options.ArtifactRoots); Run passes the configured ones.
+func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard, artifactRoots ...string) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -129,6 +133,9 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 
 	mux := http.NewServeMux()
 	opts := tracking.Options{Store: store, Artifacts: repo, Logger: log}
+	if guard != nil || artifactRoots != nil {
+		opts.ArtifactRoots = append([]string{}, artifactRoots...)
+	}
 	if guard != nil {
 		opts.Authorizer = guard
 	}
@@ -315,7 +322,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return fmt.Errorf("server: listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           Handler(store, repo, cfg.Version, log, guard),
+		Handler:           Handler(store, repo, cfg.Version, log, guard, localRoots(cfg)...),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -345,6 +352,21 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// localRoots are the configured local artifact directories: the default
+// artifact root and the proxy's destination, where they are local.
+func localRoots(cfg Config) []string {
+	roots := []string{}
+	for _, r := range []string{cfg.DefaultArtifactRoot, cfg.ArtifactsDestination} {
+		if r == "" || (strings.Contains(r, "://") && !strings.HasPrefix(r, "file://")) {
+			continue
+		}
+		if abs, err := filepath.Abs(strings.TrimPrefix(r, "file://")); err == nil {
+			roots = append(roots, abs)
+		}
+	}
+	return roots
 }
 
 // redact hides a password in a store URI for logs.
