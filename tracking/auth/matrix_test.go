@@ -42,6 +42,7 @@ type env struct {
 	admin caller
 	n     atomic.Int64
 	roots string
+	store tracking.Store
 }
 
 func newEnv(t *testing.T, backend string) *env {
@@ -67,7 +68,7 @@ func newEnv(t *testing.T, backend string) *env {
 	roots := filepath.Join(dir, "mlruns")
 	srv := httptest.NewServer(server.Handler(store, repo, "t", nil, &auth.Guard{Users: users, Data: store, Default: auth.Read}, roots))
 	t.Cleanup(srv.Close)
-	e := &env{t: t, url: srv.URL, admin: caller{t, srv.URL, "admin", "s3cret-admin"}, roots: roots}
+	e := &env{t: t, url: srv.URL, admin: caller{t, srv.URL, "admin", "s3cret-admin"}, roots: roots, store: store}
 	for _, l := range levels {
 		e.admin.want(200, "POST", api+"users/create", map[string]any{"username": userOf(l), "password": userOf(l) + "-pw"})
 	}
@@ -316,13 +317,13 @@ var wantRules = map[string]tracking.Rule{
 	"POST /api/2.0/mlflow-artifacts/artifacts/{path...}":   tracking.NeedEdit,
 	"DELETE /api/2.0/mlflow-artifacts/artifacts/{path...}": tracking.NeedManage,
 	"POST /api/2.0/mlflow-artifacts/mpu/{verb}/{path...}":  tracking.NeedEdit,
-	"/api/":                            tracking.SignedIn,
-	"/ajax-api/":                       tracking.SignedIn,
-	"GET /health":                      tracking.Public,
-	"GET /version":                     tracking.Public,
-	"GET /metrics":                     tracking.AdminOnly,
-	"/":                                tracking.SignedIn,
-	"GET /{$}":                         tracking.SignedIn,
+	"/api/":        tracking.SignedIn,
+	"/ajax-api/":   tracking.SignedIn,
+	"GET /health":  tracking.Public,
+	"GET /version": tracking.Public,
+	"GET /metrics": tracking.AdminOnly,
+	"/":            tracking.SignedIn,
+	"GET /{$}":     tracking.SignedIn,
 }
 
 // TestRoutesHaveRules: every route of the server has a row in the matrix
