@@ -185,6 +185,9 @@ func (s *Store) GetUser(ctx context.Context, username string) (User, error) {
 	return u, err
 }
 
+// maxLoginName bounds a username presented at login.
+const maxLoginName = 256
+
 // Authenticate checks a username and password coming from addr (the
 // client's IP address, for the per-address failure limit). It returns
 // ErrBadCredentials for a wrong password or an unknown user alike, after
@@ -200,8 +203,11 @@ func (s *Store) Authenticate(ctx context.Context, username, password, addr strin
 	if ok && time.Since(c.at) < cacheTTL {
 		return c.user, nil
 	}
-	if ValidateUsername(username) != nil || password == "" || len(password) > MaxPasswordBytes {
-		return User{}, ErrBadCredentials // no such account can exist
+	// No account can have these (older databases may hold names that
+	// ValidateUsername now refuses, so only the length is checked); the
+	// bound also keeps the failure tables' keys small.
+	if username == "" || len(username) > maxLoginName || password == "" || len(password) > MaxPasswordBytes {
+		return User{}, ErrBadCredentials
 	}
 	if err := s.login.admit(username, addr); err != nil {
 		return User{}, err

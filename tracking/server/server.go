@@ -112,8 +112,8 @@ func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
 // metrics and request logs.
 //
 // guard, if not nil, requires basic auth and checks permissions.
-// artifactRoots, when given, are the only local directories run artifacts
-// are read from and experiments' locations may name (see
+// artifactRoots are, with auth on, the only local directories run
+// artifacts are read from and experiments' locations may name (see
 // tracking.Options.ArtifactRoots); Run passes the configured ones.
 func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard, artifactRoots ...string) http.Handler {
 	if log == nil {
@@ -133,7 +133,10 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 
 	mux := http.NewServeMux()
 	opts := tracking.Options{Store: store, Artifacts: repo, Logger: log}
-	if guard != nil || artifactRoots != nil {
+	// With auth on, local artifact files are confined to the configured
+	// roots; without it the server reads any local location, as MLflow
+	// does (it still creates nothing there).
+	if guard != nil {
 		opts.ArtifactRoots = append([]string{}, artifactRoots...)
 	}
 	if guard != nil {
