@@ -21,11 +21,52 @@ type fileInfo struct {
 	FileSize int64  `json:"file_size,omitempty"`
 }
 
+// Op is what a proxy request does to the path it names.
+type Op int
+
+// The operations, for a Check.
+const (
+	OpRead Op = iota
+	OpWrite
+	OpDelete
+)
+
+// Check decides whether a request may do op on p, the cleaned path the
+// handler is about to use; a non-nil error is the answer to the client.
+type Check func(r *http.Request, p string, op Op) error
+
 // Handler serves MLflow's artifact proxy over repo: GET/PUT/DELETE
 // artifacts/<path> with raw bodies, and GET artifacts?path= for listings.
 // Paths that try to escape the root ("..", absolute) get 400
 // INVALID_PARAMETER_VALUE. maxUpload bounds a PUT body (0: no bound).
 func Handler(repo Repo, maxUpload int64, log *slog.Logger) http.Handler {
+	return GuardedHandler(repo, maxUpload, log, nil)
+}
+
+// GuardedHandler is Handler with check (when not nil) called on every
+// request with the path and operation the handler will perform, after
+// the path is cleaned and before the repo is touched.
+func GuardedHandler(repo Repo, maxUpload int64, log *slog.Logger, check Check) http.Handler {
+	allowed := func(w http.ResponseWriter, r *http.Request, p string, op Op) bool {
+		if check == nil {
+			return true
+		}
+		if err := check(r, p, op); err != nil {
+			httpx.WriteError(w, err)
+			return false
+		}
+		return true
+	}
+	list := func(w http.ResponseWriter, r *http.Request, raw string) {
+		p, err := CleanPath(raw)
+		if err != nil {
+			httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path"))
+			return
+		}
+		if allowed(w, r, p, OpRead) {
+			listDir(w, r, repo, p)
+		}
+	}
 	mux := http.NewServeMux()
 	for _, pfx := range []string{Prefix, "/ajax-api/2.0/mlflow-artifacts/"} {
 		mux.HandleFunc(pfx+"artifacts", func(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +74,7 @@ func Handler(repo Repo, maxUpload int64, log *slog.Logger) http.Handler {
 				httpx.WriteError(w, httpx.Errorf(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method %s not allowed on artifacts listing", r.Method))
 				return
 			}
-			list(w, r, repo, r.URL.Query().Get("path"))
+			list(w, r, r.URL.Query().Get("path"))
 		})
 		mux.HandleFunc(pfx+"artifacts/{path...}", func(w http.ResponseWriter, r *http.Request) {
 			p, err := CleanPath(r.PathValue("path"))
@@ -44,13 +85,18 @@ func Handler(repo Repo, maxUpload int64, log *slog.Logger) http.Handler {
 			switch r.Method {
 			case http.MethodGet:
 				if p == "" {
-					list(w, r, repo, r.URL.Query().Get("path"))
+					list(w, r, r.URL.Query().Get("path"))
 					return
 				}
-				download(w, r, repo, p)
+				if allowed(w, r, p, OpRead) {
+					download(w, r, repo, p)
+				}
 			case http.MethodPut, http.MethodPost:
 				if p == "" {
 					httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "artifact path is empty"))
+					return
+				}
+				if !allowed(w, r, p, OpWrite) {
 					return
 				}
 				body := io.Reader(r.Body)
@@ -72,6 +118,9 @@ func Handler(repo Repo, maxUpload int64, log *slog.Logger) http.Handler {
 					httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "artifact path is empty"))
 					return
 				}
+				if !allowed(w, r, p, OpDelete) {
+					return
+				}
 				if err := repo.Delete(r.Context(), p); err != nil {
 					writeRepoError(w, log, p, err)
 					return
@@ -82,7 +131,7 @@ func Handler(repo Repo, maxUpload int64, log *slog.Logger) http.Handler {
 			}
 		})
 		mux.HandleFunc("POST "+pfx+"mpu/{verb}/{path...}", func(w http.ResponseWriter, r *http.Request) {
-			multipart(w, r, repo, log)
+			multipart(w, r, repo, log, allowed)
 		})
 	}
 	return mux
@@ -91,10 +140,13 @@ func Handler(repo Repo, maxUpload int64, log *slog.Logger) http.Handler {
 // multipart serves MLflow's mpu/create, mpu/complete and mpu/abort for
 // repos that support direct multipart uploads; others answer 501
 // NOT_IMPLEMENTED, as MLflow does for a local artifact root.
-func multipart(w http.ResponseWriter, r *http.Request, repo Repo, log *slog.Logger) {
+func multipart(w http.ResponseWriter, r *http.Request, repo Repo, log *slog.Logger, allowed func(http.ResponseWriter, *http.Request, string, Op) bool) {
 	p, err := CleanPath(r.PathValue("path"))
 	if err != nil || p == "" {
 		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path"))
+		return
+	}
+	if !allowed(w, r, p, OpWrite) {
 		return
 	}
 	mp, ok := repo.(Multipart)
@@ -150,12 +202,7 @@ func writeRepoError(w http.ResponseWriter, log *slog.Logger, p string, err error
 	}
 }
 
-func list(w http.ResponseWriter, r *http.Request, repo Repo, raw string) {
-	p, err := CleanPath(raw)
-	if err != nil {
-		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Invalid path"))
-		return
-	}
+func listDir(w http.ResponseWriter, r *http.Request, repo Repo, p string) {
 	entries, err := repo.List(r.Context(), p)
 	if err != nil {
 		writeRepoError(w, nil, p, err)

@@ -1,6 +1,10 @@
 package artifact_test
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dawn-ml/dawn/artifact"
@@ -58,4 +62,63 @@ func splitSlash(s string) []string {
 		}
 	}
 	return out
+}
+
+func TestLocalConfinedAndCleaned(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret"), []byte("s"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "r", "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "r", "sub", ".upload-1234"), []byte("partial"), 0o644)
+	os.WriteFile(filepath.Join(dir, "r", "keep"), []byte("k"), 0o644)
+	os.Symlink(outside, filepath.Join(dir, "r", "out"))
+	os.Symlink("keep", filepath.Join(dir, "r", "inlink"))
+	repo, err := artifact.NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r", "sub", ".upload-1234")); err == nil {
+		t.Errorf("stale upload left in place")
+	}
+	ctx := t.Context()
+	if _, _, err := repo.Open(ctx, "r/out/secret"); !errors.Is(err, artifact.ErrInvalidPath) {
+		t.Errorf("open through an escaping link: %v", err)
+	}
+	if err := repo.Put(ctx, "r/out/new", strings.NewReader("x")); !errors.Is(err, artifact.ErrInvalidPath) {
+		t.Errorf("put through an escaping link: %v", err)
+	}
+	if err := repo.Delete(ctx, "r/out/secret"); !errors.Is(err, artifact.ErrInvalidPath) {
+		t.Errorf("delete through an escaping link: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "secret")); err != nil {
+		t.Errorf("file outside removed: %v", err)
+	}
+	// A link that stays inside is followed.
+	rc, _, err := repo.Open(ctx, "r/inlink")
+	if err != nil {
+		t.Fatalf("inside link: %v", err)
+	}
+	rc.Close()
+	if err := repo.Put(ctx, "r/keep/below", strings.NewReader("x")); !errors.Is(err, artifact.ErrInvalidPath) {
+		t.Errorf("put below a file: %v", err)
+	}
+	if err := repo.Put(ctx, "r/"+strings.Repeat("n", 300), strings.NewReader("x")); !errors.Is(err, artifact.ErrInvalidPath) {
+		t.Errorf("put of a 300-character name: %v", err)
+	}
+	// Deleting the escaping link removes the link only.
+	if err := repo.Delete(ctx, "r/out"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "secret")); err != nil {
+		t.Errorf("deleting a link removed its target: %v", err)
+	}
+	// OpenLocal creates nothing.
+	missing := filepath.Join(t.TempDir(), "not", "there")
+	l, _ := artifact.OpenLocal(missing)
+	if es, err := l.List(ctx, ""); err != nil || len(es) != 0 {
+		t.Errorf("list of a missing root: %v %v", es, err)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("OpenLocal made %s", missing)
+	}
 }

@@ -72,6 +72,14 @@ func DecodeRequest(w http.ResponseWriter, r *http.Request, dst any) error {
 // DecodeJSON decodes one JSON object into dst, naming the offending field on
 // a type mismatch.
 func DecodeJSON(body []byte, dst any) error {
+	if err := ValidateNoNUL(body); err != nil {
+		return err
+	}
+	if t := reflect.TypeOf(dst); t != nil && mayFoldKeys(body, t) {
+		if err := checkKeys(body, t); err != nil {
+			return err
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
 		var he *Error
@@ -193,6 +201,11 @@ func decodeQuery(q url.Values, dst any) error {
 		vals, ok := q[name]
 		if !ok || len(vals) == 0 {
 			continue
+		}
+		for _, v := range vals {
+			if strings.IndexByte(v, 0) >= 0 {
+				return nulError(name)
+			}
 		}
 		fv := v.Field(i)
 		if err := setFromStrings(fv, vals); err != nil {

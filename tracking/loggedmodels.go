@@ -1,9 +1,6 @@
 package tracking
 
-import (
-	"context"
-	"net/http"
-)
+import "context"
 
 // searchLoggedModelsReq is MLflow 3's SearchLoggedModels request.
 type searchLoggedModelsReq struct {
@@ -28,8 +25,8 @@ type searchLoggedModelsReq struct {
 // and mlflow.register_model("runs:/...") first ask logged-models/search
 // whether the path names a logged model. dawn stores no logged models, so
 // a valid search answers as MLflow does when there are none: {}.
-func (a *api) loggedModels(add func(method, path string, h http.HandlerFunc)) {
-	add("POST", "logged-models/search", handle(a, func(ctx context.Context, r *searchLoggedModelsReq) (any, error) {
+func (a *api) loggedModels(add func(method, path string, rule Rule, h endpoint)) {
+	add("POST", "logged-models/search", SignedIn, handle(a, func(ctx context.Context, r *searchLoggedModelsReq) (any, error) {
 		if r.ExperimentIDs == nil {
 			return nil, InvalidParameterf("Missing value for required parameter 'experiment_ids'. See the API docs for more information about request parameters.")
 		}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -101,7 +101,7 @@ func validateAlias(alias string) error {
 	return nil
 }
 
-func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
+func (a *api) registry(add func(method, path string, rule Rule, h endpoint)) {
 	s := a.store
 	wrapModel := func(m *RegisteredModel, err error) (any, error) {
 		if err != nil {
@@ -115,7 +115,7 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return map[string]any{"model_version": v}, nil
 	}
-	add("POST", "registered-models/create", handle(a, func(ctx context.Context, r *createModelReq) (any, error) {
+	add("POST", "registered-models/create", SignedIn, handle(a, func(ctx context.Context, r *createModelReq) (any, error) {
 		if err := modelName(r.Name); err != nil {
 			return nil, err
 		}
@@ -124,36 +124,50 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 				return nil, err
 			}
 		}
-		return wrapModel(s.CreateRegisteredModel(ctx, RegisteredModel{Name: r.Name, Tags: r.Tags, Description: r.Description}))
+		m, err := s.CreateRegisteredModel(ctx, RegisteredModel{Name: r.Name, Tags: r.Tags, Description: r.Description})
+		if err == nil {
+			err = a.created(ctx, KindRegisteredModel, m.Name)
+		}
+		return wrapModel(m, err)
 	}))
-	add("GET", "registered-models/get", handle(a, func(ctx context.Context, r *modelNameReq) (any, error) {
+	add("GET", "registered-models/get", NeedRead, handle(a, func(ctx context.Context, r *modelNameReq) (any, error) {
 		if err := modelName(r.Name); err != nil {
 			return nil, err
 		}
 		return wrapModel(s.GetRegisteredModel(ctx, r.Name))
 	}))
-	add("POST", "registered-models/rename", handle(a, func(ctx context.Context, r *renameModelReq) (any, error) {
+	add("POST", "registered-models/rename", NeedManage, handle(a, func(ctx context.Context, r *renameModelReq) (any, error) {
 		if err := modelName(r.Name); err != nil {
 			return nil, err
 		}
 		if err := modelName(r.NewName); err != nil {
 			return nil, err
 		}
-		return wrapModel(s.RenameRegisteredModel(ctx, r.Name, r.NewName))
+		m, err := s.RenameRegisteredModel(ctx, r.Name, r.NewName)
+		if err == nil && a.authz != nil {
+			err = a.authz.Renamed(ctx, r.Name, r.NewName)
+		}
+		return wrapModel(m, err)
 	}))
-	add("PATCH", "registered-models/update", handle(a, func(ctx context.Context, r *updateModelReq) (any, error) {
+	add("PATCH", "registered-models/update", NeedEdit, handle(a, func(ctx context.Context, r *updateModelReq) (any, error) {
 		if err := modelName(r.Name); err != nil {
 			return nil, err
 		}
 		return wrapModel(s.UpdateRegisteredModel(ctx, r.Name, r.Description))
 	}))
-	add("DELETE", "registered-models/delete", handle(a, func(ctx context.Context, r *modelNameReq) (any, error) {
+	add("DELETE", "registered-models/delete", NeedManage, handle(a, func(ctx context.Context, r *modelNameReq) (any, error) {
 		if err := modelName(r.Name); err != nil {
 			return nil, err
 		}
-		return nil, s.DeleteRegisteredModel(ctx, r.Name)
+		if err := s.DeleteRegisteredModel(ctx, r.Name); err != nil {
+			return nil, err
+		}
+		if a.authz != nil {
+			return nil, a.authz.Deleted(ctx, KindRegisteredModel, r.Name)
+		}
+		return nil, nil
 	}))
-	add("GET", "registered-models/search", handle(a, func(ctx context.Context, r *registrySearchReq) (any, error) {
+	add("GET", "registered-models/search", SignedIn, handle(a, func(ctx context.Context, r *registrySearchReq) (any, error) {
 		var q SearchQuery
 		var err error
 		if q.MaxResults, err = maxResults(r.MaxResults, DefaultModelResults, MaxModelResults, "registered models"); err != nil {
@@ -170,6 +184,7 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		if err != nil {
 			return nil, err
 		}
+		ms = slices.DeleteFunc(ms, func(m RegisteredModel) bool { return !a.visible(ctx, KindRegisteredModel, m.Name) })
 		return struct {
 			RegisteredModels []RegisteredModel `json:"registered_models,omitempty"`
 			NextPageToken    string            `json:"next_page_token,omitempty"`
@@ -187,9 +202,9 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 			ModelVersions []ModelVersion `json:"model_versions,omitempty"`
 		}{vs}, nil
 	})
-	add("POST", "registered-models/get-latest-versions", latest)
-	add("GET", "registered-models/get-latest-versions", latest)
-	add("POST", "registered-models/set-tag", handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
+	add("POST", "registered-models/get-latest-versions", NeedRead, latest)
+	add("GET", "registered-models/get-latest-versions", NeedRead, latest)
+	add("POST", "registered-models/set-tag", NeedEdit, handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
 		if err := modelName(r.Name); err != nil {
 			return nil, err
 		}
@@ -199,7 +214,7 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.SetRegisteredModelTag(ctx, r.Name, t)
 	}))
-	add("DELETE", "registered-models/delete-tag", handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
+	add("DELETE", "registered-models/delete-tag", NeedEdit, handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
 		if err := modelName(r.Name); err != nil {
 			return nil, err
 		}
@@ -208,7 +223,7 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.DeleteRegisteredModelTag(ctx, r.Name, r.Key)
 	}))
-	add("POST", "registered-models/alias", handle(a, func(ctx context.Context, r *aliasReq) (any, error) {
+	add("POST", "registered-models/alias", NeedEdit, handle(a, func(ctx context.Context, r *aliasReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
 			return nil, err
 		}
@@ -217,7 +232,7 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.SetRegisteredModelAlias(ctx, r.Name, r.Alias, r.Version)
 	}))
-	add("DELETE", "registered-models/alias", handle(a, func(ctx context.Context, r *aliasReq) (any, error) {
+	add("DELETE", "registered-models/alias", NeedEdit, handle(a, func(ctx context.Context, r *aliasReq) (any, error) {
 		if err := modelName(r.Name); err != nil {
 			return nil, err
 		}
@@ -226,7 +241,7 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.DeleteRegisteredModelAlias(ctx, r.Name, r.Alias)
 	}))
-	add("GET", "registered-models/alias", handle(a, func(ctx context.Context, r *aliasReq) (any, error) {
+	add("GET", "registered-models/alias", NeedRead, handle(a, func(ctx context.Context, r *aliasReq) (any, error) {
 		if err := modelName(r.Name); err != nil {
 			return nil, err
 		}
@@ -236,7 +251,7 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		return wrapVersion(s.GetModelVersionByAlias(ctx, r.Name, r.Alias))
 	}))
 
-	add("POST", "model-versions/create", handle(a, func(ctx context.Context, r *createVersionReq) (any, error) {
+	add("POST", "model-versions/create", NeedEdit, handle(a, func(ctx context.Context, r *createVersionReq) (any, error) {
 		if err := modelName(r.Name); err != nil {
 			return nil, err
 		}
@@ -259,19 +274,19 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return wrapVersion(s.CreateModelVersion(ctx, ModelVersion{Name: r.Name, Source: r.Source, RunID: r.RunID, Tags: r.Tags, RunLink: r.RunLink, Description: r.Description}))
 	}))
-	add("GET", "model-versions/get", handle(a, func(ctx context.Context, r *versionReq) (any, error) {
+	add("GET", "model-versions/get", NeedRead, handle(a, func(ctx context.Context, r *versionReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
 			return nil, err
 		}
 		return wrapVersion(s.GetModelVersion(ctx, r.Name, r.Version))
 	}))
-	add("PATCH", "model-versions/update", handle(a, func(ctx context.Context, r *updateVersionReq) (any, error) {
+	add("PATCH", "model-versions/update", NeedEdit, handle(a, func(ctx context.Context, r *updateVersionReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
 			return nil, err
 		}
 		return wrapVersion(s.UpdateModelVersion(ctx, r.Name, r.Version, r.Description))
 	}))
-	add("POST", "model-versions/transition-stage", handle(a, func(ctx context.Context, r *transitionReq) (any, error) {
+	add("POST", "model-versions/transition-stage", NeedEdit, handle(a, func(ctx context.Context, r *transitionReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
 			return nil, err
 		}
@@ -280,13 +295,13 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return wrapVersion(s.TransitionModelVersionStage(ctx, r.Name, r.Version, r.Stage, r.ArchiveExistingVersions))
 	}))
-	add("DELETE", "model-versions/delete", handle(a, func(ctx context.Context, r *versionReq) (any, error) {
+	add("DELETE", "model-versions/delete", NeedManage, handle(a, func(ctx context.Context, r *versionReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
 			return nil, err
 		}
 		return nil, s.DeleteModelVersion(ctx, r.Name, r.Version)
 	}))
-	add("GET", "model-versions/search", handle(a, func(ctx context.Context, r *registrySearchReq) (any, error) {
+	add("GET", "model-versions/search", SignedIn, handle(a, func(ctx context.Context, r *registrySearchReq) (any, error) {
 		var q SearchQuery
 		var err error
 		if q.MaxResults, err = maxResults(r.MaxResults, DefaultVersionResults, MaxVersionResults, "model versions"); err != nil {
@@ -303,12 +318,13 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		if err != nil {
 			return nil, err
 		}
+		vs = slices.DeleteFunc(vs, func(v ModelVersion) bool { return !a.visible(ctx, KindRegisteredModel, v.Name) })
 		return struct {
 			ModelVersions []ModelVersion `json:"model_versions,omitempty"`
 			NextPageToken string         `json:"next_page_token,omitempty"`
 		}{vs, next}, nil
 	}))
-	add("GET", "model-versions/get-download-uri", handle(a, func(ctx context.Context, r *versionReq) (any, error) {
+	add("GET", "model-versions/get-download-uri", NeedRead, handle(a, func(ctx context.Context, r *versionReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
 			return nil, err
 		}
@@ -335,7 +351,7 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return map[string]string{"artifact_uri": v.Source}, nil
 	}))
-	add("POST", "model-versions/set-tag", handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
+	add("POST", "model-versions/set-tag", NeedEdit, handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
 			return nil, err
 		}
@@ -345,7 +361,7 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.SetModelVersionTag(ctx, r.Name, r.Version, t)
 	}))
-	add("DELETE", "model-versions/delete-tag", handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
+	add("DELETE", "model-versions/delete-tag", NeedEdit, handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -35,6 +36,14 @@ type Options struct {
 	// handler's context is cancelled. 0 means DefaultRequestTimeout; a
 	// negative value disables the deadline.
 	RequestTimeout time.Duration
+	// Authorizer, when set, decides every request's permission (see
+	// authz.go); nil allows everything.
+	Authorizer Authorizer
+	// ArtifactRoots are the local directories the server reads run
+	// artifacts from and lets new experiments put their artifact_location
+	// in; a local location outside them is refused. nil allows any
+	// directory; an empty (non-nil) list allows none.
+	ArtifactRoots []string
 }
 
 // DefaultRequestTimeout is below the MLflow client's own 120 s request
@@ -57,27 +66,67 @@ type api struct {
 	store     Store
 	artifacts artifact.Repo
 	log       *slog.Logger
+	authz     Authorizer
+	roots     []string
 }
 
-type route struct {
-	path    string
-	methods map[string]http.HandlerFunc
+// RouteInfo is one route of the API and the rule it is registered with.
+type RouteInfo struct {
+	Method, Path string // Path is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/)
+	Rule         Rule
+}
+
+// endpoint builds a route's handler for the rule it is registered with.
+type endpoint func(rule Rule) http.HandlerFunc
+
+// Routes lists every route NewHandler serves under /api/2.0/mlflow/ with
+// its rule.
+func Routes() []RouteInfo {
+	var out []RouteInfo
+	a := &api{}
+	collect := func(method, path string, rule Rule, h endpoint) {
+		out = append(out, RouteInfo{method, path, rule})
+	}
+	a.tracking(collect)
+	a.registry(collect)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out
 }
 
 // NewHandler returns the MLflow REST API under /api/2.0/mlflow/ and
 // /ajax-api/2.0/mlflow/, and the artifact proxy under
 // /api/2.0/mlflow-artifacts/ when Artifacts is set.
 func NewHandler(o Options) http.Handler {
-	a := &api{store: o.Store, artifacts: o.Artifacts, log: o.Logger}
+	a := &api{store: o.Store, artifacts: o.Artifacts, log: o.Logger, authz: o.Authorizer}
+	if o.ArtifactRoots != nil {
+		a.roots = []string{}
+		for _, r := range o.ArtifactRoots {
+			a.roots = append(a.roots, filepath.Clean(r))
+		}
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	routes := map[string]map[string]http.HandlerFunc{}
-	add := func(method, path string, h http.HandlerFunc) {
+	// add registers one route: method, path under /api/2.0/mlflow/, the
+	// rule it needs and its handler. A route without a valid rule panics
+	// here, so it cannot be served unguarded.
+	add := func(method, path string, rule Rule, h endpoint) {
+		if !rule.Valid() || rule == Public {
+			panic(fmt.Sprintf("tracking: route %s %s has no permission rule", method, path))
+		}
 		if routes[path] == nil {
 			routes[path] = map[string]http.HandlerFunc{}
 		}
-		routes[path][method] = h
+		if _, dup := routes[path][method]; dup {
+			panic(fmt.Sprintf("tracking: route %s %s registered twice", method, path))
+		}
+		routes[path][method] = h(rule)
 	}
 	a.tracking(add)
 	a.registry(add)
@@ -88,7 +137,7 @@ func NewHandler(o Options) http.Handler {
 		mux.Handle("/ajax-api/2.0/mlflow/"+path, h)
 	}
 	if o.Artifacts != nil {
-		ah := artifact.Handler(o.Artifacts, 0, a.log)
+		ah := artifact.GuardedHandler(o.Artifacts, 0, a.log, a.authorizeArtifact)
 		mux.Handle(artifact.Prefix, ah)
 		mux.Handle("/ajax-api/2.0/mlflow-artifacts/", ah)
 	}
@@ -151,25 +200,58 @@ func methodSwitch(methods map[string]http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// handle adapts a typed endpoint: decode the request, call f, write the
-// response or the error.
-func handle[Req any](a *api, f func(ctx context.Context, req *Req) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var req Req
-		if err := DecodeRequest(w, r, &req); err != nil {
-			a.fail(w, r, err)
-			return
+// handle adapts a typed endpoint: decode the request once, authorize the
+// resources that decoded value names, call f with the same value, write
+// the response or the error.
+func handle[Req any](a *api, f func(ctx context.Context, req *Req) (any, error)) endpoint {
+	return func(rule Rule) http.HandlerFunc {
+		if _, ok := any(new(Req)).(resourceNamer); rule.onResource() && !ok {
+			panic(fmt.Sprintf("tracking: rule %s needs a resource but %T names none", rule, new(Req)))
 		}
-		resp, err := f(r.Context(), &req)
-		if err != nil {
-			a.fail(w, r, err)
-			return
+		return func(w http.ResponseWriter, r *http.Request) {
+			var req Req
+			if err := DecodeRequest(w, r, &req); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			if err := a.authorizeRequest(r.Context(), rule, &req); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			serve(a, w, r, f, &req)
 		}
-		if resp == nil {
-			resp = struct{}{}
-		}
-		httpx.WriteJSON(w, http.StatusOK, resp)
 	}
+}
+
+// authorizeRequest checks rule on the resources req names.
+func (a *api) authorizeRequest(ctx context.Context, rule Rule, req any) error {
+	if a.authz == nil || !rule.onResource() {
+		return a.authorize(ctx, rule, nil)
+	}
+	rs, err := req.(resourceNamer).resources()
+	if err != nil {
+		return err
+	}
+	return a.authorize(ctx, rule, rs)
+}
+
+// raw adapts a handler that decodes and authorizes by itself.
+func raw(h func(rule Rule, w http.ResponseWriter, r *http.Request)) endpoint {
+	return func(rule Rule) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { h(rule, w, r) }
+	}
+}
+
+func serve[Req any](a *api, w http.ResponseWriter, r *http.Request, f func(ctx context.Context, req *Req) (any, error), req *Req) {
+	resp, err := f(r.Context(), req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if resp == nil {
+		resp = struct{}{}
+	}
+	httpx.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -209,6 +291,15 @@ func runID(id, uuid string) (string, error) {
 }
 
 func nowMillis() int64 { return time.Now().UnixMilli() }
+
+// experimentID is the experiment a run is created in: "0", the default
+// experiment, when none is given.
+func (r *createRunReq) experimentID() string {
+	if r.ExperimentID == "" {
+		return "0"
+	}
+	return r.ExperimentID
+}
 
 // Request types of the tracking endpoints.
 type (
@@ -307,6 +398,11 @@ type (
 		EndStep    *Int64   `json:"end_step"`
 		MaxResults *Int64   `json:"max_results"`
 	}
+	historyBulkReq struct {
+		RunIDs     []string `json:"run_id"`
+		MetricKey  *string  `json:"metric_key"`
+		MaxResults *Int64   `json:"max_results"`
+	}
 	listArtifactsReq struct {
 		RunID     string `json:"run_id"`
 		RunUUID   string `json:"run_uuid"`
@@ -315,9 +411,9 @@ type (
 	}
 )
 
-func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
+func (a *api) tracking(add func(method, path string, rule Rule, h endpoint)) {
 	s := a.store
-	add("POST", "experiments/create", handle(a, func(ctx context.Context, r *createExperimentReq) (any, error) {
+	add("POST", "experiments/create", SignedIn, handle(a, func(ctx context.Context, r *createExperimentReq) (any, error) {
 		if err := ValidateExperimentName(r.Name); err != nil {
 			return nil, err
 		}
@@ -332,13 +428,19 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		if err != nil {
 			return nil, err
 		}
+		if err := a.validateArtifactLocation(loc); err != nil {
+			return nil, err
+		}
 		id, err := s.CreateExperiment(ctx, r.Name, loc, r.Tags)
 		if err != nil {
 			return nil, err
 		}
+		if err := a.created(ctx, KindExperiment, id); err != nil {
+			return nil, err
+		}
 		return map[string]string{"experiment_id": id}, nil
 	}))
-	add("GET", "experiments/get", handle(a, func(ctx context.Context, r *experimentIDReq) (any, error) {
+	add("GET", "experiments/get", NeedRead, handle(a, func(ctx context.Context, r *experimentIDReq) (any, error) {
 		if err := required("experiment_id", r.ExperimentID); err != nil {
 			return nil, err
 		}
@@ -348,7 +450,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return map[string]any{"experiment": e}, nil
 	}))
-	add("GET", "experiments/get-by-name", handle(a, func(ctx context.Context, r *experimentByNameReq) (any, error) {
+	add("GET", "experiments/get-by-name", NeedRead, handle(a, func(ctx context.Context, r *experimentByNameReq) (any, error) {
 		if err := required("experiment_name", r.ExperimentName); err != nil {
 			return nil, err
 		}
@@ -378,14 +480,15 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		if err != nil {
 			return nil, err
 		}
+		exps = slices.DeleteFunc(exps, func(e Experiment) bool { return !a.visible(ctx, KindExperiment, e.ExperimentID) })
 		return struct {
 			Experiments   []Experiment `json:"experiments,omitempty"`
 			NextPageToken string       `json:"next_page_token,omitempty"`
 		}{exps, next}, nil
 	})
-	add("POST", "experiments/search", search)
-	add("GET", "experiments/search", search)
-	add("POST", "experiments/update", handle(a, func(ctx context.Context, r *updateExperimentReq) (any, error) {
+	add("POST", "experiments/search", SignedIn, search)
+	add("GET", "experiments/search", SignedIn, search)
+	add("POST", "experiments/update", NeedEdit, handle(a, func(ctx context.Context, r *updateExperimentReq) (any, error) {
 		if err := required("experiment_id", r.ExperimentID); err != nil {
 			return nil, err
 		}
@@ -395,14 +498,14 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		return nil, s.RenameExperiment(ctx, r.ExperimentID, r.NewName)
 	}))
 	for _, v := range []struct{ path, stage string }{{"experiments/delete", StageDeleted}, {"experiments/restore", StageActive}} {
-		add("POST", v.path, handle(a, func(ctx context.Context, r *experimentIDReq) (any, error) {
+		add("POST", v.path, NeedManage, handle(a, func(ctx context.Context, r *experimentIDReq) (any, error) {
 			if err := required("experiment_id", r.ExperimentID); err != nil {
 				return nil, err
 			}
 			return nil, s.SetExperimentStage(ctx, r.ExperimentID, v.stage)
 		}))
 	}
-	add("POST", "experiments/set-experiment-tag", handle(a, func(ctx context.Context, r *experimentTagReq) (any, error) {
+	add("POST", "experiments/set-experiment-tag", NeedEdit, handle(a, func(ctx context.Context, r *experimentTagReq) (any, error) {
 		if err := required("experiment_id", r.ExperimentID); err != nil {
 			return nil, err
 		}
@@ -412,7 +515,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.SetExperimentTag(ctx, r.ExperimentID, t)
 	}))
-	add("POST", "experiments/delete-experiment-tag", handle(a, func(ctx context.Context, r *experimentTagReq) (any, error) {
+	add("POST", "experiments/delete-experiment-tag", NeedEdit, handle(a, func(ctx context.Context, r *experimentTagReq) (any, error) {
 		if err := required("experiment_id", r.ExperimentID); err != nil {
 			return nil, err
 		}
@@ -422,11 +525,8 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		return nil, s.DeleteExperimentTag(ctx, r.ExperimentID, r.Key)
 	}))
 
-	add("POST", "runs/create", handle(a, func(ctx context.Context, r *createRunReq) (any, error) {
-		nr := NewRun{ExperimentID: r.ExperimentID, UserID: r.UserID, RunName: r.RunName, Tags: r.Tags}
-		if nr.ExperimentID == "" {
-			nr.ExperimentID = "0"
-		}
+	add("POST", "runs/create", NeedEdit, handle(a, func(ctx context.Context, r *createRunReq) (any, error) {
+		nr := NewRun{ExperimentID: r.experimentID(), UserID: r.UserID, RunName: r.RunName, Tags: r.Tags}
 		if r.StartTime != nil {
 			nr.StartTime = int64(*r.StartTime)
 		} else {
@@ -443,7 +543,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return map[string]any{"run": run}, nil
 	}))
-	add("POST", "runs/update", handle(a, func(ctx context.Context, r *updateRunReq) (any, error) {
+	add("POST", "runs/update", NeedEdit, handle(a, func(ctx context.Context, r *updateRunReq) (any, error) {
 		id, err := runID(r.RunID, r.RunUUID)
 		if err != nil {
 			return nil, err
@@ -465,7 +565,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		return map[string]any{"run_info": ri}, nil
 	}))
 	for _, v := range []struct{ path, stage string }{{"runs/delete", StageDeleted}, {"runs/restore", StageActive}} {
-		add("POST", v.path, handle(a, func(ctx context.Context, r *runIDReq) (any, error) {
+		add("POST", v.path, NeedManage, handle(a, func(ctx context.Context, r *runIDReq) (any, error) {
 			id, err := runID(r.RunID, r.RunUUID)
 			if err != nil {
 				return nil, err
@@ -473,7 +573,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 			return nil, s.SetRunStage(ctx, id, v.stage)
 		}))
 	}
-	add("GET", "runs/get", handle(a, func(ctx context.Context, r *runIDReq) (any, error) {
+	add("GET", "runs/get", NeedRead, handle(a, func(ctx context.Context, r *runIDReq) (any, error) {
 		id, err := runID(r.RunID, r.RunUUID)
 		if err != nil {
 			return nil, err
@@ -487,7 +587,16 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 	searchRuns := handle(a, func(ctx context.Context, r *searchRunsReq) (any, error) {
 		var q RunQuery
 		var err error
-		q.ExperimentIDs = r.ExperimentIDs
+		// Only the experiments the user may read are searched, so paging
+		// stays exact.
+		for _, id := range r.ExperimentIDs {
+			if CanonicalID(id) && a.visible(ctx, KindExperiment, id) {
+				q.ExperimentIDs = append(q.ExperimentIDs, id)
+			}
+		}
+		if len(r.ExperimentIDs) > 0 && len(q.ExperimentIDs) == 0 {
+			return struct{}{}, nil
+		}
 		if q.MaxResults, err = maxResults(r.MaxResults, DefaultRunResults, MaxRunResults, "runs"); err != nil {
 			return nil, err
 		}
@@ -510,9 +619,9 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 			NextPageToken string `json:"next_page_token,omitempty"`
 		}{runs, next}, nil
 	})
-	add("POST", "runs/search", searchRuns)
-	add("GET", "runs/search", searchRuns)
-	add("POST", "runs/log-metric", handle(a, func(ctx context.Context, r *logMetricReq) (any, error) {
+	add("POST", "runs/search", SignedIn, searchRuns)
+	add("GET", "runs/search", SignedIn, searchRuns)
+	add("POST", "runs/log-metric", NeedEdit, handle(a, func(ctx context.Context, r *logMetricReq) (any, error) {
 		id, err := runID(r.RunID, r.RunUUID)
 		if err != nil {
 			return nil, err
@@ -529,7 +638,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.LogBatch(ctx, id, []Metric{m}, nil, nil)
 	}))
-	add("POST", "runs/log-parameter", handle(a, func(ctx context.Context, r *keyValueReq) (any, error) {
+	add("POST", "runs/log-parameter", NeedEdit, handle(a, func(ctx context.Context, r *keyValueReq) (any, error) {
 		id, err := runID(r.RunID, r.RunUUID)
 		if err != nil {
 			return nil, err
@@ -543,7 +652,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.LogBatch(ctx, id, nil, []Param{p}, nil)
 	}))
-	add("POST", "runs/set-tag", handle(a, func(ctx context.Context, r *keyValueReq) (any, error) {
+	add("POST", "runs/set-tag", NeedEdit, handle(a, func(ctx context.Context, r *keyValueReq) (any, error) {
 		id, err := runID(r.RunID, r.RunUUID)
 		if err != nil {
 			return nil, err
@@ -557,7 +666,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.LogBatch(ctx, id, nil, nil, []Tag{t})
 	}))
-	add("POST", "runs/delete-tag", handle(a, func(ctx context.Context, r *keyValueReq) (any, error) {
+	add("POST", "runs/delete-tag", NeedEdit, handle(a, func(ctx context.Context, r *keyValueReq) (any, error) {
 		id, err := runID(r.RunID, r.RunUUID)
 		if err != nil {
 			return nil, err
@@ -567,7 +676,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.DeleteTag(ctx, id, r.Key)
 	}))
-	add("POST", "runs/log-batch", handle(a, func(ctx context.Context, r *logBatchReq) (any, error) {
+	add("POST", "runs/log-batch", NeedEdit, handle(a, func(ctx context.Context, r *logBatchReq) (any, error) {
 		id, err := runID(r.RunID, "")
 		if err != nil {
 			return nil, err
@@ -577,7 +686,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.LogBatch(ctx, id, r.Metrics, r.Params, r.Tags)
 	}))
-	add("POST", "runs/log-model", handle(a, func(ctx context.Context, r *logModelReq) (any, error) {
+	add("POST", "runs/log-model", NeedEdit, handle(a, func(ctx context.Context, r *logModelReq) (any, error) {
 		id, err := runID(r.RunID, "")
 		if err != nil {
 			return nil, err
@@ -605,7 +714,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		b, _ := json.Marshal(hist)
 		return nil, s.LogBatch(ctx, id, nil, nil, []Tag{{Key: "mlflow.log-model.history", Value: string(b)}})
 	}))
-	add("POST", "runs/log-inputs", handle(a, func(ctx context.Context, r *logInputsReq) (any, error) {
+	add("POST", "runs/log-inputs", NeedEdit, handle(a, func(ctx context.Context, r *logInputsReq) (any, error) {
 		id, err := runID(r.RunID, "")
 		if err != nil {
 			return nil, err
@@ -627,10 +736,10 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		}
 		return nil, s.LogInputs(ctx, id, r.Datasets)
 	}))
-	add("GET", "metrics/get-history", a.metricHistory)
-	add("GET", "metrics/get-history-bulk-interval", handle(a, a.bulkInterval))
-	add("GET", "metrics/get-history-bulk", handle(a, a.historyBulk))
-	add("GET", "artifacts/list", handle(a, a.listArtifacts))
+	add("GET", "metrics/get-history", NeedRead, raw(a.metricHistory))
+	add("GET", "metrics/get-history-bulk-interval", NeedRead, handle(a, a.bulkInterval))
+	add("GET", "metrics/get-history-bulk", NeedRead, handle(a, a.historyBulk))
+	add("GET", "artifacts/list", NeedRead, handle(a, a.listArtifacts))
 	// MLflow 3 clients ask whether an artifact path is a logged model
 	// before listing it or registering from it; dawn has no logged models.
 	a.loggedModels(add)
@@ -639,11 +748,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 // historyBulk is the UI's metrics/get-history-bulk: each run's history
 // (runs in id order, points by timestamp, step, value), at most
 // max_results points in all.
-func (a *api) historyBulk(ctx context.Context, r *struct {
-	RunIDs     []string `json:"run_id"`
-	MetricKey  *string  `json:"metric_key"`
-	MaxResults *Int64   `json:"max_results"`
-}) (any, error) {
+func (a *api) historyBulk(ctx context.Context, r *historyBulkReq) (any, error) {
 	const maxHistory = 25000
 	if len(r.RunIDs) == 0 {
 		return nil, InvalidParameterf("GetMetricHistoryBulk request must specify at least one run_id.")
@@ -804,9 +909,13 @@ func parseStatus(s string) (string, error) {
 
 // metricHistory streams the response so a history of millions of points
 // is never held in memory.
-func (a *api) metricHistory(w http.ResponseWriter, r *http.Request) {
+func (a *api) metricHistory(rule Rule, w http.ResponseWriter, r *http.Request) {
 	var req metricHistoryReq
 	if err := DecodeRequest(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.authorizeRequest(r.Context(), rule, &req); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -875,22 +984,83 @@ func (a *api) metricHistory(w http.ResponseWriter, r *http.Request) {
 }
 
 // artifactRepo maps an artifact root URI to a repo and the path of the
-// root inside it.
-func (a *api) artifactRepo(root string) (artifact.Repo, string, error) {
+// root inside it; verb ("read", "list") is for the error. A local root is
+// opened without creating anything, and only inside the configured
+// ArtifactRoots when there are any.
+func (a *api) artifactRepo(root, verb string) (artifact.Repo, string, error) {
 	switch {
 	case strings.HasPrefix(root, ProxyScheme):
 		if a.artifacts == nil {
-			return nil, "", InvalidParameterf("The server does not serve artifacts; cannot read %s", root)
+			return nil, "", InvalidParameterf("The server does not serve artifacts; cannot %s %s", verb, root)
 		}
-		return a.artifacts, strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/"), nil
+		base, err := artifact.CleanPath(strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/"))
+		if err != nil {
+			return nil, "", InvalidParameterf("Invalid artifact location %q", root)
+		}
+		return a.artifacts, base, nil
 	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
-		local, err := artifact.NewLocal(strings.TrimPrefix(root, "file://"))
+		dir := filepath.Clean(strings.TrimPrefix(root, "file://"))
+		if !a.insideRoots(dir) {
+			return nil, "", InvalidParameterf("Artifact location %s is outside the server's artifact roots; cannot %s it", root, verb)
+		}
+		local, err := artifact.OpenLocal(dir)
 		if err != nil {
 			return nil, "", err
 		}
 		return local, "", nil
 	}
-	return nil, "", InvalidParameterf("Reading artifacts at %s is not supported by this server", root)
+	s := strings.ToUpper(verb[:1]) + verb[1:]
+	return nil, "", InvalidParameterf("%sing artifacts at %s is not supported by this server", s, root)
+}
+
+// validateArtifactLocation checks a client-supplied artifact_location
+// against the configured roots: a local one must lie inside an
+// ArtifactRoot, and with auth on a proxied one (mlflow-artifacts:) is the
+// server's to assign, since the proxy's permission checks read the
+// experiment id from its first segment.
+func (a *api) validateArtifactLocation(loc string) error {
+	if loc == "" {
+		return nil
+	}
+	if strings.HasPrefix(loc, ProxyScheme) {
+		if a.authz != nil {
+			return InvalidParameterf("Invalid artifact_location '%s': locations under %s are assigned by the server; leave artifact_location empty.", loc, ProxyScheme)
+		}
+		return nil
+	}
+	local, err := isLocalURI(loc)
+	if err != nil || !local {
+		return err
+	}
+	if dir := filepath.Clean(localURIToPath(loc)); !a.insideRoots(dir) {
+		return InvalidParameterf("Invalid artifact_location '%s': it is outside the server's artifact roots (%s).", loc, strings.Join(a.roots, ", "))
+	}
+	return nil
+}
+
+// insideRoots reports whether the local directory dir is inside one of
+// the configured artifact roots (any directory when none are configured).
+func (a *api) insideRoots(dir string) bool {
+	if a.roots == nil {
+		return true
+	}
+	for _, r := range a.roots {
+		if dir == r || strings.HasPrefix(dir, strings.TrimSuffix(r, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// repoError turns a repo's path errors into the client's 4xx.
+func repoError(rel string, err error) error {
+	switch {
+	case errors.Is(err, artifact.ErrNotFound):
+		return NotFoundf("File %s not found", rel)
+	case errors.Is(err, artifact.ErrInvalidPath):
+		return InvalidParameterf("Invalid path")
+	}
+	return err
 }
 
 // getArtifact streams one artifact file of a run (GET /get-artifact) or of
@@ -898,6 +1068,14 @@ func (a *api) artifactRepo(root string) (artifact.Repo, string, error) {
 // endpoints do.
 func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	for k, vs := range q {
+		for _, v := range vs {
+			if strings.IndexByte(v, 0) >= 0 {
+				a.fail(w, r, nulError(k))
+				return
+			}
+		}
+	}
 	rel, err := artifact.CleanPath(q.Get("path"))
 	if err != nil || rel == "" {
 		a.fail(w, r, InvalidParameterf("Invalid path"))
@@ -905,6 +1083,10 @@ func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
 	}
 	var root string
 	if strings.HasPrefix(r.URL.Path, "/model-versions/") {
+		if err := a.authorize(r.Context(), NeedRead, []Resource{{KindRegisteredModel, q.Get("name")}}); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		v, err := a.store.GetModelVersion(r.Context(), q.Get("name"), q.Get("version"))
 		if err != nil {
 			a.fail(w, r, err)
@@ -923,9 +1105,19 @@ func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
+		// A version's source is the client's to choose: reading through
+		// it also needs READ on the experiment whose artifacts it names.
+		if err := a.authorize(r.Context(), NeedRead, a.sourceOwner(r.Context(), v, root)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	} else {
 		id, err := runID(q.Get("run_id"), q.Get("run_uuid"))
 		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.authorize(r.Context(), NeedRead, []Resource{{KindRun, id}}); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -936,7 +1128,7 @@ func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
 		}
 		root = run.Info.ArtifactURI
 	}
-	repo, base, err := a.artifactRepo(root)
+	repo, base, err := a.artifactRepo(root, "read")
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -946,12 +1138,8 @@ func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
 		full = base + "/" + rel
 	}
 	rc, size, err := repo.Open(r.Context(), full)
-	if errors.Is(err, artifact.ErrNotFound) {
-		a.fail(w, r, NotFoundf("File %s not found", rel))
-		return
-	}
 	if err != nil {
-		a.fail(w, r, err)
+		a.fail(w, r, repoError(rel, err))
 		return
 	}
 	defer rc.Close()
@@ -976,24 +1164,9 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 		return nil, err
 	}
 	root := run.Info.ArtifactURI
-	var repo artifact.Repo
-	base := ""
-	switch {
-	case strings.HasPrefix(root, ProxyScheme):
-		if a.artifacts == nil {
-			return nil, InvalidParameterf("The server does not serve artifacts; cannot list %s", root)
-		}
-		repo = a.artifacts
-		base = strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/")
-	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
-		dir := strings.TrimPrefix(root, "file://")
-		local, err := artifact.NewLocal(dir)
-		if err != nil {
-			return nil, err
-		}
-		repo = local
-	default:
-		return nil, InvalidParameterf("Listing artifacts at %s is not supported by this server", root)
+	repo, base, err := a.artifactRepo(root, "list")
+	if err != nil {
+		return nil, err
 	}
 	full := rel
 	if base != "" {
@@ -1001,7 +1174,7 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 	}
 	entries, err := repo.List(ctx, full)
 	if err != nil {
-		return nil, err
+		return nil, repoError(rel, err)
 	}
 	files := make([]FileInfo, 0, len(entries))
 	for _, e := range entries {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,10 @@ type Store struct {
 	db    *sql.DB
 	mu    sync.Mutex
 	cache map[[32]byte]cached // sha256(user:password) -> verified user
+	login *loginGate
+	// dummy is verified against for unknown users, so they cost the same
+	// work as a wrong password.
+	dummy string
 }
 
 type cached struct {
@@ -65,8 +70,14 @@ type cached struct {
 const cacheTTL = 5 * time.Minute
 
 // Open opens (creating) the auth database at path and ensures the admin
-// user exists with the given password when it does not yet.
+// user exists with the given password when it does not yet. Logins are
+// limited as DefaultLoginLimits says.
 func Open(ctx context.Context, path, adminUser, adminPassword string) (*Store, error) {
+	return OpenWithLimits(ctx, path, adminUser, adminPassword, DefaultLoginLimits())
+}
+
+// OpenWithLimits is Open with the login limits given.
+func OpenWithLimits(ctx context.Context, path, adminUser, adminPassword string, lim LoginLimits) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
@@ -85,7 +96,7 @@ func Open(ctx context.Context, path, adminUser, adminPassword string) (*Store, e
 			return nil, fmt.Errorf("auth: schema: %w", err)
 		}
 	}
-	s := &Store{db: db, cache: map[[32]byte]cached{}}
+	s := &Store{db: db, cache: map[[32]byte]cached{}, login: newLoginGate(lim), dummy: hash("dawn dummy password")}
 	if _, err := s.GetUser(ctx, adminUser); errors.Is(err, ErrNoUser) {
 		if adminPassword == "" {
 			db.Close()
@@ -108,11 +119,24 @@ var (
 	ErrUserExists = errors.New("auth: user exists")
 )
 
+// Password hashing: argon2id with OWASP's minimum memory (19 MiB, two
+// passes, one lane), so that HashSlots concurrent checks stay within a
+// known amount of memory. Hashes record their parameters; older hashes
+// (64 MiB) still verify, at their own cost.
+const (
+	kdfTime    = 2
+	kdfMemory  = 19 * 1024 // KiB
+	kdfThreads = 1
+	// MaxKDFMemory is the most memory (KiB) a stored hash may ask of a
+	// check; a hash asking more does not verify.
+	MaxKDFMemory = 64 * 1024
+)
+
 func hash(password string) string {
 	salt := make([]byte, 16)
 	rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, 1, 64*1024, 2, 32)
-	return "argon2id$1$65536$2$" + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
+	key := argon2.IDKey([]byte(password), salt, kdfTime, kdfMemory, kdfThreads, 32)
+	return fmt.Sprintf("argon2id$%d$%d$%d$", kdfTime, kdfMemory, kdfThreads) + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
 }
 
 func verify(encoded, password string) bool {
@@ -120,19 +144,25 @@ func verify(encoded, password string) bool {
 	if len(parts) != 6 || parts[0] != "argon2id" {
 		return false
 	}
-	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
-	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil {
+	t, err1 := strconv.ParseUint(parts[1], 10, 32)
+	m, err2 := strconv.ParseUint(parts[2], 10, 32)
+	p, err3 := strconv.ParseUint(parts[3], 10, 8)
+	salt, err4 := base64.RawStdEncoding.DecodeString(parts[4])
+	want, err5 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil || t == 0 || t > 10 || m == 0 || m > MaxKDFMemory || p == 0 || len(want) == 0 || len(want) > 64 {
 		return false
 	}
-	got := argon2.IDKey([]byte(password), salt, 1, 64*1024, 2, uint32(len(want)))
+	got := argon2.IDKey([]byte(password), salt, uint32(t), uint32(m), uint8(p), uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
 // CreateUser adds a user.
 func (s *Store) CreateUser(ctx context.Context, username, password string, admin bool) (User, error) {
-	if username == "" || password == "" {
-		return User{}, fmt.Errorf("auth: create user: username and password are required")
+	if err := ValidateUsername(username); err != nil {
+		return User{}, err
+	}
+	if err := ValidatePassword(password); err != nil {
+		return User{}, err
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO users (username, password_hash, is_admin) VALUES (?, ?, ?)`, username, hash(password), admin)
 	if err != nil {
@@ -155,28 +185,56 @@ func (s *Store) GetUser(ctx context.Context, username string) (User, error) {
 	return u, err
 }
 
-// Authenticate checks a username and password.
-func (s *Store) Authenticate(ctx context.Context, username, password string) (User, bool) {
+// maxLoginName bounds a username presented at login.
+const maxLoginName = 256
+
+// Authenticate checks a username and password coming from addr (the
+// client's IP address, for the per-address failure limit). It returns
+// ErrBadCredentials for a wrong password or an unknown user alike, after
+// the same work; ErrLoginBusy when every hashing slot is taken and
+// ErrTooManyFailures while the user or the address is locked out (both
+// 429). A password verified in the last cacheTTL passes without hashing
+// and without the limits, so an attack does not lock signed-in users out.
+func (s *Store) Authenticate(ctx context.Context, username, password, addr string) (User, error) {
 	k := sha256.Sum256([]byte(username + "\x00" + password))
 	s.mu.Lock()
 	c, ok := s.cache[k]
 	s.mu.Unlock()
 	if ok && time.Since(c.at) < cacheTTL {
-		return c.user, true
+		return c.user, nil
+	}
+	// No account can have these (older databases may hold names that
+	// ValidateUsername now refuses, so only the length is checked); the
+	// bound also keeps the failure tables' keys small.
+	if username == "" || len(username) > maxLoginName || password == "" || len(password) > MaxPasswordBytes {
+		return User{}, ErrBadCredentials
+	}
+	if err := s.login.admit(username, addr); err != nil {
+		return User{}, err
+	}
+	if !s.login.acquire() {
+		return User{}, ErrLoginBusy
 	}
 	var u User
 	var h string
 	err := s.db.QueryRowContext(ctx, `SELECT id, username, is_admin, password_hash FROM users WHERE username = ?`, username).Scan(&u.ID, &u.Username, &u.IsAdmin, &h)
-	if err != nil || !verify(h, password) {
-		return User{}, false
+	if err != nil {
+		h = s.dummy
 	}
+	good := verify(h, password) && err == nil
+	s.login.release()
+	if !good {
+		s.login.failed(username, addr)
+		return User{}, ErrBadCredentials
+	}
+	s.login.succeeded(username)
 	s.mu.Lock()
 	if len(s.cache) > 10000 {
 		clear(s.cache)
 	}
 	s.cache[k] = cached{u, time.Now()}
 	s.mu.Unlock()
-	return u, true
+	return u, nil
 }
 
 func (s *Store) forget() {
@@ -187,6 +245,9 @@ func (s *Store) forget() {
 
 // UpdatePassword sets a new password.
 func (s *Store) UpdatePassword(ctx context.Context, username, password string) error {
+	if err := ValidatePassword(password); err != nil {
+		return err
+	}
 	return s.update(ctx, `UPDATE users SET password_hash = ? WHERE username = ?`, hash(password), username)
 }
 
@@ -258,6 +319,13 @@ func (s *Store) SetPermission(ctx context.Context, kind, resource string, userID
 func (s *Store) DeletePermission(ctx context.Context, kind, resource string, userID int64) error {
 	t, col := table(kind)
 	_, err := s.db.ExecContext(ctx, `DELETE FROM `+t+` WHERE `+col+` = ? AND user_id = ?`, resource, userID)
+	return err
+}
+
+// DeletePermissions removes every user's permission on a resource.
+func (s *Store) DeletePermissions(ctx context.Context, kind, resource string) error {
+	t, col := table(kind)
+	_, err := s.db.ExecContext(ctx, `DELETE FROM `+t+` WHERE `+col+` = ?`, resource)
 	return err
 }
 

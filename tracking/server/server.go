@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -114,12 +115,15 @@ func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
 // metrics and request logs.
 //
 // guard, if not nil, requires basic auth and checks permissions.
-func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard) http.Handler {
-	return handler(store, repo, version, log, guard, "")
+// artifactRoots are, with auth on, the only local directories run
+// artifacts are read from and experiments' locations may name (see
+// tracking.Options.ArtifactRoots); Run passes the configured ones.
+func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard, artifactRoots ...string) http.Handler {
+	return handler(store, repo, version, log, guard, "", artifactRoots...)
 }
 
 // handler is Handler with the web console's path prefix.
-func handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard, prefix string) http.Handler {
+func handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard, prefix string, artifactRoots ...string) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -136,30 +140,67 @@ func handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 	reg.MustRegister(requests, latency, inflight)
 
 	mux := http.NewServeMux()
-	api := tracking.NewHandler(tracking.Options{Store: store, Artifacts: repo, Logger: log})
-	mux.Handle("/api/", api)
-	mux.Handle("/ajax-api/", api)
-	mux.Handle("GET /get-artifact", api)
-	mux.Handle("GET /model-versions/get-artifact", api)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("OK"))
-	})
-	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte(version))
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	opts := web.Options{Store: store, Artifacts: repo, Prefix: prefix, Version: version, Logger: log}
+	opts := tracking.Options{Store: store, Artifacts: repo, Logger: log}
+	// With auth on, local artifact files are confined to the configured
+	// roots; without it the server reads any local location, as MLflow
+	// does (it still creates nothing there).
 	if guard != nil {
-		opts.Allow = consoleAuthorizer(guard)
-		guard.Pass = web.IsConsolePath
+		opts.ArtifactRoots = append([]string{}, artifactRoots...)
 	}
-	console, err := web.New(opts)
-	if err != nil {
-		panic(err) // the embedded templates are checked by web's tests
+	if guard != nil {
+		opts.Authorizer = guard
 	}
-	mux.Handle("/", console)
+	api := tracking.NewHandler(opts)
+	// Every route here is in Routes with its rule; the API's own routes
+	// carry theirs (tracking.Routes, tracking.ProxyRoutes, auth.Routes).
+	handle := func(pattern string, rule tracking.Rule, h http.Handler) {
+		if rule == tracking.AdminOnly && guard != nil {
+			inner := h
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !guard.IsAdmin(r.Context()) {
+					httpx.WriteError(w, httpx.Errorf(http.StatusForbidden, tracking.CodePermissionDenied, "Permission denied."))
+					return
+				}
+				inner.ServeHTTP(w, r)
+			})
+		}
+		mux.Handle(pattern, h)
+	}
+	for _, rt := range Routes() {
+		var h http.Handler
+		switch rt.Path {
+		case "/api/", "/ajax-api/", "GET /get-artifact", "GET /model-versions/get-artifact":
+			h = api
+		case "GET /health":
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Write([]byte("OK"))
+			})
+		case "GET /version":
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Write([]byte(version))
+			})
+		case "GET /metrics":
+			h = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+		case "/":
+			// The web console; it answers paths it does not serve with
+			// ENDPOINT_NOT_FOUND, as the API does, and checks each page's
+			// resource itself (web's route table).
+			copts := web.Options{Store: store, Artifacts: repo, Prefix: prefix, Version: version, Logger: log}
+			if guard != nil {
+				copts.Allow = consoleAuthorizer(guard)
+			}
+			console, err := web.New(copts)
+			if err != nil {
+				panic(err) // the embedded templates are checked by web's tests
+			}
+			h = console
+		default:
+			panic("server: route without a handler: " + rt.Path)
+		}
+		handle(rt.Path, rt.Rule, h)
+	}
 	var inner http.Handler = mux
 	if guard != nil {
 		inner = guard.Wrap(mux)
@@ -183,6 +224,23 @@ func handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 		}()
 		inner.ServeHTTP(sw, r)
 	})
+}
+
+// Routes lists the patterns the server's mux serves with their rules
+// (Path is the ServeMux pattern). "/api/" and "/ajax-api/" go to the
+// tracking API, whose routes carry their own rules; with auth on, every
+// request but /health and /version needs a signed-in user first.
+func Routes() []tracking.RouteInfo {
+	return []tracking.RouteInfo{
+		{Path: "/api/", Rule: tracking.SignedIn},
+		{Path: "/ajax-api/", Rule: tracking.SignedIn},
+		{Path: "GET /get-artifact", Rule: tracking.NeedRead},
+		{Path: "GET /model-versions/get-artifact", Rule: tracking.NeedRead},
+		{Path: "GET /health", Rule: tracking.Public},
+		{Path: "GET /version", Rule: tracking.Public},
+		{Path: "GET /metrics", Rule: tracking.AdminOnly},
+		{Path: "/", Rule: tracking.SignedIn},
+	}
 }
 
 // withPrefix serves h under prefix (the prefix is stripped) and sends
@@ -288,7 +346,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return fmt.Errorf("server: listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           handler(store, repo, cfg.Version, log, guard, cfg.StaticPrefix),
+		Handler:           handler(store, repo, cfg.Version, log, guard, cfg.StaticPrefix, localRoots(cfg)...),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -318,6 +376,21 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// localRoots are the configured local artifact directories: the default
+// artifact root and the proxy's destination, where they are local.
+func localRoots(cfg Config) []string {
+	roots := []string{}
+	for _, r := range []string{cfg.DefaultArtifactRoot, cfg.ArtifactsDestination} {
+		if r == "" || (strings.Contains(r, "://") && !strings.HasPrefix(r, "file://")) {
+			continue
+		}
+		if abs, err := filepath.Abs(strings.TrimPrefix(r, "file://")); err == nil {
+			roots = append(roots, abs)
+		}
+	}
+	return roots
 }
 
 // redact hides a password in a store URI for logs.

@@ -25,7 +25,7 @@ func versionNotFound(name, version string) error {
 
 func parseVersion(name, v string) (int64, error) {
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 1 {
+	if err != nil || n < 1 || strconv.FormatInt(n, 10) != v {
 		return 0, tracking.InvalidParameterf("Parameter 'version' must be an integer, got '%s'.", v)
 	}
 	return n, nil

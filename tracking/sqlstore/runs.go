@@ -74,9 +74,11 @@ func (s *Store) CreateRun(ctx context.Context, nr tracking.NewRun) (*tracking.Ru
 	return s.GetRun(ctx, id)
 }
 
+// mustInt is the number a canonical id spells, else -1 (which matches no
+// row): "01" is not "1".
 func mustInt(s string) int64 {
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	if err != nil || !tracking.CanonicalID(s) {
 		return -1
 	}
 	return n

@@ -232,8 +232,10 @@ func placeholders(n int) string {
 }
 
 func parseExperimentID(id string) (int64, error) {
+	// Ids are compared as the server writes them: "01" and "+1" name no
+	// experiment (they are not aliases of "1").
 	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil {
+	if err != nil || !tracking.CanonicalID(id) {
 		return 0, tracking.NotFoundf("No Experiment with id=%s exists", id)
 	}
 	return n, nil
