@@ -137,12 +137,12 @@ type Performance struct {
 
 // Report is one window's check.
 type Report struct {
-	Rows        int            `json:"rows"`
-	Drift       DriftReport    `json:"drift"`
-	Prediction  *ColumnResult  `json:"prediction_drift,omitempty"`
-	Quality     Quality        `json:"quality"`
-	Performance Performance    `json:"performance"`
-	Segments    []Segment      `json:"segments"`
+	Rows        int           `json:"rows"`
+	Drift       DriftReport   `json:"drift"`
+	Prediction  *ColumnResult `json:"prediction_drift,omitempty"`
+	Quality     Quality       `json:"quality"`
+	Performance Performance   `json:"performance"`
+	Segments    []Segment     `json:"segments"`
 }
 
 // Check compares a window of rows with the profile.

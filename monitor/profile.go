@@ -89,8 +89,8 @@ type Profile struct {
 	Columns []ColumnProfile `json:"columns"`
 	// Rows is a uniform sample of the categorical columns' values, row by
 	// row, for segment comparisons (current window against reference).
-	RowColumns []string   `json:"row_columns,omitempty"`
-	RowValues  [][]string `json:"row_values,omitempty"`
+	RowColumns []string       `json:"row_columns,omitempty"`
+	RowValues  [][]string     `json:"row_values,omitempty"`
 	Output     *OutputProfile `json:"output,omitempty"`
 }
 
