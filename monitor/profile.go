@@ -144,6 +144,9 @@ func BuildProfile(ctx context.Context, f *explain.Frame, opt ProfileOptions) (*P
 			cp = textProfile(c.Name, c.Str, rng)
 		default:
 			cp = categoricalProfile(c.Name, c.Str)
+			if isIdentifier(&cp) {
+				continue
+			}
 			p.RowColumns = append(p.RowColumns, c.Name)
 		}
 		p.Columns = append(p.Columns, cp)
@@ -310,6 +313,13 @@ func uniqueTokens(s string) []string {
 	})
 	slices.Sort(f)
 	return slices.Compact(f)
+}
+
+// isIdentifier reports a string column whose values are mostly unique
+// (ids, timestamps, names): every window would bring new values, so it is
+// neither drift-checked nor a segment attribute.
+func isIdentifier(cp *ColumnProfile) bool {
+	return cp.Count > 20 && float64(cp.Distinct) > 0.5*float64(cp.Count)
 }
 
 // looksLikeText is the fallback rule for a string column: free text when

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -72,17 +73,40 @@ func textDrift(ctx context.Context, cp *ColumnProfile, c *explain.Column, seed u
 	for i := len(ref); i < len(texts); i++ {
 		side[i] = true
 	}
-	// A stratified 50/50 split.
+	// A 50/50 split of the distinct texts: all copies of one text (spam is
+	// posted many times over, on both sides) go to the same half, else the
+	// classifier would recognise in the test half the copies it learned,
+	// and the AUC of two samples of one distribution would spread wider
+	// than the random scorers' that set the threshold.
 	var trainIdx, testIdx []int
-	for _, part := range [][2]int{{0, len(ref)}, {len(ref), len(texts)}} {
-		perm := rng.Perm(part[1] - part[0])
-		for k, j := range perm {
-			if k%2 == 0 {
-				trainIdx = append(trainIdx, part[0]+j)
-			} else {
-				testIdx = append(testIdx, part[0]+j)
-			}
+	half := map[string]bool{}
+	var keys []string
+	norm := make([]string, len(texts))
+	for i, s := range texts {
+		norm[i] = normText(s)
+		if _, ok := half[norm[i]]; !ok {
+			half[norm[i]] = false
+			keys = append(keys, norm[i])
 		}
+	}
+	for k, j := range rng.Perm(len(keys)) {
+		half[keys[j]] = k%2 == 1
+	}
+	for i := range texts {
+		if half[norm[i]] {
+			testIdx = append(testIdx, i)
+		} else {
+			trainIdx = append(trainIdx, i)
+		}
+	}
+	nTestCur := 0
+	for _, i := range testIdx {
+		if side[i] {
+			nTestCur++
+		}
+	}
+	if nTestCur == 0 || nTestCur == len(testIdx) || len(trainIdx) == 0 {
+		return nil, fmt.Errorf("domain classifier: too few distinct texts to split")
 	}
 	trainRec := textRecord(texts, trainIdx)
 	defer trainRec.Release()
@@ -160,6 +184,19 @@ func textDrift(ctx context.Context, cp *ColumnProfile, c *explain.Column, seed u
 	}
 	td.TypicalCurrent, td.TypicalReference = typical(cp, cur)
 	return td, nil
+}
+
+// copyKeyWords is how many leading words identify copies of a text.
+const copyKeyWords = 4
+
+// normText keys a text by its first copyKeyWords words, lower-cased, so
+// that copies and templated variants of one message ("check out my
+// channel ...") fall together.
+func normText(s string) string {
+	w := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127)
+	})
+	return strings.Join(w[:min(len(w), copyKeyWords)], " ")
 }
 
 func textRecord(texts []string, idx []int) arrow.RecordBatch {
