@@ -1,9 +1,9 @@
 package monitor
 
 import (
-	"encoding/csv"
 	"bufio"
 	"context"
+	"encoding/csv"
 	"math"
 	"math/rand/v2"
 	"os"
