@@ -159,7 +159,7 @@ func BuildProfile(ctx context.Context, f *explain.Frame, opt ProfileOptions) (*P
 		}
 		p.RowValues = append(p.RowValues, row)
 	}
-	if opt.Model != nil {
+	if opt.Model != nil && len(opt.Model.Info().Classes) > 0 {
 		out, err := outputProfile(ctx, f, opt, rng)
 		if err != nil {
 			return nil, err
