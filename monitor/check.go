@@ -2,6 +2,9 @@ package monitor
 
 import (
 	"context"
+	"errors"
+	"runtime"
+	"sync"
 	"fmt"
 	"math"
 	"slices"
@@ -170,17 +173,41 @@ func Check(ctx context.Context, p *Profile, f *explain.Frame, opt Options) (*Rep
 		r.Drift.Columns = []ColumnResult{}
 		return r, nil
 	}
-	for _, cp := range p.Columns {
+	// Columns are checked concurrently, one goroutine per column, at most
+	// GOMAXPROCS at a time.
+	type job struct {
+		cp  *ColumnProfile
+		col *explain.FrameColumn
+	}
+	var jobs []job
+	for i := range p.Columns {
+		cp := &p.Columns[i]
 		c, err := f.Col(cp.Name)
 		if err != nil || contains(opt.Ignore, cp.Name) {
 			continue // reported as a missing column
 		}
-		res, err := checkColumn(ctx, &cp, c, opt)
-		if err != nil {
-			return nil, fmt.Errorf("monitor: column %s: %w", cp.Name, err)
-		}
-		r.Drift.Columns = append(r.Drift.Columns, res)
+		jobs = append(jobs, job{cp, c})
 	}
+	results := make([]ColumnResult, len(jobs))
+	errs := make([]error, len(jobs))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = checkColumn(ctx, j.cp, j.col, opt)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("monitor: column %s: %w", j.cp.Name, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	r.Drift.Columns = results
 	adjust(r.Drift.Columns, opt.Correction)
 	for _, c := range r.Drift.Columns {
 		if c.Drift {
@@ -323,7 +350,7 @@ func checkColumn(ctx context.Context, cp *ColumnProfile, c *explain.FrameColumn,
 			res.Drift = len(cur) != len(cp.Sample)
 			return res, nil
 		}
-		sort.Float64s(cur)
+		drift.Sort(cur)
 		switch t {
 		case TestKS:
 			k, err := drift.KS2SampSorted(cp.Sample, cur, drift.KSAuto)
