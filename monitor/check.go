@@ -3,13 +3,13 @@ package monitor
 import (
 	"context"
 	"errors"
-	"runtime"
-	"sync"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/dawn-ml/dawn/explain"
 	"github.com/dawn-ml/dawn/model"
