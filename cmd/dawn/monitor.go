@@ -20,6 +20,10 @@ Usage: dawn monitor <subcommand> [flags]
 Watch a model after it ships: profile the reference data it was built on,
 then check windows of current rows for drift, data-quality problems, a fall
 in (estimated or realised) accuracy, and the segments that explain them.
+
+Example:
+  dawn monitor profile --model spam-model/ --data valid.csv --labels CLASS
+  dawn monitor check --model spam-model/ --data today.csv --json
 `
 
 func init() {
