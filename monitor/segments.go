@@ -75,7 +75,7 @@ func explainWindow(p *Profile, f *explain.Frame, opt Options, r *Report, sc *sco
 		}
 	} else if sc != nil && p.Output != nil && r.Performance.Estimated != nil && p.Output.Accuracy != nil &&
 		r.Performance.Estimated.Accuracy < *p.Output.Accuracy-0.02 && len(p.Output.Confidence) > 0 {
-		cut := explainPercentile(p.Output.Confidence, 10)
+		cut := percentileLinear(p.Output.Confidence, 10)
 		flags := make([]bool, len(sc.confidence))
 		for i, c := range sc.confidence {
 			flags[i] = c < cut
@@ -160,7 +160,7 @@ func offReference(p *Profile, f *explain.Frame, r *Report) []bool {
 		}
 		switch {
 		case cp.Kind == Numeric && c.Num != nil && len(cp.Sample) > 0:
-			lo, hi := explainPercentile(cp.Sample, 0.5), explainPercentile(cp.Sample, 99.5)
+			lo, hi := percentileLinear(cp.Sample, 0.5), percentileLinear(cp.Sample, 99.5)
 			for i, x := range c.Num {
 				if !math.IsNaN(x) && (x < lo || x > hi) {
 					flags[i] = true

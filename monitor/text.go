@@ -222,12 +222,13 @@ func randomAUCThreshold(pos []bool, rng *rand.Rand) float64 {
 		aucs[r], _ = eval.ROCAUC(s, pos)
 	}
 	sort.Float64s(aucs)
-	return explainPercentile(aucs, 95)
+	return percentileLinear(aucs, 95)
 }
 
-// explainPercentile is the p-th percentile with linear interpolation
-// (NumPy's default), of sorted values.
-func explainPercentile(sorted []float64, p float64) float64 {
+// percentileLinear is the p-th percentile with linear interpolation
+// (NumPy's default), of sorted values; explain.PercentileOf is MacroBase's
+// commons-math estimator, which places the percentile differently.
+func percentileLinear(sorted []float64, p float64) float64 {
 	h := (float64(len(sorted)) - 1) * p / 100
 	lo := int(math.Floor(h))
 	hi := min(lo+1, len(sorted)-1)
