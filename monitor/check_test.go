@@ -12,9 +12,9 @@ import (
 	"github.com/dawn-ml/dawn/explain"
 )
 
-// writeCSV writes rows (header first) to a temp file and reads it back as
+// frameOf writes rows (header first) to a temp file and reads it back as
 // a frame, the way the command does.
-func frameOf(t *testing.T, rows [][]string) *explain.Frame {
+func frameOf(t testing.TB, rows [][]string) *explain.Frame {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "w.csv")
 	var b strings.Builder

@@ -373,10 +373,50 @@ func LoadProfile(dir string) (*Profile, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("monitor: %s: %w", filepath.Join(dir, ProfileFile), err)
 	}
-	if p.Version != 1 {
-		return nil, fmt.Errorf("monitor: %s: profile version %d, want 1", filepath.Join(dir, ProfileFile), p.Version)
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("monitor: %s: %w", filepath.Join(dir, ProfileFile), err)
 	}
 	return &p, nil
+}
+
+// validate checks what Check relies on, so a damaged or hand-edited
+// profile is an error naming the field rather than a crash.
+func (p *Profile) validate() error {
+	if p.Version != 1 {
+		return fmt.Errorf("profile version %d, want 1", p.Version)
+	}
+	for i, c := range p.Columns {
+		switch c.Kind {
+		case Numeric, Categorical, Text:
+		default:
+			return fmt.Errorf("columns[%d] (%s): kind %q", i, c.Name, c.Kind)
+		}
+		if c.Count < 0 || c.Missing < 0 || c.Other < 0 {
+			return fmt.Errorf("columns[%d] (%s): negative count", i, c.Name)
+		}
+		if !sort.Float64sAreSorted(c.Sample) || slices.ContainsFunc(c.Sample, math.IsNaN) {
+			return fmt.Errorf("columns[%d] (%s): sample not sorted or holds NaN", i, c.Name)
+		}
+		for k, n := range c.Categories {
+			if n < 0 {
+				return fmt.Errorf("columns[%d] (%s): category %q has count %d", i, c.Name, k, n)
+			}
+		}
+	}
+	for i, row := range p.RowValues {
+		if len(row) != len(p.RowColumns) {
+			return fmt.Errorf("row_values[%d] has %d values for %d row_columns", i, len(row), len(p.RowColumns))
+		}
+	}
+	if o := p.Output; o != nil {
+		if !sort.Float64sAreSorted(o.Confidence) {
+			return fmt.Errorf("output.confidence not sorted")
+		}
+		if c := o.Calibration; c != nil && (len(c.X) == 0 || len(c.X) != len(c.Y) || !sort.Float64sAreSorted(c.X)) {
+			return fmt.Errorf("output.calibration: x and y must be non-empty, of equal length, x ascending")
+		}
+	}
+	return nil
 }
 
 // WriteProfile profiles the reference file path for the model saved in dir
