@@ -24,7 +24,9 @@ import (
 // another part, checked on 100 windows resampled from the rest of videos
 // 1–4 (at most 5 false alarms), on the Shakira test split and on SMS
 // messages (both flagged), with CBPE's estimate within 0.05 of the realised
-// accuracy on the in-distribution and Shakira windows.
+// accuracy on the in-distribution and Shakira windows. The windows share
+// one reference and one pool, so the false alarms depend on the split: this
+// seed gives 5, others gave 1 and 20 (docs/monitor.md).
 func TestYouTubeShift(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model and runs 102 checks")
