@@ -2,6 +2,8 @@ package serve
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -59,10 +61,13 @@ type PredictionLog interface {
 type LogEntry struct {
 	Time         time.Time
 	ModelVersion string
-	Latency      time.Duration
-	Inputs       arrow.RecordBatch // this request's rows; the receiver releases it
-	Pred         *model.Prediction
-	Off          int // the request's rows are Pred rows [Off, Off+Inputs.NumRows())
+	// RequestID is the request's X-Request-Id, or the one the server made
+	// up (and returned in the response's X-Request-Id).
+	RequestID string
+	Latency   time.Duration
+	Inputs    arrow.RecordBatch // this request's rows; the receiver releases it
+	Pred      *model.Prediction
+	Off       int // the request's rows are Pred rows [Off, Off+Inputs.NumRows())
 }
 
 // Server serves one model at a time over MLflow's scoring protocol.
@@ -291,6 +296,14 @@ func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
 	sv := s.acquire()
 	defer sv.inflight.Add(-1)
 
+	reqID, ok := requestID(r.Header)
+	if !ok {
+		s.fail(w, start, &RequestError{Status: 400, Code: codeBadRequest,
+			Msg: fmt.Sprintf("X-Request-Id must be 1 to %d printable ASCII characters", maxRequestID)})
+		return
+	}
+	w.Header()["X-Request-Id"] = []string{reqID}
+
 	ct := r.Header.Get("Content-Type")
 	mt, params := ct, map[string]string(nil)
 	if ct != "application/json" { // what nearly every client sends: nothing to parse
@@ -358,12 +371,45 @@ func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
 	s.metrics.rows.Add(float64(n))
 	lat := s.metrics.observe(200, start)
 	if s.opt.Log != nil && j.batch != nil {
-		s.opt.Log.Log(&LogEntry{Time: start, ModelVersion: sv.version, Latency: lat,
+		s.opt.Log.Log(&LogEntry{Time: start, ModelVersion: sv.version, RequestID: reqID, Latency: lat,
 			Inputs: j.batch.NewSlice(int64(j.off), int64(j.off+n)), Pred: j.pred, Off: j.off})
 	}
 	if j.batch != nil {
 		j.batch.Release()
 	}
+}
+
+// maxRequestID bounds a caller's X-Request-Id.
+const maxRequestID = 128
+
+// requestPrefix makes generated request ids unique across restarts; a
+// counter makes them unique within one process.
+var (
+	requestPrefix = func() string {
+		var b [6]byte
+		crand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	}()
+	requestSeq atomic.Uint64
+)
+
+// requestID returns the caller's X-Request-Id when it is valid (ok false
+// when it is not), else a new id.
+func requestID(h http.Header) (string, bool) {
+	v := h["X-Request-Id"]
+	if len(v) == 0 || v[0] == "" {
+		return requestPrefix + "-" + strconv.FormatUint(requestSeq.Add(1), 36), true
+	}
+	id := v[0]
+	if len(id) > maxRequestID {
+		return "", false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return "", false
+		}
+	}
+	return id, true
 }
 
 func readBody(r io.Reader, buf []byte, limit int64) ([]byte, error) {

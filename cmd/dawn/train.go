@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dawn-ml/dawn/featurize"
+	"github.com/dawn-ml/dawn/monitor"
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/train"
 	"go.yaml.in/yaml/v3"
@@ -160,6 +162,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 	rep, err := train.Run(ctx, s)
 	bar.Finish()
+	if err == nil { // the monitoring reference: the held-out rows when given
+		err = monitor.WriteProfile(ctx, rep.Out, cmp.Or(s.Valid, s.Data), cmp.Or(s.Gold, s.Target))
+	}
 	if err == nil {
 		err = logTrainRun(ctx, al, rep)
 	}

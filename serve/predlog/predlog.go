@@ -367,10 +367,15 @@ func build(es []*serve.LogEntry) (arrow.RecordBatch, *arrow.Schema) {
 		{Name: "time", Type: arrow.FixedWidthTypes.Timestamp_us},
 		{Name: "model_version", Type: arrow.BinaryTypes.String},
 		{Name: "latency_ms", Type: arrow.PrimitiveTypes.Float64},
+		// request_id and request_row (the row's index in its request) are
+		// the key later labels join on.
+		{Name: "request_id", Type: arrow.BinaryTypes.String},
+		{Name: "request_row", Type: arrow.PrimitiveTypes.Int64},
 	}
+	const fixed = 5
 	inSch := first.Inputs.Schema()
 	for _, f := range inSch.Fields() {
-		if slices.Contains(outNames, f.Name) || f.Name == "time" || f.Name == "model_version" || f.Name == "latency_ms" {
+		if slices.Contains(outNames, f.Name) || f.Name == "time" || f.Name == "model_version" || f.Name == "latency_ms" || f.Name == "request_id" || f.Name == "request_row" {
 			f.Name = "input_" + f.Name
 		}
 		f.Nullable = true
@@ -390,16 +395,20 @@ func build(es []*serve.LogEntry) (arrow.RecordBatch, *arrow.Schema) {
 	tb := b.Field(0).(*array.TimestampBuilder)
 	vb := b.Field(1).(*array.StringBuilder)
 	lb := b.Field(2).(*array.Float64Builder)
+	ib := b.Field(3).(*array.StringBuilder)
+	rb := b.Field(4).(*array.Int64Builder)
 	for _, e := range es {
 		n := int(e.Inputs.NumRows())
 		for r := 0; r < n; r++ {
 			tb.Append(arrow.Timestamp(e.Time.UnixMicro()))
 			vb.Append(e.ModelVersion)
 			lb.Append(float64(e.Latency.Microseconds()) / 1000)
+			ib.Append(e.RequestID)
+			rb.Append(int64(r))
 		}
 	}
 	cols := make([]arrow.Array, len(fields))
-	cols[0], cols[1], cols[2] = tb.NewArray(), vb.NewArray(), lb.NewArray()
+	cols[0], cols[1], cols[2], cols[3], cols[4] = tb.NewArray(), vb.NewArray(), lb.NewArray(), ib.NewArray(), rb.NewArray()
 	for c := 0; c < nIn; c++ {
 		parts := make([]arrow.Array, len(es))
 		for i, e := range es {
@@ -409,10 +418,10 @@ func build(es []*serve.LogEntry) (arrow.RecordBatch, *arrow.Schema) {
 		if err != nil {
 			panic("predlog: concatenating one column's slices cannot fail: " + err.Error())
 		}
-		cols[3+c] = col
+		cols[fixed+c] = col
 	}
 	k := len(p.Classes)
-	o := 3 + nIn
+	o := fixed + nIn
 	for ci := 0; ci < k; ci++ {
 		fb := array.NewFloat64Builder(memory.DefaultAllocator)
 		for _, e := range es {

@@ -95,9 +95,17 @@ func TestServerWritesPredictionLog(t *testing.T) {
 		`{"inputs": ["hello"]}`,
 		`{"inputs": ["bye", "again"]}`,
 	} {
-		resp, err := http.Post(hs.URL+"/invocations", "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", hs.URL+"/invocations", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if strings.Contains(body, "dataframe_records") {
+			req.Header.Set("X-Request-Id", "req-42")
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatal(err, resp.StatusCode)
+		}
+		if resp.Header.Get("X-Request-Id") == "" {
+			t.Error("no X-Request-Id in the response")
 		}
 		resp.Body.Close()
 	}
@@ -107,7 +115,7 @@ func TestServerWritesPredictionLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, rows, header := readDir(t, dir)
-	if got := strings.Join(header, ","); got != "time,model_version,latency_ms,text,input_label,prob_ham,prob_spam,label,stage" {
+	if got := strings.Join(header, ","); got != "time,model_version,latency_ms,request_id,request_row,text,input_label,prob_ham,prob_spam,label,stage" {
 		t.Fatalf("header %s", got)
 	}
 	if len(rows) != 5 {
@@ -118,15 +126,18 @@ func TestServerWritesPredictionLog(t *testing.T) {
 	}
 	texts := map[string][]string{}
 	for _, r := range rows {
-		texts[r[3]] = r
-		if r[1] != "7" || r[8] != "cheap" {
+		texts[r[5]] = r
+		if r[3] == "" {
+			t.Errorf("row without a request id: %v", r)
+		}
+		if r[1] != "7" || r[10] != "cheap" {
 			t.Errorf("row %v", r)
 		}
 	}
-	if r := texts["hi"]; r == nil || r[4] != "x" || r[6] != "0.02" || r[7] != "ham" {
+	if r := texts["hi"]; r == nil || r[3] != "req-42" || r[4] != "0" || r[6] != "x" || r[8] != "0.02" || r[9] != "ham" {
 		t.Errorf("hi row %v", r)
 	}
-	if r := texts[strings.Repeat("a", 80)]; r == nil || r[7] != "spam" || r[4] != "" {
+	if r := texts[strings.Repeat("a", 80)]; r == nil || r[3] != "req-42" || r[4] != "1" || r[9] != "spam" || r[6] != "" {
 		t.Errorf("long row %v", r)
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, ".*")); len(m) != 0 {

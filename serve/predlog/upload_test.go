@@ -170,7 +170,7 @@ func TestPredlogFailedUploadsStayInSpoolForTheNextStart(t *testing.T) {
 	_, rows, _ := readDir(t, up.dir(t))
 	var texts []string
 	for _, r := range rows {
-		texts = append(texts, r[3])
+		texts = append(texts, r[5])
 	}
 	slices.Sort(texts)
 	if !slices.Equal(texts, []string{"a", "b", "c"}) {
@@ -253,16 +253,16 @@ func TestPredlogS3(t *testing.T) {
 			t.Errorf("object %q", n)
 		}
 	}
-	if got := strings.Join(header, ","); got != "time,model_version,latency_ms,text,input_label,prob_ham,prob_spam,label,stage" {
+	if got := strings.Join(header, ","); got != "time,model_version,latency_ms,request_id,request_row,text,input_label,prob_ham,prob_spam,label,stage" {
 		t.Fatalf("header %s", got)
 	}
 	var texts []string
 	for _, r := range rows {
-		texts = append(texts, r[3])
-		if r[1] != "7" || r[4] != "" || r[8] != "cheap" {
+		texts = append(texts, r[5])
+		if r[1] != "7" || r[6] != "" || r[10] != "cheap" {
 			t.Errorf("row %v", r)
 		}
-		if r[3] == want[3] && (r[6] != "0.61" || r[7] != "spam") {
+		if r[5] == want[3] && (r[8] != "0.61" || r[9] != "spam") {
 			t.Errorf("row %v: want p(spam) 0.61, spam", r)
 		}
 	}
