@@ -52,12 +52,10 @@ Example:
 `
 
 // monitorJSON wraps a command so that with --json its error is printed as
-// {"error": ...} on stdout too.
-func monitorJSON(e *env, jsonOut *bool, err error) error {
-	if err != nil && *jsonOut && !isHelpOrUsage(err) {
-		writeJSON(e.stdout, map[string]string{"error": err.Error()})
-	}
-	return err
+// {"error": ...} on stdout too: commands.go's exit path does it for every
+// command.
+func monitorJSON(_ *env, _ *bool, err error) error {
+	return err // the exit path prints {"error": ...} under --json
 }
 
 func isHelpOrUsage(err error) bool {
@@ -69,10 +67,11 @@ func runMonitorProfile(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "monitor profile", monitorProfileUsage)
 	dir := fs.String("model", "", "model `directory`")
 	path := fs.String("data", "", "reference data `file` (csv, tsv, jsonl, parquet)")
+	df := addDataFlags(fs)
 	labels := fs.String("labels", "", "`column` of true classes, for the calibration map")
 	text := fs.String("text", "", "columns to treat as free text, comma-separated (default: the model's text features)")
 	ignore := fs.String("ignore", "", "columns to leave out, comma-separated")
-	seed := fs.Uint64("seed", 0, "seed of the bounded samples")
+	seed := addSeedFlag(fs, "the bounded samples")
 	jsonOut := fs.Bool("json", false, "print a JSON summary on stdout")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -85,7 +84,7 @@ func runMonitorProfile(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		f, err := readWindow(*path, *labels)
+		f, err := readWindow(*path, *labels, df)
 		if err != nil {
 			return err
 		}
@@ -118,8 +117,12 @@ func runMonitorProfile(ctx context.Context, e *env, args []string) error {
 }
 
 // readWindow reads a data file, keeping the labels column as strings.
-func readWindow(path, labels string) (*explain.Frame, error) {
-	opt := explain.ReadOptions{}
+func readWindow(path, labels string, df *dataFlags) (*explain.Frame, error) {
+	dopt, err := df.options()
+	if err != nil {
+		return nil, err
+	}
+	opt := explain.ReadOptions{Data: dopt}
 	if labels != "" {
 		opt.Kinds = map[string]explain.Kind{labels: explain.String}
 	}
@@ -161,6 +164,7 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 	src := fs.String("model", "", "model `directory`, or models:/NAME/VERSION or models:/NAME@ALIAS")
 	tracking := fs.String("tracking-uri", os.Getenv("MLFLOW_TRACKING_URI"), "tracking server `URL` for models:/ URIs")
 	path := fs.String("data", "", "current window `file` (csv, tsv, jsonl, parquet)")
+	df := addDataFlags(fs)
 	labels := fs.String("labels", "", "`column` of true classes, for realised accuracy")
 	segments := fs.String("segments", "", "attribute columns segments may use, comma-separated (default: every categorical column)")
 	ignore := fs.String("ignore", "", "columns not to check, comma-separated")
@@ -169,7 +173,7 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 	fs.Var(tests, "test", "COLUMN=TEST: ks, chi2, z, wasserstein, jensenshannon, psi, hellinger, anderson (repeatable)")
 	thresholds := kvFlag{}
 	fs.Var(thresholds, "threshold", "COLUMN=VALUE: drift threshold (p-value or distance) for a column (repeatable)")
-	seed := fs.Uint64("seed", 0, "seed of the domain classifier")
+	seed := addSeedFlag(fs, "the domain classifier")
 	jsonOut := fs.Bool("json", false, "print the report as one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -208,7 +212,7 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 		if opt.Model, err = model.Load(dir); err != nil {
 			return nil, err
 		}
-		f, err := readWindow(*path, *labels)
+		f, err := readWindow(*path, *labels, df)
 		if err != nil {
 			return nil, err
 		}
