@@ -497,4 +497,3 @@ func runRecommendPredict(ctx context.Context, e *env, args []string) error {
 	}()
 	return jsonErr(e, *asJSON, err)
 }
-
