@@ -29,7 +29,8 @@ type TuneResult struct {
 // validation split of x: a per-user stratified 75/25 split of the training
 // data only, so the test set is never seen. It stops starting trials when
 // budget has passed (a trial already running finishes) or ctx ends, and
-// calls onTrial (may be nil) after each. In explicit mode the score is the
+// calls onTrial (may be nil) after each; every algorithm's defaults are
+// tried even when the budget is spent. In explicit mode the score is the
 // RMSE of mf; otherwise NDCG@10.
 func Tune(ctx context.Context, x *Interactions, algos []string, explicit bool, budget time.Duration, seed uint64, onTrial func(Trial) error) (*TuneResult, error) {
 	if len(algos) == 0 {
@@ -55,7 +56,7 @@ func Tune(ctx context.Context, x *Interactions, algos []string, explicit bool, b
 	}
 	tried := map[string]bool{}
 	for n := 0; ; n++ {
-		if n > 0 && (time.Now().After(deadline) || ctx.Err() != nil) {
+		if n >= len(algos) && (time.Now().After(deadline) || ctx.Err() != nil) {
 			break
 		}
 		algo := algos[n%len(algos)]
