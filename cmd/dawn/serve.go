@@ -28,7 +28,8 @@ POST /invocations (application/json with dataframe_split, dataframe_records,
 instances or inputs, or text/csv), and Prometheus metrics on GET /metrics.
 Concurrent requests are micro-batched. With models:/NAME@ALIAS the alias is
 polled and the server swaps to the version it points at without dropping a
-request. Registry models are fetched from a local path, file://,
+request. A recommender directory (dawn recommend train) is served with POST
+/recommend, /similar, /interactions and /retrain instead (docs/recommend.md). Registry models are fetched from a local path, file://,
 mlflow-artifacts: (through the tracking server), s3:// or runs:/RUN_ID/PATH.
 
 --log-dir appends every answered request (inputs, outputs, model version,
@@ -67,6 +68,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logEvery := fs.Duration("log-roll-every", time.Minute, "start a new prediction-log file at least this often")
 	logQueue := fs.Int("log-queue", 10_000, "requests the prediction log may hold before dropping (counted in /metrics)")
 	cache := fs.String("model-cache", "", "directory for models fetched from the registry (default: a temporary directory)")
+	interLog := fs.String("interactions-log", "", "recommender models: the interaction log `file` (default DIR.interactions.csv beside the model)")
+	retrain := fs.Duration("retrain-every", 0, "recommender models: retrain on the logged interactions this often (0: on POST /retrain only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -92,6 +95,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	} else {
+		if isRecommender(*src) {
+			return serveRecommender(ctx, log, *src, net.JoinHostPort(*host, strconv.Itoa(*port)), *interLog, *retrain)
+		}
 		if m, err = model.Load(*src); err != nil {
 			return err
 		}
