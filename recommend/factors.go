@@ -234,7 +234,8 @@ func (m *Model) FoldIn(items []int32, vals []float64) []float64 {
 		if reg <= 0 {
 			reg = 0.01
 		}
-		a := gram(m.ItemF, m.NItems(), F)
+		m.gramOnce.Do(func() { m.itemGram = gram(m.ItemF, m.NItems(), F) })
+		a := append([]float64(nil), m.itemGram...)
 		b := make([]float64, F)
 		for r := 0; r < F; r++ {
 			a[r*F+r] += reg

@@ -109,6 +109,8 @@ type Model struct {
 	userIdx      map[string]int32
 	itemIdx      map[string]int32
 	popOnce      *sync.Once
+	gramOnce     *sync.Once
+	itemGram     []float64 // YᵀY of ItemF, for fold-in (built on first use)
 	popularity   []float64 // cold-start ranking, built on first use
 }
 
@@ -156,6 +158,7 @@ func FitColumns(x *Interactions, p Params, explicit bool, cols Columns) (*Model,
 
 func (m *Model) index() {
 	m.popOnce = new(sync.Once)
+	m.gramOnce = new(sync.Once)
 	m.userIdx = make(map[string]int32, len(m.Users))
 	for i, u := range m.Users {
 		m.userIdx[u] = int32(i)
@@ -174,6 +177,13 @@ func (m *Model) index() {
 		}
 	}
 }
+
+// IsFactor reports whether m scores by user and item factor vectors (mf,
+// als, bpr), so a user is one vector (UserVector, FoldIn).
+func (m *Model) IsFactor() bool { return m.ItemF != nil }
+
+// UserVector is a training user's factor vector (factor models).
+func (m *Model) UserVector(u int) []float64 { return m.UserF[u*m.F : (u+1)*m.F] }
 
 // NItems is the size of the catalogue.
 func (m *Model) NItems() int { return len(m.Items) }

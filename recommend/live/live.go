@@ -329,22 +329,13 @@ func (s *Server) Recommend(user string, k int, excludeSeen bool, candidates []st
 		}
 		top = s.rank(m, u, items, vals, vec, k, excludeSeen, cand)
 	case vec != nil && sn.index != nil:
-		// Exact top-k from the index, asking for enough to survive the removal of seen items.
-		kk := k
+		// Exact top-k from the index, the seen items skipped inside the scan.
+		var skip []int32
 		if excludeSeen {
-			kk += len(items)
+			skip = items
 		}
 		var h recommend.TopHeap
-		all, _ := sn.index.TopK(vec, min(kk, m.NItems()), &h)
-		for _, sc := range all {
-			if excludeSeen && hasItem(items, sc.Item) {
-				continue
-			}
-			top = append(top, sc)
-			if len(top) == k {
-				break
-			}
-		}
+		top, _ = sn.index.TopKExcluding(vec, k, &h, skip)
 	default:
 		top = s.rank(m, u, items, vals, vec, k, excludeSeen, nil)
 	}

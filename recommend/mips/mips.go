@@ -79,12 +79,21 @@ func New(items []float64, n, f int) *Index {
 // TopK returns the k items with the largest inner product with q, best
 // first, and how many full dot products it computed.
 func (ix *Index) TopK(q []float64, k int, h *recommend.TopHeap) ([]recommend.Scored, int) {
+	return ix.TopKExcluding(q, k, h, nil)
+}
+
+// TopKExcluding is TopK leaving out the items of the ascending list skip
+// (a user's seen items), so that the pruning works with k, not k + |skip|.
+func (ix *Index) TopKExcluding(q []float64, k int, h *recommend.TopHeap, skip []int32) ([]recommend.Scored, int) {
 	f, pf := ix.f, ix.prefix
 	qn := math.Sqrt(Dot(q, q))
 	qt := math.Sqrt(Dot(q[pf:], q[pf:]))
 	h.Reset(k)
 	full := 0
 	for pos := range ix.ids {
+		if skip != nil && has(skip, ix.ids[pos]) {
+			continue
+		}
 		if h.Full() {
 			kth := h.Min().Score
 			if qn*ix.norms[pos]*(1+slack) < kth {
@@ -201,4 +210,17 @@ func parallelChunks(n int, fn func(i int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+func has(items []int32, i int32) bool {
+	lo, hi := 0, len(items)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if items[mid] < i {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo < len(items) && items[lo] == i
 }

@@ -134,3 +134,31 @@ func BenchmarkTopKGaussianAuto(b *testing.B) {
 		Auto(ix, items, benchItems, benchDims, users, benchUsers, 10)
 	}
 }
+
+func TestExcludingEqualsMaskedBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	n, f := 2000, 16
+	items := skewed(rng, n, f, 1)
+	ix := New(items, n, f)
+	var h recommend.TopHeap
+	for q := 0; q < 200; q++ {
+		qv := gaussian(rng, 1, f)
+		var skip []int32
+		for i := 0; i < n; i++ {
+			if rng.Float64() < 0.05 {
+				skip = append(skip, int32(i))
+			}
+		}
+		h.Reset(10)
+		for i := 0; i < n; i++ {
+			if !has(skip, int32(i)) {
+				h.Push(int32(i), Dot(qv, items[i*f:(i+1)*f]))
+			}
+		}
+		want := h.Sorted()
+		got, _ := ix.TopKExcluding(qv, 10, &h, skip)
+		if !slices.Equal(got, want) {
+			t.Fatalf("query %d: %v, want %v", q, got, want)
+		}
+	}
+}
