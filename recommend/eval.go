@@ -178,7 +178,7 @@ func EvaluatePrequential(m *Model, test *Interactions, k, maxEvents int) Prequen
 					break
 				}
 			}
-			if !hasItem(h.items, it) {
+			if !HasItem(h.items, it) {
 				p := sort.Search(len(h.items), func(q int) bool { return h.items[q] >= it })
 				h.items = append(h.items, 0)
 				copy(h.items[p+1:], h.items[p:])

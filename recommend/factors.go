@@ -104,30 +104,30 @@ func cholSolve(a, b []float64, n int) error {
 func implicitCG(x []float64, yty []float64, y []float64, f int, items []int32, vals []float64, alpha float64, steps int, r, p, ap []float64) {
 	// r = b − A x
 	for a := 0; a < f; a++ {
-		r[a] = -dot(yty[a*f:(a+1)*f], x)
+		r[a] = -Dot(yty[a*f:(a+1)*f], x)
 	}
 	for k, i := range items {
 		yi := y[int(i)*f : int(i+1)*f]
 		c := 1 + alpha*vals[k]
-		w := c - (c-1)*dot(yi, x)
+		w := c - (c-1)*Dot(yi, x)
 		for a := range r {
 			r[a] += w * yi[a]
 		}
 	}
 	copy(p, r)
-	rs := dot(r, r)
+	rs := Dot(r, r)
 	for s := 0; s < steps && rs > 1e-20; s++ {
 		for a := 0; a < f; a++ {
-			ap[a] = dot(yty[a*f:(a+1)*f], p)
+			ap[a] = Dot(yty[a*f:(a+1)*f], p)
 		}
 		for k, i := range items {
 			yi := y[int(i)*f : int(i+1)*f]
-			w := alpha * vals[k] * dot(yi, p)
+			w := alpha * vals[k] * Dot(yi, p)
 			for a := range ap {
 				ap[a] += w * yi[a]
 			}
 		}
-		pap := dot(p, ap)
+		pap := Dot(p, ap)
 		if pap <= 0 {
 			return
 		}
@@ -136,7 +136,7 @@ func implicitCG(x []float64, yty []float64, y []float64, f int, items []int32, v
 			x[a] += step * p[a]
 			r[a] -= step * ap[a]
 		}
-		rsNew := dot(r, r)
+		rsNew := Dot(r, r)
 		beta := rsNew / rs
 		for a := range p {
 			p[a] = r[a] + beta*p[a]
@@ -264,7 +264,6 @@ func (m *Model) FoldIn(items []int32, vals []float64) []float64 {
 func (m *Model) fitMF() error {
 	p := m.Params
 	k := p.Factors
-	F := k + 1
 	nu, ni := m.Seen.Rows, m.Seen.Cols
 	rng := newRNG(p.Seed, 2)
 	var sum float64
@@ -300,7 +299,7 @@ func (m *Model) fitMF() error {
 			for _, e := range order {
 				u, i := int(rows[e]), int(m.Seen.Idx[e])
 				pu, qi := P[u*k:(u+1)*k], Q[i*k:(i+1)*k]
-				err := m.Seen.Val[e] - (m.Mean + bu[u] + bi[i] + dot(pu, qi))
+				err := m.Seen.Val[e] - (m.Mean + bu[u] + bi[i] + Dot(pu, qi))
 				bu[u] += lr * (err - p.Reg*bu[u])
 				bi[i] += lr * (err - p.Reg*bi[i])
 				for a := 0; a < k; a++ {
@@ -314,17 +313,7 @@ func (m *Model) fitMF() error {
 	default:
 		return errors.New("mf solver must be als or sgd, got " + p.Solver)
 	}
-	m.F = F
-	m.UserF = make([]float64, nu*F)
-	m.ItemF = make([]float64, ni*F)
-	for u := 0; u < nu; u++ {
-		copy(m.UserF[u*F:], P[u*k:(u+1)*k])
-		m.UserF[u*F+k] = 1
-	}
-	for i := 0; i < ni; i++ {
-		copy(m.ItemF[i*F:], Q[i*k:(i+1)*k])
-		m.ItemF[i*F+k] = bi[i]
-	}
+	m.augment(P, Q, bi, k)
 	m.UserBias = bu
 	return nil
 }
@@ -381,7 +370,6 @@ func ridgeSweep(x, bias []float64, m *CSR, y, ob []float64, k int, mean, reg flo
 func (m *Model) fitBPR() error {
 	p := m.Params
 	k := p.Factors
-	F := k + 1
 	nu, ni := m.Seen.Rows, m.Seen.Cols
 	if ni < 2 {
 		return errors.New("bpr needs at least two items")
@@ -409,7 +397,7 @@ func (m *Model) fitBPR() error {
 			var j int
 			for {
 				j = rng.IntN(ni)
-				if !hasItem(items, int32(j)) {
+				if !HasItem(items, int32(j)) {
 					break
 				}
 			}
@@ -429,6 +417,29 @@ func (m *Model) fitBPR() error {
 			}
 		}
 	}
+	m.augment(P, Q, bi, k)
+	return nil
+}
+
+// HasItem reports whether the ascending list items holds i.
+func HasItem(items []int32, i int32) bool {
+	lo, hi := 0, len(items)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if items[mid] < i {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo < len(items) && items[lo] == i
+}
+
+// augment stores the ranking factors with the item bias as one more
+// dimension: UserF[u] = [p_u, 1], ItemF[i] = [q_i, b_i].
+func (m *Model) augment(P, Q, bi []float64, k int) {
+	F := k + 1
+	nu, ni := len(P)/k, len(Q)/k
 	m.F = F
 	m.UserF = make([]float64, nu*F)
 	m.ItemF = make([]float64, ni*F)
@@ -440,19 +451,4 @@ func (m *Model) fitBPR() error {
 		copy(m.ItemF[i*F:], Q[i*k:(i+1)*k])
 		m.ItemF[i*F+k] = bi[i]
 	}
-	return nil
-}
-
-// hasItem reports whether the ascending list items holds i.
-func hasItem(items []int32, i int32) bool {
-	lo, hi := 0, len(items)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if items[mid] < i {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo < len(items) && items[lo] == i
 }

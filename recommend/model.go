@@ -249,7 +249,7 @@ func (m *Model) Scores(u int, items []int32, vals []float64, dst []float64) {
 		}
 		F := m.F
 		for i := range dst {
-			dst[i] = dot(x, m.ItemF[i*F:(i+1)*F])
+			dst[i] = Dot(x, m.ItemF[i*F:(i+1)*F])
 		}
 	}
 }
@@ -297,7 +297,7 @@ func (m *Model) PredictRating(u, i int) (float64, error) {
 		r += m.ItemF[i*F+F-1] // the item bias dimension
 	}
 	if u >= 0 && i >= 0 {
-		r += dot(m.UserF[u*F:(u+1)*F-1], m.ItemF[i*F:(i+1)*F-1])
+		r += Dot(m.UserF[u*F:(u+1)*F-1], m.ItemF[i*F:(i+1)*F-1])
 	}
 	return r, nil
 }
@@ -320,15 +320,15 @@ func (m *Model) Similar(i int, k int) []Scored {
 	case m.ItemF != nil:
 		F := m.F
 		a := m.ItemF[i*F : (i+1)*F]
-		na := math.Sqrt(dot(a, a))
+		na := math.Sqrt(Dot(a, a))
 		for j := 0; j < n; j++ {
 			b := m.ItemF[j*F : (j+1)*F]
-			nb := math.Sqrt(dot(b, b))
+			nb := math.Sqrt(Dot(b, b))
 			if na == 0 || nb == 0 {
 				scores[j] = 0
 				continue
 			}
-			scores[j] = dot(a, b) / (na * nb)
+			scores[j] = Dot(a, b) / (na * nb)
 		}
 	case m.EaseItems != nil:
 		for q := range scores {
@@ -347,7 +347,9 @@ func (m *Model) Similar(i int, k int) []Scored {
 	return TopK(scores, k)
 }
 
-func dot(a, b []float64) float64 {
+// Dot is the inner product every score in dawn's recommenders uses (four
+// partial sums, in a fixed order, so equal inputs give equal scores).
+func Dot(a, b []float64) float64 {
 	var s0, s1, s2, s3 float64
 	n := len(a)
 	b = b[:n]

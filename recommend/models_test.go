@@ -203,7 +203,7 @@ func TestPlantedRatings(t *testing.T) {
 	for u := 0; u < nu; u++ {
 		for i := 0; i < ni; i++ {
 			if rng.Float64() < 0.3 {
-				r := 3 + 0.3*float64(u%5-2) + 0.2*float64(i%7-3) + dot(P[u*k:(u+1)*k], Q[i*k:(i+1)*k]) + 0.1*rng.NormFloat64()
+				r := 3 + 0.3*float64(u%5-2) + 0.2*float64(i%7-3) + Dot(P[u*k:(u+1)*k], Q[i*k:(i+1)*k]) + 0.1*rng.NormFloat64()
 				x.Add(fmt.Sprint(u), fmt.Sprint(i), r, 0, false)
 			}
 		}

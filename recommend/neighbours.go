@@ -20,7 +20,7 @@ func itemSimilarity(itemUsers, userItems *CSR, kind string, keep int, self bool)
 		_, v := itemUsers.Row(i)
 		switch kind {
 		case "cosine":
-			norms[i] = math.Sqrt(dot(v, v))
+			norms[i] = math.Sqrt(Dot(v, v))
 		case "jaccard":
 			norms[i] = float64(len(v))
 		}

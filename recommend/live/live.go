@@ -371,19 +371,6 @@ func (s *Server) rank(m *recommend.Model, u int, items []int32, vals, vec []floa
 	return recommend.TopK(scores, k)
 }
 
-func hasItem(items []int32, i int32) bool {
-	lo, hi := 0, len(items)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if items[mid] < i {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo < len(items) && items[lo] == i
-}
-
 // Retrain fits the model again on its training matrix plus every logged
 // event and swaps it in. Only one retrain runs at a time.
 func (s *Server) Retrain() error {

@@ -22,23 +22,8 @@ import (
 	"github.com/dawn-ml/dawn/recommend"
 )
 
-// Dot is the inner product every method uses (four partial sums).
-func Dot(a, b []float64) float64 {
-	var s0, s1, s2, s3 float64
-	n := len(a)
-	b = b[:n]
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < n; i++ {
-		s0 += a[i] * b[i]
-	}
-	return s0 + s1 + s2 + s3
-}
+// Dot is the inner product every method uses (recommend.Dot).
+var Dot = recommend.Dot
 
 // prefixDims is how many leading dimensions the tail bound is computed after.
 const prefixDims = 16
@@ -91,7 +76,7 @@ func (ix *Index) TopKExcluding(q []float64, k int, h *recommend.TopHeap, skip []
 	h.Reset(k)
 	full := 0
 	for pos := range ix.ids {
-		if skip != nil && has(skip, ix.ids[pos]) {
+		if skip != nil && recommend.HasItem(skip, ix.ids[pos]) {
 			continue
 		}
 		if h.Full() {
@@ -210,17 +195,4 @@ func parallelChunks(n int, fn func(i int)) {
 		}()
 	}
 	wg.Wait()
-}
-
-func has(items []int32, i int32) bool {
-	lo, hi := 0, len(items)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if items[mid] < i {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo < len(items) && items[lo] == i
 }

@@ -151,7 +151,7 @@ func TestExcludingEqualsMaskedBruteForce(t *testing.T) {
 		}
 		h.Reset(10)
 		for i := 0; i < n; i++ {
-			if !has(skip, int32(i)) {
+			if !recommend.HasItem(skip, int32(i)) {
 				h.Push(int32(i), Dot(qv, items[i*f:(i+1)*f]))
 			}
 		}
