@@ -52,7 +52,7 @@ func Evaluate(m *Model, test *Interactions, k int) Metrics {
 	type res struct{ p, r, n, ap float64 }
 	out := make([]res, len(users))
 	recs := make([][]Scored, len(users))
-	parallel(len(users), func(lo, hi int) {
+	Parallel(len(users), func(lo, hi int) {
 		for q := lo; q < hi; q++ {
 			u := users[q]
 			top := m.Recommend(int(u), nil, nil, k, true, nil)

@@ -25,7 +25,7 @@ func gram(y []float64, n, f int) []float64 {
 	const block = 512
 	nb := (n + block - 1) / block
 	parts := make([][]float64, nb)
-	parallel(nb, func(lo, hi int) {
+	Parallel(nb, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			g := make([]float64, f*f)
 			for r := b * block; r < min((b+1)*block, n); r++ {
@@ -151,7 +151,7 @@ func alsSweep(x []float64, m *CSR, y []float64, yCount, f int, p Params) {
 	for a := 0; a < f; a++ {
 		yty[a*f+a] += p.Reg
 	}
-	parallel(m.Rows, func(lo, hi int) {
+	Parallel(m.Rows, func(lo, hi int) {
 		r, pp, ap := make([]float64, f), make([]float64, f), make([]float64, f)
 		for u := lo; u < hi; u++ {
 			items, vals := m.Row(u)
@@ -323,7 +323,7 @@ func (m *Model) fitMF() error {
 // row's entries (c, v), with the other side's factors y and biases ob fixed.
 func ridgeSweep(x, bias []float64, m *CSR, y, ob []float64, k int, mean, reg float64) {
 	F := k + 1
-	parallel(m.Rows, func(lo, hi int) {
+	Parallel(m.Rows, func(lo, hi int) {
 		a := make([]float64, F*F)
 		b := make([]float64, F)
 		feat := make([]float64, F)

@@ -30,38 +30,11 @@ func WriteRows(path string, rec arrow.RecordBatch, idx []int) error {
 		var b array.Builder
 		switch f.Type.ID() {
 		case arrow.INT64:
-			bb := array.NewInt64Builder(memory.DefaultAllocator)
-			a := col.(*array.Int64)
-			for _, r := range idx {
-				if a.IsNull(r) {
-					bb.AppendNull()
-				} else {
-					bb.Append(a.Value(r))
-				}
-			}
-			b = bb
+			b = take(col.(*array.Int64), array.NewInt64Builder(memory.DefaultAllocator), idx)
 		case arrow.FLOAT64:
-			bb := array.NewFloat64Builder(memory.DefaultAllocator)
-			a := col.(*array.Float64)
-			for _, r := range idx {
-				if a.IsNull(r) {
-					bb.AppendNull()
-				} else {
-					bb.Append(a.Value(r))
-				}
-			}
-			b = bb
+			b = take(col.(*array.Float64), array.NewFloat64Builder(memory.DefaultAllocator), idx)
 		case arrow.BOOL:
-			bb := array.NewBooleanBuilder(memory.DefaultAllocator)
-			a := col.(*array.Boolean)
-			for _, r := range idx {
-				if a.IsNull(r) {
-					bb.AppendNull()
-				} else {
-					bb.Append(a.Value(r))
-				}
-			}
-			b = bb
+			b = take(col.(*array.Boolean), array.NewBooleanBuilder(memory.DefaultAllocator), idx)
 		default:
 			f.Type = arrow.BinaryTypes.String
 			bb := array.NewStringBuilder(memory.DefaultAllocator)
@@ -92,6 +65,28 @@ func WriteRows(path string, rec arrow.RecordBatch, idx []int) error {
 		return fmt.Errorf("recommend: write %s: %w", path, err)
 	}
 	return nil
+}
+
+type valuer[T any] interface {
+	IsNull(int) bool
+	Value(int) T
+}
+
+type appender[T any] interface {
+	array.Builder
+	Append(T)
+}
+
+// take appends the values of a at idx (nulls kept) to b.
+func take[T any](a valuer[T], b appender[T], idx []int) array.Builder {
+	for _, r := range idx {
+		if a.IsNull(r) {
+			b.AppendNull()
+		} else {
+			b.Append(a.Value(r))
+		}
+	}
+	return b
 }
 
 // Rec is one recommendation for a user, by external ids.

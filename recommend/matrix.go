@@ -109,10 +109,10 @@ func (m *CSR) Transpose() *CSR {
 	return t
 }
 
-// parallel runs fn(lo, hi) over [0, n) in contiguous chunks on all cores.
+// Parallel runs fn(lo, hi) over [0, n) in contiguous chunks on all cores.
 // Each index is handled by exactly one call, so work that writes only its
 // own rows is deterministic whatever the scheduling.
-func parallel(n int, fn func(lo, hi int)) {
+func Parallel(n int, fn func(lo, hi int)) {
 	w := runtime.GOMAXPROCS(0)
 	if w > n {
 		w = n

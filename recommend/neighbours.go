@@ -30,7 +30,7 @@ func itemSimilarity(itemUsers, userItems *CSR, kind string, keep int, self bool)
 		val []float64
 	}
 	out := make([]rowOut, ni)
-	parallel(ni, func(lo, hi int) {
+	Parallel(ni, func(lo, hi int) {
 		acc := make([]float64, ni)
 		var touched []int32
 		var h TopHeap

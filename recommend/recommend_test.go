@@ -188,3 +188,40 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func TestWriteRowsKeepsColumns(t *testing.T) {
+	in := writeFile(t, "in.csv", "u,i,r,ok,note\n1,10,4.5,true,a\n2,20,,false,b\n3,30,1,true,\n")
+	rec, err := data.ReadRecord(in, data.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	out := filepath.Join(t.TempDir(), "out.parquet")
+	if err := WriteRows(out, rec, []int{2, 1}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := data.ReadRecord(out, data.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Release()
+	if !got.Schema().Equal(rec.Schema()) && got.NumCols() != 5 {
+		t.Fatalf("schema %v, want %v", got.Schema(), rec.Schema())
+	}
+	var rows []string
+	for r := 0; r < int(got.NumRows()); r++ {
+		var cells []string
+		for c := 0; c < int(got.NumCols()); c++ {
+			cells = append(cells, data.FormatValue(got.Column(c), r))
+		}
+		rows = append(rows, strings.Join(cells, ","))
+	}
+	if want := []string{"3,30,1,true,", "2,20,,false,b"}; !slices.Equal(rows, want) {
+		t.Fatalf("rows %q, want %q", rows, want)
+	}
+	for c := 0; c < 4; c++ {
+		if got.Schema().Field(c).Type.ID() != rec.Schema().Field(c).Type.ID() {
+			t.Errorf("column %d: type %s, want %s", c, got.Schema().Field(c).Type, rec.Schema().Field(c).Type)
+		}
+	}
+}

@@ -14,9 +14,7 @@ package mips
 
 import (
 	"math"
-	"runtime"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/dawn-ml/dawn/recommend"
@@ -174,25 +172,9 @@ func Auto(ix *Index, items []float64, n, f int, queries []float64, nq, k int) ([
 
 // parallelChunks runs fn(0..n-1) on all cores.
 func parallelChunks(n int, fn func(i int)) {
-	w := min(runtime.GOMAXPROCS(0), n)
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for g := 0; g < w; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
+	recommend.Parallel(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			fn(i)
+		}
+	})
 }
