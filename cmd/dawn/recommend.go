@@ -262,6 +262,9 @@ func runRecommendTrain(ctx context.Context, e *env, args []string) error {
 			return al.finish(ctx, err)
 		}
 		rep["params"] = m.Params
+		if al != nil {
+			rep["run_id"] = al.runID()
+		}
 		rep["seconds"] = time.Since(t0).Seconds()
 		err = recommend.Save(*out, m, al.runID())
 		if err == nil && al != nil {

@@ -134,3 +134,55 @@ func TestRecommendErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRecommendTuneLogsTrials: with a tracking server, the training run
+// records the kept model and every tuning trial is a child run with its
+// validation NDCG@10.
+func TestRecommendTuneLogsTrials(t *testing.T) {
+	c, url, _ := trackingServer(t)
+	dir := t.TempDir()
+	data := writeRatings(t, dir)
+	code, out, errOut := runDawn(t, "recommend", "train", "--data", data, "--user", "uid", "--item", "iid", "--implicit", "--model", "auto",
+		"--tune", "1ms", "--out", filepath.Join(dir, "best"), "--tracking-uri", url, "--experiment", "recs", "--json")
+	if code != 0 {
+		t.Fatalf("train: %s %s", out, errOut)
+	}
+	var rep struct {
+		RunID  string `json:"run_id"`
+		Tuning struct {
+			Trials []any `json:"trials"`
+		} `json:"tuning"`
+	}
+	json.Unmarshal([]byte(out), &rep)
+	exp, err := c.GetExperimentByName(t.Context(), "recs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _, err := c.SearchRuns(t.Context(), []string{exp.ExperimentID}, "", nil, 1000, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	children := 0
+	for _, r := range runs {
+		parent := ""
+		for _, tg := range r.Data.Tags {
+			if tg.Key == "mlflow.parentRunId" {
+				parent = tg.Value
+			}
+		}
+		if parent != rep.RunID {
+			continue
+		}
+		children++
+		ok := false
+		for _, m := range r.Data.Metrics {
+			ok = ok || (m.Key == "valid_ndcg_at_10" && float64(m.Value) > 0)
+		}
+		if !ok || r.Info.Status != "FINISHED" {
+			t.Errorf("trial run %s: metrics %+v, status %s", r.Info.RunID, r.Data.Metrics, r.Info.Status)
+		}
+	}
+	if rep.RunID == "" || children != len(rep.Tuning.Trials) || children < 6 {
+		t.Fatalf("run %q: %d child runs for %d trials", rep.RunID, children, len(rep.Tuning.Trials))
+	}
+}
