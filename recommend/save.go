@@ -1,11 +1,14 @@
 package recommend
 
 import (
+	"context"
 	"encoding/gob"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/dawn-ml/dawn/model"
 )
@@ -74,4 +77,20 @@ func loadDesc(dir string, desc *model.MLmodel) (*Model, error) {
 	}
 	m.index()
 	return &m, nil
+}
+
+func init() {
+	model.Register(ModelType, func(dir string, desc *model.MLmodel) (model.Model, error) { return loadDesc(dir, desc) })
+}
+
+// Info describes the model for model.Load's callers (the registry, dawn
+// serve): its type and its input, the user column.
+func (m *Model) Info() *model.Info {
+	return &model.Info{Type: ModelType, Inputs: []model.Column{{Name: m.Cols.User, Type: "string"}}}
+}
+
+// Predict is model.Model's row scoring, which a recommender does not do:
+// its lists come from Recommend (dawn recommend predict, POST /recommend).
+func (m *Model) Predict(ctx context.Context, rows arrow.RecordBatch) (*model.Prediction, error) {
+	return nil, fmt.Errorf("recommend: a recommender (%s) ranks items per user; use 'dawn recommend predict' or POST /recommend", m.Params.Algorithm)
 }

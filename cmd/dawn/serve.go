@@ -12,6 +12,7 @@ import (
 	_ "github.com/dawn-ml/dawn/cascade" // registers the cascade model type
 	_ "github.com/dawn-ml/dawn/lfmodel" // registers the label model type
 	"github.com/dawn-ml/dawn/model"
+	"github.com/dawn-ml/dawn/recommend"
 	"github.com/dawn-ml/dawn/serve"
 	"github.com/dawn-ml/dawn/serve/predlog"
 	_ "github.com/dawn-ml/dawn/train" // registers the end-model types
@@ -28,7 +29,8 @@ POST /invocations (application/json with dataframe_split, dataframe_records,
 instances or inputs, or text/csv), and Prometheus metrics on GET /metrics.
 Concurrent requests are micro-batched. With models:/NAME@ALIAS the alias is
 polled and the server swaps to the version it points at without dropping a
-request. A recommender directory (dawn recommend train) is served with POST
+request. A recommender (dawn recommend train; a directory or a registered
+version) is served with POST
 /recommend, /similar, /interactions and /retrain instead (docs/recommend.md). Registry models are fetched from a local path, file://,
 mlflow-artifacts: (through the tracking server), s3:// or runs:/RUN_ID/PATH.
 
@@ -95,13 +97,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	} else {
-		if isRecommender(*src) {
-			return serveRecommender(ctx, log, *src, net.JoinHostPort(*host, strconv.Itoa(*port)), *interLog, *retrain)
-		}
 		if m, err = model.Load(*src); err != nil {
 			return err
 		}
 		modelVersion = *src
+	}
+	if rm, ok := m.(*recommend.Model); ok {
+		if isURI && *interLog == "" {
+			return usagef("serve: a recommender from the registry needs --interactions-log FILE")
+		}
+		return serveRecommender(ctx, log, rm, *src, net.JoinHostPort(*host, strconv.Itoa(*port)), *interLog, *retrain)
 	}
 	opt := serve.Options{Version: version, MaxBatchRows: *batchRows, MaxWait: *batchWait, Workers: *workers, Logger: log}
 	var plog *predlog.Logger

@@ -10,26 +10,15 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/dawn-ml/dawn/model"
 	"github.com/dawn-ml/dawn/recommend"
 	"github.com/dawn-ml/dawn/recommend/live"
 )
-
-// isRecommender reports whether dir holds a recommender model directory.
-func isRecommender(dir string) bool {
-	desc, err := model.Read(dir)
-	return err == nil && desc.Flavors.Dawn.ModelType == recommend.ModelType
-}
 
 // serveRecommender serves a recommender directory with package live:
 // POST /recommend, /similar, /interactions, /retrain. Interactions go to
 // logPath (default DIR/../NAME.interactions.csv) before they are
 // acknowledged.
-func serveRecommender(ctx context.Context, log *slog.Logger, dir, addr, logPath string, retrain time.Duration) error {
-	m, err := recommend.Load(dir)
-	if err != nil {
-		return err
-	}
+func serveRecommender(ctx context.Context, log *slog.Logger, m *recommend.Model, dir, addr, logPath string, retrain time.Duration) error {
 	if logPath == "" {
 		clean := filepath.Clean(dir)
 		logPath = filepath.Join(filepath.Dir(clean), filepath.Base(clean)+".interactions.csv")
