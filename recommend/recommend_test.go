@@ -225,3 +225,29 @@ func TestWriteRowsKeepsColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestPrequentialHandWorked replays u1's events in time order on the
+// popularity model of TestMetricsHandWorked (E 4, D 3, C 2, A 1, B 1; u1 saw A).
+func TestPrequentialHandWorked(t *testing.T) {
+	train := build([][2]string{{"u1", "A"}, {"u2", "E"}, {"u2", "D"}, {"u2", "C"}, {"u2", "B"},
+		{"u3", "E"}, {"u3", "D"}, {"u3", "C"}, {"u4", "E"}, {"u4", "D"}, {"u5", "E"}})
+	m, err := Fit(train, Params{Algorithm: "popularity"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := NewInteractions()
+	test.Add("u1", "D", 1, 2, true)
+	test.Add("u1", "C", 1, 1, true)
+	test.Add("u1", "Z", 1, 3, true)
+	pq := EvaluatePrequential(m, test, 3, 0)
+	// t=1 C: list E D C, hit at rank 3; C joins the history.
+	// t=2 D: list E D B, hit at rank 2. t=3 Z: unknown item, a miss.
+	if pq.Events != 3 {
+		t.Fatalf("%d events", pq.Events)
+	}
+	near(t, "hit rate", pq.HitAtK, 2.0/3)
+	near(t, "ndcg", pq.NDCG, (1/math.Log2(4)+1/math.Log2(3))/3)
+	if one := EvaluatePrequential(m, test, 3, 1); one.Events != 1 || one.HitAtK != 1 {
+		t.Errorf("maxEvents 1: %+v", one)
+	}
+}
