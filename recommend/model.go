@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"gonum.org/v1/gonum/floats"
 )
 
 // Algorithms lists the model names Fit accepts.
@@ -347,24 +349,10 @@ func (m *Model) Similar(i int, k int) []Scored {
 	return TopK(scores, k)
 }
 
-// Dot is the inner product every score in dawn's recommenders uses (four
-// partial sums, in a fixed order, so equal inputs give equal scores).
-func Dot(a, b []float64) float64 {
-	var s0, s1, s2, s3 float64
-	n := len(a)
-	b = b[:n]
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < n; i++ {
-		s0 += a[i] * b[i]
-	}
-	return s0 + s1 + s2 + s3
-}
+// Dot is the inner product every score in dawn's recommenders uses
+// (gonum's assembly kernel, one fixed order of operations, so equal inputs
+// give equal scores everywhere). b must be at least as long as a.
+func Dot(a, b []float64) float64 { return floats.Dot(a, b[:len(a)]) }
 
 func (m *Model) fitPopularity() {
 	m.Pop = make([]float64, m.NItems())
