@@ -12,6 +12,7 @@ import (
 	_ "github.com/dawn-ml/dawn/cascade" // registers the cascade model type
 	_ "github.com/dawn-ml/dawn/lfmodel" // registers the label model type
 	"github.com/dawn-ml/dawn/model"
+	"github.com/dawn-ml/dawn/recommend"
 	"github.com/dawn-ml/dawn/serve"
 	"github.com/dawn-ml/dawn/serve/predlog"
 	_ "github.com/dawn-ml/dawn/train" // registers the end-model types
@@ -29,7 +30,9 @@ instances or inputs, or text/csv), and Prometheus metrics on GET /metrics.
 Concurrent requests are micro-batched. A request holds at most --max-rows
 rows (and a 64 MiB body); a larger one gets 413 before it is scored. With models:/NAME@ALIAS the alias is
 polled and the server swaps to the version it points at without dropping a
-request. Registry models are fetched from a local path, file://,
+request. A recommender (dawn recommend train; a directory or a registered
+version) is served with POST
+/recommend, /similar, /interactions and /retrain instead (docs/recommend.md). Registry models are fetched from a local path, file://,
 mlflow-artifacts: (through the tracking server), s3:// or runs:/RUN_ID/PATH.
 
 --log-dir appends every answered request (inputs, outputs, model version,
@@ -70,6 +73,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logQueue := fs.Int("log-queue", 10_000, "requests the prediction log may hold before dropping (counted in /metrics)")
 	asJSON := fs.Bool("json", false, "log JSON lines on stderr (the listening address included) and print a failure as {\"error\": ...} on stdout")
 	cache := fs.String("model-cache", "", "directory for models fetched from the registry (default: a temporary directory)")
+	interLog := fs.String("interactions-log", "", "recommender models: the interaction log `file` (default DIR.interactions.csv beside the model)")
+	retrain := fs.Duration("retrain-every", 0, "recommender models: retrain on the logged interactions this often (0: on POST /retrain only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -104,6 +109,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		modelVersion = *src
+	}
+	if rm, ok := m.(*recommend.Model); ok {
+		if isURI && *interLog == "" {
+			return usagef("serve: a recommender from the registry needs --interactions-log FILE")
+		}
+		return serveRecommender(ctx, log, rm, *src, net.JoinHostPort(*host, strconv.Itoa(*port)), *interLog, *retrain)
 	}
 	opt := serve.Options{Version: version, MaxBatchRows: *batchRows, MaxWait: *batchWait, Workers: *workers, MaxRows: *maxRows, Logger: log}
 	var plog *predlog.Logger

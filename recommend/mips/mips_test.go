@@ -1,0 +1,164 @@
+package mips
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/dawn-ml/dawn/recommend"
+)
+
+// skewed draws n vectors with random directions and log-normal norms, as
+// trained factor models have (popular items have long vectors).
+func skewed(rng *rand.Rand, n, f int, sigma float64) []float64 {
+	v := make([]float64, n*f)
+	for i := 0; i < n; i++ {
+		row := v[i*f : (i+1)*f]
+		var s float64
+		for j := range row {
+			row[j] = rng.NormFloat64()
+			s += row[j] * row[j]
+		}
+		scale := math.Exp(sigma*rng.NormFloat64()) / math.Sqrt(s)
+		for j := range row {
+			row[j] *= scale
+		}
+	}
+	return v
+}
+
+func gaussian(rng *rand.Rand, n, f int) []float64 {
+	v := make([]float64, n*f)
+	for i := range v {
+		v[i] = rng.NormFloat64()
+	}
+	return v
+}
+
+// TestExactOnRandomQueries: the index, brute force and Auto agree item for
+// item and score for score on 1,000 random queries, with duplicated items
+// (exact ties, broken by the smaller id) and both kinds of input.
+func TestExactOnRandomQueries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n, f, nq, k := 3000, 24, 1000, 10
+	for name, items := range map[string][]float64{"skewed": skewed(rng, n, f, 1), "gaussian": gaussian(rng, n, f)} {
+		for d := 0; d < 200; d++ { // exact ties: copies of other items
+			src, dst := rng.IntN(n), rng.IntN(n)
+			copy(items[dst*f:(dst+1)*f], items[src*f:(src+1)*f])
+		}
+		queries := gaussian(rng, nq, f)
+		copy(queries[:f], items[5*f:6*f]) // a query equal to an item
+		ix := New(items, n, f)
+		want := BruteForce(items, n, f, queries, nq, k)
+		got := ix.All(queries, nq, k)
+		auto, _ := Auto(ix, items, n, f, queries, nq, k)
+		pruned := 0
+		var h recommend.TopHeap
+		for q := 0; q < nq; q++ {
+			if !slices.Equal(got[q], want[q]) || !slices.Equal(auto[q], want[q]) {
+				t.Fatalf("%s: query %d: index %v, auto %v, brute force %v", name, q, got[q], auto[q], want[q])
+			}
+			if len(want[q]) != k {
+				t.Fatalf("%d results", len(want[q]))
+			}
+			_, full := ix.TopK(queries[q*f:(q+1)*f], k, &h)
+			pruned += n - full
+		}
+		t.Logf("%s: %.1f%% of the dot products pruned", name, 100*float64(pruned)/float64(n*nq))
+		if name == "skewed" && pruned < n*nq/2 {
+			t.Errorf("skewed norms: only %d of %d dot products pruned", pruned, n*nq)
+		}
+	}
+}
+
+func TestTiesByItemID(t *testing.T) {
+	items := []float64{1, 0, 2, 0, 1, 0, 2, 0} // items 1 and 3 tie at 2, 0 and 2 at 1
+	ix := New(items, 4, 2)
+	var h recommend.TopHeap
+	got, _ := ix.TopK([]float64{1, 0}, 3, &h)
+	want := []recommend.Scored{{Item: 1, Score: 2}, {Item: 3, Score: 2}, {Item: 0, Score: 1}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// The benchmark of the acceptance item: exact top-10 for users over
+// 100,000 items × 128 dimensions.
+const benchItems, benchDims, benchUsers = 100000, 128, 512
+
+func benchData(skew bool) (items, users []float64) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	if skew {
+		items = skewed(rng, benchItems, benchDims, 1)
+	} else {
+		items = gaussian(rng, benchItems, benchDims)
+	}
+	return items, gaussian(rng, benchUsers, benchDims)
+}
+
+func BenchmarkTopKSkewedIndex(b *testing.B) {
+	items, users := benchData(true)
+	ix := New(items, benchItems, benchDims)
+	for b.Loop() {
+		ix.All(users, benchUsers, 10)
+	}
+}
+
+func BenchmarkTopKSkewedBrute(b *testing.B) {
+	items, users := benchData(true)
+	for b.Loop() {
+		BruteForce(items, benchItems, benchDims, users, benchUsers, 10)
+	}
+}
+
+func BenchmarkTopKGaussianIndex(b *testing.B) {
+	items, users := benchData(false)
+	ix := New(items, benchItems, benchDims)
+	for b.Loop() {
+		ix.All(users, benchUsers, 10)
+	}
+}
+
+func BenchmarkTopKGaussianBrute(b *testing.B) {
+	items, users := benchData(false)
+	for b.Loop() {
+		BruteForce(items, benchItems, benchDims, users, benchUsers, 10)
+	}
+}
+
+func BenchmarkTopKGaussianAuto(b *testing.B) {
+	items, users := benchData(false)
+	ix := New(items, benchItems, benchDims)
+	for b.Loop() {
+		Auto(ix, items, benchItems, benchDims, users, benchUsers, 10)
+	}
+}
+
+func TestExcludingEqualsMaskedBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	n, f := 2000, 16
+	items := skewed(rng, n, f, 1)
+	ix := New(items, n, f)
+	var h recommend.TopHeap
+	for q := 0; q < 200; q++ {
+		qv := gaussian(rng, 1, f)
+		var skip []int32
+		for i := 0; i < n; i++ {
+			if rng.Float64() < 0.05 {
+				skip = append(skip, int32(i))
+			}
+		}
+		h.Reset(10)
+		for i := 0; i < n; i++ {
+			if !recommend.HasItem(skip, int32(i)) {
+				h.Push(int32(i), Dot(qv, items[i*f:(i+1)*f]))
+			}
+		}
+		want := h.Sorted()
+		got, _ := ix.TopKExcluding(qv, 10, &h, skip)
+		if !slices.Equal(got, want) {
+			t.Fatalf("query %d: %v, want %v", q, got, want)
+		}
+	}
+}
