@@ -75,14 +75,9 @@ func (f *interactionFlags) read(cmd string) (*recommend.Interactions, error) {
 	return recommend.Read(f.data, f.cols(), o)
 }
 
-// jsonErr prints err as {"error": ...} on stdout when --json was given, the
-// --json error contract, and returns it for the exit code.
-func jsonErr(e *env, asJSON bool, err error) error {
-	if err != nil && asJSON && !errors.Is(err, errHelp) {
-		writeJSON(e.stdout, map[string]string{"error": err.Error()})
-	}
-	return err
-}
+// jsonErr returns err: under --json the exit path (commands.go) prints it
+// as {"error": ...} on stdout, once for every command.
+func jsonErr(_ *env, _ bool, err error) error { return err }
 
 const recommendSplitUsage = `Usage: dawn recommend split --data FILE --user COL --item COL [--time COL]
                             [--by random|time] [--test-fraction 0.25] [--seed N]

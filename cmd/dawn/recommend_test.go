@@ -128,8 +128,10 @@ func TestRecommendErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		code, out, errOut := runDawn(t, append([]string{"recommend"}, append(c.args, "--json")...)...)
-		var e map[string]string
-		if code != c.code || json.Unmarshal([]byte(out), &e) != nil || !strings.Contains(e["error"], c.want) {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if code != c.code || json.Unmarshal([]byte(out), &e) != nil || !strings.Contains(e.Error, c.want) {
 			t.Errorf("%v: exit %d (want %d), stdout %q, stderr %q; want a JSON error containing %s", c.args, code, c.code, out, errOut, c.want)
 		}
 	}
