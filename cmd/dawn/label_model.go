@@ -43,13 +43,15 @@ func addModelFlags(fs interface {
 	fs.Float64Var(&m.lr, "lr", 0, "snorkel: learning rate (default 0.01)")
 	fs.Float64Var(&m.l2, "l2", 0, "snorkel: l2 penalty towards the initial parameters")
 	fs.StringVar(&m.optimizer, "optimizer", "", "snorkel: sgd (default) or adam")
-	fs.StringVar(&m.balance, "class-balance", "", "class prior as comma-separated probabilities in label order (default: uniform)")
+	fs.StringVar(&m.balance, "class-balance", "", "snorkel, triplet: class prior as comma-separated probabilities in label order, or 'uniform' (Snorkel's default); default: estimated from the votes by Dawid–Skene EM")
 	return m
 }
 
 func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 	o := labelmodel.Options{Seed: m.seed, Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}
-	if m.balance != "" {
+	if strings.EqualFold(strings.TrimSpace(m.balance), "uniform") {
+		o.UniformPrior = true
+	} else if m.balance != "" {
 		for _, s := range strings.Split(m.balance, ",") {
 			p, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 			if err != nil {
@@ -77,6 +79,25 @@ func fitModel(ctx context.Context, x *label.Matrix, mf *modelFlags) (labelmodel.
 		return nil, err
 	}
 	return lm, nil
+}
+
+// warnModel prints a fitted label model's warnings on stderr.
+func warnModel(e *env, lm labelmodel.Model) {
+	for _, w := range labelmodel.Warnings(lm) {
+		fmt.Fprintf(e.stderr, "dawn: warning: %s label model: %s\n", lm.Method(), w)
+	}
+}
+
+// modelSummary is what fit and run report about a fitted label model.
+func modelSummary(lm labelmodel.Model) map[string]any {
+	m := map[string]any{"class_balance": lm.ClassBalance()}
+	if src := labelmodel.PriorSource(lm); src != "" {
+		m["class_balance_source"] = src
+	}
+	if w := labelmodel.Warnings(lm); w != nil {
+		m["warnings"] = w
+	}
+	return m
 }
 
 func labelFit(ctx context.Context, e *env, args []string) error {
