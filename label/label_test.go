@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -235,4 +236,21 @@ func FuzzParseFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestOutputNames(t *testing.T) {
+	for _, tc := range []struct {
+		input []string
+		want  OutputColumns
+	}{
+		{[]string{"SMS"}, OutputColumns{[]string{"prob_ham", "prob_spam"}, "label", "votes"}},
+		{[]string{"SMS", "label"}, OutputColumns{[]string{"prob_ham", "prob_spam"}, "lm_label", "votes"}},
+		{[]string{"Label", "SMS"}, OutputColumns{[]string{"prob_ham", "prob_spam"}, "lm_label", "votes"}},
+		{[]string{"label", "lm_label", "votes", "prob_spam"}, OutputColumns{[]string{"prob_ham", "lm_prob_spam"}, "lm_lm_label", "lm_votes"}},
+	} {
+		got := OutputNames(tc.input, []string{"ham", "spam"})
+		if !slices.Equal(got.Probs, tc.want.Probs) || got.Label != tc.want.Label || got.Votes != tc.want.Votes {
+			t.Errorf("OutputNames(%q) = %+v, want %+v", tc.input, got, tc.want)
+		}
+	}
 }

@@ -24,9 +24,16 @@ type Spec struct {
 	Target   string           // hard-label (or, for linreg, numeric) column
 	ProbCols []string         // probabilistic label columns, one per class
 	Weight   string           // optional per-row weight column
-	// KeepAbstain keeps rows where every LF abstained (uniform
-	// probabilities or an empty label), which are dropped by default.
+	// KeepAbstain keeps rows where every LF abstained, which are dropped
+	// by default. A row is all-abstain when VotesCol (the vote count `dawn
+	// label run` writes, "votes") is present in the data and 0; in data
+	// without it, when its probabilities are uniform or its label is empty
+	// or -1.
 	KeepAbstain bool
+	VotesCol    string
+	// RequireVotes makes a missing VotesCol an error (it was named by the
+	// user) instead of falling back to the uniform/empty rule.
+	RequireVotes bool
 	Valid       string  // optional validation file (gold labels in Gold)
 	Gold        string  // gold label column of Valid
 	ValidFrac   float64 // without Valid: hold out this fraction of the training rows
@@ -316,6 +323,36 @@ func readTargets(s Spec, recs []arrow.RecordBatch, kind Kind) (*targets, error) 
 			}
 		}
 	}
+	var noVotes []bool // nil: no vote-count column
+	if s.VotesCol != "" && len(recs[0].Schema().FieldIndices(s.VotesCol)) == 0 && s.RequireVotes {
+		_, err := column(recs, s.Data, s.VotesCol, "vote-count")
+		return nil, err
+	}
+	if s.VotesCol != "" && len(recs[0].Schema().FieldIndices(s.VotesCol)) > 0 {
+		cols, _ := column(recs, s.Data, s.VotesCol, "vote-count")
+		row := 0
+		for _, a := range cols {
+			for r := 0; r < a.Len(); r++ {
+				row++
+				txt, v, ok := cell(a, r)
+				if !ok || v < 0 || v != math.Trunc(v) {
+					return nil, fmt.Errorf("train: %s: row %d, column %q: vote count %q is not a whole number ≥ 0", s.Data, row, s.VotesCol, txt)
+				}
+				noVotes = append(noVotes, v == 0)
+			}
+		}
+	}
+	// abstain applies the all-abstain rule to a row whose labels look
+	// like an abstain (uniform probabilities, an empty label) or not.
+	abstain := func(row int, looks bool) bool {
+		if s.KeepAbstain {
+			return false
+		}
+		if noVotes != nil {
+			return noVotes[row]
+		}
+		return looks
+	}
 	switch {
 	case len(s.ProbCols) > 0:
 		if len(s.ProbCols) < 2 {
@@ -359,7 +396,7 @@ func readTargets(s Spec, recs []arrow.RecordBatch, kind Kind) (*targets, error) 
 					}
 				}
 				t.y = append(t.y, p...)
-				if uniform && !s.KeepAbstain {
+				if abstain(row, uniform) {
 					t.dropped++
 				} else {
 					t.keep = append(t.keep, row)
@@ -417,17 +454,21 @@ func readTargets(s Spec, recs []arrow.RecordBatch, kind Kind) (*targets, error) 
 		}
 		for row, l := range labels {
 			y := make([]float64, t.c)
+			var drop bool
 			if isAbstainLabel(l) {
+				// No label to learn from: dropped unless kept, whatever
+				// the vote count says.
 				for k := range y {
 					y[k] = 1 / float64(t.c)
 				}
-				if s.KeepAbstain {
-					t.keep = append(t.keep, row)
-				} else {
-					t.dropped++
-				}
+				drop = !s.KeepAbstain
 			} else {
 				y[id[l]] = 1
+				drop = abstain(row, false)
+			}
+			if drop {
+				t.dropped++
+			} else {
 				t.keep = append(t.keep, row)
 			}
 			t.y = append(t.y, y...)

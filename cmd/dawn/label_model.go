@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,7 +67,7 @@ func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 	return o, nil
 }
 
-func fitModel(ctx context.Context, x *label.Matrix, mf *modelFlags) (labelmodel.Model, error) {
+func fitModel(ctx context.Context, e *env, x *label.Matrix, mf *modelFlags) (labelmodel.Model, error) {
 	opt, err := mf.options(x.K())
 	if err != nil {
 		return nil, err
@@ -78,7 +79,26 @@ func fitModel(ctx context.Context, x *label.Matrix, mf *modelFlags) (labelmodel.
 	if err := lm.Fit(ctx, x); err != nil {
 		return nil, err
 	}
+	warnModel(e, lm)
 	return lm, nil
+}
+
+// printBalance prints the class balance a label model used and where it
+// came from.
+func printBalance(e *env, lm labelmodel.Model) {
+	src := labelmodel.PriorSource(lm)
+	if src == "" {
+		return
+	}
+	parts := make([]string, len(lm.Classes()))
+	for c, name := range lm.Classes() {
+		parts[c] = fmt.Sprintf("%s %.3f", name, lm.ClassBalance()[c])
+	}
+	fmt.Fprintf(e.stdout, "class balance: %s (%s)\n", strings.Join(parts, ", "), src)
+}
+
+func describeColumns(oc label.OutputColumns) string {
+	return fmt.Sprintf("columns %s, %s, %s = number of LFs that voted", strings.Join(oc.Probs, ", "), oc.Label, oc.Votes)
 }
 
 // warnModel prints a fitted label model's warnings on stderr.
@@ -137,7 +157,7 @@ Example:
 		return err
 	}
 	start := time.Now()
-	lm, err := fitModel(ctx, x, mf)
+	lm, err := fitModel(ctx, e, x, mf)
 	if err != nil {
 		return err
 	}
@@ -148,10 +168,13 @@ Example:
 	sum := label.Analyze(x)
 	label.AddLearned(sum, lm.LFAccuracies())
 	if *asJSON {
-		return writeJSON(e.stdout, map[string]any{"method": lm.Method(), "rows": x.N, "seconds": secs,
-			"class_balance": lm.ClassBalance(), "out": *out, "lfs": sum})
+		res := map[string]any{"method": lm.Method(), "rows": x.N, "seconds": secs, "out": *out, "lfs": sum}
+		maps.Copy(res, modelSummary(lm))
+		return writeJSON(e.stdout, res)
 	}
-	fmt.Fprintf(e.stdout, "fitted %s label model on %d rows × %d LFs in %.2fs; saved to %s\n\n", lm.Method(), x.N, x.M(), secs, *out)
+	fmt.Fprintf(e.stdout, "fitted %s label model on %d rows × %d LFs in %.2fs; saved to %s\n", lm.Method(), x.N, x.M(), secs, *out)
+	printBalance(e, lm)
+	fmt.Fprintln(e.stdout)
 	writeAnalysisTable(e.stdout, sum)
 	return nil
 }
@@ -248,54 +271,53 @@ Example:
 	if err != nil {
 		return err
 	}
-	n, labeled, err := writeLabels(ctx, e, f, *lfs, *dataPath, *out, df, lm, policy, *seed)
+	n, labeled, oc, err := writeLabels(ctx, e, f, *lfs, *dataPath, *out, df, lm, policy, *seed)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(e.stdout, map[string]any{"rows": n, "labeled": labeled, "out": *out})
+		return writeJSON(e.stdout, map[string]any{"rows": n, "labeled": labeled, "out": *out, "columns": oc})
 	}
-	fmt.Fprintf(e.stdout, "labeled %d of %d rows; written to %s\n", labeled, n, *out)
+	fmt.Fprintf(e.stdout, "labeled %d of %d rows; written to %s (%s)\n", labeled, n, *out, describeColumns(oc))
 	return nil
 }
 
 // writeLabels streams dataPath through the LFs and the label model and
 // writes each batch with the probability and label columns added.
 func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, out string, df *dataFlags,
-	lm labelmodel.Model, policy labelmodel.TieBreak, seed uint64) (rows, labeled int, err error) {
+	lm labelmodel.Model, policy labelmodel.TieBreak, seed uint64) (rows, labeled int, oc label.OutputColumns, err error) {
 	if strings.Join(lm.Classes(), "\x00") != strings.Join(f.Labels, "\x00") {
-		return 0, 0, fmt.Errorf("the model's classes (%s) differ from %s's labels (%s)", strings.Join(lm.Classes(), ", "), lfsPath, strings.Join(f.Labels, ", "))
+		return 0, 0, oc, fmt.Errorf("the model's classes (%s) differ from %s's labels (%s)", strings.Join(lm.Classes(), ", "), lfsPath, strings.Join(f.Labels, ", "))
 	}
 	opt, err := df.options()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, oc, err
 	}
 	r, err := data.Open(dataPath, opt)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, oc, err
 	}
 	defer r.Close()
 	set, err := label.Compile(f, r.Schema())
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", lfsPath, err)
+		return 0, 0, oc, fmt.Errorf("%s: %w", lfsPath, err)
 	}
 	inFields := r.Schema().Fields()
+	names := make([]string, len(inFields))
+	for i, fl := range inFields {
+		names[i] = fl.Name
+	}
+	oc = label.OutputNames(names, f.Labels)
 	fields := append([]arrow.Field(nil), inFields...)
-	for _, c := range f.Labels {
-		fields = append(fields, arrow.Field{Name: "prob_" + c, Type: arrow.PrimitiveTypes.Float64})
+	for _, c := range oc.Probs {
+		fields = append(fields, arrow.Field{Name: c, Type: arrow.PrimitiveTypes.Float64})
 	}
-	fields = append(fields, arrow.Field{Name: "label", Type: arrow.BinaryTypes.String})
-	for _, fl := range inFields {
-		for _, add := range fields[len(inFields):] {
-			if fl.Name == add.Name {
-				return 0, 0, fmt.Errorf("%s already has a column %q; rename it before labeling", dataPath, fl.Name)
-			}
-		}
-	}
+	fields = append(fields, arrow.Field{Name: oc.Label, Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: oc.Votes, Type: arrow.PrimitiveTypes.Int64})
 	schema := arrow.NewSchema(fields, nil)
 	w, err := data.Create(out, schema, data.WriteOptions{})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, oc, err
 	}
 	defer w.Abort()
 	bar := newBar(e, "labeling "+dataPath, r.Size())
@@ -307,7 +329,7 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 			break
 		}
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, oc, err
 		}
 		x := &label.Matrix{LFs: set.Names, Classes: set.Classes, RowPtr: []int64{0}}
 		err = set.ApplyBatch(ctx, rec, int64(rows), x, 0)
@@ -319,20 +341,20 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 				preds, err = labelmodel.ProbsToPreds(probs, k, policy, seed)
 			}
 			if err == nil {
-				err = writeLabeledBatch(w, schema, rec, probs, preds, f.Labels, &labeled)
+				err = writeLabeledBatch(w, schema, rec, x, probs, preds, f.Labels, &labeled)
 			}
 		}
 		rows += int(rec.NumRows())
 		rec.Release()
 		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", dataPath, err)
+			return 0, 0, oc, fmt.Errorf("%s: %w", dataPath, err)
 		}
 		bar.Set(r.BytesRead())
 	}
-	return rows, labeled, w.Close()
+	return rows, labeled, oc, w.Close()
 }
 
-func writeLabeledBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBatch, probs []float64, preds []int, classes []string, labeled *int) error {
+func writeLabeledBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBatch, x *label.Matrix, probs []float64, preds []int, classes []string, labeled *int) error {
 	n := int(rec.NumRows())
 	k := len(classes)
 	cols := append([]arrow.Array(nil), rec.Columns()...)
@@ -357,6 +379,13 @@ func writeLabeledBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBat
 	}
 	cols = append(cols, lb.NewArray())
 	lb.Release()
+	vb := array.NewInt64Builder(mem)
+	vb.Reserve(n)
+	for _, c := range x.VoteCounts() {
+		vb.UnsafeAppend(int64(c))
+	}
+	cols = append(cols, vb.NewArray())
+	vb.Release()
 	out := array.NewRecordBatch(schema, cols, int64(n))
 	defer out.Release()
 	for _, c := range cols[rec.NumCols():] {
@@ -487,7 +516,7 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 		}
 	}
 	start = time.Now()
-	lm, err := fitModel(ctx, x, mf)
+	lm, err := fitModel(ctx, e, x, mf)
 	if err != nil {
 		return err
 	}
@@ -499,14 +528,15 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 	}
 	sum := label.Analyze(x)
 	label.AddLearned(sum, lm.LFAccuracies())
-	rows, labeled, err := writeLabels(ctx, e, f, lfsPath, dataPath, out, df, lm, policy, mf.seed)
+	rows, labeled, oc, err := writeLabels(ctx, e, f, lfsPath, dataPath, out, df, lm, policy, mf.seed)
 	if err != nil {
 		return err
 	}
 	result := map[string]any{
 		"method": lm.Method(), "rows": rows, "labeled": labeled, "out": out,
-		"apply_seconds": applySecs, "fit_seconds": fitSecs, "lfs": sum,
+		"apply_seconds": applySecs, "fit_seconds": fitSecs, "lfs": sum, "columns": oc,
 	}
+	maps.Copy(result, modelSummary(lm))
 	var ev *labelmodel.Eval
 	if evalPath != "" {
 		dx, _, _, err := applyLFs(ctx, e, lfsPath, evalPath, df, 0)
@@ -550,8 +580,10 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 	if asJSON {
 		return writeJSON(e.stdout, result)
 	}
-	fmt.Fprintf(e.stdout, "applied %d LFs to %d rows (%.2fs), fitted the %s label model (%.2fs); %d rows labeled, written to %s\n\n",
-		x.M(), x.N, applySecs, lm.Method(), fitSecs, labeled, out)
+	fmt.Fprintf(e.stdout, "applied %d LFs to %d rows (%.2fs), fitted the %s label model (%.2fs); %d rows labeled, written to %s (%s)\n",
+		x.M(), x.N, applySecs, lm.Method(), fitSecs, labeled, out, describeColumns(oc))
+	printBalance(e, lm)
+	fmt.Fprintln(e.stdout)
 	writeAnalysisTable(e.stdout, sum)
 	if ev != nil {
 		fmt.Fprintf(e.stdout, "\nlabel model on %s (%d rows, ties broken by %s): accuracy %.3f, coverage %.3f, accuracy on covered rows %.3f",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -21,8 +22,9 @@ const trainUsage = `Usage: dawn train --data FILE (--target COLUMN | --prob-cols
 Trains an end model and saves it as a model directory (an MLmodel file, the
 featurizer and the weights). Labels are hard (--target) or probabilistic
 (--prob-cols, e.g. from 'dawn label run'), trained with the expected
-cross-entropy; rows where every LF abstained (uniform probabilities, an empty
-or -1 label) are dropped unless --keep-abstain. SGD runs lock-free on all
+cross-entropy; rows where every LF abstained (0 in the --votes-col column
+'dawn label run' writes; in data without it, uniform probabilities or an
+empty or -1 label) are dropped unless --keep-abstain. SGD runs lock-free on all
 cores (HogWild!); --threads 1 with --seed is deterministic.
 
 Examples:
@@ -55,6 +57,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	tfidf := fs.Bool("tfidf", false, "TF-IDF weight text features")
 	bits := fs.Int("bits", featurize.DefaultBits, "hash space 2^`BITS`")
 	fs.BoolVar(&s.KeepAbstain, "keep-abstain", false, "keep rows where every LF abstained")
+	fs.StringVar(&s.VotesCol, "votes-col", "votes", "the vote-count `column` of 'dawn label run' output: rows where it is 0 are all-abstain (without the column: rows with uniform probabilities or an empty label)")
 	fs.StringVar(&s.Valid, "valid", "", "validation `file` for early stopping (needs --gold)")
 	fs.StringVar(&s.Gold, "gold", "", "gold label `column` of --valid")
 	fs.Float64Var(&s.ValidFrac, "valid-frac", 0, "without --valid: hold out this `fraction` of training rows for early stopping")
@@ -77,6 +80,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	o.Seed = *seed
+	fs.Visit(func(f *flag.Flag) { s.RequireVotes = s.RequireVotes || f.Name == "votes-col" })
 	s.ProbCols = splitList(*probCols)
 	switch {
 	case s.Data == "":
