@@ -34,12 +34,12 @@ type Spec struct {
 	// RequireVotes makes a missing VotesCol an error (it was named by the
 	// user) instead of falling back to the uniform/empty rule.
 	RequireVotes bool
-	Valid       string  // optional validation file (gold labels in Gold)
-	Gold        string  // gold label column of Valid
-	ValidFrac   float64 // without Valid: hold out this fraction of the training rows
-	Options     Options
-	Out         string // model directory
-	RunID       string
+	Valid        string  // optional validation file (gold labels in Gold)
+	Gold         string  // gold label column of Valid
+	ValidFrac    float64 // without Valid: hold out this fraction of the training rows
+	Options      Options
+	Out          string // model directory
+	RunID        string
 	// ProbTolerance is how far a row's probabilities may sum from 1 (default 1e-3).
 	ProbTolerance float64
 }
