@@ -65,18 +65,18 @@ func TestLabelPipelineOnFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := "ID,AUTHOR,CONTENT,LIKES,prob_ham,prob_spam,label"
+	wantHeader := "ID,AUTHOR,CONTENT,LIKES,prob_ham,prob_spam,label,votes"
 	if got := strings.Join(rows[0], ","); got != wantHeader {
 		t.Fatalf("header %s, want %s", got, wantHeader)
 	}
 	// Majority vote by hand: row 1 two spam votes; row 2 two ham; row 4 no
 	// vote (uniform, abstain); row 5 spam vs ham tie (abstain); row 6 two
 	// spam and one ham.
-	want := [][3]string{{"0", "1", "spam"}, {"1", "0", "ham"}, {"0", "1", "spam"}, {"0.5", "0.5", ""}, {"0.5", "0.5", ""}, {"0", "1", "spam"}}
+	want := [][4]string{{"0", "1", "spam", "2"}, {"1", "0", "ham", "2"}, {"0", "1", "spam", "2"}, {"0.5", "0.5", "", "0"}, {"0.5", "0.5", "", "2"}, {"0", "1", "spam", "3"}}
 	for i, w := range want {
 		r := rows[i+1]
-		if r[4] != w[0] || r[5] != w[1] || r[6] != w[2] {
-			t.Errorf("row %d: %v, want probs %s,%s label %q", i+1, r[4:], w[0], w[1], w[2])
+		if r[4] != w[0] || r[5] != w[1] || r[6] != w[2] || r[7] != w[3] {
+			t.Errorf("row %d: %v, want probs %s,%s label %q votes %s", i+1, r[4:], w[0], w[1], w[2], w[3])
 		}
 	}
 	code, out, errs = runDawn(t, "label", "analyze", "--lfs", lfs, "--votes", votes, "--data", data, "--gold", "LIKES", "--json")
@@ -204,7 +204,16 @@ func TestLabelModelDirectoryThroughPredict(t *testing.T) {
 	}
 	ga, _ := os.ReadFile(a)
 	gb, _ := os.ReadFile(b)
-	if string(ga) != string(gb) {
+	// dawn predict writes every model's outputs; the vote count is
+	// label predict's own last column.
+	var lines []string
+	for _, l := range strings.SplitAfter(string(gb), "\n") {
+		if i := strings.LastIndex(l, ","); i >= 0 {
+			l = l[:i] + "\n"
+		}
+		lines = append(lines, l)
+	}
+	if string(ga) != strings.Join(lines, "") {
 		t.Fatalf("dawn predict and dawn label predict differ:\n%s\n---\n%s", ga, gb)
 	}
 }
