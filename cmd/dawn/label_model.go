@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/internal/suggest"
 	"github.com/dawn-ml/dawn/label"
 	"github.com/dawn-ml/dawn/labelmodel"
 	"github.com/dawn-ml/dawn/lfmodel"
@@ -412,11 +413,7 @@ func readGold(path, column string, classes []string, df *dataFlags) ([]int, erro
 	defer r.Close()
 	idx := r.Schema().FieldIndices(column)
 	if len(idx) == 0 {
-		names := make([]string, 0)
-		for _, f := range r.Schema().Fields() {
-			names = append(names, f.Name)
-		}
-		return nil, fmt.Errorf("%s: no gold column %q (columns: %s)", path, column, strings.Join(names, ", "))
+		return nil, noGoldColumn(path, column, r.Schema())
 	}
 	byName := make(map[string]int, len(classes))
 	for i, c := range classes {
@@ -443,6 +440,32 @@ func readGold(path, column string, classes []string, df *dataFlags) ([]int, erro
 		}
 		rec.Release()
 	}
+}
+
+func noGoldColumn(path, column string, schema *arrow.Schema) error {
+	names := make([]string, 0, schema.NumFields())
+	for _, f := range schema.Fields() {
+		names = append(names, f.Name)
+	}
+	return fmt.Errorf("%s: no gold column %q%s (columns: %s)", path, column, suggest.Hint(column, names), strings.Join(names, ", "))
+}
+
+// checkGoldColumn fails when a labeled file lacks its gold column, so that
+// a typo stops a command before it writes or logs anything.
+func checkGoldColumn(path, column string, df *dataFlags) error {
+	opt, err := df.options()
+	if err != nil {
+		return err
+	}
+	r, err := data.Open(path, opt)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if len(r.Schema().FieldIndices(column)) == 0 {
+		return usagef("%v", noGoldColumn(path, column, r.Schema()))
+	}
+	return nil
 }
 
 func classOf(v string, classes []string, byName map[string]int) (int, error) {
@@ -490,6 +513,11 @@ Example:
 	policy, err := labelmodel.ParseTieBreak(*tie)
 	if err != nil {
 		return usagef("--tie-break: %v", err)
+	}
+	if *evalPath != "" {
+		if err := checkGoldColumn(*evalPath, *gold, df); err != nil {
+			return err
+		}
 	}
 	al, err := tf.start(ctx, "dawn label run", map[string]string{
 		"method": mf.method, "seed": fmt.Sprint(mf.seed), "epochs": fmt.Sprint(mf.epochs), "lr": fmt.Sprint(mf.lr),

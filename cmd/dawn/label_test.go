@@ -217,3 +217,20 @@ func TestLabelModelDirectoryThroughPredict(t *testing.T) {
 		t.Fatalf("dawn predict and dawn label predict differ:\n%s\n---\n%s", ga, gb)
 	}
 }
+
+// A gold column named with the wrong case fails before anything is
+// written or logged, and names the column meant.
+func TestLabelRunGoldTypoFailsFirst(t *testing.T) {
+	dir := t.TempDir()
+	out, track := filepath.Join(dir, "labels.csv"), filepath.Join(dir, "mlruns")
+	code, _, errs := runDawn(t, "label", "run", "--lfs", "../../label/testdata/lfs.yaml", "--data", "../../label/testdata/comments.csv",
+		"--out", out, "--eval", "../../label/testdata/comments.csv", "--gold", "likes", "--tracking-uri", track)
+	if code == 0 || !strings.Contains(errs, `no gold column "likes" (did you mean "LIKES"?)`) {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	for _, p := range []string{out, track} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was created by a run that failed on its flags", p)
+		}
+	}
+}
