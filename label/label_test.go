@@ -254,3 +254,41 @@ func TestOutputNames(t *testing.T) {
 		}
 	}
 }
+
+func TestInspect(t *testing.T) {
+	const A = Abstain
+	// 5 rows × 3 LFs, classes 0/1.
+	x, err := FromDense([][]int{{0, 0, A}, {1, A, 0}, {A, A, A}, {0, 1, 1}, {A, 1, A}}, 3, []string{"a", "b", "c"}, []string{"ham", "spam"}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gold := []int{0, 0, 1, 1, 1}
+	probs := []float64{0.9, 0.1, 0.5, 0.5, 0.8, 0.2, 0.3, 0.7, 0.4, 0.6}
+	for _, tc := range []struct {
+		show string
+		lf   int
+		want []int
+	}{
+		{ShowFires, 0, []int{0, 1, 3}},
+		{ShowWrong, 0, []int{1, 3}},    // a votes spam on ham row 1, ham on spam row 3
+		{ShowConflicts, 0, []int{1, 3}}, // rows 1 (a spam, c ham) and 3 (a ham, b/c spam)
+		{ShowConflicts, 1, []int{3}},
+		{ShowAbstains, 1, []int{1, 2}},
+		{ShowUncovered, -1, []int{2}},
+		{ShowUncertain, -1, []int{1, 4, 3, 2, 0}}, // top probability 0.5, 0.6, 0.7, 0.8, 0.9
+		{ShowUncertain, 1, []int{4, 3, 0}},
+	} {
+		got, err := Inspect(x, InspectSpec{Show: tc.show, LF: tc.lf, Gold: gold, Probs: probs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s of LF %d: rows %v, want %v", tc.show, tc.lf, got, tc.want)
+		}
+	}
+	for _, bad := range []InspectSpec{{Show: "fire", LF: 0}, {Show: ShowFires, LF: -1}, {Show: ShowWrong, LF: 0}, {Show: ShowUncertain, LF: -1}} {
+		if _, err := Inspect(x, bad); err == nil {
+			t.Errorf("Inspect(%+v) accepted", bad)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,5 +233,56 @@ func TestLabelRunGoldTypoFailsFirst(t *testing.T) {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s was created by a run that failed on its flags", p)
 		}
+	}
+}
+
+// dawn label inspect prints the rows behind the statistics, numbered as
+// data rows (hand-checked against label/testdata/comments.csv).
+func TestLabelInspect(t *testing.T) {
+	lfs, data := "../../label/testdata/lfs.yaml", "../../label/testdata/comments.csv"
+	for _, tc := range []struct {
+		args []string
+		rows []int
+	}{
+		{[]string{"--lf", "kw_my", "--show", "fires"}, []int{1, 3, 5}},
+		{[]string{"--lf", "kw_my", "--show", "conflicts"}, []int{5}}, // kw_song votes ham there
+		{[]string{"--lf", "kw_my", "--show", "abstains"}, []int{2, 4, 6}},
+		{[]string{"--show", "uncovered"}, []int{4}},
+		{[]string{"--lf", "kw_my", "--show", "fires", "--limit", "2"}, []int{1, 3}},
+	} {
+		args := append([]string{"label", "inspect", "--lfs", lfs, "--data", data, "--json"}, tc.args...)
+		code, out, errs := runDawn(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, errs)
+		}
+		var res struct {
+			Matched int
+			Rows    []struct {
+				Row   int
+				Votes map[string]string
+				Text  string
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, r := range res.Rows {
+			got = append(got, r.Row)
+		}
+		if strings.Join(strings.Fields(fmt.Sprint(got)), ",") != strings.Join(strings.Fields(fmt.Sprint(tc.rows)), ",") {
+			t.Errorf("%v: rows %v, want %v", tc.args, got, tc.rows)
+		}
+		if tc.args[len(tc.args)-1] == "uncovered" && (len(res.Rows) != 1 || res.Rows[0].Text != "army of fans, myth" || len(res.Rows[0].Votes) != 0) {
+			t.Errorf("uncovered row: %+v", res.Rows)
+		}
+	}
+	code, _, errs := runDawn(t, "label", "inspect", "--lfs", lfs, "--data", data, "--lf", "kw_mi", "--show", "fires")
+	if code == 0 || !strings.Contains(errs, `no LF "kw_mi" (did you mean "kw_my"?)`) {
+		t.Errorf("typo in --lf: exit %d, %s", code, errs)
+	}
+	code, _, errs = runDawn(t, "label", "inspect", "--lfs", lfs, "--data", data, "--lf", "kw_my", "--show", "wrong")
+	if code == 0 || !strings.Contains(errs, "needs --gold") {
+		t.Errorf("wrong without gold: exit %d, %s", code, errs)
 	}
 }
