@@ -270,7 +270,7 @@ func TestInspect(t *testing.T) {
 		want []int
 	}{
 		{ShowFires, 0, []int{0, 1, 3}},
-		{ShowWrong, 0, []int{1, 3}},    // a votes spam on ham row 1, ham on spam row 3
+		{ShowWrong, 0, []int{1, 3}},     // a votes spam on ham row 1, ham on spam row 3
 		{ShowConflicts, 0, []int{1, 3}}, // rows 1 (a spam, c ham) and 3 (a ham, b/c spam)
 		{ShowConflicts, 1, []int{3}},
 		{ShowAbstains, 1, []int{1, 2}},
