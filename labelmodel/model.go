@@ -78,7 +78,9 @@ type Options struct {
 	// estimated from DevLabels (class ids) if set, else uniform if
 	// UniformPrior (Snorkel v0.10's default), else estimated from the votes
 	// by Dawid–Skene EM (abstaining counts as an observed outcome, so rows
-	// no LF votes on inform the prior too). Used by Snorkel and Triplet;
+	// no LF votes on inform the prior too). Triplet takes uniform rather
+	// than the estimate unless a balance or dev labels are given. Used by
+	// Snorkel and Triplet;
 	// Dawid–Skene learns its own; Majority has none. A model whose prior is
 	// uniform while the votes' estimate is not (some class further than
 	// ImbalanceWarn from 1/k) reports it in Warnings.

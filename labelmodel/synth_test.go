@@ -120,8 +120,8 @@ func TestPlanted(t *testing.T) {
 	}
 }
 
-// TestEstimatedClassBalance: with no class balance given, Snorkel and
-// Triplet take the prior from the votes; on planted data (LFs that vote
+// TestEstimatedClassBalance: with no class balance given, Snorkel takes
+// the prior from the votes (Triplet stays uniform and warns); on planted data (LFs that vote
 // independently of Y) it recovers the planted prior within ±0.02, the
 // model reports the source, and a uniform prior on the same votes draws a
 // warning naming the estimate, while balanced votes draw none.
@@ -130,7 +130,14 @@ func TestEstimatedClassBalance(t *testing.T) {
 	cov := []float64{0.9, 0.3, 0.6, 0.8, 0.4, 0.7}
 	for _, prior := range [][]float64{{0.87, 0.13}, {0.5, 0.5}, {0.6, 0.3, 0.1}} {
 		x, _ := synth(50_000, acc, cov, prior, 3)
-		for _, method := range []string{Snorkel, Triplet} {
+		tr, _ := New(Triplet, Options{})
+		if err := tr.Fit(t.Context(), x); err != nil {
+			t.Fatal(err)
+		}
+		if PriorSource(tr) != PriorUniform || far(prior) != (len(Warnings(tr)) == 1) {
+			t.Errorf("triplet, prior %v: source %q, warnings %q", prior, PriorSource(tr), Warnings(tr))
+		}
+		for _, method := range []string{Snorkel} {
 			m, _ := New(method, Options{Seed: 1})
 			if err := m.Fit(t.Context(), x); err != nil {
 				t.Fatal(err)
