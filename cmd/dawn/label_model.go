@@ -126,10 +126,16 @@ func labelFit(ctx context.Context, e *env, args []string) error {
 
 Fits a label model to the votes of 'dawn label apply', with no ground truth,
 and saves it as JSON for 'dawn label predict' and 'dawn label analyze --model'.
+The votes may also be a vote matrix made elsewhere: a dense CSV/TSV (a header
+of LF names, cells class ids or names, -1 or empty for abstain), a NumPy .npy
+array (Snorkel's L_train, -1 for abstain) or a Wrench split (.json, class
+names from the label.json beside it); --classes names the class ids.
 
 Example:
-  dawn label fit --votes votes.parquet --method snorkel --epochs 500 --seed 123 --out model.json`)
-	votes := fs.String("votes", "", "votes from 'dawn label apply' (required)")
+  dawn label fit --votes votes.parquet --method snorkel --epochs 500 --seed 123 --out model.json
+  dawn label fit --votes L_train.npy --classes ham,spam --out model.json`)
+	votes := fs.String("votes", "", "votes: .parquet from 'dawn label apply', .csv/.tsv, .npy or Wrench .json (required)")
+	classes := fs.String("classes", "", "for .csv/.npy/.json votes: the class names of ids 0,1,... (default: label.json beside a Wrench file, else 0,1,...)")
 	out := fs.String("out", "", "where to save the model: a .json file, or a model directory (needs --lfs and --data) for dawn predict/serve (required)")
 	lfs := fs.String("lfs", "", "with a model directory: the LF file the votes came from")
 	dataPath := fs.String("data", "", "with a model directory: the data the votes came from (read for its columns only)")
@@ -153,7 +159,11 @@ Example:
 			return err
 		}
 	}
-	x, err := label.LoadMatrix(ctx, *votes)
+	vopt := label.VotesOptions{Classes: splitList(*classes)}
+	if vopt.Classes == nil && lf != nil {
+		vopt.Classes = lf.Labels
+	}
+	x, _, err := label.ReadVotes(ctx, *votes, vopt)
 	if err != nil {
 		return err
 	}
@@ -239,16 +249,21 @@ func loadLabelModel(path string) (labelmodel.Model, error) {
 }
 
 func labelPredict(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "label predict", `Usage: dawn label predict --model model.json --lfs lfs.yaml --data new.csv --out labels.csv
+	fs := newFlags(e, "label predict", `Usage: dawn label predict --model model.json (--lfs lfs.yaml --data new.csv | --votes VOTES) --out labels.csv
 
 Applies the LFs to new data and writes its rows with one prob_<class> column
-per class and the argmax class in 'label' (empty where the model abstains).
+per class, the argmax class in 'label' (empty where the model abstains) and
+the number of LFs that voted in 'votes'. With --votes it labels a vote
+matrix instead (any format 'dawn label fit' reads) and writes one line per
+row: row (0-based, as in the votes), the prob_ columns, label and votes.
 
 Example:
-  dawn label predict --model model.json --lfs lfs.yaml --data new.csv --out labels.csv`)
+  dawn label predict --model model.json --lfs lfs.yaml --data new.csv --out labels.csv
+  dawn label predict --model model.json --votes L_test.npy --out labels.csv`)
 	modelPath := fs.String("model", "", "a label model from 'dawn label fit' (required)")
-	lfs := fs.String("lfs", "", "the labeling-function YAML file the model was fitted with (required)")
-	dataPath := fs.String("data", "", "the data to label (required)")
+	lfs := fs.String("lfs", "", "the labeling-function YAML file the model was fitted with (required without --votes)")
+	dataPath := fs.String("data", "", "the data to label (required without --votes)")
+	votesPath := fs.String("votes", "", "label this vote matrix instead of applying LFs to --data")
 	out := fs.String("out", "", "where to write the labeled rows: .csv or .parquet (required)")
 	tie := fs.String("tie-break", "abstain", "how to label tied rows: abstain, random (Snorkel's seeded hash) or true-random")
 	seed := fs.Uint64("seed", 0, "seed for --tie-break true-random")
@@ -257,7 +272,14 @@ Example:
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := required(map[string]string{"--model": *modelPath, "--lfs": *lfs, "--data": *dataPath, "--out": *out}); err != nil {
+	if *votesPath != "" {
+		if *lfs != "" || *dataPath != "" {
+			return usagef("label predict: give --votes or --lfs with --data, not both")
+		}
+		if err := required(map[string]string{"--model": *modelPath, "--out": *out}); err != nil {
+			return err
+		}
+	} else if err := required(map[string]string{"--model": *modelPath, "--lfs": *lfs, "--data": *dataPath, "--out": *out}); err != nil {
 		return err
 	}
 	policy, err := labelmodel.ParseTieBreak(*tie)
@@ -267,6 +289,17 @@ Example:
 	lm, err := loadLabelModel(*modelPath)
 	if err != nil {
 		return err
+	}
+	if *votesPath != "" {
+		n, labeled, err := predictVotes(ctx, lm, *votesPath, *out, policy, *seed)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(e.stdout, map[string]any{"rows": n, "labeled": labeled, "out": *out})
+		}
+		fmt.Fprintf(e.stdout, "labeled %d of %d rows of %s; written to %s\n", labeled, n, *votesPath, *out)
+		return nil
 	}
 	f, err := label.LoadFile(*lfs)
 	if err != nil {
@@ -281,6 +314,57 @@ Example:
 	}
 	fmt.Fprintf(e.stdout, "labeled %d of %d rows; written to %s (%s)\n", labeled, n, *out, describeColumns(oc))
 	return nil
+}
+
+// predictVotes labels a vote matrix file with lm and writes row, the
+// probabilities, the label and the vote count per row.
+func predictVotes(ctx context.Context, lm labelmodel.Model, votesPath, out string, policy labelmodel.TieBreak, seed uint64) (rows, labeled int, err error) {
+	x, _, err := label.ReadVotes(ctx, votesPath, label.VotesOptions{Classes: lm.Classes()})
+	if err != nil {
+		return 0, 0, err
+	}
+	if ext := strings.ToLower(filepath.Ext(votesPath)); (ext == ".npy" || ext == ".json") && len(x.LFs) == len(lm.LFs()) {
+		x.LFs = lm.LFs() // these formats carry no LF names: by position
+	}
+	probs, err := lm.PredictProba(x)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", votesPath, err)
+	}
+	preds, err := labelmodel.ProbsToPreds(probs, x.K(), policy, seed)
+	if err != nil {
+		return 0, 0, err
+	}
+	oc := label.OutputNames([]string{"row"}, x.Classes)
+	fields := []arrow.Field{{Name: "row", Type: arrow.PrimitiveTypes.Int64}}
+	schema := arrow.NewSchema(append(fields, labelFields(oc)...), nil)
+	w, err := data.Create(out, schema, data.WriteOptions{})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer w.Abort()
+	rb := array.NewInt64Builder(memory.DefaultAllocator)
+	for i := 0; i < x.N; i++ {
+		rb.Append(int64(i))
+	}
+	ids := rb.NewArray()
+	rb.Release()
+	in := array.NewRecordBatch(arrow.NewSchema(fields, nil), []arrow.Array{ids}, int64(x.N))
+	ids.Release()
+	defer in.Release()
+	if err := writeLabeledBatch(w, schema, in, x, probs, preds, x.Classes, &labeled); err != nil {
+		return 0, 0, err
+	}
+	return x.N, labeled, w.Close()
+}
+
+// labelFields are the columns a labels file adds.
+func labelFields(oc label.OutputColumns) []arrow.Field {
+	var fields []arrow.Field
+	for _, c := range oc.Probs {
+		fields = append(fields, arrow.Field{Name: c, Type: arrow.PrimitiveTypes.Float64})
+	}
+	return append(fields, arrow.Field{Name: oc.Label, Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: oc.Votes, Type: arrow.PrimitiveTypes.Int64})
 }
 
 // writeLabels streams dataPath through the LFs and the label model and
@@ -309,12 +393,7 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 		names[i] = fl.Name
 	}
 	oc = label.OutputNames(names, f.Labels)
-	fields := append([]arrow.Field(nil), inFields...)
-	for _, c := range oc.Probs {
-		fields = append(fields, arrow.Field{Name: c, Type: arrow.PrimitiveTypes.Float64})
-	}
-	fields = append(fields, arrow.Field{Name: oc.Label, Type: arrow.BinaryTypes.String},
-		arrow.Field{Name: oc.Votes, Type: arrow.PrimitiveTypes.Int64})
+	fields := append(append([]arrow.Field(nil), inFields...), labelFields(oc)...)
 	schema := arrow.NewSchema(fields, nil)
 	w, err := data.Create(out, schema, data.WriteOptions{})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -129,7 +130,7 @@ func TestLabelErrors(t *testing.T) {
 		{[]string{"label", "apply", "--lfs", lfs, "--data", quote, "--out", out}, 1, "quote.csv"},
 		{[]string{"label", "apply", "--lfs", lfs, "--data", filepath.Join(dir, "nope.csv"), "--out", out}, 1, "nope.csv: no such file"},
 		{[]string{"label", "apply", "--lfs", "../../label/testdata/lfs.yaml", "--data", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "v.csv")}, 1, "votes are saved as Parquet"},
-		{[]string{"label", "fit", "--votes", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "m.json")}, 1, "not a dawn votes file"},
+		{[]string{"label", "fit", "--votes", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "m.json")}, 1, "is this the data rather than its votes?"},
 		{[]string{"label", "nope"}, 2, `unknown subcommand "nope"`},
 		{[]string{"nope"}, 2, `unknown command "nope"`},
 	}
@@ -284,5 +285,32 @@ func TestLabelInspect(t *testing.T) {
 	code, _, errs = runDawn(t, "label", "inspect", "--lfs", lfs, "--data", data, "--lf", "kw_my", "--show", "wrong")
 	if code == 0 || !strings.Contains(errs, "needs --gold") {
 		t.Errorf("wrong without gold: exit %d, %s", code, errs)
+	}
+}
+
+// label fit and label predict --votes take a NumPy vote matrix (written
+// by NumPy: label/testdata/votes/make_npy.py); majority vote by hand.
+func TestLabelFitPredictNPY(t *testing.T) {
+	dir := t.TempDir()
+	npy, model, out := "../../label/testdata/votes/L_int64.npy", filepath.Join(dir, "m.json"), filepath.Join(dir, "labels.csv")
+	if code, _, errs := runDawn(t, "label", "fit", "--votes", npy, "--classes", "a,b,c", "--method", "majority", "--out", model); code != 0 {
+		t.Fatalf("fit: %s", errs)
+	}
+	if code, _, errs := runDawn(t, "label", "predict", "--model", model, "--votes", npy, "--out", out); code != 0 {
+		t.Fatalf("predict: %s", errs)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rows: [0 1 -1] tie, [-1 -1 -1] none, [1 1 0] b, [2 -1 1] tie.
+	third := strconv.FormatFloat(1.0/3, 'g', -1, 64)
+	want := "row,prob_a,prob_b,prob_c,label,votes\n" +
+		"0,0.5,0.5,0,,2\n" +
+		"1," + third + "," + third + "," + third + ",,0\n" +
+		"2,0,1,0,b,3\n" +
+		"3,0,0.5,0.5,,2\n"
+	if string(b) != want {
+		t.Errorf("labels:\n%s\nwant:\n%s", b, want)
 	}
 }
