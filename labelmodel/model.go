@@ -96,6 +96,10 @@ type Options struct {
 	Workers int
 }
 
+// WithDefaults returns o with its zero fields set to the defaults a fit
+// uses, e.g. for recording the values used.
+func (o Options) WithDefaults() Options { return o.withDefaults() }
+
 func (o Options) withDefaults() Options {
 	if o.Epochs == 0 {
 		o.Epochs = 100

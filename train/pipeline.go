@@ -61,6 +61,10 @@ type Report struct {
 	Seconds    float64     `json:"seconds"`
 	RowsPerSec float64     `json:"rows_per_second"`
 	History    []EpochStat `json:"history,omitempty"`
+	// Params are the hyperparameters used, after defaults: what a tracking
+	// run should record (not the raw flags).
+	Params map[string]string `json:"params"`
+	RunID  string            `json:"run_id,omitempty"`
 }
 
 // ErrProbSum reports probabilistic labels that do not sum to 1.
@@ -151,6 +155,7 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 			rep.ValidAcc = &acc
 		}
 	}
+	rep.Params = usedParams(opt)
 	m := &Model{Kind: kind, Classes: tg.classes, Feat: feat, Params: res.Params, Hyper: hyper(s, opt)}
 	if err := m.Save(s.Out, s.RunID, example(recs[0], feat, 3)); err != nil {
 		return nil, err
@@ -162,6 +167,31 @@ func release(recs []arrow.RecordBatch) {
 	for _, r := range recs {
 		r.Release()
 	}
+}
+
+// usedParams lists the hyperparameters a fit used, after defaults, only
+// those that apply to its model and optimizer.
+func usedParams(o Options) map[string]string {
+	p := map[string]string{
+		"model": string(o.Model), "optimizer": o.Optimizer, "epochs": strconv.Itoa(o.Epochs),
+		"l2": fmt.Sprint(o.L2), "l1": fmt.Sprint(o.L1), "seed": strconv.FormatUint(o.Seed, 10),
+	}
+	if o.Optimizer != "lbfgs" {
+		p["lr"], p["schedule"], p["threads"] = fmt.Sprint(o.LR), o.Schedule, strconv.Itoa(o.Threads)
+		if o.Schedule == "inverse" {
+			p["decay"] = fmt.Sprint(o.Decay)
+		}
+	}
+	if o.Model == MLP {
+		p["hidden"] = strconv.Itoa(o.Hidden)
+	}
+	if o.Precision != "" {
+		p["precision"] = o.Precision
+	}
+	if o.Valid != nil {
+		p["patience"] = strconv.Itoa(o.Patience)
+	}
+	return p
 }
 
 func hyper(s Spec, o Options) map[string]string {

@@ -68,6 +68,30 @@ func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 	return o, nil
 }
 
+// params are the label-model settings a run records: the values used
+// (defaults resolved), only those of the chosen method, plus extra.
+func (m *modelFlags) params(extra map[string]string) map[string]string {
+	p := map[string]string{"method": m.method, "seed": fmt.Sprint(m.seed)}
+	o := labelmodel.Options{Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}.WithDefaults()
+	if m.method == labelmodel.Snorkel {
+		p["epochs"], p["lr"], p["l2"], p["optimizer"] = fmt.Sprint(o.Epochs), fmt.Sprint(o.LR), fmt.Sprint(o.L2), o.Optimizer
+	}
+	if m.method == labelmodel.DawidSkene {
+		p["max_iter"], p["tol"] = fmt.Sprint(o.MaxIter), fmt.Sprint(o.Tol)
+	}
+	switch {
+	case m.method != labelmodel.Snorkel && m.method != labelmodel.Triplet:
+	case m.balance != "":
+		p["class_balance"] = m.balance
+	case m.method == labelmodel.Snorkel:
+		p["class_balance"] = "estimated"
+	default:
+		p["class_balance"] = "uniform"
+	}
+	maps.Copy(p, extra)
+	return p
+}
+
 func fitModel(ctx context.Context, e *env, x *label.Matrix, mf *modelFlags) (labelmodel.Model, error) {
 	opt, err := mf.options(x.K())
 	if err != nil {
@@ -173,7 +197,7 @@ Example:
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	if err := saveLabelModel(*out, lm, lf, schema); err != nil {
+	if err := saveLabelModel(*out, lm, lf, schema, ""); err != nil {
 		return err
 	}
 	sum := label.Analyze(x)
@@ -212,9 +236,9 @@ func lfsAndSchema(lfsPath, dataPath string, df *dataFlags) (*label.File, *arrow.
 
 // saveLabelModel writes a .json label model, or a model directory (type
 // labelmodel: the LFs and the label model together) for any other path.
-func saveLabelModel(path string, lm labelmodel.Model, f *label.File, schema *arrow.Schema) error {
+func saveLabelModel(path string, lm labelmodel.Model, f *label.File, schema *arrow.Schema, runID string) error {
 	if !isJSONPath(path) {
-		return lfmodel.Save(path, f, schema, lm, "")
+		return lfmodel.Save(path, f, schema, lm, runID)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -598,11 +622,8 @@ Example:
 			return err
 		}
 	}
-	al, err := tf.start(ctx, "dawn label run", map[string]string{
-		"method": mf.method, "seed": fmt.Sprint(mf.seed), "epochs": fmt.Sprint(mf.epochs), "lr": fmt.Sprint(mf.lr),
-		"l2": fmt.Sprint(mf.l2), "optimizer": mf.optimizer, "class_balance": mf.balance, "tie_break": *tie,
-		"lfs_file": filepath.Base(*lfs),
-	}, map[string]string{"train": *dataPath, "eval": *evalPath, "lfs": *lfs})
+	al, err := tf.start(ctx, "dawn label run", mf.params(map[string]string{"tie_break": *tie, "lfs_file": filepath.Base(*lfs)}),
+		map[string]string{"train": *dataPath, "eval": *evalPath, "lfs": *lfs})
 	if err != nil {
 		return al.finish(ctx, err)
 	}
@@ -629,7 +650,9 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 	}
 	fitSecs := time.Since(start).Seconds()
 	if modelOut != "" {
-		if err := saveLabelModel(modelOut, lm, f, schema); err != nil {
+		// The run id links the model directory to this run, for
+		// dawn models register.
+		if err := saveLabelModel(modelOut, lm, f, schema, al.runID()); err != nil {
 			return err
 		}
 	}

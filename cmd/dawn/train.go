@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,10 +137,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return usagef("train: name the feature columns: --text, --numeric, --categorical or --features")
 		}
 	}
+	// Hyperparameters are logged after training, as used (defaults
+	// resolved, only those that apply); these describe the data.
 	al, err := tf.start(ctx, "dawn train", map[string]string{
-		"optimizer": o.Optimizer, "epochs": fmt.Sprint(o.Epochs), "lr": fmt.Sprint(o.LR),
-		"schedule": o.Schedule, "l2": fmt.Sprint(o.L2), "l1": fmt.Sprint(o.L1), "threads": fmt.Sprint(o.Threads),
-		"hidden": fmt.Sprint(o.Hidden), "precision": o.Precision, "seed": fmt.Sprint(o.Seed),
 		"target": s.Target, "prob_cols": strings.Join(s.ProbCols, ","), "text": *text, "ngrams": fmt.Sprint(*ngrams),
 		"char_ngrams": *chars, "tfidf": fmt.Sprint(*tfidf), "bits": fmt.Sprint(*bits),
 	}, map[string]string{"train": s.Data, "valid": s.Valid})
@@ -150,6 +151,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 	rep, err := train.Run(ctx, s)
 	if err == nil {
+		rep.RunID = al.runID()
 		err = logTrainRun(ctx, al, rep)
 	}
 	if err := al.finish(ctx, err); err != nil {
@@ -173,6 +175,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "valid acc.  %.4f\n", *rep.ValidAcc)
 	}
 	fmt.Fprintf(e.stdout, "time        %.3fs (%.0f rows/s)\n", rep.Seconds, rep.RowsPerSec)
+	if rep.RunID != "" {
+		fmt.Fprintf(e.stdout, "run         %s\n", rep.RunID)
+	}
 	return nil
 }
 
@@ -193,9 +198,11 @@ func logTrainRun(ctx context.Context, al *autolog, rep *train.Report) error {
 	if err := al.metrics(ctx, m); err != nil {
 		return fmt.Errorf("tracking: log metrics: %w", err)
 	}
-	// The model type is known only after defaults are applied.
-	if err := al.c.LogParam(ctx, al.runID(), "model", rep.Model); err != nil {
-		return fmt.Errorf("tracking: log params: %w", err)
+	// The hyperparameters are known only after defaults are applied.
+	for _, k := range slices.Sorted(maps.Keys(rep.Params)) {
+		if err := al.c.LogParam(ctx, al.runID(), k, rep.Params[k]); err != nil {
+			return fmt.Errorf("tracking: log params: %w", err)
+		}
 	}
 	var hist []tracking.Metric
 	now := tracking.Int64(time.Now().UnixMilli())
