@@ -166,4 +166,23 @@ func TestTrainAutolog(t *testing.T) {
 	if run.Info.Status != "FINISHED" {
 		t.Fatalf("status %s", run.Info.Status)
 	}
+	// dawn eval logs its scores to the model's run, one step per evaluation.
+	for step := 0; step < 2; step++ {
+		code, out, errs = runDawn(t, "eval", "--model", mdir, "--data", labels, "--gold", "label", "--tracking-uri", url, "--json")
+		if code != 0 {
+			t.Fatalf("eval: %s", errs)
+		}
+		var ev struct {
+			Accuracy float64
+			RunID    string `json:"run_id"`
+		}
+		json.Unmarshal([]byte(out), &ev)
+		if ev.RunID != desc.RunID {
+			t.Fatalf("eval logged to %q, want the model's run %q", ev.RunID, desc.RunID)
+		}
+		h, err := c.GetMetricHistory(t.Context(), desc.RunID, "eval_accuracy")
+		if err != nil || len(h) != step+1 || float64(h[step].Value) != ev.Accuracy || int64(h[step].Step) != int64(step) {
+			t.Fatalf("eval_accuracy history %+v (%v), want %d points, the last %v at step %d", h, err, step+1, ev.Accuracy, step)
+		}
+	}
 }
