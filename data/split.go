@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -107,16 +108,7 @@ func Split(file string, recs []arrow.RecordBatch, spec SplitSpec) ([]int, error)
 		fmt.Fprintf(h, "%d\x00%s", spec.Seed, v)
 		return h.Sum64()
 	}
-	slices.SortFunc(order, func(a, b string) int {
-		ka, kb := key(a), key(b)
-		switch {
-		case ka < kb:
-			return -1
-		case ka > kb:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(order, func(a, b string) int { return cmp.Compare(key(a), key(b)) })
 	p, filled := 0, 0
 	for _, v := range order {
 		rows := byVal[v]

@@ -1,6 +1,7 @@
 package label
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,16 +81,7 @@ func Inspect(x *Matrix, spec InspectSpec) ([]int, error) {
 	}
 	if spec.Show == ShowUncertain {
 		top := func(i int) float64 { return slices.Max(spec.Probs[i*k : (i+1)*k]) }
-		slices.SortStableFunc(rows, func(a, b int) int {
-			ta, tb := top(a), top(b)
-			switch {
-			case ta < tb:
-				return -1
-			case ta > tb:
-				return 1
-			}
-			return 0
-		})
+		slices.SortStableFunc(rows, func(a, b int) int { return cmp.Compare(top(a), top(b)) })
 	}
 	return rows, nil
 }

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/internal/suggest"
@@ -75,7 +79,7 @@ Example:
 	}
 	needLF := *show != label.ShowUncovered && *show != label.ShowUncertain
 	switch {
-	case !containsString(label.Shows, *show):
+	case !slices.Contains(label.Shows, *show):
 		return usagef("label inspect: --show %q is not one of %s%s", *show, strings.Join(label.Shows, ", "), suggest.Hint(*show, label.Shows))
 	case needLF && lf < 0:
 		return usagef("label inspect: --show %s needs --lf NAME (LFs: %s)", *show, strings.Join(names, ", "))
@@ -133,7 +137,7 @@ Example:
 	}
 	var texts []string
 	if col != "" {
-		if texts, err = readColumn(*dataPath, col, df); err != nil {
+		if texts, err = readColumn(*dataPath, col, df, nil); err != nil {
 			return err
 		}
 	}
@@ -209,22 +213,21 @@ Example:
 	return nil
 }
 
-func containsString(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// readColumn reads one column of a file as text ("" for null).
-func readColumn(path, column string, df *dataFlags) ([]string, error) {
+// readColumn reads one column of a file as text ("" for null), read as
+// typ when typ is not nil.
+func readColumn(path, column string, df *dataFlags, typ arrow.DataType) ([]string, error) {
 	opt, err := df.options()
 	if err != nil {
 		return nil, err
 	}
 	opt.Columns = []string{column}
+	if typ != nil {
+		opt.Types = maps.Clone(opt.Types)
+		if opt.Types == nil {
+			opt.Types = map[string]arrow.DataType{}
+		}
+		opt.Types[column] = typ
+	}
 	r, err := data.Open(path, opt)
 	if err != nil {
 		return nil, err

@@ -501,48 +501,24 @@ func writeLabeledBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBat
 // readGold reads a gold-label column holding class names or integer ids in
 // the order of classes; empty cells give -1 (no gold label).
 func readGold(path, column string, classes []string, df *dataFlags) ([]int, error) {
-	opt, err := df.options()
-	if err != nil {
+	if err := checkGoldColumn(path, column, df); err != nil {
 		return nil, err
 	}
-	if opt.Types == nil {
-		opt.Types = map[string]arrow.DataType{}
-	}
-	opt.Types[column] = arrow.BinaryTypes.String
-	r, err := data.Open(path, opt)
+	cells, err := readColumn(path, column, df, arrow.BinaryTypes.String)
 	if err != nil {
 		return nil, err
-	}
-	defer r.Close()
-	idx := r.Schema().FieldIndices(column)
-	if len(idx) == 0 {
-		return nil, noGoldColumn(path, column, r.Schema())
 	}
 	byName := make(map[string]int, len(classes))
 	for i, c := range classes {
 		byName[c] = i
 	}
-	var gold []int
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return gold, nil
+	gold := make([]int, len(cells))
+	for i, v := range cells {
+		if gold[i], err = classOf(strings.TrimSpace(v), classes, byName); err != nil {
+			return nil, &data.Error{File: path, Row: int64(i + 1), Column: column, Err: err}
 		}
-		if err != nil {
-			return nil, err
-		}
-		col := rec.Column(idx[0])
-		for i := 0; i < int(rec.NumRows()); i++ {
-			v := strings.TrimSpace(data.FormatValue(col, i))
-			g, err := classOf(v, classes, byName)
-			if err != nil {
-				rec.Release()
-				return nil, &data.Error{File: path, Row: int64(len(gold) + 1), Column: column, Err: err}
-			}
-			gold = append(gold, g)
-		}
-		rec.Release()
 	}
+	return gold, nil
 }
 
 func noGoldColumn(path, column string, schema *arrow.Schema) error {
