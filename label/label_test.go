@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,7 +119,10 @@ func TestLFFileErrors(t *testing.T) {
 		{"two kinds", header + "  - name: t\n    keywords: [x]\n    regex: y\n    label: spam\n", `LF "t": has keywords and regex`},
 		{"no kind", header + "  - name: n\n    label: spam\n", `LF "n": needs one of keywords, regex, when or lookup`},
 		{"one class", "labels: [spam]\nlfs:\n  - name: a\n    keywords: [x]\n    label: spam\n", "at least two class names"},
-		{"unknown key", header + "  - name: a\n    keyword: [x]\n    label: spam\n", "field keyword not found"},
+		{"unknown key", header + "  - name: a\n    keyword: [x]\n    label: spam\n", `lfs.yaml:5: LF "a": unknown key "keyword" (did you mean "keywords"?)`},
+		{"unknown key before the name", header + "  - lable: spam\n    name: b\n    regex: x\n", `lfs.yaml:4: LF "b": unknown key "lable" (did you mean "label"?)`},
+		{"unknown key of an unnamed LF", header + "  - keywords: [x]\n    label: spam\n  - regx: y\n", `lfs.yaml:6: LF "#2": unknown key "regx" (did you mean "regex"?)`},
+		{"unknown top-level key", "label: [a, b]\nlfs: []\n", `lfs.yaml:1: unknown key "label" (did you mean "labels"?)`},
 		{"missing lookup", header + "  - name: l\n    lookup: nope.txt\n    label: spam\n", `LF "l": lookup file: open`},
 		{"no lfs", "labels: [a, b]\n", "no labeling functions"},
 		{"not yaml", "labels: [a, b\n", "did not find expected"},
@@ -232,4 +236,59 @@ func FuzzParseFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestOutputNames(t *testing.T) {
+	for _, tc := range []struct {
+		input []string
+		want  OutputColumns
+	}{
+		{[]string{"SMS"}, OutputColumns{[]string{"prob_ham", "prob_spam"}, "label", "votes"}},
+		{[]string{"SMS", "label"}, OutputColumns{[]string{"prob_ham", "prob_spam"}, "lm_label", "votes"}},
+		{[]string{"Label", "SMS"}, OutputColumns{[]string{"prob_ham", "prob_spam"}, "lm_label", "votes"}},
+		{[]string{"label", "lm_label", "votes", "prob_spam"}, OutputColumns{[]string{"prob_ham", "lm_prob_spam"}, "lm_lm_label", "lm_votes"}},
+	} {
+		got := OutputNames(tc.input, []string{"ham", "spam"})
+		if !slices.Equal(got.Probs, tc.want.Probs) || got.Label != tc.want.Label || got.Votes != tc.want.Votes {
+			t.Errorf("OutputNames(%q) = %+v, want %+v", tc.input, got, tc.want)
+		}
+	}
+}
+
+func TestInspect(t *testing.T) {
+	const A = Abstain
+	// 5 rows × 3 LFs, classes 0/1.
+	x, err := FromDense([][]int{{0, 0, A}, {1, A, 0}, {A, A, A}, {0, 1, 1}, {A, 1, A}}, 3, []string{"a", "b", "c"}, []string{"ham", "spam"}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gold := []int{0, 0, 1, 1, 1}
+	probs := []float64{0.9, 0.1, 0.5, 0.5, 0.8, 0.2, 0.3, 0.7, 0.4, 0.6}
+	for _, tc := range []struct {
+		show string
+		lf   int
+		want []int
+	}{
+		{ShowFires, 0, []int{0, 1, 3}},
+		{ShowWrong, 0, []int{1, 3}},     // a votes spam on ham row 1, ham on spam row 3
+		{ShowConflicts, 0, []int{1, 3}}, // rows 1 (a spam, c ham) and 3 (a ham, b/c spam)
+		{ShowConflicts, 1, []int{3}},
+		{ShowAbstains, 1, []int{1, 2}},
+		{ShowUncovered, -1, []int{2}},
+		{ShowUncertain, -1, []int{1, 4, 3, 2, 0}}, // top probability 0.5, 0.6, 0.7, 0.8, 0.9
+		{ShowUncertain, 1, []int{4, 3, 0}},
+	} {
+		got, err := Inspect(x, InspectSpec{Show: tc.show, LF: tc.lf, Gold: gold, Probs: probs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s of LF %d: rows %v, want %v", tc.show, tc.lf, got, tc.want)
+		}
+	}
+	for _, bad := range []InspectSpec{{Show: "fire", LF: 0}, {Show: ShowFires, LF: -1}, {Show: ShowWrong, LF: 0}, {Show: ShowUncertain, LF: -1}} {
+		if _, err := Inspect(x, bad); err == nil {
+			t.Errorf("Inspect(%+v) accepted", bad)
+		}
+	}
 }

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dawn-ml/dawn/internal/suggest"
 )
 
 // File is the YAML labeling-function file, the domain expert's interface:
@@ -118,6 +122,9 @@ func ParseFile(b []byte, name string) (*File, error) {
 	if err := dec.Decode(&root); err != nil {
 		return nil, fmt.Errorf("label: %s: %w", name, err)
 	}
+	if err := checkKeys(&root, name); err != nil {
+		return nil, err
+	}
 	var f File
 	dec = yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -213,4 +220,57 @@ func (f *File) classID(name string) int {
 		}
 	}
 	return -1
+}
+
+// yamlKeys lists the keys a struct's yaml tags accept.
+func yamlKeys(v any) []string {
+	t := reflect.TypeOf(v)
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+			keys = append(keys, tag)
+		}
+	}
+	return keys
+}
+
+var fileKeys, specKeys = yamlKeys(File{}), yamlKeys(Spec{})
+
+// checkKeys reports the first unknown key of the file or of an LF, with
+// its line, the LF's name and the nearest known key, before the strict
+// decode would report it without them.
+func checkKeys(root *yaml.Node, name string) error {
+	if len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
+		return nil // the decoder reports the shape
+	}
+	m := root.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if !slices.Contains(fileKeys, k.Value) {
+			return fmt.Errorf("label: %s:%d: unknown key %q%s; the file's keys are %s", name, k.Line, k.Value,
+				suggest.Hint(k.Value, fileKeys), strings.Join(fileKeys, ", "))
+		}
+		if k.Value != "lfs" || m.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for j, lf := range m.Content[i+1].Content {
+			if lf.Kind != yaml.MappingNode {
+				continue
+			}
+			lfName := fmt.Sprintf("#%d", j+1)
+			for q := 0; q+1 < len(lf.Content); q += 2 {
+				if lf.Content[q].Value == "name" && lf.Content[q+1].Value != "" {
+					lfName = lf.Content[q+1].Value
+				}
+			}
+			for q := 0; q+1 < len(lf.Content); q += 2 {
+				key := lf.Content[q]
+				if !slices.Contains(specKeys, key.Value) {
+					return &LFError{File: name, Line: key.Line, LF: lfName, Err: fmt.Errorf("unknown key %q%s; an LF's keys are %s",
+						key.Value, suggest.Hint(key.Value, specKeys), strings.Join(specKeys, ", "))}
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -43,7 +43,7 @@ func BenchmarkFit(b *testing.B) {
 	for _, method := range Methods {
 		b.Run(method, func(b *testing.B) {
 			for b.Loop() {
-				m, _ := New(method, Options{Seed: 1})
+				m, _ := New(method, Options{UniformPrior: true, Seed: 1})
 				if err := m.Fit(b.Context(), x); err != nil {
 					b.Fatal(err)
 				}
@@ -62,7 +62,7 @@ func BenchmarkFitStats(b *testing.B) {
 	for _, method := range Methods {
 		b.Run(method, func(b *testing.B) {
 			for b.Loop() {
-				m, _ := New(method, Options{Seed: 1})
+				m, _ := New(method, Options{UniformPrior: true, Seed: 1})
 				if err := m.FitStats(b.Context(), s); err != nil {
 					b.Fatal(err)
 				}
@@ -74,7 +74,7 @@ func BenchmarkFitStats(b *testing.B) {
 func BenchmarkPredictProba(b *testing.B) {
 	x := benchMatrix()
 	for _, method := range Methods {
-		m, _ := New(method, Options{Seed: 1})
+		m, _ := New(method, Options{UniformPrior: true, Seed: 1})
 		if err := m.Fit(b.Context(), x); err != nil {
 			b.Fatal(err)
 		}

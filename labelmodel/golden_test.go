@@ -21,7 +21,7 @@ func TestSaveGolden(t *testing.T) {
 	x, _ := synth(400, []float64{0.6, 0.7, 0.8, 0.9}, []float64{0.5, 0.6, 0.7, 0.8}, []float64{0.3, 0.3, 0.4}, 21)
 	for _, method := range Methods {
 		t.Run(method, func(t *testing.T) {
-			m, _ := New(method, Options{Seed: 5})
+			m, _ := New(method, Options{UniformPrior: true, Seed: 5})
 			if err := m.Fit(t.Context(), x); err != nil {
 				t.Fatal(err)
 			}

@@ -140,7 +140,7 @@ func TestStatsBadMatrix(t *testing.T) {
 
 func TestMajoritySmall(t *testing.T) {
 	x := small(t)
-	m, err := New(Majority, Options{})
+	m, err := New(Majority, Options{UniformPrior: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestMajoritySmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m2, _ := New(Majority, Options{})
+	m2, _ := New(Majority, Options{UniformPrior: true})
 	if err := m2.FitStats(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestSnorkelInitClampPredict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := Options{Epochs: -1}.withDefaults()
+	opt := Options{UniformPrior: true, Epochs: -1}.withDefaults()
 	opt.Epochs = 0
 	f := &snorkelFit{m: 3, k: 2, d: 6, o: s.Overlap(), p: []float64{0.5, 0.5}, opt: opt}
 	if err := f.run(context.Background()); err != nil {
@@ -327,7 +327,7 @@ func TestSnorkelGradient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := Options{Seed: 3, L2: 0.3}.withDefaults()
+	opt := Options{UniformPrior: true, Seed: 3, L2: 0.3}.withDefaults()
 	f := &snorkelFit{m: 4, k: 3, d: 12, o: s.Overlap(), p: []float64{0.3, 0.3, 0.4}, opt: opt}
 	f.init()
 	n := len(f.mu)
@@ -356,7 +356,7 @@ func TestSnorkelOptimizerSteps(t *testing.T) {
 	x, _ := synth(1000, []float64{0.7, 0.8, 0.9}, []float64{0.5, 0.6, 0.7}, []float64{0.5, 0.5}, 6)
 	s, _ := ComputeStats(t.Context(), x, StatsOptions{})
 	mk := func(epochs int) *snorkelFit {
-		opt := Options{Seed: 1, Epochs: epochs}.withDefaults()
+		opt := Options{UniformPrior: true, Seed: 1, Epochs: epochs}.withDefaults()
 		return &snorkelFit{m: 3, k: 2, d: 6, o: s.Overlap(), p: []float64{0.5, 0.5}, opt: opt}
 	}
 	ref := mk(1)
@@ -419,7 +419,7 @@ func TestSnorkelClassBalance(t *testing.T) {
 		want []float64
 		err  string
 	}{
-		{"uniform", Options{}, []float64{0.5, 0.5}, ""},
+		{"uniform", Options{UniformPrior: true}, []float64{0.5, 0.5}, ""},
 		{"given", Options{ClassBalance: []float64{0.3, 0.7}}, []float64{0.3, 0.7}, ""},
 		{"dev", Options{DevLabels: []int{1, 1, 0, 1}}, []float64{0.25, 0.75}, ""},
 		{"dev missing a class", Options{DevLabels: []int{1, 1}}, nil, "no row of class 0"},
@@ -447,7 +447,7 @@ func TestSnorkelClassBalance(t *testing.T) {
 
 func TestDawidSkeneOneIteration(t *testing.T) {
 	x := small(t)
-	m, err := New(DawidSkene, Options{MaxIter: 1})
+	m, err := New(DawidSkene, Options{UniformPrior: true, MaxIter: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,7 +478,7 @@ func TestDawidSkeneOneIteration(t *testing.T) {
 
 func TestDawidSkeneConverges(t *testing.T) {
 	x, _ := synth(5000, []float64{0.6, 0.7, 0.8, 0.9, 0.75}, []float64{0.5, 0.6, 0.7, 0.8, 0.9}, []float64{0.5, 0.5}, 8)
-	m, _ := New(DawidSkene, Options{})
+	m, _ := New(DawidSkene, Options{UniformPrior: true})
 	if err := m.Fit(t.Context(), x); err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +504,7 @@ func TestTripletHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := New(Triplet, Options{})
+	m, _ := New(Triplet, Options{UniformPrior: true})
 	if err := m.Fit(t.Context(), x); err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +540,7 @@ func TestTripletHand(t *testing.T) {
 func TestNeedsThreeLFs(t *testing.T) {
 	x, _ := label.FromDense([][]int{{0, 1}, {1, 1}}, 2, nil, nil, 2)
 	for _, method := range []string{Snorkel, Triplet} {
-		m, _ := New(method, Options{})
+		m, _ := New(method, Options{UniformPrior: true})
 		if err := m.Fit(t.Context(), x); err == nil || !strings.Contains(err.Error(), "at least 3") {
 			t.Errorf("%s: error %v, want one about 3 LFs", method, err)
 		}
@@ -553,11 +553,11 @@ func TestNewErrors(t *testing.T) {
 		opt    Options
 		want   string
 	}{
-		{"metal", Options{}, "unknown method"},
-		{Snorkel, Options{Seed: 1 << 32}, "below 2^32"},
-		{Snorkel, Options{Optimizer: "rmsprop"}, "optimizer"},
+		{"metal", Options{UniformPrior: true}, "unknown method"},
+		{Snorkel, Options{UniformPrior: true, Seed: 1 << 32}, "below 2^32"},
+		{Snorkel, Options{UniformPrior: true, Optimizer: "rmsprop"}, "optimizer"},
 		{Snorkel, Options{ClassBalance: []float64{0.5, 0}}, "positive prior"},
-		{Snorkel, Options{MuEps: 0.7}, "mu eps"},
+		{Snorkel, Options{UniformPrior: true, MuEps: 0.7}, "mu eps"},
 	} {
 		if _, err := New(tc.method, tc.opt); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%q, %+v): error %v, want %q", tc.method, tc.opt, err, tc.want)
@@ -570,7 +570,7 @@ func TestDeterministic(t *testing.T) {
 	for _, method := range Methods {
 		var outs [][]float64
 		for _, workers := range []int{1, 3} {
-			m, _ := New(method, Options{Seed: 11, Workers: workers})
+			m, _ := New(method, Options{UniformPrior: true, Seed: 11, Workers: workers})
 			if err := m.Fit(t.Context(), x); err != nil {
 				t.Fatal(err)
 			}
@@ -591,12 +591,12 @@ func TestDeterministic(t *testing.T) {
 
 func TestAdam(t *testing.T) {
 	x, gold := synth(20_000, []float64{0.6, 0.7, 0.8, 0.9, 0.75}, []float64{0.5, 0.6, 0.7, 0.8, 0.9}, []float64{0.5, 0.5}, 10)
-	m, _ := New(Snorkel, Options{Optimizer: Adam, Epochs: 300, Seed: 1})
+	m, _ := New(Snorkel, Options{UniformPrior: true, Optimizer: Adam, Epochs: 300, Seed: 1})
 	if err := m.Fit(t.Context(), x); err != nil {
 		t.Fatal(err)
 	}
 	pred, _ := m.Predict(x, TieRandom, 0)
-	mv, _ := New(Majority, Options{})
+	mv, _ := New(Majority, Options{UniformPrior: true})
 	mv.Fit(t.Context(), x)
 	mvPred, _ := mv.Predict(x, TieRandom, 0)
 	if a, b := accuracy(pred, gold), accuracy(mvPred, gold); a <= b {
@@ -608,7 +608,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	x, _ := synth(3000, []float64{0.6, 0.7, 0.8, 0.9}, []float64{0.5, 0.6, 0.7, 0.8}, []float64{0.3, 0.3, 0.4}, 12)
 	for _, method := range Methods {
 		t.Run(method, func(t *testing.T) {
-			m, _ := New(method, Options{Seed: 2})
+			m, _ := New(method, Options{UniformPrior: true, Seed: 2})
 			if err := m.Fit(t.Context(), x); err != nil {
 				t.Fatal(err)
 			}
@@ -675,7 +675,7 @@ func TestLoadErrors(t *testing.T) {
 func TestUnfitted(t *testing.T) {
 	x := small(t)
 	for _, method := range Methods {
-		m, _ := New(method, Options{})
+		m, _ := New(method, Options{UniformPrior: true})
 		if _, err := m.PredictProba(x); err == nil || !strings.Contains(err.Error(), "not fitted") {
 			t.Errorf("%s: predict before fit: %v", method, err)
 		}
@@ -689,7 +689,7 @@ func TestFitCancelled(t *testing.T) {
 	x, _ := synth(200_000, []float64{0.6, 0.7, 0.8}, []float64{0.5, 0.6, 0.7}, []float64{0.5, 0.5}, 1)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	m, _ := New(Snorkel, Options{})
+	m, _ := New(Snorkel, Options{UniformPrior: true})
 	if err := m.Fit(ctx, x); err == nil || !strings.Contains(err.Error(), "canceled") {
 		t.Errorf("fit with a cancelled context: %v", err)
 	}
@@ -698,7 +698,7 @@ func TestFitCancelled(t *testing.T) {
 func FuzzLoad(f *testing.F) {
 	x, _ := synth(500, []float64{0.6, 0.7, 0.8}, []float64{0.5, 0.6, 0.7}, []float64{0.3, 0.3, 0.4}, 1)
 	for _, method := range Methods {
-		m, _ := New(method, Options{})
+		m, _ := New(method, Options{UniformPrior: true})
 		if err := m.Fit(context.Background(), x); err != nil {
 			f.Fatal(err)
 		}
@@ -773,7 +773,7 @@ func ExampleNew() {
 	votes, _ := label.FromDense([][]int{
 		{0, 0, -1}, {1, 1, 1}, {1, -1, 1}, {0, 0, 1}, {-1, 1, 1}, {0, 0, 0},
 	}, 3, []string{"kw_free", "re_link", "short"}, []string{"ham", "spam"}, 2)
-	m, _ := New(Snorkel, Options{Seed: 123, Epochs: 500})
+	m, _ := New(Snorkel, Options{UniformPrior: true, Seed: 123, Epochs: 500})
 	if err := m.Fit(context.Background(), votes); err != nil {
 		fmt.Println(err)
 		return
@@ -809,20 +809,20 @@ func TestSnorkelDocExamples(t *testing.T) {
 	// predict: L = [[0, 0, -1], [1, 1, -1], [0, 0, -1]] → [0, 1, 0].
 	L := [][]int{{0, 0, -1}, {1, 1, -1}, {0, 0, -1}}
 	for seed := uint64(0); seed < 5; seed++ {
-		if got := predict(fit(L, Options{Seed: seed}), L); !slices.Equal(got, []int{0, 1, 0}) {
+		if got := predict(fit(L, Options{UniformPrior: true, Seed: seed}), L); !slices.Equal(got, []int{0, 1, 0}) {
 			t.Errorf("seed %d: predict %v, want [0 1 0]", seed, got)
 		}
 	}
 	// score: L = [[1, 1, -1], [0, 0, -1], [1, 1, -1]], Y = [1, 1, 1] →
 	// accuracy 2/3, f1 0.8, i.e. predictions [1 0 1].
 	L = [][]int{{1, 1, -1}, {0, 0, -1}, {1, 1, -1}}
-	if got := predict(fit(L, Options{}), L); !slices.Equal(got, []int{1, 0, 1}) {
+	if got := predict(fit(L, Options{UniformPrior: true}), L); !slices.Equal(got, []int{1, 0, 1}) {
 		t.Errorf("score example: predict %v, want [1 0 1]", got)
 	}
 	// predict_proba (doctest skipped in Snorkel): [[0,0,0],[1,1,1],[1,1,1]]
 	// → rounded [[1 0] [0 1] [0 1]].
 	L = [][]int{{0, 0, 0}, {1, 1, 1}, {1, 1, 1}}
-	m := fit(L, Options{Seed: 123})
+	m := fit(L, Options{UniformPrior: true, Seed: 123})
 	x, _ := label.FromDense(L, 3, nil, nil, 2)
 	p, _ := m.PredictProba(x)
 	for i, v := range p {
@@ -833,7 +833,7 @@ func TestSnorkelDocExamples(t *testing.T) {
 	}
 	// get_weights (skipped doctest): [[1,1,1],[1,1,-1],[-1,0,0],[0,0,0]],
 	// seed 123 → around(weights, 2) = [0.99 0.99 0.99].
-	m = fit([][]int{{1, 1, 1}, {1, 1, -1}, {-1, 0, 0}, {0, 0, 0}}, Options{Seed: 123})
+	m = fit([][]int{{1, 1, 1}, {1, 1, -1}, {-1, 0, 0}, {0, 0, 0}}, Options{UniformPrior: true, Seed: 123})
 	for _, w := range m.LFAccuracies() {
 		if math.Round(w*100) != 99 {
 			t.Errorf("get_weights example: %v, want all 0.99 rounded", m.LFAccuracies())

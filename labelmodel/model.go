@@ -74,11 +74,19 @@ type Options struct {
 	PrecInit  float64 // prior LF precision for the init; default 0.7
 	MuEps     float64 // clamp mu to [MuEps, 1−MuEps]; default min(0.01, 10^−ceil(log10 n))
 
-	// Class balance, Snorkel's order of preference: ClassBalance if set,
-	// else estimated from DevLabels (class ids) if set, else uniform. Used
-	// by Snorkel and Triplet; Dawid–Skene learns its own; Majority has none.
+	// Class balance, in order of preference: ClassBalance if set, else
+	// estimated from DevLabels (class ids) if set, else uniform if
+	// UniformPrior (Snorkel v0.10's default), else estimated from the votes
+	// by Dawid–Skene EM (abstaining counts as an observed outcome, so rows
+	// no LF votes on inform the prior too). Triplet takes uniform rather
+	// than the estimate unless a balance or dev labels are given. Used by
+	// Snorkel and Triplet;
+	// Dawid–Skene learns its own; Majority has none. A model whose prior is
+	// uniform while the votes' estimate is not (some class further than
+	// ImbalanceWarn from 1/k) reports it in Warnings.
 	ClassBalance []float64
 	DevLabels    []int
+	UniformPrior bool
 
 	// Dawid–Skene EM.
 	MaxIter int     // default 100
@@ -87,6 +95,10 @@ type Options struct {
 	// Workers for the statistics pass and prediction; 0 means GOMAXPROCS.
 	Workers int
 }
+
+// WithDefaults returns o with its zero fields set to the defaults a fit
+// uses, e.g. for recording the values used.
+func (o Options) WithDefaults() Options { return o.withDefaults() }
 
 func (o Options) withDefaults() Options {
 	if o.Epochs == 0 {
@@ -171,6 +183,45 @@ func fitMatrix(ctx context.Context, m Model, x *label.Matrix, patterns bool, wor
 // header is what every fitted model knows about its data.
 type header struct {
 	lfs, classes []string
+	warnings     []string
+	prior        string // where the class balance came from (a Prior* constant)
+}
+
+// Warnings returns advice about a fit, such as a uniform prior on votes
+// that suggest imbalanced classes; nil when there is none.
+func (h *header) Warnings() []string { return h.warnings }
+
+// PriorSource says where the class balance came from: PriorGiven,
+// PriorDev, PriorUniform or PriorEstimated ("" for models that learn or
+// have no prior).
+func (h *header) PriorSource() string { return h.prior }
+
+// Where a model's class balance came from.
+const (
+	PriorGiven     = "given"
+	PriorDev       = "dev labels"
+	PriorUniform   = "uniform"
+	PriorEstimated = "estimated from the votes (Dawid–Skene EM)"
+)
+
+// ImbalanceWarn is how far from 1/k some class of the votes' estimated
+// balance must be for a uniform prior to draw a warning.
+const ImbalanceWarn = 0.1
+
+// Warnings returns a fitted model's advice (see Options), or nil.
+func Warnings(m Model) []string {
+	if w, ok := m.(interface{ Warnings() []string }); ok {
+		return w.Warnings()
+	}
+	return nil
+}
+
+// PriorSource returns where m's class balance came from, or "".
+func PriorSource(m Model) string {
+	if w, ok := m.(interface{ PriorSource() string }); ok {
+		return w.PriorSource()
+	}
+	return ""
 }
 
 func (h *header) LFs() []string     { return h.lfs }
@@ -208,37 +259,118 @@ func (h *header) check(method string, x *label.Matrix) error {
 	return nil
 }
 
-// classBalance resolves Snorkel's class-balance preference: given, else
-// from dev labels, else uniform.
-func classBalance(opt Options, k int) ([]float64, error) {
+// classBalance resolves the class-balance preference of Options (given,
+// dev labels, uniform, estimated from the votes) and returns the prior, its
+// source and any warning.
+func classBalance(ctx context.Context, opt Options, s *Stats) (p []float64, source string, warnings []string, err error) {
+	k := s.K
 	switch {
 	case opt.ClassBalance != nil:
 		if len(opt.ClassBalance) != k {
-			return nil, fmt.Errorf("class balance has %d entries, want %d (one per class)", len(opt.ClassBalance), k)
+			return nil, "", nil, fmt.Errorf("class balance has %d entries, want %d (one per class)", len(opt.ClassBalance), k)
 		}
-		return slices.Clone(opt.ClassBalance), nil
+		p, source = slices.Clone(opt.ClassBalance), PriorGiven
 	case opt.DevLabels != nil:
 		counts := make([]float64, k)
 		for i, y := range opt.DevLabels {
 			if y < 0 || y >= k {
-				return nil, fmt.Errorf("dev label %d (row %d) is not a class id in 0..%d", y, i, k-1)
+				return nil, "", nil, fmt.Errorf("dev label %d (row %d) is not a class id in 0..%d", y, i, k-1)
 			}
 			counts[y]++
 		}
-		p := make([]float64, k)
+		p = make([]float64, k)
 		for c := range counts {
 			if counts[c] == 0 {
-				return nil, fmt.Errorf("dev labels have no row of class %d; cannot estimate its prior", c)
+				return nil, "", nil, fmt.Errorf("dev labels have no row of class %d; cannot estimate its prior", c)
 			}
 			p[c] = counts[c] / float64(len(opt.DevLabels))
 		}
-		return p, nil
+		source = PriorDev
+	case opt.UniformPrior:
+		p, source = uniform(k), PriorUniform
+	default:
+		if s.Patterns == nil {
+			return nil, "", nil, fmt.Errorf("estimating the class balance needs the statistics' pattern table; give a class balance or set UniformPrior")
+		}
+		if p, err = EstimateClassBalance(ctx, s, opt); err != nil {
+			return nil, "", nil, err
+		}
+		return p, PriorEstimated, nil, nil
 	}
+	if isUniform(p) && s.Patterns != nil {
+		est, err := EstimateClassBalance(ctx, s, opt)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if far(est) {
+			warnings = append(warnings, fmt.Sprintf("the class prior is uniform, but the votes suggest imbalanced classes (%s, Dawid–Skene estimate); a wrong prior can cost much accuracy: give the class balance, or let it be estimated", formatBalance(s.Classes, est)))
+		}
+	}
+	return p, source, warnings, nil
+}
+
+// EstimateClassBalance estimates P(Y) from the votes alone: the prior of a
+// Dawid–Skene EM fit (s needs its pattern table). Each class gets at least
+// 1e-3, so that no class is ruled out by the prior.
+func EstimateClassBalance(ctx context.Context, s *Stats, opt Options) ([]float64, error) {
+	ds := &dsModel{opt: opt.withDefaults()}
+	if err := ds.FitStats(ctx, s); err != nil {
+		return nil, fmt.Errorf("estimate class balance: %w", err)
+	}
+	p := slices.Clone(ds.prior)
+	for c := range p {
+		if !(p[c] >= 1e-3) {
+			p[c] = 1e-3
+		}
+	}
+	return normalized(p), nil
+}
+
+func uniform(k int) []float64 {
 	p := make([]float64, k)
 	for c := range p {
 		p[c] = 1 / float64(k)
 	}
-	return p, nil
+	return p
+}
+
+func normalized(p []float64) []float64 {
+	var z float64
+	for _, v := range p {
+		z += v
+	}
+	out := make([]float64, len(p))
+	for c, v := range p {
+		out[c] = v / z
+	}
+	return out
+}
+
+func isUniform(p []float64) bool {
+	for _, v := range p {
+		if math.Abs(v-1/float64(len(p))) > 1e-9 {
+			return false
+		}
+	}
+	return true
+}
+
+// far reports whether some class of p is more than ImbalanceWarn from 1/k.
+func far(p []float64) bool {
+	for _, v := range p {
+		if math.Abs(v-1/float64(len(p))) > ImbalanceWarn {
+			return true
+		}
+	}
+	return false
+}
+
+func formatBalance(classes []string, p []float64) string {
+	parts := make([]string, len(p))
+	for c, v := range p {
+		parts[c] = fmt.Sprintf("%s %.3f", classes[c], v)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // predictRows fills out (n×k) by calling row(i, votes…, dst) for every row
@@ -274,4 +406,17 @@ func normalizeLog(s []float64) {
 	for i := range s {
 		s[i] /= z
 	}
+}
+
+// needsPatterns reports whether a fit with opt estimates the class balance
+// from the votes (to use it, or to warn about a uniform prior), which needs
+// the pattern table.
+func needsPatterns(opt Options) bool {
+	switch {
+	case opt.ClassBalance != nil:
+		return isUniform(normalized(opt.ClassBalance))
+	case opt.DevLabels != nil:
+		return false
+	}
+	return true
 }

@@ -25,11 +25,11 @@ type snorkelModel struct {
 func (m *snorkelModel) Method() string { return Snorkel }
 
 func (m *snorkelModel) Fit(ctx context.Context, x *label.Matrix) error {
-	return fitMatrix(ctx, m, x, false, m.opt.Workers)
+	return fitMatrix(ctx, m, x, needsPatterns(m.opt), m.opt.Workers)
 }
 
-// FitStats runs Snorkel's fit on the overlap matrix: class balance (given,
-// from dev labels, or uniform), init, Epochs full-batch optimizer steps,
+// FitStats runs Snorkel's fit on the overlap matrix: class balance (see
+// Options), init, Epochs full-batch optimizer steps,
 // clamping to [ε, 1−ε] and the label-swap symmetry fix.
 func (m *snorkelModel) FitStats(ctx context.Context, s *Stats) error {
 	if s.M < 3 {
@@ -38,7 +38,7 @@ func (m *snorkelModel) FitStats(ctx context.Context, s *Stats) error {
 	if s.N == 0 {
 		return fmt.Errorf("labelmodel: fit snorkel: label matrix has no rows")
 	}
-	p, err := classBalance(m.opt, s.K)
+	p, source, warn, err := classBalance(ctx, m.opt, s)
 	if err != nil {
 		return fmt.Errorf("labelmodel: fit snorkel: %w", err)
 	}
@@ -54,7 +54,7 @@ func (m *snorkelModel) FitStats(ctx context.Context, s *Stats) error {
 		f.mu[i] = min(max(v, eps), 1-eps)
 	}
 	breakSymmetry(f.mu, p, s.M, s.K)
-	m.header = header{lfs: s.LFs, classes: s.Classes}
+	m.header = header{lfs: s.LFs, classes: s.Classes, warnings: warn, prior: source}
 	m.mu, m.p, m.coverage, m.n, m.loss = f.mu, p, s.Coverage(), s.N, f.loss
 	return nil
 }

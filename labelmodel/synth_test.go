@@ -3,6 +3,7 @@ package labelmodel
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/dawn-ml/dawn/label"
@@ -75,7 +76,7 @@ func TestPlanted(t *testing.T) {
 			x, gold := synth(100_000, acc, cov, tc.prior, 1)
 			mvAcc := -1.0
 			for _, method := range []string{Majority, Snorkel, DawidSkene, Triplet} {
-				opt := Options{Seed: 1}
+				opt := Options{UniformPrior: true, Seed: 1}
 				if method == Snorkel || method == Triplet {
 					// Snorkel's own recipe: class balance from a dev set.
 					dev := gold[:500]
@@ -116,5 +117,49 @@ func TestPlanted(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEstimatedClassBalance: with no class balance given, Snorkel takes
+// the prior from the votes (Triplet stays uniform and warns); on planted data (LFs that vote
+// independently of Y) it recovers the planted prior within ±0.02, the
+// model reports the source, and a uniform prior on the same votes draws a
+// warning naming the estimate, while balanced votes draw none.
+func TestEstimatedClassBalance(t *testing.T) {
+	acc := linspace(0.6, 0.9, 6)
+	cov := []float64{0.9, 0.3, 0.6, 0.8, 0.4, 0.7}
+	for _, prior := range [][]float64{{0.87, 0.13}, {0.5, 0.5}, {0.6, 0.3, 0.1}} {
+		x, _ := synth(50_000, acc, cov, prior, 3)
+		tr, _ := New(Triplet, Options{})
+		if err := tr.Fit(t.Context(), x); err != nil {
+			t.Fatal(err)
+		}
+		if PriorSource(tr) != PriorUniform || far(prior) != (len(Warnings(tr)) == 1) {
+			t.Errorf("triplet, prior %v: source %q, warnings %q", prior, PriorSource(tr), Warnings(tr))
+		}
+		for _, method := range []string{Snorkel} {
+			m, _ := New(method, Options{Seed: 1})
+			if err := m.Fit(t.Context(), x); err != nil {
+				t.Fatal(err)
+			}
+			checkNear(t, method+" estimated prior", m.ClassBalance(), prior, 0.02)
+			if got := PriorSource(m); got != PriorEstimated {
+				t.Errorf("%s: prior source %q, want %q", method, got, PriorEstimated)
+			}
+			if w := Warnings(m); w != nil {
+				t.Errorf("%s: estimated prior drew warnings %q", method, w)
+			}
+			u, _ := New(method, Options{Seed: 1, UniformPrior: true})
+			if err := u.Fit(t.Context(), x); err != nil {
+				t.Fatal(err)
+			}
+			w := Warnings(u)
+			if far(prior) != (len(w) == 1) {
+				t.Errorf("%s, prior %v: uniform prior warnings %q", method, prior, w)
+			}
+			if len(w) == 1 && !strings.Contains(w[0], "imbalanced") {
+				t.Errorf("warning %q does not say why", w[0])
+			}
+		}
 	}
 }

@@ -186,6 +186,10 @@ func (c *Client) SetExperiment(ctx context.Context, name string) (string, error)
 	return id, err
 }
 
+// IsCode reports whether err is a tracking server error with this error
+// code (CodeResourceDoesNotExist, ...).
+func IsCode(err error, code string) bool { return isCode(err, code) }
+
 func isCode(err error, code string) bool {
 	var he *Error
 	return errors.As(err, &he) && he.Code == code

@@ -25,15 +25,22 @@ type Spec struct {
 	Target   string           // hard-label (or, for linreg, numeric) column
 	ProbCols []string         // probabilistic label columns, one per class
 	Weight   string           // optional per-row weight column
-	// KeepAbstain keeps rows where every LF abstained (uniform
-	// probabilities or an empty label), which are dropped by default.
+	// KeepAbstain keeps rows where every LF abstained, which are dropped
+	// by default. A row is all-abstain when VotesCol (the vote count `dawn
+	// label run` writes, "votes") is present in the data and 0; in data
+	// without it, when its probabilities are uniform or its label is empty
+	// or -1.
 	KeepAbstain bool
-	Valid       string  // optional validation file (gold labels in Gold)
-	Gold        string  // gold label column of Valid
-	ValidFrac   float64 // without Valid: hold out this fraction of the training rows
-	Options     Options
-	Out         string // model directory
-	RunID       string
+	VotesCol    string
+	// RequireVotes makes a missing VotesCol an error (it was named by the
+	// user) instead of falling back to the uniform/empty rule.
+	RequireVotes bool
+	Valid        string  // optional validation file (gold labels in Gold)
+	Gold         string  // gold label column of Valid
+	ValidFrac    float64 // without Valid: hold out this fraction of the training rows
+	Options      Options
+	Out          string // model directory
+	RunID        string
 	// ProbTolerance is how far a row's probabilities may sum from 1 (default 1e-3).
 	ProbTolerance float64
 }
@@ -55,6 +62,10 @@ type Report struct {
 	Seconds    float64     `json:"seconds"`
 	RowsPerSec float64     `json:"rows_per_second"`
 	History    []EpochStat `json:"history,omitempty"`
+	// Params are the hyperparameters used, after defaults: what a tracking
+	// run should record (not the raw flags).
+	Params map[string]string `json:"params"`
+	RunID  string            `json:"run_id,omitempty"`
 }
 
 // ErrProbSum reports probabilistic labels that do not sum to 1.
@@ -145,6 +156,7 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 			rep.ValidAcc = &acc
 		}
 	}
+	rep.Params = usedParams(opt)
 	m := &Model{Kind: kind, Classes: tg.classes, Feat: feat, Params: res.Params, Hyper: hyper(s, opt)}
 	if err := m.Save(s.Out, s.RunID, example(recs[0], feat, 3)); err != nil {
 		return nil, err
@@ -156,6 +168,31 @@ func release(recs []arrow.RecordBatch) {
 	for _, r := range recs {
 		r.Release()
 	}
+}
+
+// usedParams lists the hyperparameters a fit used, after defaults, only
+// those that apply to its model and optimizer.
+func usedParams(o Options) map[string]string {
+	p := map[string]string{
+		"model": string(o.Model), "optimizer": o.Optimizer, "epochs": strconv.Itoa(o.Epochs),
+		"l2": fmt.Sprint(o.L2), "l1": fmt.Sprint(o.L1), "seed": strconv.FormatUint(o.Seed, 10),
+	}
+	if o.Optimizer != "lbfgs" {
+		p["lr"], p["schedule"], p["threads"] = fmt.Sprint(o.LR), o.Schedule, strconv.Itoa(o.Threads)
+		if o.Schedule == "inverse" {
+			p["decay"] = fmt.Sprint(o.Decay)
+		}
+	}
+	if o.Model == MLP {
+		p["hidden"] = strconv.Itoa(o.Hidden)
+	}
+	if o.Precision != "" {
+		p["precision"] = o.Precision
+	}
+	if o.Valid != nil {
+		p["patience"] = strconv.Itoa(o.Patience)
+	}
+	return p
 }
 
 func hyper(s Spec, o Options) map[string]string {
@@ -317,6 +354,36 @@ func readTargets(s Spec, recs []arrow.RecordBatch, kind Kind) (*targets, error) 
 			}
 		}
 	}
+	var noVotes []bool // nil: no vote-count column
+	if s.VotesCol != "" && len(recs[0].Schema().FieldIndices(s.VotesCol)) == 0 && s.RequireVotes {
+		_, err := column(recs, s.Data, s.VotesCol, "vote-count")
+		return nil, err
+	}
+	if s.VotesCol != "" && len(recs[0].Schema().FieldIndices(s.VotesCol)) > 0 {
+		cols, _ := column(recs, s.Data, s.VotesCol, "vote-count")
+		row := 0
+		for _, a := range cols {
+			for r := 0; r < a.Len(); r++ {
+				row++
+				txt, v, ok := cell(a, r)
+				if !ok || v < 0 || v != math.Trunc(v) {
+					return nil, fmt.Errorf("train: %s: row %d, column %q: vote count %q is not a whole number ≥ 0", s.Data, row, s.VotesCol, txt)
+				}
+				noVotes = append(noVotes, v == 0)
+			}
+		}
+	}
+	// abstain applies the all-abstain rule to a row whose labels look
+	// like an abstain (uniform probabilities, an empty label) or not.
+	abstain := func(row int, looks bool) bool {
+		if s.KeepAbstain {
+			return false
+		}
+		if noVotes != nil {
+			return noVotes[row]
+		}
+		return looks
+	}
 	switch {
 	case len(s.ProbCols) > 0:
 		if len(s.ProbCols) < 2 {
@@ -360,7 +427,7 @@ func readTargets(s Spec, recs []arrow.RecordBatch, kind Kind) (*targets, error) 
 					}
 				}
 				t.y = append(t.y, p...)
-				if uniform && !s.KeepAbstain {
+				if abstain(row, uniform) {
 					t.dropped++
 				} else {
 					t.keep = append(t.keep, row)
@@ -418,17 +485,21 @@ func readTargets(s Spec, recs []arrow.RecordBatch, kind Kind) (*targets, error) 
 		}
 		for row, l := range labels {
 			y := make([]float64, t.c)
+			var drop bool
 			if isAbstainLabel(l) {
+				// No label to learn from: dropped unless kept, whatever
+				// the vote count says.
 				for k := range y {
 					y[k] = 1 / float64(t.c)
 				}
-				if s.KeepAbstain {
-					t.keep = append(t.keep, row)
-				} else {
-					t.dropped++
-				}
+				drop = !s.KeepAbstain
 			} else {
 				y[id[l]] = 1
+				drop = abstain(row, false)
+			}
+			if drop {
+				t.dropped++
+			} else {
 				t.keep = append(t.keep, row)
 			}
 			t.y = append(t.y, y...)

@@ -46,6 +46,11 @@ func TestLabelRunAutologAndRegister(t *testing.T) {
 	if params["method"] != "majority" || len(params["train_digest"]) != 16 {
 		t.Fatalf("params %v", params)
 	}
+	for _, k := range []string{"epochs", "lr", "optimizer", "class_balance"} {
+		if v, ok := params[k]; ok {
+			t.Errorf("majority vote logged %s=%s, a setting it does not have", k, v)
+		}
+	}
 	metrics := map[string]float64{}
 	for _, m := range run.Data.Metrics {
 		metrics[m.Key] = float64(m.Value)
@@ -96,6 +101,28 @@ func TestLabelRunAutologAndRegister(t *testing.T) {
 			t.Fatalf("register %d: %s", want, out)
 		}
 	}
+	// A model directory from a logged run registers from that run.
+	ldir := filepath.Join(dir, "lm-logged")
+	code, out, errs = runDawn(t, "label", "run", "--lfs", lfs, "--data", data, "--out", filepath.Join(dir, "l3.csv"), "--method", "majority",
+		"--model-out", ldir, "--tracking-uri", url, "--json")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	var lr struct {
+		RunID string `json:"run_id"`
+	}
+	json.Unmarshal([]byte(out), &lr)
+	code, out, errs = runDawn(t, "models", "register", "--model", ldir, "--name", "spam-labeler", "--tracking-uri", url, "--json")
+	if code != 0 {
+		t.Fatalf("register: %s", errs)
+	}
+	var mv struct {
+		RunID string `json:"run_id"`
+	}
+	json.Unmarshal([]byte(out), &mv)
+	if lr.RunID == "" || mv.RunID != lr.RunID {
+		t.Errorf("registered from run %q, want the label run %q", mv.RunID, lr.RunID)
+	}
 	code, _, errs = runDawn(t, "models", "register", "--model", dir, "--name", "x", "--tracking-uri", url)
 	if code != 1 || errs == "" {
 		t.Fatalf("registering a directory without MLmodel: exit %d %s", code, errs)
@@ -111,11 +138,15 @@ func TestTrainAutolog(t *testing.T) {
 		t.Fatal(errs)
 	}
 	mdir := filepath.Join(dir, "m")
-	code, _, errs := runDawn(t, "train", "--data", labels, "--text", "CONTENT", "--prob-cols", "prob_ham,prob_spam",
-		"--keep-abstain", "--epochs", "3", "--workers", "1", "--out", mdir, "--tracking-uri", url, "--experiment", "train")
+	code, out, errs := runDawn(t, "train", "--data", labels, "--text", "CONTENT", "--prob-cols", "prob_ham,prob_spam",
+		"--keep-abstain", "--epochs", "3", "--workers", "1", "--out", mdir, "--tracking-uri", url, "--experiment", "train", "--json")
 	if code != 0 {
 		t.Fatalf("train: exit %d: %s", code, errs)
 	}
+	var rep struct {
+		RunID string `json:"run_id"`
+	}
+	json.Unmarshal([]byte(out), &rep)
 	desc, err := model.Read(mdir)
 	if err != nil {
 		t.Fatal(err)
@@ -131,11 +162,40 @@ func TestTrainAutolog(t *testing.T) {
 	if params["model"] != "logreg" || params["prob_cols"] != "prob_ham,prob_spam" || params["train_digest"] == "" {
 		t.Fatalf("params %v", params)
 	}
+	if rep.RunID != desc.RunID {
+		t.Errorf("train --json run_id %q, MLmodel's %q", rep.RunID, desc.RunID)
+	}
+	// The values used, defaults resolved; none that does not apply.
+	if params["epochs"] != "3" || params["lr"] != "0.1" || params["threads"] != "1" || params["schedule"] != "inverse" {
+		t.Errorf("logged hyperparameters %v, want epochs 3, lr 0.1 (the default used), threads 1", params)
+	}
+	if _, ok := params["hidden"]; ok {
+		t.Errorf("a logistic regression logged hidden=%s", params["hidden"])
+	}
 	hist, err := c.GetMetricHistory(t.Context(), run.Info.RunID, "epoch_train_loss")
 	if err != nil || len(hist) != 3 {
 		t.Fatalf("epoch history %v, %v; want 3 points", hist, err)
 	}
 	if run.Info.Status != "FINISHED" {
 		t.Fatalf("status %s", run.Info.Status)
+	}
+	// dawn eval logs its scores to the model's run, one step per evaluation.
+	for step := 0; step < 2; step++ {
+		code, out, errs = runDawn(t, "eval", "--model", mdir, "--data", labels, "--gold", "label", "--tracking-uri", url, "--json")
+		if code != 0 {
+			t.Fatalf("eval: %s", errs)
+		}
+		var ev struct {
+			Accuracy float64
+			RunID    string `json:"run_id"`
+		}
+		json.Unmarshal([]byte(out), &ev)
+		if ev.RunID != desc.RunID {
+			t.Fatalf("eval logged to %q, want the model's run %q", ev.RunID, desc.RunID)
+		}
+		h, err := c.GetMetricHistory(t.Context(), desc.RunID, "eval_accuracy")
+		if err != nil || len(h) != step+1 || float64(h[step].Value) != ev.Accuracy || int64(h[step].Step) != int64(step) {
+			t.Fatalf("eval_accuracy history %+v (%v), want %d points, the last %v at step %d", h, err, step+1, ev.Accuracy, step)
+		}
 	}
 }

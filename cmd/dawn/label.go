@@ -37,6 +37,7 @@ func labelSubcommands() []subcommand {
 	return []subcommand{
 		{"apply", "apply the LFs to a data file and save the votes", labelApply},
 		{"analyze", "LF coverage, overlaps, conflicts, accuracy", labelAnalyze},
+		{"inspect", "print the rows an LF fires on, gets wrong, conflicts on; uncovered and uncertain rows", labelInspect},
 		{"fit", "fit a label model on saved votes", labelFit},
 		{"predict", "label new data with a fitted label model", labelPredict},
 		{"run", "apply, fit, write labels and report, in one go", labelRun},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/internal/suggest"
 	"github.com/dawn-ml/dawn/label"
 	"github.com/dawn-ml/dawn/labelmodel"
 	"github.com/dawn-ml/dawn/lfmodel"
@@ -43,13 +45,15 @@ func addModelFlags(fs interface {
 	fs.Float64Var(&m.lr, "lr", 0, "snorkel: learning rate (default 0.01)")
 	fs.Float64Var(&m.l2, "l2", 0, "snorkel: l2 penalty towards the initial parameters")
 	fs.StringVar(&m.optimizer, "optimizer", "", "snorkel: sgd (default) or adam")
-	fs.StringVar(&m.balance, "class-balance", "", "class prior as comma-separated probabilities in label order (default: uniform)")
+	fs.StringVar(&m.balance, "class-balance", "", "snorkel, triplet: class prior as comma-separated probabilities in label order, or 'uniform' (Snorkel's default); default: estimated from the votes by Dawid–Skene EM")
 	return m
 }
 
 func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 	o := labelmodel.Options{Seed: m.seed, Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}
-	if m.balance != "" {
+	if strings.EqualFold(strings.TrimSpace(m.balance), "uniform") {
+		o.UniformPrior = true
+	} else if m.balance != "" {
 		for _, s := range strings.Split(m.balance, ",") {
 			p, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 			if err != nil {
@@ -64,7 +68,31 @@ func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 	return o, nil
 }
 
-func fitModel(ctx context.Context, x *label.Matrix, mf *modelFlags) (labelmodel.Model, error) {
+// params are the label-model settings a run records: the values used
+// (defaults resolved), only those of the chosen method, plus extra.
+func (m *modelFlags) params(extra map[string]string) map[string]string {
+	p := map[string]string{"method": m.method, "seed": fmt.Sprint(m.seed)}
+	o := labelmodel.Options{Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}.WithDefaults()
+	if m.method == labelmodel.Snorkel {
+		p["epochs"], p["lr"], p["l2"], p["optimizer"] = fmt.Sprint(o.Epochs), fmt.Sprint(o.LR), fmt.Sprint(o.L2), o.Optimizer
+	}
+	if m.method == labelmodel.DawidSkene {
+		p["max_iter"], p["tol"] = fmt.Sprint(o.MaxIter), fmt.Sprint(o.Tol)
+	}
+	switch {
+	case m.method != labelmodel.Snorkel && m.method != labelmodel.Triplet:
+	case m.balance != "":
+		p["class_balance"] = m.balance
+	case m.method == labelmodel.Snorkel:
+		p["class_balance"] = "estimated"
+	default:
+		p["class_balance"] = "uniform"
+	}
+	maps.Copy(p, extra)
+	return p
+}
+
+func fitModel(ctx context.Context, e *env, x *label.Matrix, mf *modelFlags) (labelmodel.Model, error) {
 	opt, err := mf.options(x.K())
 	if err != nil {
 		return nil, err
@@ -76,7 +104,45 @@ func fitModel(ctx context.Context, x *label.Matrix, mf *modelFlags) (labelmodel.
 	if err := lm.Fit(ctx, x); err != nil {
 		return nil, err
 	}
+	warnModel(e, lm)
 	return lm, nil
+}
+
+// printBalance prints the class balance a label model used and where it
+// came from.
+func printBalance(e *env, lm labelmodel.Model) {
+	src := labelmodel.PriorSource(lm)
+	if src == "" {
+		return
+	}
+	parts := make([]string, len(lm.Classes()))
+	for c, name := range lm.Classes() {
+		parts[c] = fmt.Sprintf("%s %.3f", name, lm.ClassBalance()[c])
+	}
+	fmt.Fprintf(e.stdout, "class balance: %s (%s)\n", strings.Join(parts, ", "), src)
+}
+
+func describeColumns(oc label.OutputColumns) string {
+	return fmt.Sprintf("columns %s, %s, %s = number of LFs that voted", strings.Join(oc.Probs, ", "), oc.Label, oc.Votes)
+}
+
+// warnModel prints a fitted label model's warnings on stderr.
+func warnModel(e *env, lm labelmodel.Model) {
+	for _, w := range labelmodel.Warnings(lm) {
+		fmt.Fprintf(e.stderr, "dawn: warning: %s label model: %s\n", lm.Method(), w)
+	}
+}
+
+// modelSummary is what fit and run report about a fitted label model.
+func modelSummary(lm labelmodel.Model) map[string]any {
+	m := map[string]any{"class_balance": lm.ClassBalance()}
+	if src := labelmodel.PriorSource(lm); src != "" {
+		m["class_balance_source"] = src
+	}
+	if w := labelmodel.Warnings(lm); w != nil {
+		m["warnings"] = w
+	}
+	return m
 }
 
 func labelFit(ctx context.Context, e *env, args []string) error {
@@ -84,10 +150,16 @@ func labelFit(ctx context.Context, e *env, args []string) error {
 
 Fits a label model to the votes of 'dawn label apply', with no ground truth,
 and saves it as JSON for 'dawn label predict' and 'dawn label analyze --model'.
+The votes may also be a vote matrix made elsewhere: a dense CSV/TSV (a header
+of LF names, cells class ids or names, -1 or empty for abstain), a NumPy .npy
+array (Snorkel's L_train, -1 for abstain) or a Wrench split (.json, class
+names from the label.json beside it); --classes names the class ids.
 
 Example:
-  dawn label fit --votes votes.parquet --method snorkel --epochs 500 --seed 123 --out model.json`)
-	votes := fs.String("votes", "", "votes from 'dawn label apply' (required)")
+  dawn label fit --votes votes.parquet --method snorkel --epochs 500 --seed 123 --out model.json
+  dawn label fit --votes L_train.npy --classes ham,spam --out model.json`)
+	votes := fs.String("votes", "", "votes: .parquet from 'dawn label apply', .csv/.tsv, .npy or Wrench .json (required)")
+	classes := fs.String("classes", "", "for .csv/.npy/.json votes: the class names of ids 0,1,... (default: label.json beside a Wrench file, else 0,1,...)")
 	out := fs.String("out", "", "where to save the model: a .json file, or a model directory (needs --lfs and --data) for dawn predict/serve (required)")
 	lfs := fs.String("lfs", "", "with a model directory: the LF file the votes came from")
 	dataPath := fs.String("data", "", "with a model directory: the data the votes came from (read for its columns only)")
@@ -111,26 +183,33 @@ Example:
 			return err
 		}
 	}
-	x, err := label.LoadMatrix(ctx, *votes)
+	vopt := label.VotesOptions{Classes: splitList(*classes)}
+	if vopt.Classes == nil && lf != nil {
+		vopt.Classes = lf.Labels
+	}
+	x, _, err := label.ReadVotes(ctx, *votes, vopt)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	lm, err := fitModel(ctx, x, mf)
+	lm, err := fitModel(ctx, e, x, mf)
 	if err != nil {
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	if err := saveLabelModel(*out, lm, lf, schema); err != nil {
+	if err := saveLabelModel(*out, lm, lf, schema, ""); err != nil {
 		return err
 	}
 	sum := label.Analyze(x)
 	label.AddLearned(sum, lm.LFAccuracies())
 	if *asJSON {
-		return writeJSON(e.stdout, map[string]any{"method": lm.Method(), "rows": x.N, "seconds": secs,
-			"class_balance": lm.ClassBalance(), "out": *out, "lfs": sum})
+		res := map[string]any{"method": lm.Method(), "rows": x.N, "seconds": secs, "out": *out, "lfs": sum}
+		maps.Copy(res, modelSummary(lm))
+		return writeJSON(e.stdout, res)
 	}
-	fmt.Fprintf(e.stdout, "fitted %s label model on %d rows × %d LFs in %.2fs; saved to %s\n\n", lm.Method(), x.N, x.M(), secs, *out)
+	fmt.Fprintf(e.stdout, "fitted %s label model on %d rows × %d LFs in %.2fs; saved to %s\n", lm.Method(), x.N, x.M(), secs, *out)
+	printBalance(e, lm)
+	fmt.Fprintln(e.stdout)
 	writeAnalysisTable(e.stdout, sum)
 	return nil
 }
@@ -157,9 +236,9 @@ func lfsAndSchema(lfsPath, dataPath string, df *dataFlags) (*label.File, *arrow.
 
 // saveLabelModel writes a .json label model, or a model directory (type
 // labelmodel: the LFs and the label model together) for any other path.
-func saveLabelModel(path string, lm labelmodel.Model, f *label.File, schema *arrow.Schema) error {
+func saveLabelModel(path string, lm labelmodel.Model, f *label.File, schema *arrow.Schema, runID string) error {
 	if !isJSONPath(path) {
-		return lfmodel.Save(path, f, schema, lm, "")
+		return lfmodel.Save(path, f, schema, lm, runID)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -194,16 +273,21 @@ func loadLabelModel(path string) (labelmodel.Model, error) {
 }
 
 func labelPredict(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "label predict", `Usage: dawn label predict --model model.json --lfs lfs.yaml --data new.csv --out labels.csv
+	fs := newFlags(e, "label predict", `Usage: dawn label predict --model model.json (--lfs lfs.yaml --data new.csv | --votes VOTES) --out labels.csv
 
 Applies the LFs to new data and writes its rows with one prob_<class> column
-per class and the argmax class in 'label' (empty where the model abstains).
+per class, the argmax class in 'label' (empty where the model abstains) and
+the number of LFs that voted in 'votes'. With --votes it labels a vote
+matrix instead (any format 'dawn label fit' reads) and writes one line per
+row: row (0-based, as in the votes), the prob_ columns, label and votes.
 
 Example:
-  dawn label predict --model model.json --lfs lfs.yaml --data new.csv --out labels.csv`)
+  dawn label predict --model model.json --lfs lfs.yaml --data new.csv --out labels.csv
+  dawn label predict --model model.json --votes L_test.npy --out labels.csv`)
 	modelPath := fs.String("model", "", "a label model from 'dawn label fit' (required)")
-	lfs := fs.String("lfs", "", "the labeling-function YAML file the model was fitted with (required)")
-	dataPath := fs.String("data", "", "the data to label (required)")
+	lfs := fs.String("lfs", "", "the labeling-function YAML file the model was fitted with (required without --votes)")
+	dataPath := fs.String("data", "", "the data to label (required without --votes)")
+	votesPath := fs.String("votes", "", "label this vote matrix instead of applying LFs to --data")
 	out := fs.String("out", "", "where to write the labeled rows: .csv or .parquet (required)")
 	tie := fs.String("tie-break", defaultTieBreak, "how to label tied rows: random (Snorkel's seeded hash), abstain or true-random")
 	seed := addSeedFlag(fs, "--tie-break true-random")
@@ -212,7 +296,14 @@ Example:
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := required(map[string]string{"--model": *modelPath, "--lfs": *lfs, "--data": *dataPath, "--out": *out}); err != nil {
+	if *votesPath != "" {
+		if *lfs != "" || *dataPath != "" {
+			return usagef("label predict: give --votes or --lfs with --data, not both")
+		}
+		if err := required(map[string]string{"--model": *modelPath, "--out": *out}); err != nil {
+			return err
+		}
+	} else if err := required(map[string]string{"--model": *modelPath, "--lfs": *lfs, "--data": *dataPath, "--out": *out}); err != nil {
 		return err
 	}
 	policy, err := labelmodel.ParseTieBreak(*tie)
@@ -223,58 +314,114 @@ Example:
 	if err != nil {
 		return err
 	}
+	if *votesPath != "" {
+		n, labeled, err := predictVotes(ctx, lm, *votesPath, *out, policy, *seed)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(e.stdout, map[string]any{"rows": n, "labeled": labeled, "out": *out})
+		}
+		fmt.Fprintf(e.stdout, "labeled %d of %d rows of %s; written to %s\n", labeled, n, *votesPath, *out)
+		return nil
+	}
 	f, err := label.LoadFile(*lfs)
 	if err != nil {
 		return err
 	}
-	n, labeled, err := writeLabels(ctx, e, f, *lfs, *dataPath, *out, df, lm, policy, *seed)
+	n, labeled, oc, err := writeLabels(ctx, e, f, *lfs, *dataPath, *out, df, lm, policy, *seed)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(e.stdout, map[string]any{"rows": n, "labeled": labeled, "out": *out})
+		return writeJSON(e.stdout, map[string]any{"rows": n, "labeled": labeled, "out": *out, "columns": oc})
 	}
-	fmt.Fprintf(e.stdout, "labeled %d of %d rows; written to %s\n", labeled, n, *out)
+	fmt.Fprintf(e.stdout, "labeled %d of %d rows; written to %s (%s)\n", labeled, n, *out, describeColumns(oc))
 	return nil
+}
+
+// predictVotes labels a vote matrix file with lm and writes row, the
+// probabilities, the label and the vote count per row.
+func predictVotes(ctx context.Context, lm labelmodel.Model, votesPath, out string, policy labelmodel.TieBreak, seed uint64) (rows, labeled int, err error) {
+	x, _, err := label.ReadVotes(ctx, votesPath, label.VotesOptions{Classes: lm.Classes()})
+	if err != nil {
+		return 0, 0, err
+	}
+	if ext := strings.ToLower(filepath.Ext(votesPath)); (ext == ".npy" || ext == ".json") && len(x.LFs) == len(lm.LFs()) {
+		x.LFs = lm.LFs() // these formats carry no LF names: by position
+	}
+	probs, err := lm.PredictProba(x)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", votesPath, err)
+	}
+	preds, err := labelmodel.ProbsToPreds(probs, x.K(), policy, seed)
+	if err != nil {
+		return 0, 0, err
+	}
+	oc := label.OutputNames([]string{"row"}, x.Classes)
+	fields := []arrow.Field{{Name: "row", Type: arrow.PrimitiveTypes.Int64}}
+	schema := arrow.NewSchema(append(fields, labelFields(oc)...), nil)
+	w, err := data.Create(out, schema, data.WriteOptions{})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer w.Abort()
+	rb := array.NewInt64Builder(memory.DefaultAllocator)
+	for i := 0; i < x.N; i++ {
+		rb.Append(int64(i))
+	}
+	ids := rb.NewArray()
+	rb.Release()
+	in := array.NewRecordBatch(arrow.NewSchema(fields, nil), []arrow.Array{ids}, int64(x.N))
+	ids.Release()
+	defer in.Release()
+	if err := writeLabeledBatch(w, schema, in, x, probs, preds, x.Classes, &labeled); err != nil {
+		return 0, 0, err
+	}
+	return x.N, labeled, w.Close()
+}
+
+// labelFields are the columns a labels file adds.
+func labelFields(oc label.OutputColumns) []arrow.Field {
+	var fields []arrow.Field
+	for _, c := range oc.Probs {
+		fields = append(fields, arrow.Field{Name: c, Type: arrow.PrimitiveTypes.Float64})
+	}
+	return append(fields, arrow.Field{Name: oc.Label, Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: oc.Votes, Type: arrow.PrimitiveTypes.Int64})
 }
 
 // writeLabels streams dataPath through the LFs and the label model and
 // writes each batch with the probability and label columns added.
 func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, out string, df *dataFlags,
-	lm labelmodel.Model, policy labelmodel.TieBreak, seed uint64) (rows, labeled int, err error) {
+	lm labelmodel.Model, policy labelmodel.TieBreak, seed uint64) (rows, labeled int, oc label.OutputColumns, err error) {
 	if strings.Join(lm.Classes(), "\x00") != strings.Join(f.Labels, "\x00") {
-		return 0, 0, fmt.Errorf("the model's classes (%s) differ from %s's labels (%s)", strings.Join(lm.Classes(), ", "), lfsPath, strings.Join(f.Labels, ", "))
+		return 0, 0, oc, fmt.Errorf("the model's classes (%s) differ from %s's labels (%s)", strings.Join(lm.Classes(), ", "), lfsPath, strings.Join(f.Labels, ", "))
 	}
 	opt, err := df.options()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, oc, err
 	}
 	r, err := data.Open(dataPath, opt)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, oc, err
 	}
 	defer r.Close()
 	set, err := label.Compile(f, r.Schema())
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", lfsPath, err)
+		return 0, 0, oc, fmt.Errorf("%s: %w", lfsPath, err)
 	}
 	inFields := r.Schema().Fields()
-	fields := append([]arrow.Field(nil), inFields...)
-	for _, c := range f.Labels {
-		fields = append(fields, arrow.Field{Name: "prob_" + c, Type: arrow.PrimitiveTypes.Float64})
+	names := make([]string, len(inFields))
+	for i, fl := range inFields {
+		names[i] = fl.Name
 	}
-	fields = append(fields, arrow.Field{Name: "label", Type: arrow.BinaryTypes.String})
-	for _, fl := range inFields {
-		for _, add := range fields[len(inFields):] {
-			if fl.Name == add.Name {
-				return 0, 0, fmt.Errorf("%s already has a column %q; rename it before labeling", dataPath, fl.Name)
-			}
-		}
-	}
+	oc = label.OutputNames(names, f.Labels)
+	fields := append(append([]arrow.Field(nil), inFields...), labelFields(oc)...)
 	schema := arrow.NewSchema(fields, nil)
 	w, err := data.Create(out, schema, data.WriteOptions{})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, oc, err
 	}
 	defer w.Abort()
 	bar := newBar(e, "labeling "+dataPath, r.Size())
@@ -286,7 +433,7 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 			break
 		}
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, oc, err
 		}
 		x := &label.Matrix{LFs: set.Names, Classes: set.Classes, RowPtr: []int64{0}}
 		err = set.ApplyBatch(ctx, rec, int64(rows), x, 0)
@@ -298,20 +445,20 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 				preds, err = labelmodel.ProbsToPreds(probs, k, policy, seed)
 			}
 			if err == nil {
-				err = writeLabeledBatch(w, schema, rec, probs, preds, f.Labels, &labeled)
+				err = writeLabeledBatch(w, schema, rec, x, probs, preds, f.Labels, &labeled)
 			}
 		}
 		rows += int(rec.NumRows())
 		rec.Release()
 		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", dataPath, err)
+			return 0, 0, oc, fmt.Errorf("%s: %w", dataPath, err)
 		}
 		bar.Set(r.BytesRead())
 	}
-	return rows, labeled, w.Close()
+	return rows, labeled, oc, w.Close()
 }
 
-func writeLabeledBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBatch, probs []float64, preds []int, classes []string, labeled *int) error {
+func writeLabeledBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBatch, x *label.Matrix, probs []float64, preds []int, classes []string, labeled *int) error {
 	n := int(rec.NumRows())
 	k := len(classes)
 	cols := append([]arrow.Array(nil), rec.Columns()...)
@@ -336,6 +483,13 @@ func writeLabeledBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBat
 	}
 	cols = append(cols, lb.NewArray())
 	lb.Release()
+	vb := array.NewInt64Builder(mem)
+	vb.Reserve(n)
+	for _, c := range x.VoteCounts() {
+		vb.UnsafeAppend(int64(c))
+	}
+	cols = append(cols, vb.NewArray())
+	vb.Release()
 	out := array.NewRecordBatch(schema, cols, int64(n))
 	defer out.Release()
 	for _, c := range cols[rec.NumCols():] {
@@ -347,52 +501,50 @@ func writeLabeledBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBat
 // readGold reads a gold-label column holding class names or integer ids in
 // the order of classes; empty cells give -1 (no gold label).
 func readGold(path, column string, classes []string, df *dataFlags) ([]int, error) {
-	opt, err := df.options()
-	if err != nil {
+	if err := checkGoldColumn(path, column, df); err != nil {
 		return nil, err
 	}
-	if opt.Types == nil {
-		opt.Types = map[string]arrow.DataType{}
-	}
-	opt.Types[column] = arrow.BinaryTypes.String
-	r, err := data.Open(path, opt)
+	cells, err := readColumn(path, column, df, arrow.BinaryTypes.String)
 	if err != nil {
 		return nil, err
-	}
-	defer r.Close()
-	idx := r.Schema().FieldIndices(column)
-	if len(idx) == 0 {
-		names := make([]string, 0)
-		for _, f := range r.Schema().Fields() {
-			names = append(names, f.Name)
-		}
-		return nil, fmt.Errorf("%s: no gold column %q (columns: %s)", path, column, strings.Join(names, ", "))
 	}
 	byName := make(map[string]int, len(classes))
 	for i, c := range classes {
 		byName[c] = i
 	}
-	var gold []int
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return gold, nil
+	gold := make([]int, len(cells))
+	for i, v := range cells {
+		if gold[i], err = classOf(strings.TrimSpace(v), classes, byName); err != nil {
+			return nil, &data.Error{File: path, Row: int64(i + 1), Column: column, Err: err}
 		}
-		if err != nil {
-			return nil, err
-		}
-		col := rec.Column(idx[0])
-		for i := 0; i < int(rec.NumRows()); i++ {
-			v := strings.TrimSpace(data.FormatValue(col, i))
-			g, err := classOf(v, classes, byName)
-			if err != nil {
-				rec.Release()
-				return nil, &data.Error{File: path, Row: int64(len(gold) + 1), Column: column, Err: err}
-			}
-			gold = append(gold, g)
-		}
-		rec.Release()
 	}
+	return gold, nil
+}
+
+func noGoldColumn(path, column string, schema *arrow.Schema) error {
+	names := make([]string, 0, schema.NumFields())
+	for _, f := range schema.Fields() {
+		names = append(names, f.Name)
+	}
+	return fmt.Errorf("%s: no gold column %q%s (columns: %s)", path, column, suggest.Hint(column, names), strings.Join(names, ", "))
+}
+
+// checkGoldColumn fails when a labeled file lacks its gold column, so that
+// a typo stops a command before it writes or logs anything.
+func checkGoldColumn(path, column string, df *dataFlags) error {
+	opt, err := df.options()
+	if err != nil {
+		return err
+	}
+	r, err := data.Open(path, opt)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if len(r.Schema().FieldIndices(column)) == 0 {
+		return usagef("%v", noGoldColumn(path, column, r.Schema()))
+	}
+	return nil
 }
 
 func classOf(v string, classes []string, byName map[string]int) (int, error) {
@@ -443,11 +595,13 @@ Example:
 	if err != nil {
 		return usagef("--tie-break: %v", err)
 	}
-	al, err := tf.start(ctx, "dawn label run", map[string]string{
-		"method": mf.method, "seed": fmt.Sprint(mf.seed), "epochs": fmt.Sprint(mf.epochs), "lr": fmt.Sprint(mf.lr),
-		"l2": fmt.Sprint(mf.l2), "optimizer": mf.optimizer, "class_balance": mf.balance, "tie_break": *tie,
-		"lfs_file": filepath.Base(*lfs),
-	}, map[string]string{"train": *dataPath, "eval": *evalPath, "lfs": *lfs})
+	if *evalPath != "" {
+		if err := checkGoldColumn(*evalPath, *gold, df); err != nil {
+			return err
+		}
+	}
+	al, err := tf.start(ctx, "dawn label run", mf.params(map[string]string{"tie_break": *tie, "lfs_file": filepath.Base(*lfs)}),
+		map[string]string{"train": *dataPath, "eval": *evalPath, "lfs": *lfs})
 	if err != nil {
 		return al.finish(ctx, err)
 	}
@@ -472,26 +626,29 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 		}
 	}
 	start = time.Now()
-	lm, err := fitModel(ctx, x, mf)
+	lm, err := fitModel(ctx, e, x, mf)
 	if err != nil {
 		return err
 	}
 	fitSecs := time.Since(start).Seconds()
 	if modelOut != "" {
-		if err := saveLabelModel(modelOut, lm, f, schema); err != nil {
+		// The run id links the model directory to this run, for
+		// dawn models register.
+		if err := saveLabelModel(modelOut, lm, f, schema, al.runID()); err != nil {
 			return err
 		}
 	}
 	sum := label.Analyze(x)
 	label.AddLearned(sum, lm.LFAccuracies())
-	rows, labeled, err := writeLabels(ctx, e, f, lfsPath, dataPath, out, df, lm, policy, mf.seed)
+	rows, labeled, oc, err := writeLabels(ctx, e, f, lfsPath, dataPath, out, df, lm, policy, mf.seed)
 	if err != nil {
 		return err
 	}
 	result := map[string]any{
 		"method": lm.Method(), "rows": rows, "labeled": labeled, "out": out,
-		"apply_seconds": applySecs, "fit_seconds": fitSecs, "lfs": sum,
+		"apply_seconds": applySecs, "fit_seconds": fitSecs, "lfs": sum, "columns": oc,
 	}
+	maps.Copy(result, modelSummary(lm))
 	var ev *labelmodel.Eval
 	if evalPath != "" {
 		dx, _, _, err := applyLFs(ctx, e, lfsPath, evalPath, df, 0)
@@ -535,8 +692,10 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 	if asJSON {
 		return writeJSON(e.stdout, result)
 	}
-	fmt.Fprintf(e.stdout, "applied %d LFs to %d rows (%.2fs), fitted the %s label model (%.2fs); %d rows labeled, written to %s\n\n",
-		x.M(), x.N, applySecs, lm.Method(), fitSecs, labeled, out)
+	fmt.Fprintf(e.stdout, "applied %d LFs to %d rows (%.2fs), fitted the %s label model (%.2fs); %d rows labeled, written to %s (%s)\n",
+		x.M(), x.N, applySecs, lm.Method(), fitSecs, labeled, out, describeColumns(oc))
+	printBalance(e, lm)
+	fmt.Fprintln(e.stdout)
 	writeAnalysisTable(e.stdout, sum)
 	if ev != nil {
 		fmt.Fprintf(e.stdout, "\nlabel model on %s (%d rows, ties broken by %s): accuracy %.3f, coverage %.3f, accuracy on covered rows %.3f",

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,18 +67,18 @@ func TestLabelPipelineOnFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := "ID,AUTHOR,CONTENT,LIKES,prob_ham,prob_spam,label"
+	wantHeader := "ID,AUTHOR,CONTENT,LIKES,prob_ham,prob_spam,label,votes"
 	if got := strings.Join(rows[0], ","); got != wantHeader {
 		t.Fatalf("header %s, want %s", got, wantHeader)
 	}
 	// Majority vote by hand: row 1 two spam votes; row 2 two ham; row 4 no
 	// vote (uniform, abstain); row 5 spam vs ham tie (abstain); row 6 two
 	// spam and one ham.
-	want := [][3]string{{"0", "1", "spam"}, {"1", "0", "ham"}, {"0", "1", "spam"}, {"0.5", "0.5", ""}, {"0.5", "0.5", ""}, {"0", "1", "spam"}}
+	want := [][4]string{{"0", "1", "spam", "2"}, {"1", "0", "ham", "2"}, {"0", "1", "spam", "2"}, {"0.5", "0.5", "", "0"}, {"0.5", "0.5", "", "2"}, {"0", "1", "spam", "3"}}
 	for i, w := range want {
 		r := rows[i+1]
-		if r[4] != w[0] || r[5] != w[1] || r[6] != w[2] {
-			t.Errorf("row %d: %v, want probs %s,%s label %q", i+1, r[4:], w[0], w[1], w[2])
+		if r[4] != w[0] || r[5] != w[1] || r[6] != w[2] || r[7] != w[3] {
+			t.Errorf("row %d: %v, want probs %s,%s label %q votes %s", i+1, r[4:], w[0], w[1], w[2], w[3])
 		}
 	}
 	code, out, errs = runDawn(t, "label", "analyze", "--lfs", lfs, "--votes", votes, "--data", data, "--gold", "LIKES", "--json")
@@ -128,7 +130,7 @@ func TestLabelErrors(t *testing.T) {
 		{[]string{"label", "apply", "--lfs", lfs, "--data", quote, "--out", out}, 1, "quote.csv"},
 		{[]string{"label", "apply", "--lfs", lfs, "--data", filepath.Join(dir, "nope.csv"), "--out", out}, 1, "nope.csv: no such file"},
 		{[]string{"label", "apply", "--lfs", "../../label/testdata/lfs.yaml", "--data", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "v.csv")}, 1, "votes are saved as Parquet"},
-		{[]string{"label", "fit", "--votes", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "m.json")}, 1, "not a dawn votes file"},
+		{[]string{"label", "fit", "--votes", "../../label/testdata/comments.csv", "--out", filepath.Join(dir, "m.json")}, 1, "is this the data rather than its votes?"},
 		{[]string{"label", "nope"}, 2, `unknown subcommand "nope"`},
 		{[]string{"nope"}, 2, `unknown command "nope"`},
 	}
@@ -206,7 +208,111 @@ func TestLabelModelDirectoryThroughPredict(t *testing.T) {
 	}
 	ga, _ := os.ReadFile(a)
 	gb, _ := os.ReadFile(b)
-	if string(ga) != string(gb) {
+	// dawn predict writes every model's outputs; the vote count is
+	// label predict's own last column.
+	var lines []string
+	for _, l := range strings.SplitAfter(string(gb), "\n") {
+		if i := strings.LastIndex(l, ","); i >= 0 {
+			l = l[:i] + "\n"
+		}
+		lines = append(lines, l)
+	}
+	if string(ga) != strings.Join(lines, "") {
 		t.Fatalf("dawn predict and dawn label predict differ:\n%s\n---\n%s", ga, gb)
+	}
+}
+
+// A gold column named with the wrong case fails before anything is
+// written or logged, and names the column meant.
+func TestLabelRunGoldTypoFailsFirst(t *testing.T) {
+	dir := t.TempDir()
+	out, track := filepath.Join(dir, "labels.csv"), filepath.Join(dir, "mlruns")
+	code, _, errs := runDawn(t, "label", "run", "--lfs", "../../label/testdata/lfs.yaml", "--data", "../../label/testdata/comments.csv",
+		"--out", out, "--valid", "../../label/testdata/comments.csv", "--gold", "likes", "--tracking-uri", track)
+	if code == 0 || !strings.Contains(errs, `no gold column "likes" (did you mean "LIKES"?)`) {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	for _, p := range []string{out, track} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was created by a run that failed on its flags", p)
+		}
+	}
+}
+
+// dawn label inspect prints the rows behind the statistics, numbered as
+// data rows (hand-checked against label/testdata/comments.csv).
+func TestLabelInspect(t *testing.T) {
+	lfs, data := "../../label/testdata/lfs.yaml", "../../label/testdata/comments.csv"
+	for _, tc := range []struct {
+		args []string
+		rows []int
+	}{
+		{[]string{"--lf", "kw_my", "--show", "fires"}, []int{1, 3, 5}},
+		{[]string{"--lf", "kw_my", "--show", "conflicts"}, []int{5}}, // kw_song votes ham there
+		{[]string{"--lf", "kw_my", "--show", "abstains"}, []int{2, 4, 6}},
+		{[]string{"--show", "uncovered"}, []int{4}},
+		{[]string{"--lf", "kw_my", "--show", "fires", "--limit", "2"}, []int{1, 3}},
+	} {
+		args := append([]string{"label", "inspect", "--lfs", lfs, "--data", data, "--json"}, tc.args...)
+		code, out, errs := runDawn(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, errs)
+		}
+		var res struct {
+			Matched int
+			Rows    []struct {
+				Row   int
+				Votes map[string]string
+				Text  string
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, r := range res.Rows {
+			got = append(got, r.Row)
+		}
+		if strings.Join(strings.Fields(fmt.Sprint(got)), ",") != strings.Join(strings.Fields(fmt.Sprint(tc.rows)), ",") {
+			t.Errorf("%v: rows %v, want %v", tc.args, got, tc.rows)
+		}
+		if tc.args[len(tc.args)-1] == "uncovered" && (len(res.Rows) != 1 || res.Rows[0].Text != "army of fans, myth" || len(res.Rows[0].Votes) != 0) {
+			t.Errorf("uncovered row: %+v", res.Rows)
+		}
+	}
+	code, _, errs := runDawn(t, "label", "inspect", "--lfs", lfs, "--data", data, "--lf", "kw_mi", "--show", "fires")
+	if code == 0 || !strings.Contains(errs, `no LF "kw_mi" (did you mean "kw_my"?)`) {
+		t.Errorf("typo in --lf: exit %d, %s", code, errs)
+	}
+	code, _, errs = runDawn(t, "label", "inspect", "--lfs", lfs, "--data", data, "--lf", "kw_my", "--show", "wrong")
+	if code == 0 || !strings.Contains(errs, "needs --gold") {
+		t.Errorf("wrong without gold: exit %d, %s", code, errs)
+	}
+}
+
+// label fit and label predict --votes take a NumPy vote matrix (written
+// by NumPy: label/testdata/votes/make_npy.py); majority vote by hand.
+func TestLabelFitPredictNPY(t *testing.T) {
+	dir := t.TempDir()
+	npy, model, out := "../../label/testdata/votes/L_int64.npy", filepath.Join(dir, "m.json"), filepath.Join(dir, "labels.csv")
+	if code, _, errs := runDawn(t, "label", "fit", "--votes", npy, "--classes", "a,b,c", "--method", "majority", "--out", model); code != 0 {
+		t.Fatalf("fit: %s", errs)
+	}
+	if code, _, errs := runDawn(t, "label", "predict", "--model", model, "--votes", npy, "--out", out); code != 0 {
+		t.Fatalf("predict: %s", errs)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rows: [0 1 -1] tie, [-1 -1 -1] none, [1 1 0] b, [2 -1 1] tie.
+	third := strconv.FormatFloat(1.0/3, 'g', -1, 64)
+	want := "row,prob_a,prob_b,prob_c,label,votes\n" +
+		"0,0.5,0.5,0,,2\n" +
+		"1," + third + "," + third + "," + third + ",,0\n" +
+		"2,0,1,0,b,3\n" +
+		"3,0,0.5,0.5,,2\n"
+	if string(b) != want {
+		t.Errorf("labels:\n%s\nwant:\n%s", b, want)
 	}
 }

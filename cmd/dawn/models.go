@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/dawn-ml/dawn/model"
+	"github.com/dawn-ml/dawn/tracking"
 )
 
 func init() {
@@ -37,14 +39,17 @@ func modelsRegister(ctx context.Context, e *env, args []string) error {
 Uploads a model directory (one with an MLmodel file: from dawn train,
 dawn label fit/run or dawn cascade build) into a run's artifacts under
 "model" and registers it as the next version of NAME, creating NAME when it
-is new. Without --run-id a run is created for it. Serve it afterwards with
+is new. Without --run-id it goes into the run that made the model (the
+MLmodel's run_id, which dawn train and dawn label run record when they log
+a run) if the server has it, so the version links to its training run;
+else a run is created for it. Serve it afterwards with
 dawn serve --model models:/NAME/VERSION.
 
 Example:
   dawn models register --model spam-model/ --name spam --tracking-uri http://127.0.0.1:5000`)
 	dir := fs.String("model", "", "the model directory to register (required)")
 	name := fs.String("name", "", "the registered model's name (required)")
-	runID := fs.String("run-id", "", "log the model into this existing run (default: a new run)")
+	runID := fs.String("run-id", "", "log the model into this existing run (default: the run in the MLmodel's run_id when the server has it, else a new run)")
 	asJSON := fs.Bool("json", false, "print JSON on stdout")
 	tf := addTrackingFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -64,7 +69,26 @@ Example:
 		tf.runName = "register " + *name
 	}
 	var al *autolog
-	if *runID == "" {
+	// The run that made the model (its MLmodel's run_id, as dawn train
+	// and dawn label run write it) is the one to register from, so the
+	// version links back to its training run; a new run only when the
+	// MLmodel names none or the server does not know it.
+	reuse := *runID
+	if reuse == "" && desc.RunID != "" {
+		c, err := newTrackingClient(tf.uri)
+		if err != nil {
+			return err
+		}
+		switch _, err := c.GetRun(ctx, desc.RunID); {
+		case err == nil:
+			reuse = desc.RunID
+		case errors.Is(err, tracking.ErrNotFound) || tracking.IsCode(err, tracking.CodeResourceDoesNotExist):
+			fmt.Fprintf(e.stderr, "dawn: models register: the MLmodel's run %s is not on %s; logging to a new run\n", desc.RunID, tf.uri)
+		default:
+			return fmt.Errorf("models register: run %s: %w", desc.RunID, err)
+		}
+	}
+	if reuse == "" {
 		params := map[string]string{"registered_model": *name}
 		if d := desc.Flavors.Dawn; d != nil {
 			params["model_type"] = d.ModelType
@@ -77,9 +101,9 @@ Example:
 		if err != nil {
 			return err
 		}
-		run, err := c.GetRun(ctx, *runID)
+		run, err := c.GetRun(ctx, reuse)
 		if err != nil {
-			return fmt.Errorf("models register: run %s: %w", *runID, err)
+			return fmt.Errorf("models register: run %s: %w", reuse, err)
 		}
 		al = &autolog{c: c, run: run}
 	}
@@ -88,7 +112,7 @@ Example:
 	}
 	source := strings.TrimRight(al.run.Info.ArtifactURI, "/") + "/model"
 	mv, err := al.c.CreateModelVersion(ctx, *name, source, al.runID())
-	if *runID == "" {
+	if reuse == "" {
 		err = al.finish(ctx, err)
 	}
 	if err != nil {

@@ -44,7 +44,7 @@ func TestMonitorCheck(t *testing.T) {
 	monitorRows(t, validCSV, 800, 2, false)
 	monitorRows(t, curCSV, 1500, 3, true)
 	mdir := filepath.Join(dir, "model")
-	code, _, stderr := runDawn(t, "train", "--data", trainCSV, "--target", "y", "--numeric", "x", "--valid", validCSV, "--gold", "y", "--out", mdir, "--threads", "1", "--json")
+	code, _, stderr := runDawn(t, "train", "--data", trainCSV, "--target", "y", "--numeric", "x", "--valid", validCSV, "--gold", "y", "--out", mdir, "--workers", "1", "--json")
 	if code != 0 {
 		t.Fatalf("train: %s", stderr)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,5 +47,24 @@ func TestServerUsage(t *testing.T) {
 	}
 	if code, _, errs := runDawn(t, "server", "--backend-store-uri", "mysql://x/y", "--port", "0"); code != 1 || !strings.Contains(errs, "unsupported backend store URI") {
 		t.Fatalf("mysql URI: exit %d %q", code, errs)
+	}
+}
+
+// A taken port fails before the store is created: no tracking.db is left
+// behind by a server that never ran.
+func TestServerPortTakenCreatesNoStore(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	dir := filepath.Join(t.TempDir(), "dawn-data")
+	code, _, errs := runDawn(t, "server", "--port", port, "--data-dir", dir)
+	if code == 0 || !strings.Contains(errs, "listen") {
+		t.Fatalf("exit %d, stderr %q; want a listen error", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tracking.db")); err == nil {
+		t.Error("tracking.db was created by a server whose port was taken")
 	}
 }

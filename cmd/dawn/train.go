@@ -3,8 +3,11 @@ package main
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,8 +26,9 @@ const trainUsage = `Usage: dawn train --data FILE (--target COLUMN | --prob-cols
 Trains an end model and saves it as a model directory (an MLmodel file, the
 featurizer and the weights). Labels are hard (--target) or probabilistic
 (--prob-cols, e.g. from 'dawn label run'), trained with the expected
-cross-entropy; rows where every LF abstained (uniform probabilities, an empty
-or -1 label) are dropped unless --keep-abstain. SGD runs lock-free on all
+cross-entropy; rows where every LF abstained (0 in the --votes-col column
+'dawn label run' writes; in data without it, uniform probabilities or an
+empty or -1 label) are dropped unless --keep-abstain. SGD runs lock-free on all
 cores (HogWild!); --workers 1 with --seed is deterministic.
 
 Examples:
@@ -57,6 +61,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	tfidf := fs.Bool("tfidf", false, "TF-IDF weight text features")
 	bits := fs.Int("bits", featurize.DefaultBits, "hash space 2^`BITS`")
 	fs.BoolVar(&s.KeepAbstain, "keep-abstain", false, "keep rows where every LF abstained")
+	fs.StringVar(&s.VotesCol, "votes-col", "votes", "the vote-count `column` of 'dawn label run' output: rows where it is 0 are all-abstain (without the column: rows with uniform probabilities or an empty label)")
 	fs.StringVar(&s.Valid, "valid", "", "validation `file` for early stopping (needs --gold)")
 	fs.StringVar(&s.Gold, "gold", "", "gold label `column` of --valid")
 	fs.Float64Var(&s.ValidFrac, "valid-frac", 0, "without --valid: hold out this `fraction` of training rows for early stopping")
@@ -87,6 +92,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 	s.Read = ropt
 	o.Seed = *seed
+	fs.Visit(func(f *flag.Flag) { s.RequireVotes = s.RequireVotes || f.Name == "votes-col" })
 	s.ProbCols = splitList(*probCols)
 	switch {
 	case s.Data == "":
@@ -141,10 +147,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return usagef("train: name the feature columns: --text, --numeric, --categorical or --features")
 		}
 	}
+	// Hyperparameters are logged after training, as used (defaults
+	// resolved, only those that apply); these describe the data.
 	al, err := tf.start(ctx, "dawn train", map[string]string{
-		"optimizer": o.Optimizer, "epochs": fmt.Sprint(o.Epochs), "lr": fmt.Sprint(o.LR),
-		"schedule": o.Schedule, "l2": fmt.Sprint(o.L2), "l1": fmt.Sprint(o.L1), "threads": fmt.Sprint(o.Threads),
-		"hidden": fmt.Sprint(o.Hidden), "precision": o.Precision, "seed": fmt.Sprint(o.Seed),
 		"target": s.Target, "prob_cols": strings.Join(s.ProbCols, ","), "text": *text, "ngrams": fmt.Sprint(*ngrams),
 		"char_ngrams": *chars, "tfidf": fmt.Sprint(*tfidf), "bits": fmt.Sprint(*bits),
 	}, map[string]string{"train": s.Data, "valid": s.Valid})
@@ -166,6 +171,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		err = monitor.WriteProfile(ctx, rep.Out, cmp.Or(s.Valid, s.Data), cmp.Or(s.Gold, s.Target))
 	}
 	if err == nil {
+		rep.RunID = al.runID()
 		err = logTrainRun(ctx, al, rep)
 	}
 	if err := al.finish(ctx, err); err != nil {
@@ -189,6 +195,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "valid acc.  %.4f\n", *rep.ValidAcc)
 	}
 	fmt.Fprintf(e.stdout, "time        %.3fs (%.0f rows/s)\n", rep.Seconds, rep.RowsPerSec)
+	if rep.RunID != "" {
+		fmt.Fprintf(e.stdout, "run         %s\n", rep.RunID)
+	}
 	return nil
 }
 
@@ -209,9 +218,11 @@ func logTrainRun(ctx context.Context, al *autolog, rep *train.Report) error {
 	if err := al.metrics(ctx, m); err != nil {
 		return fmt.Errorf("tracking: log metrics: %w", err)
 	}
-	// The model type is known only after defaults are applied.
-	if err := al.c.LogParam(ctx, al.runID(), "model", rep.Model); err != nil {
-		return fmt.Errorf("tracking: log params: %w", err)
+	// The hyperparameters are known only after defaults are applied.
+	for _, k := range slices.Sorted(maps.Keys(rep.Params)) {
+		if err := al.c.LogParam(ctx, al.runID(), k, rep.Params[k]); err != nil {
+			return fmt.Errorf("tracking: log params: %w", err)
+		}
 	}
 	var hist []tracking.Metric
 	now := tracking.Int64(time.Now().UnixMilli())

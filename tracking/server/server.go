@@ -308,6 +308,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Listen first: a taken port must fail before any store is created.
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, cfg.Port))
+	if err != nil {
+		return fmt.Errorf("server: listen: %w", err)
+	}
+	defer ln.Close()
 	root := cfg.DefaultArtifactRoot
 	if root == "" && cfg.ArtifactsDestination != "" {
 		root = tracking.ProxyScheme
@@ -340,10 +346,6 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			return fmt.Errorf("server: invalid default permission %q", def)
 		}
 		guard = &auth.Guard{Users: users, Data: store, Default: def, Log: log}
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, cfg.Port))
-	if err != nil {
-		return fmt.Errorf("server: listen: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           handler(store, repo, cfg.Version, log, guard, cfg.StaticPrefix, localRoots(cfg)...),

@@ -145,6 +145,7 @@ func main() {
 	rows := flag.Int("rows", 1000000, "training rows")
 	testRows := flag.Int("test", 100000, "test rows")
 	epochs := flag.Int("epochs", 5, "SGD epochs")
+	seed := flag.Uint64("seed", 1, "training seed (shuffling, initialization)")
 	bits := flag.Int("bits", 18, "hash bits")
 	svm := flag.String("svm", "", "directory to write train.svm/test.svm for scikit-learn (skipped when empty)")
 	out := flag.String("json", "", "write the results as JSON to this file")
@@ -211,7 +212,7 @@ func main() {
 			continue
 		}
 		cpu0 := cpuSeconds()
-		res, err := train.Fit(context.Background(), ds, train.Options{Model: train.LogReg, Epochs: c.Epochs, Threads: c.Threads, Seed: 1, L2: l2, LR: *lr, Optimizer: c.Optimizer, Schedule: sched, Precision: c.Precision})
+		res, err := train.Fit(context.Background(), ds, train.Options{Model: train.LogReg, Epochs: c.Epochs, Threads: c.Threads, Seed: *seed, L2: l2, LR: *lr, Optimizer: c.Optimizer, Schedule: sched, Precision: c.Precision})
 		if err != nil {
 			panic(err)
 		}
