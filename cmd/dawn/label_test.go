@@ -298,7 +298,7 @@ func TestLabelFitPredictNPY(t *testing.T) {
 	if code, _, errs := runDawn(t, "label", "fit", "--votes", npy, "--classes", "a,b,c", "--method", "majority", "--out", model); code != 0 {
 		t.Fatalf("fit: %s", errs)
 	}
-	if code, _, errs := runDawn(t, "label", "predict", "--model", model, "--votes", npy, "--out", out); code != 0 {
+	if code, _, errs := runDawn(t, "label", "predict", "--model", model, "--votes", npy, "--tie-break", "abstain", "--out", out); code != 0 {
 		t.Fatalf("predict: %s", errs)
 	}
 	b, err := os.ReadFile(out)
