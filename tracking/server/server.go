@@ -45,8 +45,14 @@ type Config struct {
 	// which clients then write to directly; by default experiments use the
 	// proxy (mlflow-artifacts:/<id>) when it is served.
 	DefaultArtifactRoot string
-	Version             string
-	Logger              *slog.Logger
+	// Version is dawn's version, shown on the index page and in the
+	// X-Dawn-Version header of /version.
+	Version string
+	// MLflowVersion is what GET /version answers (the MLflow release the
+	// server claims to be); "" means tracking.MLflowVersion. It must be a
+	// PEP 440 version of at least 3.4 (see tracking.CheckServerVersion).
+	MLflowVersion string
+	Logger        *slog.Logger
 	// ShutdownTimeout bounds the wait for in-flight requests.
 	ShutdownTimeout time.Duration
 	// AuthDB, when set, turns on basic auth with users and permissions
@@ -110,8 +116,14 @@ func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
 // Handler builds the full HTTP handler: API, artifacts, ops endpoints,
 // metrics and request logs.
 //
-// guard, if not nil, requires basic auth and checks permissions.
+// guard, if not nil, requires basic auth and checks permissions. GET
+// /version answers tracking.MLflowVersion, the protocol level MLflow
+// clients check; version (dawn's own) goes in its X-Dawn-Version header.
 func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard) http.Handler {
+	return handler(store, repo, version, tracking.MLflowVersion, log, guard)
+}
+
+func handler(store tracking.Store, repo artifact.Repo, version, mlflowVersion string, log *slog.Logger, guard *auth.Guard) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -139,7 +151,8 @@ func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 	})
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte(version))
+		w.Header().Set("X-Dawn-Version", version)
+		w.Write([]byte(mlflowVersion))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -233,6 +246,13 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if root == "" && cfg.ArtifactsDestination != "" {
 		root = tracking.ProxyScheme
 	}
+	mlflowVersion := cfg.MLflowVersion
+	if mlflowVersion == "" {
+		mlflowVersion = tracking.MLflowVersion
+	}
+	if err := tracking.CheckServerVersion(mlflowVersion); err != nil {
+		return fmt.Errorf("server: --mlflow-version: %w", err)
+	}
 	store, err := OpenStore(ctx, cfg.BackendStoreURI, root)
 	if err != nil {
 		return err
@@ -267,7 +287,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return fmt.Errorf("server: listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           Handler(store, repo, cfg.Version, log, guard),
+		Handler:           handler(store, repo, cfg.Version, mlflowVersion, log, guard),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
