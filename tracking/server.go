@@ -5,13 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -81,6 +78,9 @@ func NewHandler(o Options) http.Handler {
 	}
 	a.tracking(add)
 	a.registry(add)
+	// MLflow 3 resources, one file each (loggedmodels.go, ...); the
+	// permission each route needs is in MLflow3Rules (rules.go).
+	a.loggedModels(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)
@@ -272,6 +272,10 @@ type (
 		Value     *Float `json:"value"`
 		Timestamp *Int64 `json:"timestamp"`
 		Step      Int64  `json:"step"`
+		// MLflow 3: the logged model (and dataset) the point belongs to.
+		ModelID       string `json:"model_id"`
+		DatasetName   string `json:"dataset_name"`
+		DatasetDigest string `json:"dataset_digest"`
 	}
 	keyValueReq struct {
 		RunID   string  `json:"run_id"`
@@ -523,7 +527,7 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 		if r.Timestamp == nil {
 			return nil, InvalidParameterf("Missing value for required parameter 'timestamp'.")
 		}
-		m := Metric{Key: r.Key, Value: *r.Value, Timestamp: *r.Timestamp, Step: r.Step}
+		m := Metric{Key: r.Key, Value: *r.Value, Timestamp: *r.Timestamp, Step: r.Step, ModelID: r.ModelID, DatasetName: r.DatasetName, DatasetDigest: r.DatasetDigest}
 		if err := ValidateMetric(m); err != nil {
 			return nil, err
 		}
@@ -631,9 +635,6 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 	add("GET", "metrics/get-history-bulk-interval", handle(a, a.bulkInterval))
 	add("GET", "metrics/get-history-bulk", handle(a, a.historyBulk))
 	add("GET", "artifacts/list", handle(a, a.listArtifacts))
-	// MLflow 3 clients ask whether an artifact path is a logged model
-	// before listing it or registering from it; dawn has no logged models.
-	a.loggedModels(add)
 }
 
 // historyBulk is the UI's metrics/get-history-bulk: each run's history
@@ -936,30 +937,7 @@ func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
 		}
 		root = run.Info.ArtifactURI
 	}
-	repo, base, err := a.artifactRepo(root)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	full := rel
-	if base != "" {
-		full = base + "/" + rel
-	}
-	rc, size, err := repo.Open(r.Context(), full)
-	if errors.Is(err, artifact.ErrNotFound) {
-		a.fail(w, r, NotFoundf("File %s not found", rel))
-		return
-	}
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	defer rc.Close()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-	w.Header().Set("Content-Disposition", "attachment; filename="+strconv.Quote(filepath.Base(rel)))
-	w.WriteHeader(http.StatusOK)
-	io.Copy(w, rc)
+	a.streamArtifact(w, r, root, rel)
 }
 
 func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, error) {
@@ -975,25 +953,15 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	root := run.Info.ArtifactURI
-	var repo artifact.Repo
-	base := ""
-	switch {
-	case strings.HasPrefix(root, ProxyScheme):
-		if a.artifacts == nil {
-			return nil, InvalidParameterf("The server does not serve artifacts; cannot list %s", root)
-		}
-		repo = a.artifacts
-		base = strings.Trim(strings.TrimPrefix(root, ProxyScheme), "/")
-	case strings.HasPrefix(root, "file://") || strings.HasPrefix(root, "/"):
-		dir := strings.TrimPrefix(root, "file://")
-		local, err := artifact.NewLocal(dir)
-		if err != nil {
-			return nil, err
-		}
-		repo = local
-	default:
-		return nil, InvalidParameterf("Listing artifacts at %s is not supported by this server", root)
+	return a.listUnder(ctx, run.Info.ArtifactURI, rel)
+}
+
+// listUnder lists the directory rel under the artifact root URI root, as
+// artifacts/list answers.
+func (a *api) listUnder(ctx context.Context, root, rel string) (any, error) {
+	repo, base, err := a.artifactRepo(root)
+	if err != nil {
+		return nil, err
 	}
 	full := rel
 	if base != "" {

@@ -167,7 +167,7 @@ func (s *Store) kv(ctx context.Context, db queryer, query string, args ...any) (
 	return out, rows.Err()
 }
 
-const versionCols = `name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, run_link, status, status_message`
+const versionCols = `name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, run_link, status, status_message, model_id`
 
 func (s *Store) scanVersions(ctx context.Context, db queryer, query string, args ...any) ([]tracking.ModelVersion, error) {
 	rows, err := db.QueryContext(ctx, s.q(query), args...)
@@ -178,7 +178,7 @@ func (s *Store) scanVersions(ctx context.Context, db queryer, query string, args
 	for rows.Next() {
 		var v tracking.ModelVersion
 		var n, ct, ut int64
-		if err := rows.Scan(&v.Name, &n, &ct, &ut, &v.Description, &v.UserID, &v.CurrentStage, &v.Source, &v.RunID, &v.RunLink, &v.Status, &v.StatusMessage); err != nil {
+		if err := rows.Scan(&v.Name, &n, &ct, &ut, &v.Description, &v.UserID, &v.CurrentStage, &v.Source, &v.RunID, &v.RunLink, &v.Status, &v.StatusMessage, &v.ModelID); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlstore: model versions: %w", err)
 		}
@@ -468,8 +468,8 @@ func (s *Store) CreateModelVersion(ctx context.Context, mv tracking.ModelVersion
 			return fmt.Errorf("sqlstore: create model version %q: %w", mv.Name, err)
 		}
 		now := nowMillis()
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO model_versions (`+versionCols+`) VALUES (?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, 'READY', '')`),
-			mv.Name, version, now, now, mv.Description, mv.UserID, mv.Source, mv.RunID, mv.RunLink); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO model_versions (`+versionCols+`) VALUES (?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, 'READY', '', ?)`),
+			mv.Name, version, now, now, mv.Description, mv.UserID, mv.Source, mv.RunID, mv.RunLink, mv.ModelID); err != nil {
 			return fmt.Errorf("sqlstore: create model version %q: %w", mv.Name, err)
 		}
 		for _, t := range mv.Tags {

@@ -239,6 +239,9 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.M
 		if err := s.insertMetrics(ctx, tx, runID, key, metrics); err != nil {
 			return err
 		}
+		if err := s.insertModelMetrics(ctx, tx, runID, metrics); err != nil {
+			return err
+		}
 		return s.upsertTags(ctx, tx, runID, tags)
 	})
 }

@@ -398,6 +398,29 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 			}
 			rows.Close()
 		}
+		rows, err = s.r.QueryContext(ctx, s.q(`SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN `+in+` ORDER BY step, model_id`), ids...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: load outputs: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var o tracking.ModelOutput
+			var step int64
+			if err := rows.Scan(&id, &o.ModelID, &step); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlstore: load outputs: %w", err)
+			}
+			o.Step = tracking.Int64(step)
+			r := idx[id]
+			if r.Outputs == nil {
+				r.Outputs = &tracking.RunOutputs{}
+			}
+			r.Outputs.ModelOutputs = append(r.Outputs.ModelOutputs, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: load outputs: %w", err)
+		}
 	}
 	return nil
 }

@@ -133,6 +133,7 @@ func Run(t *testing.T, open Opener) {
 		{"Registry", testRegistry},
 		{"RegistrySearch", testRegistrySearch},
 		{"Artifacts", testArtifacts},
+		{"LoggedModels", testLoggedModels},
 		{"ConcurrentWriters", testConcurrent},
 		{"MLflowCompat", testMLflowCompat},
 		{"GC", func(t *testing.T, c *Client) { testGC(t, c, store, repo) }},
