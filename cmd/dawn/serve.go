@@ -28,8 +28,12 @@ POST /invocations (application/json with dataframe_split, dataframe_records,
 instances or inputs, or text/csv), and Prometheus metrics on GET /metrics.
 Concurrent requests are micro-batched. With models:/NAME@ALIAS the alias is
 polled and the server swaps to the version it points at without dropping a
-request. Registry models are fetched from a local path, file://,
-mlflow-artifacts: (through the tracking server), s3:// or runs:/RUN_ID/PATH.
+request. MLflow 3 logged models are served with models:/m-<id>. Registry
+models are fetched from a local path, file://, mlflow-artifacts: (through
+the tracking server), s3:// or runs:/RUN_ID/PATH (the run's artifacts, or
+the logged model of that name the run produced). A server started with
+--auth takes credentials from MLFLOW_TRACKING_USERNAME and
+MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN.
 
 --log-dir appends every answered request (inputs, outputs, model version,
 latency) to Parquet files there, never blocking a request. With
@@ -52,7 +56,7 @@ func init() {
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", serveUsage)
-	src := fs.String("model", "", "model `directory` or models:/NAME/VERSION or models:/NAME@ALIAS")
+	src := fs.String("model", "", "model `directory`, models:/NAME/VERSION, models:/NAME@ALIAS or models:/m-<id>")
 	tracking := fs.String("tracking-uri", os.Getenv("MLFLOW_TRACKING_URI"), "tracking server `URL` for models:/ URIs (default $MLFLOW_TRACKING_URI)")
 	host := fs.String("host", "127.0.0.1", "listen `address`")
 	port := fs.Int("port", 5001, "listen `port`")
