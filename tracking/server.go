@@ -26,11 +26,12 @@ type Options struct {
 	// mlflow-artifacts: URIs; nil disables the proxy.
 	Artifacts artifact.Repo
 	Logger    *slog.Logger
-	// RequestTimeout bounds each REST API request (not the artifact proxy,
-	// whose transfers may be long): past it the client gets 503
-	// TEMPORARILY_UNAVAILABLE instead of a hung connection, and the
-	// handler's context is cancelled. 0 means DefaultRequestTimeout; a
-	// negative value disables the deadline.
+	// RequestTimeout bounds each REST API request through its context
+	// (not streams: artifact transfers and metric histories, which may be
+	// long): past it the store calls fail and the client gets 503
+	// TEMPORARILY_UNAVAILABLE instead of a hung connection. Responses are
+	// never buffered. 0 means DefaultRequestTimeout; a negative value
+	// disables the deadline.
 	RequestTimeout time.Duration
 }
 
@@ -105,17 +106,19 @@ func NewHandler(o Options) http.Handler {
 		timeout = DefaultRequestTimeout
 	}
 	if timeout > 0 {
-		body, _ := json.Marshal(map[string]string{"error_code": "TEMPORARILY_UNAVAILABLE",
-			"message": "The request did not complete within the server's deadline of " + timeout.String() + "."})
-		th := http.TimeoutHandler(mux, timeout, string(body))
+		// The deadline rides on the request's context, which every store
+		// call honours; a handler that passes it answers 503 (see fail).
+		// Nothing buffers the response, so streamed answers start at once.
+		// Streams (histories, artifact downloads) get no deadline: they
+		// end when the client goes away.
 		limited = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, artifact.Prefix) || strings.HasPrefix(r.URL.Path, "/ajax-api/2.0/mlflow-artifacts/") {
+			if isStream(r.URL.Path) {
 				mux.ServeHTTP(w, r)
 				return
 			}
-			// For the timeout answer; a handler's own header replaces it.
-			w.Header().Set("Content-Type", "application/json")
-			th.ServeHTTP(w, r)
+			ctx, cancel := context.WithTimeout(r.Context(), timeout)
+			defer cancel()
+			mux.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +132,13 @@ func NewHandler(o Options) http.Handler {
 		}
 		limited.ServeHTTP(w, r)
 	})
+}
+
+// isStream reports whether path streams its answer (artifact transfers,
+// metric histories), so that it runs without the per-request deadline.
+func isStream(path string) bool {
+	return strings.Contains(path, "/mlflow-artifacts/") || path == "/get-artifact" || path == "/model-versions/get-artifact" ||
+		strings.HasSuffix(path, "/metrics/get-history") || strings.HasSuffix(path, "/artifacts/files")
 }
 
 func methodSwitch(methods map[string]http.HandlerFunc) http.HandlerFunc {
@@ -173,6 +183,11 @@ func handle[Req any](a *api, f func(ctx context.Context, req *Req) (any, error))
 }
 
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		a.log.Error("request passed its deadline", "method", r.Method, "path", r.URL.Path, "err", err)
+		httpx.WriteError(w, httpx.Errorf(http.StatusServiceUnavailable, "TEMPORARILY_UNAVAILABLE", "The request did not complete within the server's deadline."))
+		return
+	}
 	var he *httpx.Error
 	if !errors.As(err, &he) || he.Status >= 500 {
 		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -268,6 +268,9 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, para
 		have[k] = v
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlstore: run %s params: %w", runID, err)
+	}
 	var changed []string
 	for _, p := range params {
 		if v, ok := have[p.Key]; ok && v != p.Value {

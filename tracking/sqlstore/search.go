@@ -341,6 +341,9 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 			r.Data.Metrics = append(r.Data.Metrics, m)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: load metrics: %w", err)
+		}
 		for _, table := range []string{"params", "tags"} {
 			rows, err := s.r.QueryContext(ctx, s.q(`SELECT run_uuid, key, value FROM `+table+` WHERE run_uuid IN `+in+` ORDER BY key`), ids...)
 			if err != nil {
@@ -360,6 +363,9 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 				}
 			}
 			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("sqlstore: load %s: %w", table, err)
+			}
 		}
 		rows, err = s.r.QueryContext(ctx, s.q(`SELECT ri.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
 			FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid WHERE ri.run_uuid IN `+in+` ORDER BY d.name, d.digest`), ids...)
@@ -380,6 +386,9 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 			r.Inputs.DatasetInputs = append(r.Inputs.DatasetInputs, tracking.DatasetInput{Dataset: d})
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: load inputs: %w", err)
+		}
 		if len(pos) > 0 {
 			rows, err = s.r.QueryContext(ctx, s.q(`SELECT run_uuid, dataset_uuid, key, value FROM input_tags WHERE run_uuid IN `+in+` ORDER BY key`), ids...)
 			if err != nil {
@@ -397,6 +406,9 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 				}
 			}
 			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("sqlstore: load input tags: %w", err)
+			}
 		}
 		rows, err = s.r.QueryContext(ctx, s.q(`SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN `+in+` ORDER BY step, model_id`), ids...)
 		if err != nil {
