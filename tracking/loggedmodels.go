@@ -2,7 +2,9 @@ package tracking
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -257,11 +259,7 @@ func (a *api) loggedModels(add func(method, path string, h http.HandlerFunc)) {
 		if err := validateModelParams(r.Params); err != nil {
 			return nil, err
 		}
-		if r.SourceRunID != "" {
-			if _, err := s.GetRun(ctx, r.SourceRunID); err != nil {
-				return nil, err
-			}
-		}
+		// As MLflow, source_run_id is recorded as given, not looked up.
 		return wrapModel(s.CreateLoggedModel(ctx, NewLoggedModel{ExperimentID: r.ExperimentID, Name: r.Name, ModelType: r.ModelType,
 			SourceRunID: r.SourceRunID, Params: r.Params, Tags: r.Tags}))
 	}))
@@ -464,4 +462,47 @@ func (a *api) loggedModelURIRoot(ctx context.Context, uri string) (root string, 
 		return m.Info.ArtifactURI, true, nil
 	}
 	return strings.TrimRight(m.Info.ArtifactURI, "/") + "/" + sub, true, nil
+}
+
+// ModelVersionsTagKey is the logged-model tag listing the registry
+// versions made from it, as JSON: [{"name": "m", "version": 1}, ...].
+const ModelVersionsTagKey = "mlflow.modelVersions"
+
+// recordModelVersion appends name/version to the logged model's
+// mlflow.modelVersions tag, as MLflow's server does when a version is
+// created with a model_id. The JSON is written as Python's json.dumps
+// writes it, which MLflow's clients and tests compare as a string.
+func (a *api) recordModelVersion(ctx context.Context, modelID, name, version string) error {
+	m, err := a.store.GetLoggedModel(ctx, modelID)
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		Name    string `json:"name"`
+		Version int64  `json:"version"`
+	}
+	n, _ := strconv.ParseInt(version, 10, 64)
+	var list []entry
+	for _, t := range m.Info.Tags {
+		if t.Key == ModelVersionsTagKey {
+			json.Unmarshal([]byte(t.Value), &list) // a malformed tag is replaced
+		}
+	}
+	for _, e := range list {
+		if e.Name == name && e.Version == n {
+			return nil
+		}
+	}
+	list = append(list, entry{name, n})
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, e := range list {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		js, _ := json.Marshal(e.Name)
+		fmt.Fprintf(&b, `{"name": %s, "version": %d}`, js, e.Version)
+	}
+	b.WriteByte(']')
+	return a.store.SetLoggedModelTags(ctx, modelID, []Tag{{Key: ModelVersionsTagKey, Value: b.String()}})
 }

@@ -264,7 +264,11 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 				return nil, err
 			}
 		}
-		return wrapVersion(s.CreateModelVersion(ctx, ModelVersion{Name: r.Name, Source: r.Source, RunID: r.RunID, Tags: r.Tags, RunLink: r.RunLink, Description: r.Description, ModelID: r.ModelID}))
+		mv, err := s.CreateModelVersion(ctx, ModelVersion{Name: r.Name, Source: r.Source, RunID: r.RunID, Tags: r.Tags, RunLink: r.RunLink, Description: r.Description, ModelID: r.ModelID})
+		if err == nil && r.ModelID != "" {
+			err = a.recordModelVersion(ctx, r.ModelID, mv.Name, mv.Version)
+		}
+		return wrapVersion(mv, err)
 	}))
 	add("GET", "model-versions/get", handle(a, func(ctx context.Context, r *versionReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {

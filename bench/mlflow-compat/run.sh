@@ -3,8 +3,7 @@
 #
 #   bench/mlflow-compat/run.sh MLFLOW_CHECKOUT DAWN_BINARY [OUT_DIR]
 #
-# MLFLOW_CHECKOUT  an MLflow source tree (mlflow/ and tests/ at its top), e.g. a fork of
-#                  mlflow/mlflow brought by the search tool's fetch and unpacked with git archive.
+# MLFLOW_CHECKOUT  an MLflow source tree (mlflow/ and tests/ at its top) that you bring.
 # DAWN_BINARY      a built `dawn` binary.
 # OUT_DIR          where JUnit XML, pytest output, per-test dawn logs and summary go
 #                  (default: a new temp dir).
@@ -41,7 +40,7 @@ dawn_bin="$(cd "$(dirname "$dawn_bin")" && pwd)/$(basename "$dawn_bin")"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 command -v "$PYTHON" >/dev/null || skip "no python at $PYTHON"
 
-out="${3:-$(mktemp -d /tmp/mlflow-compat.XXXXXX)}"
+out="${3:-$(mktemp -d "${TMPDIR:-/tmp}/mlflow-compat.XXXXXX")}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 env_dir="$out/env"

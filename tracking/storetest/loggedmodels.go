@@ -46,7 +46,8 @@ func testLoggedModels(t *testing.T, c *Client) {
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", lm, map[string]any{"name": "x"})
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", lm, map[string]any{"experiment_id": "987654"})
 		c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", lm, map[string]any{"experiment_id": exp, "name": "a/b"})
-		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", lm, map[string]any{"experiment_id": exp, "source_run_id": "0123456789abcdef0123456789abcdef"})
+		// As MLflow: source_run_id is stored as given.
+		eq(t, "unchecked source run", str(obj(create(t, c, map[string]any{"experiment_id": exp, "source_run_id": "123"})["info"])["source_run_id"]), "123")
 	})
 	t.Run("get finalize", func(t *testing.T) {
 		c := c.For(t)
@@ -143,8 +144,11 @@ func testLoggedModels(t *testing.T, c *Client) {
 		eq(t, "version model_id", str(v["model_id"]), id)
 		uri := c.OK("GET", api+"model-versions/get-download-uri", url.Values{"name": {name}, "version": {"1"}})
 		eq(t, "download uri", str(uri["artifact_uri"]), "mlflow-artifacts:/"+exp+"/models/"+id+"/artifacts")
-		regs := list(obj(obj(c.OK("GET", lm+"/"+id, nil)["model"])["info"])["registrations"])
-		eq(t, "registrations", len(regs), 1)
+		c.OK("POST", api+"model-versions/create", map[string]any{"name": name, "source": "models:/" + id, "model_id": id})
+		info := obj(obj(c.OK("GET", lm+"/"+id, nil)["model"])["info"])
+		eq(t, "mlflow.modelVersions", kv(info["tags"])["mlflow.modelVersions"], any(`[{"name": "`+name+`", "version": 1}, {"name": "`+name+`", "version": 2}]`))
+		regs := list(info["registrations"])
+		eq(t, "registrations", len(regs), 2)
 		eq(t, "registration", str(obj(regs[0])["name"])+"/"+str(obj(regs[0])["version"]), name+"/1")
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", api+"model-versions/create", map[string]any{"name": name, "source": "models:/m-0123", "model_id": "m-0123"})
 	})
