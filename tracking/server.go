@@ -311,6 +311,8 @@ type (
 	logInputsReq struct {
 		RunID    string         `json:"run_id"`
 		Datasets []DatasetInput `json:"datasets"`
+		// MLflow 3: logged models the run used.
+		Models []ModelInput `json:"models"`
 	}
 	metricHistoryReq struct {
 		RunID      string `json:"run_id"`
@@ -643,6 +645,19 @@ func (a *api) tracking(add func(method, path string, h http.HandlerFunc)) {
 					return nil, InvalidParameterf("Missing value for required parameter 'datasets[%d].tags.key'.", i)
 				}
 			}
+		}
+		for i, m := range r.Models {
+			if m.ModelID == "" {
+				return nil, InvalidParameterf("Missing value for required parameter 'models[%d].model_id'.", i)
+			}
+		}
+		if len(r.Models) > 0 {
+			if err := s.LogModelInputs(ctx, id, r.Models); err != nil {
+				return nil, err
+			}
+		}
+		if len(r.Datasets) == 0 && len(r.Models) > 0 {
+			return nil, nil
 		}
 		return nil, s.LogInputs(ctx, id, r.Datasets)
 	}))

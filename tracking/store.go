@@ -35,6 +35,8 @@ type Store interface {
 
 	// LogOutputs records logged models a run produced (runs/outputs).
 	LogOutputs(ctx context.Context, runID string, models []ModelOutput) error
+	// LogModelInputs records logged models a run used (runs/log-inputs).
+	LogModelInputs(ctx context.Context, runID string, models []ModelInput) error
 
 	Registry
 	LoggedModels

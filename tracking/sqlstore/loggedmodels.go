@@ -232,6 +232,24 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, models []tracking.
 	})
 }
 
+// LogModelInputs records the logged models a run used.
+func (s *Store) LogModelInputs(ctx context.Context, runID string, models []tracking.ModelInput) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		for _, m := range models {
+			if err := s.activeModel(ctx, tx, m.ModelID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_model_inputs (run_uuid, model_id) VALUES (?, ?) ON CONFLICT DO NOTHING`), runID, m.ModelID); err != nil {
+				return fmt.Errorf("sqlstore: run %s model inputs: %w", runID, err)
+			}
+		}
+		return nil
+	})
+}
+
 // queryLoggedModels runs a SELECT of loggedModelCols and fills each
 // model's tags, params, metrics and registrations with one query each per
 // chunk of models.

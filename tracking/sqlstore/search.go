@@ -410,6 +410,24 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 				return fmt.Errorf("sqlstore: load input tags: %w", err)
 			}
 		}
+		rows, err = s.r.QueryContext(ctx, s.q(`SELECT run_uuid, model_id FROM run_model_inputs WHERE run_uuid IN `+in+` ORDER BY model_id`), ids...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: load model inputs: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var mi tracking.ModelInput
+			if err := rows.Scan(&id, &mi.ModelID); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlstore: load model inputs: %w", err)
+			}
+			r := idx[id]
+			r.Inputs.ModelInputs = append(r.Inputs.ModelInputs, mi)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: load model inputs: %w", err)
+		}
 		rows, err = s.r.QueryContext(ctx, s.q(`SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN `+in+` ORDER BY step, model_id`), ids...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: load outputs: %w", err)

@@ -134,6 +134,11 @@ func testLoggedModels(t *testing.T, c *Client) {
 		eq(t, "output model", str(obj(outs[0])["model_id"]), id)
 		eq(t, "output step", num(obj(outs[0])["step"]), 3.0)
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", api+"runs/outputs", map[string]any{"run_id": run, "models": []any{map[string]any{"model_id": "m-00", "step": 0}}})
+		c.OK("POST", api+"runs/log-inputs", map[string]any{"run_id": run, "models": []any{map[string]any{"model_id": id}}})
+		ins := list(obj(getRun(t, c, run)["inputs"])["model_inputs"])
+		eq(t, "model inputs", len(ins), 1)
+		eq(t, "input model", str(obj(ins[0])["model_id"]), id)
+		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "POST", api+"runs/log-inputs", map[string]any{"run_id": run, "models": []any{map[string]any{"model_id": "m-00"}}})
 		other := newRun(t, c, exp)
 		if _, ok := getRun(t, c, other)["outputs"]; ok {
 			t.Fatal("a run without logged models has outputs")

@@ -47,12 +47,18 @@ CREATE TABLE run_model_outputs (
     step INTEGER NOT NULL,
     PRIMARY KEY (run_uuid, model_id)
 ) WITHOUT ROWID;
+CREATE TABLE run_model_inputs (
+    run_uuid TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    PRIMARY KEY (run_uuid, model_id)
+) WITHOUT ROWID;
 ALTER TABLE model_versions ADD COLUMN model_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX model_versions_model_id ON model_versions (model_id);
 
 -- +goose Down
 DROP INDEX model_versions_model_id;
 ALTER TABLE model_versions DROP COLUMN model_id;
+DROP TABLE run_model_inputs;
 DROP TABLE run_model_outputs;
 DROP TABLE logged_model_metrics;
 DROP TABLE logged_model_params;
