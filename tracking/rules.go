@@ -32,5 +32,6 @@ var MLflow3Rules = map[string]Permission{
 	"GET logged-models/{model_id}/artifacts/directories": {"Experiment", "READ", "model_id"},
 	"GET logged-models/{model_id}/artifacts/files":       {"Experiment", "READ", "model_id"},
 	"POST logged-models/search":                          {"", "", ""}, // filter experiment_ids to readable ones
+	"POST experiments/search-datasets":                   {"", "", ""}, // filter experiment_ids to readable ones
 	"POST runs/outputs":                                  {"Experiment", "EDIT", "run_id"},
 }

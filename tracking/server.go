@@ -82,6 +82,7 @@ func NewHandler(o Options) http.Handler {
 	// MLflow 3 resources, one file each (loggedmodels.go, ...); the
 	// permission each route needs is in MLflow3Rules (rules.go).
 	a.loggedModels(add)
+	a.datasets(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)

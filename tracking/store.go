@@ -35,6 +35,9 @@ type Store interface {
 
 	// LogOutputs records logged models a run produced (runs/outputs).
 	LogOutputs(ctx context.Context, runID string, models []ModelOutput) error
+	// SearchDatasetSummaries lists the datasets runs of the experiments
+	// used (experiments/search-datasets), at most limit.
+	SearchDatasetSummaries(ctx context.Context, experimentIDs []string, limit int) ([]DatasetSummary, error)
 	// LogModelInputs records logged models a run used (runs/log-inputs).
 	LogModelInputs(ctx context.Context, runID string, models []ModelInput) error
 

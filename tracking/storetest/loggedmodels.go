@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -219,4 +220,35 @@ func testLoggedModels(t *testing.T, c *Client) {
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", lm+"/"+ids[1], nil)
 		c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "DELETE", lm+"/"+ids[1], nil)
 	})
+}
+
+// testSearchDatasets: experiments/search-datasets as the UI calls it.
+func testSearchDatasets(t *testing.T, c *Client) {
+	exp := newExperiment(t, c)
+	run := newRun(t, c, exp)
+	ds := func(name, ctx string) map[string]any {
+		in := map[string]any{"dataset": map[string]any{"name": name, "digest": "d-" + name, "source_type": "local", "source": "/x"}}
+		if ctx != "" {
+			in["tags"] = []any{map[string]any{"key": "mlflow.data.context", "value": ctx}}
+		}
+		return in
+	}
+	c.OK("POST", api+"runs/log-inputs", map[string]any{"run_id": run, "datasets": []any{ds("train", "training"), ds("eval", "")}})
+	got := list(c.OK("POST", "/ajax-api/2.0/mlflow/experiments/search-datasets", map[string]any{"experiment_ids": []string{exp}})["dataset_summaries"])
+	eq(t, "summaries", len(got), 2)
+	e0, e1 := obj(got[0]), obj(got[1])
+	eq(t, "first", str(e0["name"])+"/"+str(e0["digest"])+"/"+str(e0["experiment_id"]), "eval/d-eval/"+exp)
+	if _, ok := e0["context"]; ok {
+		t.Fatalf("context on a dataset without one: %v", e0)
+	}
+	eq(t, "second context", str(e1["context"]), "training")
+	c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"experiments/search-datasets", map[string]any{})
+	ids := make([]string, 21)
+	for i := range ids {
+		ids[i] = fmt.Sprint(i)
+	}
+	c.Fail(400, "INVALID_PARAMETER_VALUE", "POST", api+"experiments/search-datasets", map[string]any{"experiment_ids": ids})
+	if got := c.OK("POST", api+"experiments/search-datasets", map[string]any{"experiment_ids": []string{"id_0"}}); len(got) != 0 {
+		t.Fatalf("non-numeric id: %v, want {}", got)
+	}
 }

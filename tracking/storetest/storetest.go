@@ -134,6 +134,7 @@ func Run(t *testing.T, open Opener) {
 		{"RegistrySearch", testRegistrySearch},
 		{"Artifacts", testArtifacts},
 		{"LoggedModels", testLoggedModels},
+		{"SearchDatasets", testSearchDatasets},
 		{"ConcurrentWriters", testConcurrent},
 		{"MLflowCompat", testMLflowCompat},
 		{"GC", func(t *testing.T, c *Client) { testGC(t, c, store, repo) }},
