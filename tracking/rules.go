@@ -31,7 +31,8 @@ var MLflow3Rules = map[string]Permission{
 	"POST logged-models/{model_id}/params":               {"Experiment", "EDIT", "model_id"},
 	"GET logged-models/{model_id}/artifacts/directories": {"Experiment", "READ", "model_id"},
 	"GET logged-models/{model_id}/artifacts/files":       {"Experiment", "READ", "model_id"},
-	"POST logged-models/search":                          {"", "", ""}, // filter experiment_ids to readable ones
-	"POST experiments/search-datasets":                   {"", "", ""}, // filter experiment_ids to readable ones
+	"POST logged-models/search":                          {"", "", ""},                     // filter experiment_ids to readable ones
+	"POST experiments/search-datasets":                   {"", "", ""},                     // filter experiment_ids to readable ones
+	"POST upload-artifact":                               {"Experiment", "EDIT", "run_id"}, // the run is the run_uuid query parameter
 	"POST runs/outputs":                                  {"Experiment", "EDIT", "run_id"},
 }

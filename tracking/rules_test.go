@@ -14,6 +14,7 @@ func TestMLflow3RulesCoverRoutes(t *testing.T) {
 	reg := func(method, path string, _ http.HandlerFunc) { seen[method+" "+path] = true }
 	a.loggedModels(reg)
 	a.datasets(reg)
+	a.uploads(reg)
 	for ep := range seen {
 		if _, ok := MLflow3Rules[ep]; !ok {
 			t.Errorf("route %s has no entry in MLflow3Rules", ep)

@@ -83,6 +83,7 @@ func NewHandler(o Options) http.Handler {
 	// permission each route needs is in MLflow3Rules (rules.go).
 	a.loggedModels(add)
 	a.datasets(add)
+	a.uploads(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)

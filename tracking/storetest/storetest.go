@@ -135,6 +135,7 @@ func Run(t *testing.T, open Opener) {
 		{"Artifacts", testArtifacts},
 		{"LoggedModels", testLoggedModels},
 		{"SearchDatasets", testSearchDatasets},
+		{"UploadArtifact", testUploadArtifact},
 		{"ConcurrentWriters", testConcurrent},
 		{"MLflowCompat", testMLflowCompat},
 		{"GC", func(t *testing.T, c *Client) { testGC(t, c, store, repo) }},
