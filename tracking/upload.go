@@ -67,4 +67,3 @@ func (a *api) uploadArtifact(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, http.StatusOK, struct{}{})
 }
-
