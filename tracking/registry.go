@@ -250,7 +250,7 @@ func (a *api) registry(add func(method, path string, h http.HandlerFunc)) {
 				return nil, err
 			}
 		}
-		if err := a.validateVersionSource(ctx, r.Source, r.RunID, r.Tags); err != nil {
+		if err := a.validateVersionSource(ctx, r.Source, r.RunID, r.ModelID, r.Tags); err != nil {
 			return nil, err
 		}
 		if isModelsURI(r.Source) {
