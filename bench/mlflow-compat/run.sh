@@ -143,6 +143,9 @@ if [ -z "${BASELINE:-}" ] && { [ -z "$only" ] || [ "$only" = smoke ]; }; then
   echo "mlflow-compat: smoke against http://127.0.0.1:$port"
   (cd "$out" && timeout 300 "$PYTHON" "$here/smoke.py" "http://127.0.0.1:$port" > "$out/smoke.txt" 2>&1) || true
   grep -E '^(PASS|FAIL) |passed, .* failed' "$out/smoke.txt" || tail -5 "$out/smoke.txt"
+  # MLflow 3 logged models through the public API (sklearn log_model/load_model, register_model).
+  (cd "$out" && timeout 300 "$PYTHON" "$here/mlflow3.py" "http://127.0.0.1:$port" > "$out/mlflow3.txt" 2>&1) || true
+  grep -E '^(PASS|FAIL) |passed, .* failed' "$out/mlflow3.txt" || tail -5 "$out/mlflow3.txt"
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   trap - EXIT
