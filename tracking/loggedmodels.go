@@ -3,7 +3,6 @@ package tracking
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -467,12 +466,8 @@ func (a *api) streamArtifact(w http.ResponseWriter, r *http.Request, root, rel s
 		full = base + "/" + rel
 	}
 	rc, size, err := repo.Open(r.Context(), full)
-	if errors.Is(err, artifact.ErrNotFound) {
-		a.fail(w, r, NotFoundf("File %s not found", rel))
-		return
-	}
 	if err != nil {
-		a.fail(w, r, err)
+		a.fail(w, r, repoError(rel, err))
 		return
 	}
 	defer rc.Close()

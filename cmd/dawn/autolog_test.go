@@ -198,6 +198,7 @@ func TestTrainAutolog(t *testing.T) {
 		if err != nil || len(h) != step+1 || float64(h[step].Value) != ev.Accuracy || int64(h[step].Step) != int64(step) {
 			t.Fatalf("eval_accuracy history %+v (%v), want %d points, the last %v at step %d", h, err, step+1, ev.Accuracy, step)
 		}
+	}
 	checkLoggedModel(t, c, run, "rows")
 }
 
