@@ -176,3 +176,44 @@ func TestServeRegistryS3(t *testing.T) {
 		t.Errorf("missing bucket: %v", err)
 	}
 }
+
+// MLflow 3 keeps a model logged in a run under a logged model: runs:/RUN/NAME
+// (no run artifacts at NAME) and models:/m-<id> both reach its files.
+func TestServeRegistryLoggedModel(t *testing.T) {
+	ts := trackingtest.Start(t)
+	ctx := t.Context()
+	exp, err := ts.Client.CreateExperiment(ctx, "logged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := ts.Client.CreateRun(ctx, exp, "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ts.Client.LogLoggedModel(ctx, run, "model", constModelDir(t, 0.625), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Info.Status != "LOGGED_MODEL_READY" {
+		t.Fatalf("status %s after LogLoggedModel", m.Info.Status)
+	}
+	reg := &Registry{TrackingURI: ts.URL, CacheDir: t.TempDir()}
+	dir, err := reg.Fetch(ctx, "spam", "1", "runs:/"+run.Info.RunID+"/model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := loadConst(dir); err != nil || got.(constModel).p != 0.625 {
+		t.Fatalf("runs:/ to a logged model: %v %v", got, err)
+	}
+	u, ok, err := ParseModelURI("models:/" + m.Info.ModelID)
+	if !ok || err != nil || !u.Logged {
+		t.Fatalf("ParseModelURI(models:/%s) = %+v %v %v", m.Info.ModelID, u, ok, err)
+	}
+	got, v, err := reg.Open(ctx, u, loadConst)
+	if err != nil || v != m.Info.ModelID || got.(constModel).p != 0.625 {
+		t.Fatalf("models:/m-<id>: %v %q %v", got, v, err)
+	}
+	if _, err := reg.Fetch(ctx, "spam", "2", "runs:/"+run.Info.RunID+"/other"); err == nil || !strings.Contains(err.Error(), "no artifacts") {
+		t.Fatalf("runs:/ with neither artifacts nor a logged model: %v", err)
+	}
+}

@@ -2,12 +2,10 @@ package serve
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"path"
@@ -18,15 +16,21 @@ import (
 	"github.com/dawn-ml/dawn/artifact"
 	"github.com/dawn-ml/dawn/artifact/s3"
 	"github.com/dawn-ml/dawn/model"
+	"github.com/dawn-ml/dawn/tracking"
 )
 
-// ModelURI is a registry reference: models:/NAME/VERSION or
-// models:/NAME@ALIAS.
+// ModelURI is a registry reference: models:/NAME/VERSION,
+// models:/NAME@ALIAS, or MLflow 3's models:/m-<id> (a logged model, whose
+// id is then Name and Version).
 type ModelURI struct {
 	Name, Version, Alias string
+	Logged               bool
 }
 
 func (u ModelURI) String() string {
+	if u.Logged {
+		return "models:/" + u.Name
+	}
 	if u.Alias != "" {
 		return "models:/" + u.Name + "@" + u.Alias
 	}
@@ -41,6 +45,9 @@ func ParseModelURI(s string) (u ModelURI, ok bool, err error) {
 		return u, false, nil
 	}
 	rest = strings.TrimPrefix(rest, "/")
+	if tracking.IsLoggedModelID(rest) {
+		return ModelURI{Name: rest, Version: rest, Logged: true}, true, nil
+	}
 	if name, alias, isAlias := strings.Cut(rest, "@"); isAlias {
 		if name == "" || alias == "" || strings.Contains(alias, "/") {
 			return u, true, fmt.Errorf("serve: model URI %q: want models:/NAME@ALIAS", s)
@@ -49,19 +56,24 @@ func ParseModelURI(s string) (u ModelURI, ok bool, err error) {
 	}
 	i := strings.LastIndex(rest, "/")
 	if i <= 0 || i == len(rest)-1 {
-		return u, true, fmt.Errorf("serve: model URI %q: want models:/NAME/VERSION or models:/NAME@ALIAS", s)
+		return u, true, fmt.Errorf("serve: model URI %q: want models:/NAME/VERSION, models:/NAME@ALIAS or models:/m-<id>", s)
 	}
 	return ModelURI{Name: rest[:i], Version: rest[i+1:]}, true, nil
 }
 
 // Registry resolves model URIs with MLflow's model-registry REST API
 // (get-model-version, get-model-version-by-alias,
-// get-model-version-download-uri) and fetches the model's files, so it
-// works against dawn's tracking server or any MLflow-compatible one.
+// get-model-version-download-uri, MLflow 3's logged-models) and fetches
+// the model's files, so it works against dawn's tracking server or any
+// MLflow-compatible one. All calls go through tracking.Client, with its
+// credentials and retries.
 type Registry struct {
 	// TrackingURI is the server's base URL, e.g. http://127.0.0.1:5000.
 	TrackingURI string
-	HTTP        *http.Client // a client with a 30 s timeout when nil
+	// Client talks to the server; when nil, one is made for TrackingURI
+	// with credentials from MLFLOW_TRACKING_USERNAME/PASSWORD or
+	// MLFLOW_TRACKING_TOKEN (or user:password@ in the URI).
+	Client *tracking.Client
 	// CacheDir holds fetched models (a temporary directory when empty).
 	CacheDir string
 	// S3 overrides the endpoint and credentials for s3:// artifact URIs;
@@ -70,80 +82,48 @@ type Registry struct {
 	S3 s3.Options
 }
 
-func (r *Registry) client() *http.Client {
-	if r.HTTP != nil {
-		return r.HTTP
-	}
-	return &http.Client{Timeout: 30 * time.Second}
-}
-
-func (r *Registry) get(ctx context.Context, p string, q url.Values, out any) error {
-	u := strings.TrimRight(r.TrackingURI, "/") + p
-	if q != nil {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := r.client().Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != 200 {
-		var e struct {
-			Code string `json:"error_code"`
-			Msg  string `json:"message"`
+func (r *Registry) api() (*tracking.Client, error) {
+	if r.Client == nil {
+		c, err := tracking.NewClient(r.TrackingURI)
+		if err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
 		}
-		if json.Unmarshal(b, &e) == nil && e.Code != "" {
-			return fmt.Errorf("GET %s: HTTP %d %s: %s", p, resp.StatusCode, e.Code, e.Msg)
-		}
-		return fmt.Errorf("GET %s: HTTP %d", p, resp.StatusCode)
+		r.Client = c
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("GET %s: %w", p, err)
-	}
-	return nil
+	return r.Client, nil
 }
 
 // Resolve returns the version u names now and its artifact URI.
 func (r *Registry) Resolve(ctx context.Context, u ModelURI) (version, artifactURI string, err error) {
-	var mv struct {
-		ModelVersion struct {
-			Version string `json:"version"`
-			Source  string `json:"source"`
-		} `json:"model_version"`
+	c, err := r.api()
+	if err != nil {
+		return "", "", err
 	}
+	if u.Logged {
+		m, err := c.GetLoggedModel(ctx, u.Name)
+		if err != nil {
+			return "", "", fmt.Errorf("serve: resolve %s at %s: %w", u, r.TrackingURI, err)
+		}
+		return u.Name, m.Info.ArtifactURI, nil
+	}
+	var mv *tracking.ModelVersion
 	if u.Alias != "" {
-		err = r.get(ctx, "/api/2.0/mlflow/registered-models/alias", url.Values{"name": {u.Name}, "alias": {u.Alias}}, &mv)
+		mv, err = c.GetModelVersionByAlias(ctx, u.Name, u.Alias)
 	} else {
-		err = r.get(ctx, "/api/2.0/mlflow/model-versions/get", url.Values{"name": {u.Name}, "version": {u.Version}}, &mv)
+		mv, err = c.GetModelVersion(ctx, u.Name, u.Version)
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("serve: resolve %s at %s: %w", u, r.TrackingURI, err)
 	}
-	version = mv.ModelVersion.Version
-	if version == "" {
-		return "", "", fmt.Errorf("serve: resolve %s at %s: the answer names no version", u, r.TrackingURI)
-	}
-	var dl struct {
-		ArtifactURI string `json:"artifact_uri"`
-	}
-	if err := r.get(ctx, "/api/2.0/mlflow/model-versions/get-download-uri", url.Values{"name": {u.Name}, "version": {version}}, &dl); err != nil {
+	version = mv.Version
+	uri, err := c.GetModelVersionDownloadURI(ctx, u.Name, version)
+	if err != nil {
 		return "", "", fmt.Errorf("serve: resolve %s version %s: %w", u, version, err)
 	}
-	if dl.ArtifactURI == "" {
-		dl.ArtifactURI = mv.ModelVersion.Source
+	if uri == "" {
+		uri = mv.Source
 	}
-	return version, dl.ArtifactURI, nil
+	return version, uri, nil
 }
 
 // Fetch makes the model at artifactURI available as a local directory: a
@@ -187,14 +167,23 @@ func (r *Registry) fetch(ctx context.Context, name, version, artifactURI string)
 		}
 		return r.cached(name, version, func(dst string) error { return copyTree(ctx, repo, "", dst, 0) })
 	case strings.HasPrefix(artifactURI, "runs:/"):
-		uri, err := r.runArtifactURI(ctx, artifactURI)
+		uri, lm, err := r.runArtifactURI(ctx, artifactURI)
 		if err != nil {
 			return "", err
 		}
 		if strings.HasPrefix(uri, "runs:/") {
 			return "", fmt.Errorf("the run's artifact URI %s is itself a runs:/ URI", uri)
 		}
-		return r.fetch(ctx, name, version, uri)
+		dir, err := r.fetch(ctx, name, version, uri)
+		if err != nil && lm != "" {
+			// MLflow 3 keeps a model logged in a run under the logged
+			// model, not the run: runs:/RUN/NAME names it when the run
+			// has no artifacts at NAME.
+			if dir, lerr := r.fetch(ctx, name, version, lm); lerr == nil {
+				return dir, nil
+			}
+		}
+		return dir, err
 	}
 	return "", errors.New("unsupported artifact URI scheme (dawn serve reads local paths, file://, mlflow-artifacts: through the tracking server, s3:// and runs:/)")
 }
@@ -231,35 +220,41 @@ func (r *Registry) cached(name, version string, get func(dst string) error) (str
 }
 
 // runArtifactURI turns runs:/RUN_ID/PATH into the run's artifact URI (from
-// runs/get) joined with PATH.
-func (r *Registry) runArtifactURI(ctx context.Context, uri string) (string, error) {
+// runs/get) joined with PATH, and, when the run produced a logged model
+// named PATH, that model's artifact URI as a second choice.
+func (r *Registry) runArtifactURI(ctx context.Context, uri string) (string, string, error) {
 	rest := strings.TrimLeft(strings.TrimPrefix(uri, "runs:/"), "/")
 	id, sub, _ := strings.Cut(rest, "/")
 	if id == "" {
-		return "", errors.New("want runs:/RUN_ID/PATH")
+		return "", "", errors.New("want runs:/RUN_ID/PATH")
 	}
 	sub, err := artifact.CleanPath(strings.Trim(sub, "/"))
 	if err != nil {
-		return "", fmt.Errorf("path %q: %w", sub, err)
+		return "", "", fmt.Errorf("path %q: %w", sub, err)
 	}
-	var run struct {
-		Run struct {
-			Info struct {
-				ArtifactURI string `json:"artifact_uri"`
-			} `json:"info"`
-		} `json:"run"`
+	c, err := r.api()
+	if err != nil {
+		return "", "", err
 	}
-	if err := r.get(ctx, "/api/2.0/mlflow/runs/get", url.Values{"run_id": {id}}, &run); err != nil {
-		return "", fmt.Errorf("resolve run %s at %s: %w", id, r.TrackingURI, err)
+	run, err := c.GetRun(ctx, id)
+	if err != nil {
+		return "", "", fmt.Errorf("resolve run %s at %s: %w", id, r.TrackingURI, err)
 	}
-	root := run.Run.Info.ArtifactURI
+	root := run.Info.ArtifactURI
 	if root == "" {
-		return "", fmt.Errorf("run %s has no artifact URI", id)
+		return "", "", fmt.Errorf("run %s has no artifact URI", id)
 	}
 	if sub == "" {
-		return root, nil
+		return root, "", nil
 	}
-	return strings.TrimRight(root, "/") + "/" + sub, nil
+	logged := ""
+	if !strings.Contains(sub, "/") {
+		// Servers without logged models answer 404; that is "none".
+		if m, err := c.FindLoggedModel(ctx, run.Info.ExperimentID, id, sub); err == nil && m != nil {
+			logged = m.Info.ArtifactURI
+		}
+	}
+	return strings.TrimRight(root, "/") + "/" + sub, logged, nil
 }
 
 // copyTree copies directory p of repo into dst, recursively.
@@ -327,19 +322,18 @@ func (r *Registry) download(ctx context.Context, p, dst string, depth int) error
 	if depth > 32 {
 		return errors.New("artifact tree deeper than 32 levels")
 	}
-	var list struct {
-		Files []struct {
-			Path  string `json:"path"`
-			IsDir bool   `json:"is_dir"`
-		} `json:"files"`
-	}
-	if err := r.get(ctx, "/api/2.0/mlflow-artifacts/artifacts", url.Values{"path": {p}}, &list); err != nil {
+	c, err := r.api()
+	if err != nil {
 		return err
 	}
-	if len(list.Files) == 0 && depth == 0 {
+	files, err := c.ListProxyArtifacts(ctx, p)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 && depth == 0 {
 		return fmt.Errorf("no artifacts under %q", p)
 	}
-	for _, f := range list.Files {
+	for _, f := range files {
 		base := path.Base(f.Path)
 		if base == "." || base == ".." || base == "/" {
 			return fmt.Errorf("artifact listing of %q holds a bad name %q", p, f.Path)
@@ -355,40 +349,19 @@ func (r *Registry) download(ctx context.Context, p, dst string, depth int) error
 			}
 			continue
 		}
-		if err := r.downloadFile(ctx, child, target); err != nil {
+		out, err := os.Create(target)
+		if err != nil {
+			return err
+		}
+		if err := c.DownloadProxyArtifact(ctx, child, out); err != nil {
+			out.Close()
+			return err
+		}
+		if err := out.Close(); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (r *Registry) downloadFile(ctx context.Context, p, target string) error {
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	u := strings.TrimRight(r.TrackingURI, "/") + "/api/2.0/mlflow-artifacts/artifacts/" + strings.Join(segs, "/")
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := r.client().Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("GET artifact %s: HTTP %d", p, resp.StatusCode)
-	}
-	f, err := os.Create(target)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return fmt.Errorf("GET artifact %s: %w", p, err)
-	}
-	return f.Close()
 }
 
 // Loader opens a model directory (model.Load in dawn).

@@ -79,9 +79,13 @@ func retryable(code int) bool {
 
 // call sends one API request; out, if not nil, receives the JSON answer.
 // Errors from the server come back as *Error with its status and code.
+// endpoint is a path under /api/2.0/mlflow/, or an absolute path ("/...").
 func (c *Client) call(ctx context.Context, method, endpoint string, in, out any) error {
 	var body []byte
 	u := c.base + "/api/2.0/mlflow/" + endpoint
+	if strings.HasPrefix(endpoint, "/") {
+		u = c.base + endpoint
+	}
 	if method == http.MethodGet {
 		if q, ok := in.(url.Values); ok {
 			u += "?" + q.Encode()
@@ -311,7 +315,11 @@ func (c *Client) LogArtifact(ctx context.Context, runID, localPath, artifactPath
 	if err != nil {
 		return err
 	}
-	root := run.Info.ArtifactURI
+	return c.logArtifactTo(ctx, run.Info.ArtifactURI, localPath, artifactPath)
+}
+
+// logArtifactTo uploads a file or directory under the artifact root URI.
+func (c *Client) logArtifactTo(ctx context.Context, root, localPath, artifactPath string) error {
 	st, err := os.Stat(localPath)
 	if err != nil {
 		return fmt.Errorf("tracking: log artifact: %w", err)

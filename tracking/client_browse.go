@@ -74,17 +74,6 @@ func (c *Client) SearchModelVersions(ctx context.Context, filter string, orderBy
 	return out.ModelVersions, out.NextPageToken, err
 }
 
-// GetModelVersion returns one version of a registered model.
-func (c *Client) GetModelVersion(ctx context.Context, name, version string) (*ModelVersion, error) {
-	var out struct {
-		ModelVersion *ModelVersion `json:"model_version"`
-	}
-	if err := c.call(ctx, "GET", "model-versions/get", url.Values{"name": {name}, "version": {version}}, &out); err != nil {
-		return nil, err
-	}
-	return out.ModelVersion, nil
-}
-
 // SetRegisteredModelAlias points alias at version, moving it when it
 // pointed elsewhere.
 func (c *Client) SetRegisteredModelAlias(ctx context.Context, name, alias, version string) error {

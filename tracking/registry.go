@@ -54,6 +54,7 @@ type (
 		Tags        []Tag  `json:"tags"`
 		RunLink     string `json:"run_link"`
 		Description string `json:"description"`
+		ModelID     string `json:"model_id"`
 	}
 	versionReq struct {
 		Name    string `json:"name"`
@@ -258,7 +259,13 @@ func (a *api) registry(add func(method, path string, rule Rule, h endpoint)) {
 		if err := required("source", r.Source); err != nil {
 			return nil, err
 		}
-		if err := a.validateVersionSource(ctx, r.Source, r.RunID, r.Tags); err != nil {
+		if r.ModelID != "" {
+			// MLflow 3: a version registered from a logged model.
+			if _, err := s.GetLoggedModel(ctx, r.ModelID); err != nil {
+				return nil, err
+			}
+		}
+		if err := a.validateVersionSource(ctx, r.Source, r.RunID, r.ModelID, r.Tags); err != nil {
 			return nil, err
 		}
 		if isModelsURI(r.Source) {
@@ -272,7 +279,11 @@ func (a *api) registry(add func(method, path string, rule Rule, h endpoint)) {
 				return nil, err
 			}
 		}
-		return wrapVersion(s.CreateModelVersion(ctx, ModelVersion{Name: r.Name, Source: r.Source, RunID: r.RunID, Tags: r.Tags, RunLink: r.RunLink, Description: r.Description}))
+		mv, err := s.CreateModelVersion(ctx, ModelVersion{Name: r.Name, Source: r.Source, RunID: r.RunID, Tags: r.Tags, RunLink: r.RunLink, Description: r.Description, ModelID: r.ModelID})
+		if err == nil && r.ModelID != "" {
+			err = a.recordModelVersion(ctx, r.ModelID, mv.Name, mv.Version)
+		}
+		return wrapVersion(mv, err)
 	}))
 	add("GET", "model-versions/get", NeedRead, handle(a, func(ctx context.Context, r *versionReq) (any, error) {
 		if err := versionArgs(r.Name, r.Version); err != nil {
@@ -349,6 +360,13 @@ func (a *api) registry(add func(method, path string, rule Rule, h endpoint)) {
 			}
 			v = src
 		}
+		if root, ok, err := a.loggedModelURIRoot(ctx, v.Source); ok {
+			// Registered from a logged model: its artifact location.
+			if err != nil {
+				return nil, err
+			}
+			return map[string]string{"artifact_uri": root}, nil
+		}
 		return map[string]string{"artifact_uri": v.Source}, nil
 	}))
 	add("POST", "model-versions/set-tag", NeedEdit, handle(a, func(ctx context.Context, r *modelTagReq) (any, error) {
@@ -390,6 +408,17 @@ func (a *api) resolveModelsURI(ctx context.Context, uri string, depth int) (stri
 	}
 	if depth >= maxModelsURIDepth {
 		return fail(fmt.Errorf("models:/ sources nest deeper than %d", maxModelsURIDepth))
+	}
+	if root, ok, err := a.loggedModelURIRoot(ctx, uri); ok {
+		// models:/m-<id>: the logged model's artifacts (MLflow 3).
+		if err != nil {
+			var he *Error
+			if errors.As(err, &he) {
+				return fail(errors.New(he.Message))
+			}
+			return fail(err)
+		}
+		return root, nil
 	}
 	_, _, p := pyURLParse(uri)
 	parts := strings.Split(strings.TrimLeft(p, "/"), "/")

@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"path/filepath"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,11 +28,12 @@ type Options struct {
 	// mlflow-artifacts: URIs; nil disables the proxy.
 	Artifacts artifact.Repo
 	Logger    *slog.Logger
-	// RequestTimeout bounds each REST API request (not the artifact proxy,
-	// whose transfers may be long): past it the client gets 503
-	// TEMPORARILY_UNAVAILABLE instead of a hung connection, and the
-	// handler's context is cancelled. 0 means DefaultRequestTimeout; a
-	// negative value disables the deadline.
+	// RequestTimeout bounds each REST API request through its context
+	// (not streams: artifact transfers and metric histories, which may be
+	// long): past it the store calls fail and the client gets 503
+	// TEMPORARILY_UNAVAILABLE instead of a hung connection. Responses are
+	// never buffered. 0 means DefaultRequestTimeout; a negative value
+	// disables the deadline.
 	RequestTimeout time.Duration
 	// Authorizer, when set, decides every request's permission (see
 	// authz.go); nil allows everything.
@@ -89,6 +88,9 @@ func Routes() []RouteInfo {
 	}
 	a.tracking(collect)
 	a.registry(collect)
+	a.loggedModels(collect)
+	a.datasets(collect)
+	a.uploads(collect)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Path != out[j].Path {
 			return out[i].Path < out[j].Path
@@ -130,6 +132,11 @@ func NewHandler(o Options) http.Handler {
 	}
 	a.tracking(add)
 	a.registry(add)
+	// MLflow 3 resources, one file each (loggedmodels.go, datasets.go,
+	// upload.go), registered with their rules like every route.
+	a.loggedModels(add)
+	a.datasets(add)
+	a.uploads(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)
@@ -154,17 +161,19 @@ func NewHandler(o Options) http.Handler {
 		timeout = DefaultRequestTimeout
 	}
 	if timeout > 0 {
-		body, _ := json.Marshal(map[string]string{"error_code": "TEMPORARILY_UNAVAILABLE",
-			"message": "The request did not complete within the server's deadline of " + timeout.String() + "."})
-		th := http.TimeoutHandler(mux, timeout, string(body))
+		// The deadline rides on the request's context, which every store
+		// call honours; a handler that passes it answers 503 (see fail).
+		// Nothing buffers the response, so streamed answers start at once.
+		// Streams (histories, artifact downloads) get no deadline: they
+		// end when the client goes away.
 		limited = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, artifact.Prefix) || strings.HasPrefix(r.URL.Path, "/ajax-api/2.0/mlflow-artifacts/") {
+			if isStream(r.URL.Path) {
 				mux.ServeHTTP(w, r)
 				return
 			}
-			// For the timeout answer; a handler's own header replaces it.
-			w.Header().Set("Content-Type", "application/json")
-			th.ServeHTTP(w, r)
+			ctx, cancel := context.WithTimeout(r.Context(), timeout)
+			defer cancel()
+			mux.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -178,6 +187,13 @@ func NewHandler(o Options) http.Handler {
 		}
 		limited.ServeHTTP(w, r)
 	})
+}
+
+// isStream reports whether path streams its answer (artifact transfers,
+// metric histories), so that it runs without the per-request deadline.
+func isStream(path string) bool {
+	return strings.Contains(path, "/mlflow-artifacts/") || path == "/get-artifact" || path == "/model-versions/get-artifact" ||
+		strings.HasSuffix(path, "/metrics/get-history") || strings.HasSuffix(path, "/artifacts/files")
 }
 
 func methodSwitch(methods map[string]http.HandlerFunc) http.HandlerFunc {
@@ -255,6 +271,11 @@ func serve[Req any](a *api, w http.ResponseWriter, r *http.Request, f func(ctx c
 }
 
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		a.log.Error("request passed its deadline", "method", r.Method, "path", r.URL.Path, "err", err)
+		httpx.WriteError(w, httpx.Errorf(http.StatusServiceUnavailable, "TEMPORARILY_UNAVAILABLE", "The request did not complete within the server's deadline."))
+		return
+	}
 	var he *httpx.Error
 	if !errors.As(err, &he) || he.Status >= 500 {
 		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -363,6 +384,10 @@ type (
 		Value     *Float `json:"value"`
 		Timestamp *Int64 `json:"timestamp"`
 		Step      Int64  `json:"step"`
+		// MLflow 3: the logged model (and dataset) the point belongs to.
+		ModelID       string `json:"model_id"`
+		DatasetName   string `json:"dataset_name"`
+		DatasetDigest string `json:"dataset_digest"`
 	}
 	keyValueReq struct {
 		RunID   string  `json:"run_id"`
@@ -383,6 +408,8 @@ type (
 	logInputsReq struct {
 		RunID    string         `json:"run_id"`
 		Datasets []DatasetInput `json:"datasets"`
+		// MLflow 3: logged models the run used.
+		Models []ModelInput `json:"models"`
 	}
 	metricHistoryReq struct {
 		RunID      string `json:"run_id"`
@@ -632,7 +659,7 @@ func (a *api) tracking(add func(method, path string, rule Rule, h endpoint)) {
 		if r.Timestamp == nil {
 			return nil, InvalidParameterf("Missing value for required parameter 'timestamp'.")
 		}
-		m := Metric{Key: r.Key, Value: *r.Value, Timestamp: *r.Timestamp, Step: r.Step}
+		m := Metric{Key: r.Key, Value: *r.Value, Timestamp: *r.Timestamp, Step: r.Step, ModelID: r.ModelID, DatasetName: r.DatasetName, DatasetDigest: r.DatasetDigest}
 		if err := ValidateMetric(m); err != nil {
 			return nil, err
 		}
@@ -734,15 +761,25 @@ func (a *api) tracking(add func(method, path string, rule Rule, h endpoint)) {
 				}
 			}
 		}
+		for i, m := range r.Models {
+			if m.ModelID == "" {
+				return nil, InvalidParameterf("Missing value for required parameter 'models[%d].model_id'.", i)
+			}
+		}
+		if len(r.Models) > 0 {
+			if err := s.LogModelInputs(ctx, id, r.Models); err != nil {
+				return nil, err
+			}
+		}
+		if len(r.Datasets) == 0 && len(r.Models) > 0 {
+			return nil, nil
+		}
 		return nil, s.LogInputs(ctx, id, r.Datasets)
 	}))
 	add("GET", "metrics/get-history", NeedRead, raw(a.metricHistory))
 	add("GET", "metrics/get-history-bulk-interval", NeedRead, handle(a, a.bulkInterval))
 	add("GET", "metrics/get-history-bulk", NeedRead, handle(a, a.historyBulk))
 	add("GET", "artifacts/list", NeedRead, handle(a, a.listArtifacts))
-	// MLflow 3 clients ask whether an artifact path is a logged model
-	// before listing it or registering from it; dawn has no logged models.
-	a.loggedModels(add)
 }
 
 // historyBulk is the UI's metrics/get-history-bulk: each run's history
@@ -1128,26 +1165,7 @@ func (a *api) getArtifact(w http.ResponseWriter, r *http.Request) {
 		}
 		root = run.Info.ArtifactURI
 	}
-	repo, base, err := a.artifactRepo(root, "read")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	full := rel
-	if base != "" {
-		full = base + "/" + rel
-	}
-	rc, size, err := repo.Open(r.Context(), full)
-	if err != nil {
-		a.fail(w, r, repoError(rel, err))
-		return
-	}
-	defer rc.Close()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-	w.Header().Set("Content-Disposition", "attachment; filename="+strconv.Quote(filepath.Base(rel)))
-	w.WriteHeader(http.StatusOK)
-	io.Copy(w, rc)
+	a.streamArtifact(w, r, root, rel)
 }
 
 func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, error) {
@@ -1163,7 +1181,12 @@ func (a *api) listArtifacts(ctx context.Context, r *listArtifactsReq) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	root := run.Info.ArtifactURI
+	return a.listUnder(ctx, run.Info.ArtifactURI, rel)
+}
+
+// listUnder lists the directory rel under the artifact root URI root, as
+// artifacts/list answers.
+func (a *api) listUnder(ctx context.Context, root, rel string) (any, error) {
 	repo, base, err := a.artifactRepo(root, "list")
 	if err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ import (
 //     NUL, or be anything but an absolute, already-normalised path.
 //
 // Prompt versions (tagged PromptTagKey) are not checked, as in MLflow.
-func (a *api) validateVersionSource(ctx context.Context, source, runID string, tags []Tag) error {
+func (a *api) validateVersionSource(ctx context.Context, source, runID, modelID string, tags []Tag) error {
 	if slices.ContainsFunc(tags, func(t Tag) bool { return t.Key == PromptTagKey }) {
 		return nil
 	}
@@ -29,6 +29,24 @@ func (a *api) validateVersionSource(ctx context.Context, source, runID string, t
 	}
 	if !local {
 		return nonLocalSourceOK(source)
+	}
+	if modelID != "" {
+		// MLflow 3: a local source must lie inside the logged model's
+		// artifact directory.
+		m, err := a.store.GetLoggedModel(ctx, modelID)
+		if err != nil {
+			return err
+		}
+		src := resolvePath(localURIToPath(source))
+		if rootLocal, err := isLocalURI(m.Info.ArtifactURI); err == nil && rootLocal {
+			dir := resolvePath(localURIToPath(m.Info.ArtifactURI))
+			if src == dir || strings.HasPrefix(src, strings.TrimSuffix(dir, "/")+"/") {
+				return nil
+			}
+		}
+		return InvalidParameterf("Invalid model version source: '%s'. To use a local path as a model version "+
+			"source, the model_id request parameter has to be specified and the local path has to be "+
+			"contained within the artifact directory of the run specified by the model_id.", src)
 	}
 	shown := source
 	if runID != "" {

@@ -33,8 +33,32 @@ type Store interface {
 	// the next page token, empty at the end. Streaming keeps memory bounded.
 	MetricHistory(ctx context.Context, runID, key string, pageToken string, max int, fn func(Metric) error) (string, error)
 
+	// LogOutputs records logged models a run produced (runs/outputs).
+	LogOutputs(ctx context.Context, runID string, models []ModelOutput) error
+	// SearchDatasetSummaries lists the datasets runs of the experiments
+	// used (experiments/search-datasets), at most limit.
+	SearchDatasetSummaries(ctx context.Context, experimentIDs []string, limit int) ([]DatasetSummary, error)
+	// LogModelInputs records logged models a run used (runs/log-inputs).
+	LogModelInputs(ctx context.Context, runID string, models []ModelInput) error
+
 	Registry
+	LoggedModels
 	Close() error
+}
+
+// LoggedModels is MLflow 3's logged-model part of a Store. A logged model
+// belongs to an experiment; its metrics are run metrics logged with its
+// model_id.
+type LoggedModels interface {
+	CreateLoggedModel(ctx context.Context, m NewLoggedModel) (*LoggedModel, error)
+	// GetLoggedModel returns a model that is not deleted.
+	GetLoggedModel(ctx context.Context, id string) (*LoggedModel, error)
+	FinalizeLoggedModel(ctx context.Context, id, status string) (*LoggedModel, error)
+	DeleteLoggedModel(ctx context.Context, id string) error
+	SetLoggedModelTags(ctx context.Context, id string, tags []Tag) error
+	DeleteLoggedModelTag(ctx context.Context, id, key string) error
+	LogLoggedModelParams(ctx context.Context, id string, params []Param) error
+	SearchLoggedModels(ctx context.Context, q LoggedModelQuery) ([]LoggedModel, string, error)
 }
 
 // Registry is the model registry part of a Store.

@@ -103,13 +103,17 @@ type Param struct {
 }
 
 // Metric is one point of a run metric. RunID is set only in bulk history
-// answers.
+// answers and in a logged model's metrics. ModelID links the point to a
+// logged model (MLflow 3), optionally on a named dataset.
 type Metric struct {
-	Key       string `json:"key"`
-	Value     Float  `json:"value"`
-	Timestamp Int64  `json:"timestamp"`
-	Step      Int64  `json:"step"`
-	RunID     string `json:"run_id,omitempty"`
+	Key           string `json:"key"`
+	Value         Float  `json:"value"`
+	Timestamp     Int64  `json:"timestamp"`
+	Step          Int64  `json:"step"`
+	RunID         string `json:"run_id,omitempty"`
+	DatasetName   string `json:"dataset_name,omitempty"`
+	DatasetDigest string `json:"dataset_digest,omitempty"`
+	ModelID       string `json:"model_id,omitempty"`
 	// fields records which fields a decoded request carried, so that
 	// log-batch can report a missing timestamp as MLflow does.
 	fields uint8
@@ -170,16 +174,36 @@ type DatasetInput struct {
 	Dataset *Dataset `json:"dataset"`
 }
 
-// RunInputs holds a run's dataset inputs.
+// RunInputs holds a run's dataset inputs and the logged models it used.
 type RunInputs struct {
 	DatasetInputs []DatasetInput `json:"dataset_inputs,omitempty"`
+	ModelInputs   []ModelInput   `json:"model_inputs,omitempty"`
 }
 
-// Run is a run with its data and inputs.
+// ModelInput names a logged model a run used as input (MLflow 3).
+type ModelInput struct {
+	ModelID string `json:"model_id"`
+}
+
+// ModelOutput names a logged model a run produced, at a step (MLflow 3).
+type ModelOutput struct {
+	ModelID string `json:"model_id"`
+	Step    Int64  `json:"step"`
+}
+
+// RunOutputs holds the logged models a run produced.
+type RunOutputs struct {
+	ModelOutputs []ModelOutput `json:"model_outputs,omitempty"`
+}
+
+// Run is a run with its data, inputs and outputs. Outputs is nil when the
+// run produced no logged model, so MLflow 2 clients see the answer they
+// always saw.
 type Run struct {
-	Info   RunInfo   `json:"info"`
-	Data   RunData   `json:"data"`
-	Inputs RunInputs `json:"inputs"`
+	Info    RunInfo     `json:"info"`
+	Data    RunData     `json:"data"`
+	Inputs  RunInputs   `json:"inputs"`
+	Outputs *RunOutputs `json:"outputs,omitempty"`
 }
 
 // FileInfo is one entry of an artifact listing.
@@ -223,6 +247,9 @@ type ModelVersion struct {
 	Tags                 []Tag    `json:"tags,omitempty"`
 	RunLink              string   `json:"run_link,omitempty"`
 	Aliases              []string `json:"aliases,omitempty"`
+	// ModelID is the logged model the version was registered from
+	// (MLflow 3), or "".
+	ModelID string `json:"model_id,omitempty"`
 }
 
 // Lifecycle stages and run statuses.

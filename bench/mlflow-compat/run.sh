@@ -3,8 +3,7 @@
 #
 #   bench/mlflow-compat/run.sh MLFLOW_CHECKOUT DAWN_BINARY [OUT_DIR]
 #
-# MLFLOW_CHECKOUT  an MLflow source tree (mlflow/ and tests/ at its top), e.g. a fork of
-#                  mlflow/mlflow brought by the search tool's fetch and unpacked with git archive.
+# MLFLOW_CHECKOUT  an MLflow source tree (mlflow/ and tests/ at its top) that you bring.
 # DAWN_BINARY      a built `dawn` binary.
 # OUT_DIR          where JUnit XML, pytest output, per-test dawn logs and summary go
 #                  (default: a new temp dir).
@@ -41,7 +40,7 @@ dawn_bin="$(cd "$(dirname "$dawn_bin")" && pwd)/$(basename "$dawn_bin")"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 command -v "$PYTHON" >/dev/null || skip "no python at $PYTHON"
 
-out="${3:-$(mktemp -d /tmp/mlflow-compat.XXXXXX)}"
+out="${3:-$(mktemp -d "${TMPDIR:-/tmp}/mlflow-compat.XXXXXX")}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 env_dir="$out/env"
@@ -144,6 +143,9 @@ if [ -z "${BASELINE:-}" ] && { [ -z "$only" ] || [ "$only" = smoke ]; }; then
   echo "mlflow-compat: smoke against http://127.0.0.1:$port"
   (cd "$out" && timeout 300 "$PYTHON" "$here/smoke.py" "http://127.0.0.1:$port" > "$out/smoke.txt" 2>&1) || true
   grep -E '^(PASS|FAIL) |passed, .* failed' "$out/smoke.txt" || tail -5 "$out/smoke.txt"
+  # MLflow 3 logged models through the public API (sklearn log_model/load_model, register_model).
+  (cd "$out" && timeout 300 "$PYTHON" "$here/mlflow3.py" "http://127.0.0.1:$port" > "$out/mlflow3.txt" 2>&1) || true
+  grep -E '^(PASS|FAIL) |passed, .* failed' "$out/mlflow3.txt" || tail -5 "$out/mlflow3.txt"
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   trap - EXIT

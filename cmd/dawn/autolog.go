@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -128,6 +130,38 @@ func (a *autolog) artifact(ctx context.Context, local, path string) error {
 		return nil
 	}
 	return a.c.LogArtifact(ctx, a.run.Info.RunID, local, path)
+}
+
+// model logs the model directory local as the run's artifact path (for
+// MLflow 2 tools and runs:/RUN/path) and as an MLflow 3 logged model of
+// that name produced by the run, with the run's metrics m linked to it, so
+// that MLflow 3 tooling (search_logged_models, models:/m-<id>) sees it.
+// A server without logged models (MLflow 2) keeps the run artifact only.
+func (a *autolog) model(ctx context.Context, local, path string, m map[string]float64) error {
+	if a == nil {
+		return nil
+	}
+	if err := a.artifact(ctx, local, path); err != nil {
+		return err
+	}
+	lm, err := a.c.LogLoggedModel(ctx, a.run, path, local, 0)
+	var he *tracking.Error
+	if errors.As(err, &he) && he.Status == http.StatusNotFound && he.Code == tracking.CodeEndpointNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	now := tracking.Int64(time.Now().UnixMilli())
+	var ms []tracking.Metric
+	for k, v := range m {
+		ms = append(ms, tracking.Metric{Key: k, Value: tracking.Float(v), Timestamp: now, ModelID: lm.Info.ModelID})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Key < ms[j].Key })
+	return a.c.LogBatch(ctx, a.run.Info.RunID, ms, nil, nil)
 }
 
 // finish marks the run FINISHED, or FAILED when err is set, and returns err

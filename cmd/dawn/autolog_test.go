@@ -85,6 +85,7 @@ func TestLabelRunAutologAndRegister(t *testing.T) {
 	if b, err := os.ReadFile(sample); err != nil || strings.Count(string(b), "\n") != 7 || !strings.HasPrefix(string(b), "ID,AUTHOR,CONTENT,LIKES") {
 		t.Fatalf("sample.csv of run %s: %q %v", res.RunID, b, err)
 	}
+	checkLoggedModel(t, c, run, "rows")
 
 	mdir := filepath.Join(dir, "lm")
 	if code, _, errs := runDawn(t, "label", "run", "--lfs", lfs, "--data", data, "--out", filepath.Join(dir, "l2.csv"), "--method", "majority", "--model-out", mdir); code != 0 {
@@ -197,5 +198,42 @@ func TestTrainAutolog(t *testing.T) {
 		if err != nil || len(h) != step+1 || float64(h[step].Value) != ev.Accuracy || int64(h[step].Step) != int64(step) {
 			t.Fatalf("eval_accuracy history %+v (%v), want %d points, the last %v at step %d", h, err, step+1, ev.Accuracy, step)
 		}
+	}
+	checkLoggedModel(t, c, run, "rows")
+}
+
+// checkLoggedModel: the run produced an MLflow 3 logged model named
+// "model", READY, recorded as the run's output, with metric linked to it
+// and an MLmodel among its files.
+func checkLoggedModel(t *testing.T, c *tracking.Client, run *tracking.Run, metric string) {
+	t.Helper()
+	lm, err := c.FindLoggedModel(t.Context(), run.Info.ExperimentID, run.Info.RunID, "model")
+	if err != nil || lm == nil {
+		t.Fatalf("no logged model named model for run %s: %v", run.Info.RunID, err)
+	}
+	if lm.Info.Status != tracking.LoggedModelReady || lm.Info.SourceRunID != run.Info.RunID {
+		t.Fatalf("logged model %+v", lm.Info)
+	}
+	linked := false
+	for _, m := range lm.Data.Metrics {
+		linked = linked || (m.Key == metric && m.RunID == run.Info.RunID)
+	}
+	if !linked {
+		t.Fatalf("metric %s not linked to the logged model: %+v", metric, lm.Data.Metrics)
+	}
+	again, err := c.GetRun(t.Context(), run.Info.RunID)
+	if err != nil || again.Outputs == nil || len(again.Outputs.ModelOutputs) != 1 || again.Outputs.ModelOutputs[0].ModelID != lm.Info.ModelID {
+		t.Fatalf("run outputs %+v (%v), want the logged model %s", again.Outputs, err, lm.Info.ModelID)
+	}
+	files, err := c.ListProxyArtifacts(t.Context(), strings.TrimPrefix(lm.Info.ArtifactURI, tracking.ProxyScheme+"/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasMLmodel := false
+	for _, f := range files {
+		hasMLmodel = hasMLmodel || strings.HasSuffix(f.Path, "MLmodel")
+	}
+	if !hasMLmodel {
+		t.Fatalf("logged model files %+v lack MLmodel", files)
 	}
 }

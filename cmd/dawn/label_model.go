@@ -752,7 +752,7 @@ func logLabelRun(ctx context.Context, al *autolog, lm labelmodel.Model, f *label
 	if err := lfmodel.Save(dir, f, schema, lm, al.runID()); err != nil {
 		return err
 	}
-	if err := al.artifact(ctx, dir, "model"); err != nil {
+	if err := al.model(ctx, dir, "model", m); err != nil {
 		return fmt.Errorf("tracking: log model: %w", err)
 	}
 	js, err := os.Create(filepath.Join(tmp, "lf_analysis.json"))

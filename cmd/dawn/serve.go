@@ -31,9 +31,13 @@ Concurrent requests are micro-batched. A request holds at most --max-rows
 rows (and a 64 MiB body); a larger one gets 413 before it is scored. With models:/NAME@ALIAS the alias is
 polled and the server swaps to the version it points at without dropping a
 request. A recommender (dawn recommend train; a directory or a registered
-version) is served with POST
-/recommend, /similar, /interactions and /retrain instead (docs/recommend.md). Registry models are fetched from a local path, file://,
-mlflow-artifacts: (through the tracking server), s3:// or runs:/RUN_ID/PATH.
+version) is served with POST /recommend, /similar, /interactions and
+/retrain instead (docs/recommend.md). MLflow 3 logged models are served with models:/m-<id>. Registry
+models are fetched from a local path, file://, mlflow-artifacts: (through
+the tracking server), s3:// or runs:/RUN_ID/PATH (the run's artifacts, or
+the logged model of that name the run produced). A server started with
+--auth takes credentials from MLFLOW_TRACKING_USERNAME and
+MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN.
 
 --log-dir appends every answered request (inputs, outputs, model version,
 latency) to Parquet files there, never blocking a request. With
@@ -56,7 +60,7 @@ func init() {
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", serveUsage)
-	src := fs.String("model", "", "model `directory` or models:/NAME/VERSION or models:/NAME@ALIAS")
+	src := fs.String("model", "", "model `directory`, models:/NAME/VERSION, models:/NAME@ALIAS or models:/m-<id>")
 	tracking := fs.String("tracking-uri", os.Getenv("MLFLOW_TRACKING_URI"), "tracking server `URL` for models:/ URIs (default $MLFLOW_TRACKING_URI)")
 	host := fs.String("host", "127.0.0.1", "listen `address`")
 	port := fs.Int("port", 5001, "listen `port`")

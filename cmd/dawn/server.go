@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/tracking/server"
 )
 
@@ -17,8 +18,8 @@ const serverUsage = `Usage: dawn server [--host 127.0.0.1] [--port 5000] [--back
 
 Runs the MLflow-compatible tracking server and model registry. The REST API is
 under /api/2.0/mlflow/, the artifact proxy under /api/2.0/mlflow-artifacts/,
-plus /health, /version and Prometheus /metrics; the web console is at /.
-Migrations run on start.
+plus /health, /version (the MLflow version whose protocol dawn speaks, see
+--mlflow-version) and Prometheus /metrics. The web console is at /. Migrations run on start.
 The store defaults to a SQLite file under --data-dir; PostgreSQL is
 postgresql://user@host:port/db.
 
@@ -69,6 +70,7 @@ Example:
 	artifacts := fs.String("artifacts-destination", "", "directory or s3://bucket/prefix behind the artifact proxy (default: DATA-DIR/artifacts)")
 	noArtifacts := fs.Bool("no-serve-artifacts", false, "do not serve the artifact proxy")
 	defaultRoot := fs.String("default-artifact-root", "", "root of new experiments' artifact locations that clients write to directly, e.g. file:///srv/mlruns (default: the proxy, mlflow-artifacts:/)")
+	mlflowVersion := fs.String("mlflow-version", tracking.MLflowVersion, "the MLflow version GET /version answers (PEP 440, at least 3.4; MLflow 3 clients check it)")
 	logFormat := fs.String("log-format", "text", "request log format: text or json")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
 	authOn := fs.Bool("auth", false, "require HTTP basic auth with users and permissions (admin from DAWN_AUTH_ADMIN_USERNAME/DAWN_AUTH_ADMIN_PASSWORD on first start)")
@@ -84,6 +86,9 @@ Example:
 	}
 	if *asJSON {
 		*logFormat = "json"
+	}
+	if err := tracking.CheckServerVersion(*mlflowVersion); err != nil {
+		return usagef("server: --mlflow-version: %v", err)
 	}
 	var h slog.Handler
 	switch *logFormat {
@@ -103,7 +108,7 @@ Example:
 	}
 	cfg := server.Config{
 		Host: *host, Port: *port, BackendStoreURI: sf.uri(), ArtifactsDestination: dest, DefaultArtifactRoot: *defaultRoot,
-		Version: version, Logger: slog.New(h), ShutdownTimeout: *shutdown, StaticPrefix: *staticPrefix,
+		Version: version, Logger: slog.New(h), ShutdownTimeout: *shutdown, MLflowVersion: *mlflowVersion, StaticPrefix: *staticPrefix,
 	}
 	if p := *staticPrefix; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#") || strings.Contains(p, "..")) {
 		return usagef("server: --static-prefix must be a path starting with /, got %q", p)

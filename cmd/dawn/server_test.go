@@ -21,7 +21,7 @@ func TestServerDB(t *testing.T) {
 			Version int64 `json:"version"`
 		} `json:"applied"`
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &up) != nil || len(up.Applied) != 1 || up.Applied[0].Version != 1 {
+	if code != 0 || json.Unmarshal([]byte(out), &up) != nil || len(up.Applied) != 2 || up.Applied[0].Version != 1 || up.Applied[1].Version != 2 {
 		t.Fatalf("upgrade: %d %q %q", code, out, errs)
 	}
 	code, out, _ = runDawn(t, "server", "db", "upgrade", "--backend-store-uri", uri)
@@ -41,6 +41,9 @@ func TestServerUsage(t *testing.T) {
 	}
 	if code, _, _ := runDawn(t, "server", "--log-format", "xml"); code != 2 {
 		t.Fatalf("bad --log-format: exit %d, want 2", code)
+	}
+	if code, _, errs := runDawn(t, "server", "--mlflow-version", "dev"); code != 2 || !strings.Contains(errs, "PEP 440") {
+		t.Fatalf("bad --mlflow-version: exit %d %q, want 2", code, errs)
 	}
 	if code, _, _ := runDawn(t, "server", "db", "migrate"); code != 2 {
 		t.Fatalf("unknown db verb: exit %d, want 2", code)

@@ -237,7 +237,7 @@ func logTrainRun(ctx context.Context, al *autolog, rep *train.Report) error {
 			return fmt.Errorf("tracking: log history: %w", err)
 		}
 	}
-	if err := al.artifact(ctx, rep.Out, "model"); err != nil {
+	if err := al.model(ctx, rep.Out, "model", m); err != nil {
 		return fmt.Errorf("tracking: log model: %w", err)
 	}
 	return nil

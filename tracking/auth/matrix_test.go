@@ -87,7 +87,7 @@ func (e *env) as(level string) caller {
 // model with a version (alias champion) from that run, each matrix user
 // holding their level on both.
 type fixture struct {
-	Exp, ExpName, Run, Model string
+	Exp, ExpName, Run, Model, LoggedModel string
 }
 
 func (e *env) fixture() fixture {
@@ -100,6 +100,7 @@ func (e *env) fixture() fixture {
 	a.want(200, "POST", api+"runs/log-metric", map[string]any{"run_id": f.Run, "key": "m", "value": 1, "timestamp": 1, "step": 0})
 	a.want(200, "POST", api+"runs/log-parameter", map[string]any{"run_id": f.Run, "key": "p", "value": "v"})
 	a.want(200, "PUT", "/api/2.0/mlflow-artifacts/artifacts/"+f.Exp+"/"+f.Run+"/artifacts/model/f.txt", "content")
+	f.LoggedModel = a.want(200, "POST", api+"logged-models", map[string]any{"experiment_id": f.Exp, "name": "lm"})["model"].(map[string]any)["info"].(map[string]any)["model_id"].(string)
 	f.Model = fmt.Sprintf("model-%d", n)
 	a.want(200, "POST", api+"registered-models/create", map[string]any{"name": f.Model})
 	a.want(200, "POST", api+"model-versions/create", map[string]any{"name": f.Model, "source": "mlflow-artifacts:/" + f.Exp + "/" + f.Run + "/artifacts/model", "run_id": f.Run})
@@ -148,11 +149,25 @@ var requests = map[string]func(f fixture, me string) any{
 	"POST runs/log-inputs": func(f fixture, me string) any {
 		return obj{"run_id": f.Run, "datasets": []obj{{"dataset": obj{"name": "d", "digest": "x", "source_type": "local", "source": "s"}}}}
 	},
-	"GET metrics/get-history":               func(f fixture, me string) any { return q{"run_id": {f.Run}, "metric_key": {"m"}} },
-	"GET metrics/get-history-bulk":          func(f fixture, me string) any { return q{"run_id": {f.Run}, "metric_key": {"m"}} },
-	"GET metrics/get-history-bulk-interval": func(f fixture, me string) any { return q{"run_ids": {f.Run}, "metric_key": {"m"}} },
-	"GET artifacts/list":                    func(f fixture, me string) any { return q{"run_id": {f.Run}} },
-	"POST logged-models/search":             func(f fixture, me string) any { return obj{"experiment_ids": []string{f.Exp}} },
+	"GET metrics/get-history":                            func(f fixture, me string) any { return q{"run_id": {f.Run}, "metric_key": {"m"}} },
+	"GET metrics/get-history-bulk":                       func(f fixture, me string) any { return q{"run_id": {f.Run}, "metric_key": {"m"}} },
+	"GET metrics/get-history-bulk-interval":              func(f fixture, me string) any { return q{"run_ids": {f.Run}, "metric_key": {"m"}} },
+	"GET artifacts/list":                                 func(f fixture, me string) any { return q{"run_id": {f.Run}} },
+	"POST logged-models/search":                          func(f fixture, me string) any { return obj{"experiment_ids": []string{f.Exp}} },
+	"POST logged-models":                                 func(f fixture, me string) any { return obj{"experiment_id": f.Exp, "name": "lm-" + me} },
+	"GET logged-models/{model_id}":                       func(f fixture, me string) any { return q{} },
+	"PATCH logged-models/{model_id}":                     func(f fixture, me string) any { return obj{"status": "LOGGED_MODEL_READY"} },
+	"DELETE logged-models/{model_id}":                    func(f fixture, me string) any { return obj{} },
+	"PATCH logged-models/{model_id}/tags":                func(f fixture, me string) any { return obj{"tags": []obj{{"key": "k", "value": "v" + me}}} },
+	"DELETE logged-models/{model_id}/tags/{tag_key}":     func(f fixture, me string) any { return q{} },
+	"POST logged-models/{model_id}/params":               func(f fixture, me string) any { return obj{"params": []obj{{"key": "p-" + me, "value": "v"}}} },
+	"GET logged-models/{model_id}/artifacts/directories": func(f fixture, me string) any { return q{} },
+	"GET logged-models/{model_id}/artifacts/files":       func(f fixture, me string) any { return q{"artifact_file_path": {"MLmodel"}} },
+	"POST experiments/search-datasets":                   func(f fixture, me string) any { return obj{"experiment_ids": []string{f.Exp}} },
+	"POST upload-artifact":                               func(f fixture, me string) any { return q{"run_uuid": {f.Run}, "path": {"up-" + me + ".txt"}} },
+	"POST runs/outputs": func(f fixture, me string) any {
+		return obj{"run_id": f.Run, "models": []obj{{"model_id": f.LoggedModel, "step": 0}}}
+	},
 
 	"POST registered-models/create":              func(f fixture, me string) any { return obj{"name": "new-" + me + "-" + f.Model} },
 	"GET registered-models/get":                  func(f fixture, me string) any { return q{"name": {f.Model}} },
@@ -257,6 +272,18 @@ var wantRules = map[string]tracking.Rule{
 	"POST experiments/set-experiment-tag":                  tracking.NeedEdit,
 	"POST experiments/update":                              tracking.NeedEdit,
 	"POST logged-models/search":                            tracking.SignedIn,
+	"POST logged-models":                                   tracking.NeedEdit,
+	"GET logged-models/{model_id}":                         tracking.NeedRead,
+	"PATCH logged-models/{model_id}":                       tracking.NeedEdit,
+	"DELETE logged-models/{model_id}":                      tracking.NeedEdit,
+	"PATCH logged-models/{model_id}/tags":                  tracking.NeedEdit,
+	"DELETE logged-models/{model_id}/tags/{tag_key}":       tracking.NeedEdit,
+	"POST logged-models/{model_id}/params":                 tracking.NeedEdit,
+	"GET logged-models/{model_id}/artifacts/directories":   tracking.NeedRead,
+	"GET logged-models/{model_id}/artifacts/files":         tracking.NeedRead,
+	"POST experiments/search-datasets":                     tracking.SignedIn,
+	"POST upload-artifact":                                 tracking.NeedEdit,
+	"POST runs/outputs":                                    tracking.NeedEdit,
 	"GET metrics/get-history":                              tracking.NeedRead,
 	"GET metrics/get-history-bulk":                         tracking.NeedRead,
 	"GET metrics/get-history-bulk-interval":                tracking.NeedRead,
@@ -367,9 +394,13 @@ func matrixRoutes() []matrixRoute {
 		b := requests[rt.Method+" "+rt.Path]
 		for _, pfx := range []string{api, "/ajax-api/2.0/mlflow/"} {
 			path := pfx + rt.Path
-			out = append(out, matrixRoute{rt.Method, rt.Method + " " + path, wantRules[rt.Method+" "+rt.Path], func(f fixture, me string) (string, any) { return path, b(f, me) }})
+			// Path values of the MLflow 3 routes name the fixture's logged model.
+			build := func(f fixture, me string) (string, any) {
+				return strings.NewReplacer("{model_id}", f.LoggedModel, "{tag_key}", "k").Replace(path), b(f, me)
+			}
+			out = append(out, matrixRoute{rt.Method, rt.Method + " " + path, wantRules[rt.Method+" "+rt.Path], build})
 			if rt.Method == "GET" {
-				out = append(out, matrixRoute{"HEAD", "HEAD " + path, wantRules[rt.Method+" "+rt.Path], func(f fixture, me string) (string, any) { return path, b(f, me) }})
+				out = append(out, matrixRoute{"HEAD", "HEAD " + path, wantRules[rt.Method+" "+rt.Path], build})
 			}
 		}
 	}

@@ -91,7 +91,7 @@ func TestStaticPrefixServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	srv := httptest.NewServer(handler(store, nil, "t", nil, nil, "/mlflow"))
+	srv := httptest.NewServer(handler(store, nil, "t", tracking.MLflowVersion, nil, nil, "/mlflow"))
 	defer srv.Close()
 	get := func(p string) (int, string) {
 		res, err := http.Get(srv.URL + p)

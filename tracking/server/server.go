@@ -46,8 +46,14 @@ type Config struct {
 	// which clients then write to directly; by default experiments use the
 	// proxy (mlflow-artifacts:/<id>) when it is served.
 	DefaultArtifactRoot string
-	Version             string
-	Logger              *slog.Logger
+	// Version is dawn's version, shown on the index page and in the
+	// X-Dawn-Version header of /version.
+	Version string
+	// MLflowVersion is what GET /version answers (the MLflow release the
+	// server claims to be); "" means tracking.MLflowVersion. It must be a
+	// PEP 440 version of at least 3.4 (see tracking.CheckServerVersion).
+	MLflowVersion string
+	Logger        *slog.Logger
 	// ShutdownTimeout bounds the wait for in-flight requests.
 	ShutdownTimeout time.Duration
 	// AuthDB, when set, turns on basic auth with users and permissions
@@ -114,16 +120,19 @@ func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
 // Handler builds the full HTTP handler: API, artifacts, ops endpoints,
 // metrics and request logs.
 //
-// guard, if not nil, requires basic auth and checks permissions.
+// guard, if not nil, requires basic auth and checks permissions. GET
+// /version answers tracking.MLflowVersion, the protocol level MLflow
+// clients check; version (dawn's own) goes in its X-Dawn-Version header.
 // artifactRoots are, with auth on, the only local directories run
 // artifacts are read from and experiments' locations may name (see
 // tracking.Options.ArtifactRoots); Run passes the configured ones.
 func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard, artifactRoots ...string) http.Handler {
-	return handler(store, repo, version, log, guard, "", artifactRoots...)
+	return handler(store, repo, version, tracking.MLflowVersion, log, guard, "", artifactRoots...)
 }
 
-// handler is Handler with the web console's path prefix.
-func handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard, prefix string, artifactRoots ...string) http.Handler {
+// handler is Handler with the MLflow version to answer and the web
+// console's path prefix.
+func handler(store tracking.Store, repo artifact.Repo, version, mlflowVersion string, log *slog.Logger, guard *auth.Guard, prefix string, artifactRoots ...string) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -179,7 +188,8 @@ func handler(store tracking.Store, repo artifact.Repo, version string, log *slog
 		case "GET /version":
 			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-				w.Write([]byte(version))
+				w.Header().Set("X-Dawn-Version", version)
+				w.Write([]byte(mlflowVersion))
 			})
 		case "GET /metrics":
 			h = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
@@ -318,6 +328,13 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if root == "" && cfg.ArtifactsDestination != "" {
 		root = tracking.ProxyScheme
 	}
+	mlflowVersion := cfg.MLflowVersion
+	if mlflowVersion == "" {
+		mlflowVersion = tracking.MLflowVersion
+	}
+	if err := tracking.CheckServerVersion(mlflowVersion); err != nil {
+		return fmt.Errorf("server: --mlflow-version: %w", err)
+	}
 	store, err := OpenStore(ctx, cfg.BackendStoreURI, root)
 	if err != nil {
 		return err
@@ -348,7 +365,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		guard = &auth.Guard{Users: users, Data: store, Default: def, Log: log}
 	}
 	srv := &http.Server{
-		Handler:           handler(store, repo, cfg.Version, log, guard, cfg.StaticPrefix, localRoots(cfg)...),
+		Handler:           handler(store, repo, cfg.Version, mlflowVersion, log, guard, cfg.StaticPrefix, localRoots(cfg)...),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -33,7 +33,7 @@ func TestOpsEndpoints(t *testing.T) {
 	for _, tc := range []struct{ path, want string }{
 		{"/graphql", `404:{"error_code":"ENDPOINT_NOT_FOUND"`},
 		{"/health", "OK"},
-		{"/version", "v9.9.9"},
+		{"/version", "3.6.0"},
 		{"/", "experiments"},
 		{"/api/2.0/mlflow/experiments/get?experiment_id=0", `"name":"Default"`},
 		{"/metrics", `dawn_tracking_http_requests_total{code="200",endpoint="/api/2.0/mlflow/experiments/get",method="GET"} 1`},
@@ -123,4 +123,23 @@ func mustOpen(t *testing.T, p string) io.Reader {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+func TestVersionHeaderAndBadMLflowVersion(t *testing.T) {
+	dir := t.TempDir()
+	store, err := OpenStore(t.Context(), "sqlite:///"+filepath.Join(dir, "t.db"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	rec := newRecorder()
+	req, _ := http.NewRequest("GET", "/version", nil)
+	Handler(store, nil, "v9.9.9", nil, nil).ServeHTTP(rec, req)
+	if got := rec.h.Get("X-Dawn-Version"); got != "v9.9.9" || rec.body.String() != "3.6.0" {
+		t.Fatalf("/version: body %q, X-Dawn-Version %q; want 3.6.0 and v9.9.9", rec.body.String(), got)
+	}
+	err = Run(t.Context(), Config{Host: "127.0.0.1", Port: "0", BackendStoreURI: filepath.Join(dir, "u.db"), MLflowVersion: "dev"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "PEP 440") {
+		t.Fatalf("Run with MLflowVersion dev: %v, want a PEP 440 error", err)
+	}
 }

@@ -241,6 +241,9 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.M
 		if err := s.insertMetrics(ctx, tx, runID, key, metrics); err != nil {
 			return err
 		}
+		if err := s.insertModelMetrics(ctx, tx, runID, metrics); err != nil {
+			return err
+		}
 		return s.upsertTags(ctx, tx, runID, tags)
 	})
 }
@@ -267,6 +270,9 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, para
 		have[k] = v
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlstore: run %s params: %w", runID, err)
+	}
 	var changed []string
 	for _, p := range params {
 		if v, ok := have[p.Key]; ok && v != p.Value {

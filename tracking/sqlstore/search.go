@@ -416,6 +416,9 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 			r.Data.Metrics = append(r.Data.Metrics, m)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: load metrics: %w", err)
+		}
 		for _, table := range []string{"params", "tags"} {
 			rows, err := s.r.QueryContext(ctx, s.q(`SELECT run_uuid, key, value FROM `+table+` WHERE run_uuid IN `+in+` ORDER BY key`), ids...)
 			if err != nil {
@@ -435,6 +438,9 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 				}
 			}
 			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("sqlstore: load %s: %w", table, err)
+			}
 		}
 		rows, err = s.r.QueryContext(ctx, s.q(`SELECT ri.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
 			FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid WHERE ri.run_uuid IN `+in+` ORDER BY d.name, d.digest`), ids...)
@@ -455,6 +461,9 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 			r.Inputs.DatasetInputs = append(r.Inputs.DatasetInputs, tracking.DatasetInput{Dataset: d})
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: load inputs: %w", err)
+		}
 		if len(pos) > 0 {
 			rows, err = s.r.QueryContext(ctx, s.q(`SELECT run_uuid, dataset_uuid, key, value FROM input_tags WHERE run_uuid IN `+in+` ORDER BY key`), ids...)
 			if err != nil {
@@ -472,6 +481,50 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 				}
 			}
 			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("sqlstore: load input tags: %w", err)
+			}
+		}
+		rows, err = s.r.QueryContext(ctx, s.q(`SELECT run_uuid, model_id FROM run_model_inputs WHERE run_uuid IN `+in+` ORDER BY model_id`), ids...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: load model inputs: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var mi tracking.ModelInput
+			if err := rows.Scan(&id, &mi.ModelID); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlstore: load model inputs: %w", err)
+			}
+			r := idx[id]
+			r.Inputs.ModelInputs = append(r.Inputs.ModelInputs, mi)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: load model inputs: %w", err)
+		}
+		rows, err = s.r.QueryContext(ctx, s.q(`SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN `+in+` ORDER BY step, model_id`), ids...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: load outputs: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var o tracking.ModelOutput
+			var step int64
+			if err := rows.Scan(&id, &o.ModelID, &step); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlstore: load outputs: %w", err)
+			}
+			o.Step = tracking.Int64(step)
+			r := idx[id]
+			if r.Outputs == nil {
+				r.Outputs = &tracking.RunOutputs{}
+			}
+			r.Outputs.ModelOutputs = append(r.Outputs.ModelOutputs, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: load outputs: %w", err)
 		}
 	}
 	return nil

@@ -94,3 +94,41 @@ func testArtifacts(t *testing.T, c *Client) {
 		eq(t, "after delete", len(list(b["files"])), 1)
 	})
 }
+
+// testUploadArtifact: the UI's upload-artifact, read back with get-artifact.
+func testUploadArtifact(t *testing.T, c *Client) {
+	exp := newExperiment(t, c)
+	run := newRun(t, c, exp)
+	up := func(q url.Values, body string) Resp {
+		t.Helper()
+		req, _ := http.NewRequest("POST", c.base+"/ajax-api/2.0/mlflow/upload-artifact?"+q.Encode(), strings.NewReader(body))
+		return c.send(req)
+	}
+	for _, tc := range []struct {
+		q    url.Values
+		body string
+		msg  string
+	}{
+		{url.Values{}, "x", "Request must specify run_uuid."},
+		{url.Values{"run_uuid": {run}}, "x", "Request must specify path."},
+		{url.Values{"run_uuid": {run}, "path": {"../test.txt"}}, "x", "Invalid path"},
+		{url.Values{"run_uuid": {run}, "path": {"test.txt"}}, "", "Request must specify data."},
+		{url.Values{"run_uuid": {run}, "path": {"big.bin"}}, strings.Repeat("x", 10<<20+1), "too large"},
+	} {
+		r := up(tc.q, tc.body)
+		if r.Status != 400 || r.Body["error_code"] != "INVALID_PARAMETER_VALUE" || !strings.Contains(str(r.Body["message"]), tc.msg) {
+			t.Fatalf("upload %v: %d %s, want 400 with %q", tc.q, r.Status, r.Raw, tc.msg)
+		}
+	}
+	if r := up(url.Values{"run_uuid": {run}, "path": {"dir/test.txt"}}, "hello world"); r.Status != 200 {
+		t.Fatalf("upload: %d %s", r.Status, r.Raw)
+	}
+	res, err := http.Get(c.base + "/get-artifact?" + url.Values{"run_uuid": {run}, "path": {"dir/test.txt"}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	eq(t, "read back", res.StatusCode, 200)
+	eq(t, "content", string(b), "hello world")
+}
