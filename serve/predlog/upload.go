@@ -152,10 +152,13 @@ func (u *uploader) upload(ctx context.Context, name string) error {
 		if errors.Is(err, errGone) {
 			return nil
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 			return err // stopping: not the store's failure
 		}
 		u.errs.Inc()
+		if ctx.Err() != nil {
+			return err // the store failed, and we are stopping: no retry now
+		}
 		u.log.Warn("predlog: upload failed", "file", path, "dest", u.name+"/"+name, "attempt", attempt, "of", u.attempts, "err", err)
 		if attempt >= u.attempts {
 			return err
