@@ -71,12 +71,15 @@ type LoginLimits struct {
 	Tracked int
 }
 
-// DefaultLoginLimits: as many hashing slots as cores, at most 4 (4 x 19 MiB
-// of KDF memory); 10 failures per username and 100 per address in 5
+// DefaultLoginLimits: hashing slots for half the cores, at least 1 and at
+// most 4 (4 x 19 MiB of KDF memory), so that a flood of logins leaves cores
+// to signed-in users (with a slot per core, a 2-core server under 128
+// concurrent bad logins answered them at p99 98–126 ms; with one, see
+// bench/auth/results.txt); 10 failures per username and 100 per address in 5
 // minutes; 10,000 usernames and addresses remembered.
 func DefaultLoginLimits() LoginLimits {
 	return LoginLimits{
-		HashSlots:    max(1, min(runtime.NumCPU(), 4)),
+		HashSlots:    max(1, min(runtime.NumCPU()/2, 4)),
 		UserFailures: 10,
 		AddrFailures: 100,
 		Window:       5 * time.Minute,
