@@ -322,3 +322,26 @@ func TestReadClaimsErrors(t *testing.T) {
 		t.Errorf("objects %v values %v", c.Objects, c.Values)
 	}
 }
+
+// With no features and the per-source offsets held at zero, SLiMFast's
+// accuracy model is one intercept: σ(b) = right claims / claims, here
+// (2 + 2) / (3 + 2) = 0.8 for both sources.
+func TestSLiMFastInterceptHandWorked(t *testing.T) {
+	sm := &slimModel{u: make([]float64, 2)}
+	if err := fitLogistic(nil, []float64{3, 2}, []float64{2, 2}, 1, 1e12, sm); err != nil {
+		t.Fatal(err)
+	}
+	for s := 0; s < 2; s++ {
+		if got := sigmoid(sm.logit(nil, s)); math.Abs(got-0.8) > 1e-6 {
+			t.Errorf("source %d accuracy %.9f, want 0.8", s, got)
+		}
+	}
+	// With weak offsets, each source moves toward its own record: 2/3 and 1.
+	sm = &slimModel{u: make([]float64, 2)}
+	if err := fitLogistic(nil, []float64{3, 2}, []float64{2, 2}, 1, 1e-3, sm); err != nil {
+		t.Fatal(err)
+	}
+	if a0, a1 := sigmoid(sm.logit(nil, 0)), sigmoid(sm.logit(nil, 1)); a0 >= 0.8 || a1 <= 0.8 {
+		t.Errorf("with weak offsets: %.3f, %.3f; want below and above 0.8", a0, a1)
+	}
+}
