@@ -7,7 +7,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
+
+	"github.com/dawn-ml/dawn/internal/chunks"
+	"github.com/dawn-ml/dawn/internal/logprob"
 )
 
 // Method names.
@@ -218,43 +220,16 @@ func argmax(v []float64) int {
 	return best
 }
 
+// objectsPerWorker is how many objects each extra worker needs.
+const objectsPerWorker = 256
+
 // parallelObjects runs f over object ranges on all workers; t numbers the
 // range so callers can merge per-range results in order.
 func parallelObjects(n, workers int, f func(t, lo, hi int)) {
-	w := max(1, min(workers, n/256+1))
-	if w == 1 {
-		f(0, 0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for t := 0; t < w; t++ {
-		lo, hi := n*t/w, n*(t+1)/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(t, lo, hi)
-		}()
-	}
-	wg.Wait()
+	chunks.Run(n, workers, objectsPerWorker, f)
 }
 
-func numChunks(n, workers int) int { return max(1, min(workers, n/256+1)) }
-
-// softmax turns log-scores into probabilities in place.
-func softmax(v []float64) {
-	mx := math.Inf(-1)
-	for _, x := range v {
-		mx = max(mx, x)
-	}
-	var z float64
-	for i, x := range v {
-		v[i] = math.Exp(x - mx)
-		z += v[i]
-	}
-	for i := range v {
-		v[i] /= z
-	}
-}
+func numChunks(n, workers int) int { return chunks.Count(n, workers, objectsPerWorker) }
 
 func sigmoid(x float64) float64 {
 	if x >= 0 {
@@ -346,19 +321,7 @@ func oneCoinEStep(c *Claims, acc, prior, post []float64, workers int) float64 {
 				s := c.Src[j]
 				row[c.Val[j]] += lr[s] - lw[s]
 			}
-			mx := math.Inf(-1)
-			for _, v := range row {
-				mx = max(mx, v)
-			}
-			var z float64
-			for y, v := range row {
-				row[y] = math.Exp(v - mx)
-				z += row[y]
-			}
-			for y := range row {
-				row[y] /= z
-			}
-			ll += mx + math.Log(z)
+			ll += logprob.Normalize(row)
 		}
 		parts[t] = ll
 	})

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/dawn-ml/dawn/labelmodel"
+
+	"github.com/dawn-ml/dawn/internal/logprob"
 )
 
 // fitMajority is the (weighted) vote: weight[s] per source, 1 when nil.
@@ -237,8 +239,7 @@ func fitGLAD(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 				}
 				row[c.Val[j]] += lr - lw
 			}
-			ll += logSumExp(row)
-			softmax(row)
+			ll += logprob.Normalize(row)
 		}
 		ll /= float64(c.N())
 		if math.Abs(ll-prev) < opt.Tol {
@@ -278,18 +279,6 @@ func logSigmoid(x float64) float64 {
 		return -math.Log1p(math.Exp(-x))
 	}
 	return x - math.Log1p(math.Exp(x))
-}
-
-func logSumExp(v []float64) float64 {
-	mx := math.Inf(-1)
-	for _, x := range v {
-		mx = max(mx, x)
-	}
-	var z float64
-	for _, x := range v {
-		z += math.Exp(x - mx)
-	}
-	return mx + math.Log(z)
 }
 
 // maceSmooth is the pseudo-count on MACE's θ and ξ.
@@ -356,8 +345,7 @@ func fitMACE(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 				}
 				row[a] += math.Log(th+(1-th)*xi[s*k+a]) - spamP
 			}
-			ll += logSumExp(row)
-			softmax(row)
+			ll += logprob.Normalize(row)
 		}
 		ll /= float64(c.N())
 		if math.Abs(ll-prev) < opt.Tol {

@@ -14,6 +14,8 @@ import (
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/labelmodel"
 	"github.com/dawn-ml/dawn/model"
+
+	"github.com/dawn-ml/dawn/internal/logprob"
 )
 
 // Type is the dawn flavor's model_type of fusion models.
@@ -176,7 +178,7 @@ func (t *Table) posterior(srcs []int32, vals []int32, dst []float64) {
 			dst[y] += v
 		}
 	}
-	softmax(dst)
+	logprob.Normalize(dst)
 }
 
 // Save writes r as a model directory servable by `dawn serve`.

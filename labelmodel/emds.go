@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/dawn-ml/dawn/internal/logprob"
 )
 
 // DSParams are fitted Dawid–Skene parameters: a class prior and, per
@@ -284,7 +286,7 @@ func (d *DSParams) Posterior(codes []int32, dst []float64) float64 {
 			dst[y] += row[y]
 		}
 	}
-	return softmaxInPlace(dst)
+	return logprob.Normalize(dst)
 }
 
 // LogDelta returns the log-likelihood contribution of one answer, code =
@@ -297,24 +299,6 @@ func (d *DSParams) LogDelta(code int32) []float64 {
 	}
 	k := d.K
 	return d.logDelta[int(code)*k : int(code)*k+k]
-}
-
-// softmaxInPlace turns log-scores into probabilities and returns the log
-// of their normaliser.
-func softmaxInPlace(dst []float64) float64 {
-	mx := math.Inf(-1)
-	for _, v := range dst {
-		mx = max(mx, v)
-	}
-	var z float64
-	for y, v := range dst {
-		dst[y] = math.Exp(v - mx)
-		z += dst[y]
-	}
-	for y := range dst {
-		dst[y] /= z
-	}
-	return mx + math.Log(z)
 }
 
 // eStep recomputes the posteriors and returns the log-likelihood.

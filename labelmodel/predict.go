@@ -4,9 +4,9 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"strconv"
-	"sync"
+
+	"github.com/dawn-ml/dawn/internal/chunks"
 )
 
 // TieBreak is a policy for rows whose top probabilities tie (within
@@ -110,34 +110,16 @@ func snorkelHashMod(i, m int) int {
 	return int(r)
 }
 
-// numWorkers is how many workers parallel uses for n items.
-func numWorkers(n, workers int) int {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	return max(1, min(workers, n/1024+1))
-}
+// minPerWorker is how many rows each extra worker needs: smaller inputs
+// are not split.
+const minPerWorker = 1024
+
+func numWorkers(n, workers int) int { return chunks.Count(n, workers, minPerWorker) }
 
 // parallel runs f over [0, n) split into numWorkers(n, workers) contiguous
 // ranges; t numbers the range, so callers can merge per-range results in a
 // fixed order and stay deterministic.
-func parallel(n, workers int, f func(t, lo, hi int)) {
-	w := numWorkers(n, workers)
-	if w == 1 {
-		f(0, 0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for t := 0; t < w; t++ {
-		lo, hi := n*t/w, n*(t+1)/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(t, lo, hi)
-		}()
-	}
-	wg.Wait()
-}
+func parallel(n, workers int, f func(t, lo, hi int)) { chunks.Run(n, workers, minPerWorker, f) }
 
 // mt19937 is the Mersenne Twister with numpy's legacy seeding
 // (numpy.random.seed(int) → init_genrand) and random_sample (53-bit
