@@ -66,7 +66,7 @@ Example:
 		fmt.Fprintf(e.stdout, "%d models\n", len(models))
 		return nil
 	}()
-	return jsonFail(e, *asJSON, err)
+	return err
 }
 
 func latestVersion(m *tracking.RegisteredModel) string {
@@ -175,7 +175,7 @@ Example:
 		printVersions(w, vs)
 		return nil
 	}()
-	return jsonFail(e, *asJSON, err)
+	return err
 }
 
 func modelsVersions(ctx context.Context, e *env, args []string) error {
@@ -219,7 +219,7 @@ Example:
 		printVersions(e.stdout, vs)
 		return nil
 	}()
-	return jsonFail(e, *asJSON, err)
+	return err
 }
 
 func modelsAlias(ctx context.Context, e *env, args []string) error {
@@ -279,5 +279,5 @@ Example:
 		}
 		return nil
 	}()
-	return jsonFail(e, *asJSON, err)
+	return err
 }

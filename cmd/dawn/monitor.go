@@ -51,12 +51,6 @@ Example:
   dawn monitor profile --model spam-model/ --data valid.csv --labels CLASS
 `
 
-// monitorJSON wraps a command so that with --json its error is printed as
-// {"error": ...} on stdout too: commands.go's exit path does it for every
-// command.
-func monitorJSON(_ *env, _ *bool, err error) error {
-	return err // the exit path prints {"error": ...} under --json
-}
 
 func isHelpOrUsage(err error) bool {
 	var ue *usageError
@@ -113,7 +107,7 @@ func runMonitorProfile(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "profiled %d rows, %d columns into %s/%s\n", p.Rows, len(p.Columns), *dir, monitor.ProfileFile)
 		return nil
 	}()
-	return monitorJSON(e, jsonOut, err)
+	return err
 }
 
 // readWindow reads a data file, keeping the labels column as strings.
@@ -219,7 +213,7 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 		return monitor.Check(ctx, p, f, opt)
 	}()
 	if err != nil {
-		return monitorJSON(e, jsonOut, err)
+		return err
 	}
 	if *jsonOut {
 		return writeJSON(e.stdout, r)

@@ -75,9 +75,6 @@ func (f *interactionFlags) read(cmd string) (*recommend.Interactions, error) {
 	return recommend.Read(f.data, f.cols(), o)
 }
 
-// jsonErr returns err: under --json the exit path (commands.go) prints it
-// as {"error": ...} on stdout, once for every command.
-func jsonErr(_ *env, _ bool, err error) error { return err }
 
 const recommendSplitUsage = `Usage: dawn recommend split --data FILE --user COL --item COL [--time COL]
                             [--by random|time] [--test-fraction 0.25] [--seed N]
@@ -103,7 +100,7 @@ func runRecommendSplit(ctx context.Context, e *env, args []string) error {
 	testOut := fs.String("test-out", "", "test `file` to write")
 	asJSON := fs.Bool("json", false, "print the split sizes as JSON")
 	if err := parseFlags(fs, args); err != nil {
-		return jsonErr(e, *asJSON, err)
+		return err
 	}
 	err := func() error {
 		if *trainOut == "" || *testOut == "" {
@@ -151,7 +148,7 @@ func runRecommendSplit(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "train %d rows → %s\ntest  %d rows → %s\nusers %d, items %d\n", len(sp.Train), *trainOut, len(sp.Test), *testOut, x.NUsers(), x.NItems())
 		return nil
 	}()
-	return jsonErr(e, *asJSON, err)
+	return err
 }
 
 const recommendTrainUsage = `Usage: dawn recommend train --data FILE --user COL --item COL [--rating COL | --implicit] [--time COL]
@@ -194,7 +191,7 @@ func runRecommendTrain(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the training report as JSON")
 	tf := addTrackingFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
-		return jsonErr(e, *asJSON, err)
+		return err
 	}
 	err := func() error {
 		if *out == "" {
@@ -279,7 +276,7 @@ func runRecommendTrain(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "time         %.2fs\n", rep["seconds"])
 		return nil
 	}()
-	return jsonErr(e, *asJSON, err)
+	return err
 }
 
 // logTrial records one tuning trial as a child run of the training run.
@@ -353,7 +350,7 @@ func runRecommendEval(ctx context.Context, e *env, args []string) error {
 	df := addDataFlags(fs)
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	if err := parseFlags(fs, args); err != nil {
-		return jsonErr(e, *asJSON, err)
+		return err
 	}
 	err := func() error {
 		if *dir == "" || *testF == "" {
@@ -413,7 +410,7 @@ func runRecommendEval(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}()
-	return jsonErr(e, *asJSON, err)
+	return err
 }
 
 const recommendPredictUsage = `Usage: dawn recommend predict --model DIR --users FILE [--user COL] [--k 10]
@@ -438,7 +435,7 @@ func runRecommendPredict(ctx context.Context, e *env, args []string) error {
 	df := addDataFlags(fs)
 	asJSON := fs.Bool("json", false, "print a summary as JSON")
 	if err := parseFlags(fs, args); err != nil {
-		return jsonErr(e, *asJSON, err)
+		return err
 	}
 	err := func() error {
 		if *dir == "" || *usersF == "" || *out == "" {
@@ -493,5 +490,5 @@ func runRecommendPredict(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%d users (%d unknown: most popular items), %d rows → %s\n", len(seen), unknown, len(recs), *out)
 		return nil
 	}()
-	return jsonErr(e, *asJSON, err)
+	return err
 }

@@ -50,9 +50,6 @@ func readClient(cmd, uri string) (*tracking.Client, error) {
 	return newTrackingClient(uri)
 }
 
-// jsonFail returns err: the exit path (commands.go) prints it as
-// {"error": ...} on stdout under --json, once for every command.
-func jsonFail(_ *env, _ bool, err error) error { return err }
 
 // maxListRuns bounds `dawn runs list --max-results`: the server's page limit.
 const maxListRuns = tracking.MaxRunResults
@@ -143,7 +140,7 @@ Example:
 		printRuns(e.stdout, runs, expNames, cols)
 		return nil
 	}()
-	return jsonFail(e, *asJSON, err)
+	return err
 }
 
 // viewName maps --view to MLflow's ViewType name.
@@ -333,7 +330,7 @@ Example:
 		section("inputs", in)
 		return nil
 	}()
-	return jsonFail(e, *asJSON, err)
+	return err
 }
 
 // oneLine keeps a long or multi-line value on one table row.
@@ -496,7 +493,7 @@ Example:
 		}
 		return tw.Flush()
 	}()
-	return jsonFail(e, *asJSON, err)
+	return err
 }
 
 // maxCompareRuns bounds a comparison (each run is one request).
