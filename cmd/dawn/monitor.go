@@ -51,7 +51,6 @@ Example:
   dawn monitor profile --model spam-model/ --data valid.csv --labels CLASS
 `
 
-
 func isHelpOrUsage(err error) bool {
 	var ue *usageError
 	return errors.As(err, &ue) || errors.Is(err, errHelp)

@@ -75,7 +75,6 @@ func (f *interactionFlags) read(cmd string) (*recommend.Interactions, error) {
 	return recommend.Read(f.data, f.cols(), o)
 }
 
-
 const recommendSplitUsage = `Usage: dawn recommend split --data FILE --user COL --item COL [--time COL]
                             [--by random|time] [--test-fraction 0.25] [--seed N]
                             --train-out FILE --test-out FILE [--json]

@@ -50,7 +50,6 @@ func readClient(cmd, uri string) (*tracking.Client, error) {
 	return newTrackingClient(uri)
 }
 
-
 // maxListRuns bounds `dawn runs list --max-results`: the server's page limit.
 const maxListRuns = tracking.MaxRunResults
 
