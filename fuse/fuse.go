@@ -160,6 +160,7 @@ func Fit(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 	switch method {
 	case Majority:
 		r = fitMajority(c, nil)
+		r.Accuracy = majorityAccuracy(c, r.Value)
 	case Wawa:
 		r = fitWawa(c)
 	case OneCoin:

@@ -345,3 +345,120 @@ func TestSLiMFastInterceptHandWorked(t *testing.T) {
 		t.Errorf("with weak offsets: %.3f, %.3f; want below and above 0.8", a0, a1)
 	}
 }
+
+// pluralityCredit against enumeration of every outcome of m claims: each
+// is right (value 0) with probability p, else one of the k−1 wrong values.
+func TestPluralityCreditEnumerated(t *testing.T) {
+	// By hand: k=2, m=2, p=0.8: both right 0.64 → 1, a 1–1 tie 0.32 → ½.
+	near(t, "q(2,2,0.8)", pluralityCredit(2, 2, 0.8), 0.64+0.16)
+	// k=2, m=3, p=0.8: at least two right, 3·0.64·0.2 + 0.512.
+	near(t, "q(3,2,0.8)", pluralityCredit(3, 2, 0.8), 0.896)
+	near(t, "q(0,3,0.9)", pluralityCredit(0, 3, 0.9), 1.0/3)
+	for _, tc := range []struct {
+		m, k int
+		p    float64
+	}{{1, 3, 0.6}, {2, 3, 0.7}, {4, 3, 0.55}, {5, 4, 0.5}, {6, 2, 0.65}, {3, 5, 0.4}} {
+		var want float64
+		outcomes := 1
+		for range tc.m {
+			outcomes *= tc.k
+		}
+		vals := make([]int, tc.m)
+		for code := range outcomes {
+			x := code
+			prob := 1.0
+			counts := make([]int, tc.k)
+			for i := range vals {
+				vals[i] = x % tc.k
+				x /= tc.k
+				counts[vals[i]]++
+				if vals[i] == 0 {
+					prob *= tc.p
+				} else {
+					prob *= (1 - tc.p) / float64(tc.k-1)
+				}
+			}
+			best, ties := 0, 0
+			for _, n := range counts {
+				if n > best {
+					best, ties = n, 1
+				} else if n == best {
+					ties++
+				}
+			}
+			if counts[0] == best {
+				want += prob / float64(ties)
+			}
+		}
+		got := pluralityCredit(tc.m, tc.k, tc.p)
+		if math.Abs(got-want) > 1e-12 {
+			t.Errorf("pluralityCredit(%d, %d, %g) = %.15f, enumeration %.15f", tc.m, tc.k, tc.p, got, want)
+		}
+	}
+}
+
+// o1: s0=0 s1=0 s2=0; o2: s0=0 s1=1. Pairs: 3 of 3 agree on o1, 0 of 1 on
+// o2, r = 3/4, so p̄ = (1 + √0.5)/2. With two classes q(1) = q(2) = p̄
+// (a 1–1 tie gives ½), e = 1 − p̄. s0 and s1 agree with the others once in
+// two claims: a = (½ − e)/(p̄ − e) = ½. s2 always agrees: (1 − e)/(p̄ − e)
+// > 1, clamped to 1. Plain agreement with the fused values would give s0
+// 1, s1 ½ (o2's tie goes to 0) and s2 1.
+func TestMajorityAccuracyHandWorked(t *testing.T) {
+	c := build(t, [3]string{"o1", "s0", "0"}, [3]string{"o1", "s1", "0"}, [3]string{"o1", "s2", "0"},
+		[3]string{"o2", "s0", "0"}, [3]string{"o2", "s1", "1"})
+	pbar := (1 + math.Sqrt(0.5)) / 2
+	near(t, "p̄", pairwiseMeanAccuracy(c), pbar)
+	r := fit(t, c, Options{Method: Majority})
+	for s, want := range []float64{0.5, 0.5, 1} {
+		near(t, "accuracy "+c.Sources[s], r.Accuracy[s], want)
+	}
+}
+
+// One object, s1 says x with ability α=2, s2 says y with α=½, β = e⁰ = 1:
+// P(x) ∝ ½·σ(2)·(1−σ(½)), P(y) ∝ ½·(1−σ(2))·σ(½).
+func TestGLADEStepHandWorked(t *testing.T) {
+	c := build(t, [3]string{"a", "s1", "x"}, [3]string{"a", "s2", "y"})
+	post := make([]float64, 2)
+	ll := gladEStep(c, []float64{2, 0.5}, []float64{0}, []float64{0.5, 0.5}, post)
+	px := 0.5 * sigmoid(2) * (1 - sigmoid(0.5))
+	py := 0.5 * (1 - sigmoid(2)) * sigmoid(0.5)
+	near(t, "P(x)", post[0], px/(px+py))
+	near(t, "log-likelihood per claim", ll, math.Log(px+py)/2)
+	// With three values a wrong claim spreads over two: P(z) ∝ ½·(1−σ(2))/2·(1−σ(½))/2.
+	c3 := build(t, [3]string{"a", "s1", "x"}, [3]string{"a", "s2", "y"}, [3]string{"b", "s1", "z"})
+	post3 := make([]float64, 6)
+	gladEStep(c3, []float64{2, 0.5}, []float64{0, 0}, []float64{1.0 / 3, 1.0 / 3, 1.0 / 3}, post3)
+	wx := sigmoid(2) * (1 - sigmoid(0.5)) / 2
+	wy := (1 - sigmoid(2)) / 2 * sigmoid(0.5)
+	wz := (1 - sigmoid(2)) / 2 * (1 - sigmoid(0.5)) / 2
+	near(t, "P(a=z)", post3[2], wz/(wx+wy+wz))
+}
+
+// o1: s1=1 s2=1 s3=0; o2: s1=1 s2=0, so A = [+1 +1 −1 | +1 −1], y₀ = 1.
+// Objects: x = Σ others' A·y: o1 sum 1 → x = [0 0 2]; o2 sum 0 → x = [−1 1].
+// Sources: y = Σ other objects' A·x: s1 (claims 0, 3) sum −1 → y₀ = −1,
+// y₃ = 0; s2 (1, 4) sum −1 → y₁ = −1, y₄ = 0; s3 (2) → y₂ = 0. Rescaled to
+// unit RMS over 5 messages: ×√(5/2).
+func TestKOSOneRoundHandWorked(t *testing.T) {
+	c := build(t, [3]string{"o1", "s1", "1"}, [3]string{"o1", "s2", "1"}, [3]string{"o1", "s3", "0"},
+		[3]string{"o2", "s1", "1"}, [3]string{"o2", "s2", "0"})
+	wantSrc := []string{"s1", "s2", "s3", "s1", "s2"}
+	for j, s := range c.Src {
+		if c.Sources[s] != wantSrc[j] {
+			t.Fatalf("claim %d is from %s, want %s (claims are not in object order)", j, c.Sources[s], wantSrc[j])
+		}
+	}
+	A := make([]float64, c.N())
+	for j, v := range c.Val {
+		A[j] = float64(2*v - 1)
+	}
+	y := []float64{1, 1, 1, 1, 1}
+	bySrc, srcPtr := groupBySource(c)
+	if err := kosMessages(t.Context(), c, A, y, bySrc, srcPtr, 1); err != nil {
+		t.Fatal(err)
+	}
+	f := math.Sqrt(2.5)
+	for j, want := range []float64{-f, -f, 0, 0, 0} {
+		near(t, "y", y[j], want)
+	}
+}

@@ -221,27 +221,7 @@ func fitGLAD(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 			}
 		}
 		// E-step.
-		var ll float64
-		lp := make([]float64, k)
-		for y := range lp {
-			lp[y] = math.Log(max(prior[y], 1e-300))
-		}
-		for o := 0; o < n; o++ {
-			beta := math.Exp(b[o])
-			row := post[o*k : (o+1)*k]
-			copy(row, lp)
-			for j := c.Ptr[o]; j < c.Ptr[o+1]; j++ {
-				x := alpha[c.Src[j]] * beta
-				lr := logSigmoid(x)
-				lw := logSigmoid(-x) - math.Log(km1)
-				for y := range row {
-					row[y] += lw
-				}
-				row[c.Val[j]] += lr - lw
-			}
-			ll += logprob.Normalize(row)
-		}
-		ll /= float64(c.N())
+		ll := gladEStep(c, alpha, b, prior, post)
 		if math.Abs(ll-prev) < opt.Tol {
 			break
 		}
@@ -272,6 +252,36 @@ func fitGLAD(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 	}
 	r.table = oneCoinTable(c, typical, prior)
 	return r, nil
+}
+
+// gladEStep sets post to GLAD's posterior over each object's value, given
+// the sources' abilities α and the objects' log-inverse-difficulties b:
+// a claim is right with probability σ(α·e^b), else uniform over the K−1
+// wrong values. It returns the mean log-likelihood per claim.
+func gladEStep(c *Claims, alpha, b, prior, post []float64) float64 {
+	k := c.K()
+	km1 := float64(k - 1)
+	var ll float64
+	lp := make([]float64, k)
+	for y := range lp {
+		lp[y] = math.Log(max(prior[y], 1e-300))
+	}
+	for o := range c.Objects {
+		beta := math.Exp(b[o])
+		row := post[o*k : (o+1)*k]
+		copy(row, lp)
+		for j := c.Ptr[o]; j < c.Ptr[o+1]; j++ {
+			x := alpha[c.Src[j]] * beta
+			lr := logSigmoid(x)
+			lw := logSigmoid(-x) - math.Log(km1)
+			for y := range row {
+				row[y] += lw
+			}
+			row[c.Val[j]] += lr - lw
+		}
+		ll += logprob.Normalize(row)
+	}
+	return ll / float64(max(c.N(), 1))
 }
 
 func logSigmoid(x float64) float64 {
@@ -347,7 +357,6 @@ func fitMACE(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 			}
 			ll += logprob.Normalize(row)
 		}
-		ll /= float64(c.N())
 		if math.Abs(ll-prev) < opt.Tol {
 			break
 		}
@@ -417,30 +426,8 @@ func fitKOS(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 	for j := range y {
 		y[j] = 1 + rng.NormFloat64()
 	}
-	x := make([]float64, nc) // object → source messages
-	for it := 0; it < iters; it++ {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("fuse: kos: %w", err)
-		}
-		for o := 0; o < n; o++ {
-			var sum float64
-			for j := c.Ptr[o]; j < c.Ptr[o+1]; j++ {
-				sum += A[j] * y[j]
-			}
-			for j := c.Ptr[o]; j < c.Ptr[o+1]; j++ {
-				x[j] = sum - A[j]*y[j]
-			}
-		}
-		for s := 0; s+1 < len(srcPtr); s++ {
-			var sum float64
-			for _, j := range bySrc[srcPtr[s]:srcPtr[s+1]] {
-				sum += A[j] * x[j]
-			}
-			for _, j := range bySrc[srcPtr[s]:srcPtr[s+1]] {
-				y[j] = sum - A[j]*x[j]
-			}
-		}
-		normalize(y)
+	if err := kosMessages(ctx, c, A, y, bySrc, srcPtr, iters); err != nil {
+		return nil, err
 	}
 	score := make([]float64, n)
 	for o := 0; o < n; o++ {
@@ -471,6 +458,39 @@ func fitKOS(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 	r.finishCategoricalScores(c)
 	r.Accuracy = agreement(c, r.Value)
 	return r, nil
+}
+
+// kosMessages runs iters rounds of Karger, Oh and Shah's message passing on
+// the claim graph in place of y (source → object messages; A the claims as
+// ±1): x_{o→s} = Σ_{s'≠s} A_{os'} y_{s'→o}, then y_{s→o} = Σ_{o'≠o} A_{o's}
+// x_{o'→s}, y rescaled to unit root-mean-square each round.
+func kosMessages(ctx context.Context, c *Claims, A, y []float64, bySrc, srcPtr []int64, iters int) error {
+	x := make([]float64, len(y))
+	for it := 0; it < iters; it++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("fuse: kos: %w", err)
+		}
+		for o := range c.Objects {
+			var sum float64
+			for j := c.Ptr[o]; j < c.Ptr[o+1]; j++ {
+				sum += A[j] * y[j]
+			}
+			for j := c.Ptr[o]; j < c.Ptr[o+1]; j++ {
+				x[j] = sum - A[j]*y[j]
+			}
+		}
+		for s := 0; s+1 < len(srcPtr); s++ {
+			var sum float64
+			for _, j := range bySrc[srcPtr[s]:srcPtr[s+1]] {
+				sum += A[j] * x[j]
+			}
+			for _, j := range bySrc[srcPtr[s]:srcPtr[s+1]] {
+				y[j] = sum - A[j]*x[j]
+			}
+		}
+		normalize(y)
+	}
+	return nil
 }
 
 // groupBySource returns claim indices grouped by source (CSR).
@@ -505,4 +525,200 @@ func normalize(v []float64) {
 	for i := range v {
 		v[i] *= f
 	}
+}
+
+// majorityAccuracy estimates each source's accuracy for majority vote,
+// which has no source model of its own. Agreement with the fused value is
+// biased twice: a source's own claim is part of the vote it is compared
+// with, and the vote is itself sometimes wrong. Here a claim is compared
+// with the vote of the OTHER sources on its object (ties give fractional
+// credit), and that agreement is debiased under the symmetric one-coin
+// assumption: with q the chance that the other sources' vote is right,
+//
+//	P(agree) = a·q + (1−a)·(1−q)/(K−1)  ⇒  a = (agree − e) / (q − e),  e = (1−q)/(K−1).
+//
+// q comes from the pooled pairwise agreement r of all sources, which fixes
+// the mean accuracy p̄ by r = p̄² + (1−p̄)²/(K−1), and from the number m of
+// other claims on each object: q(m) is the expected credit the true value
+// gets in a plurality of m claims each right with probability p̄ and
+// otherwise uniform over the K−1 wrong values. A source whose claims have
+// no other claim beside them keeps its plain agreement with the vote.
+func majorityAccuracy(c *Claims, vote []int32) []float64 {
+	k := c.K()
+	pbar := pairwiseMeanAccuracy(c)
+	qm := map[int]float64{}
+	q := func(m int) float64 {
+		m = min(m, maxVoteSize)
+		v, ok := qm[m]
+		if !ok {
+			v = pluralityCredit(m, k, pbar)
+			qm[m] = v
+		}
+		return v
+	}
+	agree := make([]float64, len(c.Sources))
+	qsum := make([]float64, len(c.Sources))
+	cnt := make([]float64, len(c.Sources))
+	counts := make([]int, k)
+	for o := range c.Objects {
+		lo, hi := c.Ptr[o], c.Ptr[o+1]
+		if hi-lo < 2 {
+			continue
+		}
+		clear(counts)
+		for j := lo; j < hi; j++ {
+			counts[c.Val[j]]++
+		}
+		m := int(hi-lo) - 1
+		for j := lo; j < hi; j++ {
+			own := c.Val[j]
+			counts[own]--
+			best, ties := 0, 0
+			for _, n := range counts {
+				switch {
+				case n > best:
+					best, ties = n, 1
+				case n == best:
+					ties++
+				}
+			}
+			if counts[own] == best {
+				agree[c.Src[j]] += 1 / float64(ties)
+			}
+			counts[own]++
+			qsum[c.Src[j]] += q(m)
+			cnt[c.Src[j]]++
+		}
+	}
+	plain := agreement(c, vote)
+	acc := make([]float64, len(c.Sources))
+	for s := range acc {
+		if cnt[s] == 0 {
+			acc[s] = plain[s]
+			continue
+		}
+		qs := qsum[s] / cnt[s]
+		e := (1 - qs) / float64(k-1)
+		if qs-e < 1e-6 {
+			acc[s] = plain[s]
+			continue
+		}
+		acc[s] = min(max((agree[s]/cnt[s]-e)/(qs-e), 0), 1)
+	}
+	return acc
+}
+
+// maxVoteSize bounds the vote sizes pluralityCredit is computed for; larger
+// votes are treated as this size (their credit is within 1e-6 of it for
+// any p̄ that pairwise agreement can tell from chance).
+const maxVoteSize = 200
+
+// pairwiseMeanAccuracy is p̄ solving r = p̄² + (1−p̄)²/(K−1) for the pooled
+// share r of agreeing claim pairs on the same object; 1/K when r is at or
+// below chance.
+func pairwiseMeanAccuracy(c *Claims) float64 {
+	k := float64(c.K())
+	counts := make([]float64, c.K())
+	var agree, pairs float64
+	for o := range c.Objects {
+		lo, hi := c.Ptr[o], c.Ptr[o+1]
+		n := float64(hi - lo)
+		if n < 2 {
+			continue
+		}
+		clear(counts)
+		for j := lo; j < hi; j++ {
+			counts[c.Val[j]]++
+		}
+		for _, v := range counts {
+			agree += v * (v - 1) / 2
+		}
+		pairs += n * (n - 1) / 2
+	}
+	if pairs == 0 {
+		return 1 / k
+	}
+	r := agree / pairs
+	d := 1 - k + k*(k-1)*r
+	if d <= 0 {
+		return 1 / k
+	}
+	return min((1+math.Sqrt(d))/k, 1)
+}
+
+// pluralityCredit is the expected credit of the true value in a plurality
+// vote of m claims, each right with probability p and otherwise uniform over
+// the k−1 wrong values, a t-way tie for first giving each tied value 1/t.
+// It sums over c, the number of right claims: the m−c wrong claims fall
+// multinomially into k−1 values, and a dynamic programme over those values
+// counts, by claims used and by the number of values reaching c, the ways
+// none exceeds c.
+func pluralityCredit(m, k int, p float64) float64 {
+	if m == 0 {
+		return 1 / float64(k)
+	}
+	w := k - 1
+	// logFact for multinomial coefficients.
+	lf := make([]float64, m+1)
+	for i := 2; i <= m; i++ {
+		lf[i] = lf[i-1] + math.Log(float64(i))
+	}
+	var total float64
+	for c := 0; c <= m; c++ {
+		rest := m - c
+		// log P(c right) = log C(m,c) + c log p + rest log(1−p).
+		lpc := lf[m] - lf[c] - lf[rest]
+		if c > 0 {
+			lpc += float64(c) * math.Log(p)
+		}
+		if rest > 0 {
+			if p >= 1 {
+				continue
+			}
+			lpc += float64(rest) * math.Log(1-p)
+		}
+		pc := math.Exp(lpc)
+		if pc < 1e-300 {
+			continue
+		}
+		// f[u][t]: Σ over assignments of u wrong claims to the values so
+		// far, each ≤ c, t of them equal to c, of Π 1/n_i! (the multinomial
+		// weight up to rest!/w^rest).
+		f := make([][]float64, rest+1)
+		for u := range f {
+			f[u] = make([]float64, w+1)
+		}
+		f[0][0] = 1
+		for range w {
+			g := make([][]float64, rest+1)
+			for u := range g {
+				g[u] = make([]float64, w+1)
+			}
+			for u := 0; u <= rest; u++ {
+				for t := 0; t <= w; t++ {
+					if f[u][t] == 0 {
+						continue
+					}
+					for n := 0; n <= c && u+n <= rest; n++ {
+						tt := t
+						if n == c {
+							tt++
+						}
+						if tt > w {
+							continue
+						}
+						g[u+n][tt] += f[u][t] * math.Exp(-lf[n])
+					}
+				}
+			}
+			f = g
+		}
+		scale := math.Exp(lf[rest] - float64(rest)*math.Log(float64(w)))
+		var credit float64
+		for t := 0; t <= w; t++ {
+			credit += f[rest][t] * scale / float64(t+1)
+		}
+		total += pc * credit
+	}
+	return total
 }

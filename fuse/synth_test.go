@@ -42,13 +42,7 @@ func TestSyntheticRecoversSourceAccuracies(t *testing.T) {
 			mean, worst := accError(r, s.Accuracy, 1)
 			acc := truthAccuracy(r, s.Truth)
 			t.Logf("%-9s truth accuracy %.4f, source accuracy error mean %.4f max %.4f (%d iterations)", m, acc, mean, worst, r.Iters)
-			limit := 0.03
-			if m == Majority {
-				// Majority vote has no source model: its estimate is the
-				// agreement with a fused value that is itself wrong 3 % of
-				// the time here, biased by about that much.
-				limit = 0.05
-			}
+			const limit = 0.03
 			if worst > limit {
 				t.Errorf("%s: largest source accuracy error %.4f > %.2f", m, worst, limit)
 			}
