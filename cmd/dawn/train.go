@@ -28,8 +28,9 @@ featurizer and the weights). Labels are hard (--target) or probabilistic
 (--prob-cols, e.g. from 'dawn label run'), trained with the expected
 cross-entropy; rows where every LF abstained (0 in the --votes-col column
 'dawn label run' writes; in data without it, uniform probabilities or an
-empty or -1 label) are dropped unless --keep-abstain. SGD runs lock-free on all
-cores (HogWild!); --workers 1 with --seed is deterministic.
+empty or -1 label) are dropped unless --keep-abstain. From 100,000 training
+rows SGD runs lock-free on all cores (HogWild!); below that, and with
+--workers 1, training is deterministic for a --seed.
 
 Unless told (--ngrams, --char-ngrams, --tfidf, --features; --l2), the text
 featurization (word 1-2-gram counts; word 1-2-grams, TF-IDF; word unigrams +
@@ -80,7 +81,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs.Float64Var(&o.L2, "l2", 1e-4, "L2 penalty (giving it turns the L2 search off)")
 	doSearch := fs.Bool("search", true, "choose the text featurization and the L2 penalty not given as flags by validation (on --valid, else a held-out 20 % of the training rows); --search=false uses the defaults as they are")
 	fs.Float64Var(&o.L1, "l1", 0, "L1 penalty")
-	fs.IntVar(&o.Threads, "workers", 0, "SGD workers (default all cores)")
+	fs.IntVar(&o.Threads, "workers", 0, "SGD workers (default all cores from 100,000 training rows, 1 below: reproducible for a --seed)")
 	fs.IntVar(&o.Hidden, "hidden", 32, "MLP hidden units")
 	fs.IntVar(&o.Patience, "patience", 3, "early stopping: epochs without a better validation loss")
 	fs.StringVar(&o.Precision, "precision", "", "low-precision SGD weights: int8 or int16 (linear models)")
