@@ -298,11 +298,14 @@ func TestYouTubeEndModel(t *testing.T) {
 	for _, c := range []struct {
 		method string
 		min    float64
-	}{{"majority", 0.92}, {"snorkel", 0.88}} {
-		// snorkel: 0.916 with a uniform class prior, 0.884 with the prior
-		// the label model now estimates from the votes by default (its
-		// estimate, 0.55 ham, is on the wrong side of the split's balance):
-		// a known regression of the new default on this LF set.
+	}{{"majority", 0.95}, {"snorkel", 0.90}} {
+		// snorkel: 0.904 with default train flags, below majority's 0.960
+		// and the 0.92. Not the prior (uniform: 0.916) nor the end
+		// model: the label model learns keyword_link as evidence *against*
+		// spam because it co-fires with short_comment (short link-only
+		// comments are spam), a dependency its conditional-independence
+		// model cannot express (bench/label/results/youtube-lf-patterns.txt,
+		// docs/label.md). A known, diagnosed gap, not fixed.
 		labels := f("labels-" + c.method + ".csv")
 		if code, _, stderr := runDawn(t, "label", "run", "--lfs", "../../examples/youtube/lfs.yaml", "--data", f("train.csv"), "--out", labels, "--method", c.method); code != 0 {
 			t.Fatal(stderr)
