@@ -218,6 +218,9 @@ func search(ctx context.Context, s Spec, recs []arrow.RecordBatch, tg *targets, 
 		slices.Sort(validRows)
 		slices.Sort(fitRows)
 		rep.Validation = fmt.Sprintf("%.0f %% of the training rows, held out (seed %d)", 100*frac, opt.Seed)
+		if len(trRows) < tg.rows() {
+			rep.Validation = fmt.Sprintf("%.0f %% of a %d-row sample of the training rows, held out (seed %d)", 100*frac, len(trRows), opt.Seed)
+		}
 		rep.ValidRows = nv
 	}
 	rep.TrainRows = len(fitRows)
@@ -305,6 +308,9 @@ func defaultLR(k Kind) float64 {
 	}
 	return 0.1
 }
+
+// rows is the number of data rows the targets describe.
+func (t *targets) rows() int { return len(t.y) / max(t.c, 1) }
 
 // validData is a validation file read once: its records and one-hot gold
 // targets (c per row).

@@ -169,3 +169,24 @@ func texts(recs []arrow.RecordBatch) []string {
 	}
 	return out
 }
+
+// MaxRows bounds the rows the candidates see; the final fit sees them all.
+func TestSearchBound(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "train.csv")
+	charSignal(t, f, 1000, 5)
+	s := Spec{Data: f, Target: "label", Out: filepath.Join(dir, "m"), Search: Search{Features: true, L2: true, MaxRows: 512},
+		Options: Options{Seed: 1}}
+	s.Features.Text = []featurize.Text{{Column: "text", Words: 2, Lower: true}}
+	rep, err := Run(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := rep.Search
+	if sr.TrainRows+sr.ValidRows != 512 || !strings.Contains(sr.Validation, "512-row sample") || rep.Rows != 1000 {
+		t.Errorf("search on %d+%d rows (%q), final fit on %d; want 512 sampled rows and all 1000", sr.TrainRows, sr.ValidRows, sr.Validation, rep.Rows)
+	}
+	if rep.Params["threads"] != "1" {
+		t.Errorf("threads %s below ParallelMinRows, want 1", rep.Params["threads"])
+	}
+}
