@@ -31,6 +31,8 @@ type Search struct {
 	// ValidFrac when given). With fewer than 20 training rows and no
 	// validation file there is no search.
 	HoldOut float64
+	// Progress, when set, is called after each candidate's fit.
+	Progress func()
 }
 
 // minSearchRows is the fewest training rows a search holds rows out of;
@@ -285,6 +287,9 @@ func search(ctx context.Context, s Spec, recs []arrow.RecordBatch, tg *targets, 
 				c.ValidAcc = accuracy(res.Params, vds)
 			}
 			rep.Candidates = append(rep.Candidates, c)
+			if sr.Progress != nil {
+				sr.Progress()
+			}
 			if bestIdx < 0 || c.better(best, classifier) {
 				best, bestIdx = c, gi
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dawn-ml/dawn/featurize"
+	"github.com/dawn-ml/dawn/internal/progress"
 	"github.com/dawn-ml/dawn/monitor"
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/train"
@@ -174,13 +175,30 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if s.RunID == "" {
 		s.RunID = al.runID()
 	}
-	// Epochs are most of a long run: count them on a terminal (0 epochs
-	// given: the default, so the bar counts without a total).
-	bar := newBar(e, "train: epochs", int64(o.Epochs))
-	if bar.Active() {
-		o.Progress = func(train.EpochStat) { bar.Add(1) }
+	// Count the work on a terminal. The search's fits come first, then the final fit's epochs (0 epochs
+	// given: the default, so that bar counts without a total); the epoch
+	// bar starts when the search's is done, so they never draw together.
+	var sbar, bar *progress.Bar
+	if s.Search.Features || s.Search.L2 {
+		n := int64(len(train.SearchL2))
+		if !s.Search.L2 {
+			n = 1
+		}
+		if s.Search.Features && len(s.Features.Text) > 0 {
+			n *= int64(len(train.SearchGrid))
+		}
+		sbar = newBar(e, "train: search", n)
+		s.Search.Progress = func() { sbar.Add(1) }
+	}
+	o.Progress = func(train.EpochStat) {
+		if bar == nil {
+			sbar.Finish()
+			bar = newBar(e, "train: epochs", int64(o.Epochs))
+		}
+		bar.Add(1)
 	}
 	rep, err := train.Run(ctx, s)
+	sbar.Finish()
 	bar.Finish()
 	if err == nil { // the monitoring reference: the held-out rows when given
 		err = monitor.WriteProfile(ctx, rep.Out, cmp.Or(s.Valid, s.Data), cmp.Or(s.Gold, s.Target))
