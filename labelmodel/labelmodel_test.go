@@ -841,3 +841,25 @@ func TestSnorkelDocExamples(t *testing.T) {
 		}
 	}
 }
+
+// contradictions flags an LF whose fitted vote lowers the posterior of the
+// label it emits, and only that one.
+func TestSnorkelContradictionWarning(t *testing.T) {
+	const k = 2
+	lfs, classes := []string{"good", "bad", "silent"}, []string{"HAM", "SPAM"}
+	d := len(lfs) * k
+	mu := make([]float64, d*k)
+	o := make([]float64, d*d)
+	set := func(lf, vote int, pHam, pSpam float64) {
+		idx := lf*k + vote
+		mu[idx*k+0], mu[idx*k+1] = pHam, pSpam
+		o[idx*d+idx] = 0.5*pHam + 0.5*pSpam
+	}
+	set(0, 1, 0.1, 0.6) // good: votes SPAM, P(vote|SPAM) > P(vote|HAM)
+	set(1, 1, 0.4, 0.2) // bad: votes SPAM, more often on HAM
+	// silent never votes; its mu rows are left at zero.
+	w := contradictions(mu, o, lfs, classes, k)
+	if len(w) != 1 || !strings.Contains(w[0], "LF bad's SPAM vote") || !strings.Contains(w[0], "likelihood ratio 0.50 vs HAM") {
+		t.Errorf("warnings %q; want one for LF bad with ratio 0.50", w)
+	}
+}

@@ -54,9 +54,41 @@ func (m *snorkelModel) FitStats(ctx context.Context, s *Stats) error {
 		f.mu[i] = min(max(v, eps), 1-eps)
 	}
 	breakSymmetry(f.mu, p, s.M, s.K)
+	warn = append(warn, contradictions(f.mu, f.o, s.LFs, s.Classes, s.K)...)
 	m.header = header{lfs: s.LFs, classes: s.Classes, warnings: warn, prior: source}
 	m.mu, m.p, m.coverage, m.n, m.loss = f.mu, p, s.Coverage(), s.N, f.loss
 	return nil
+}
+
+// contradictions warns about each LF whose fitted vote for a label it
+// emits is evidence against that label: mu[a|a] < mu[a|y] for some y, so
+// the vote lowers P(a). The model assumes every LF is better than random;
+// a fit that breaks this usually means LFs that are dependent given the
+// class (they co-fire on a kind of row), which conditional independence
+// cannot express. On the YouTube tutorial LFs, keyword_link co-fires with
+// short_comment (short link-only comments are spam) and is learned as
+// anti-spam (bench/label/results/youtube-lf-patterns.txt).
+func contradictions(mu, o []float64, lfs, classes []string, k int) []string {
+	d := len(lfs) * k
+	var out []string
+	for i, name := range lfs {
+		for a := 0; a < k; a++ {
+			idx := i*k + a
+			if o[idx*d+idx] == 0 { // never votes a
+				continue
+			}
+			self := mu[idx*k+a]
+			for y := 0; y < k; y++ {
+				if y == a || mu[idx*k+y] <= self {
+					continue
+				}
+				out = append(out, fmt.Sprintf("LF %s's %s vote is fitted as evidence against %s (likelihood ratio %.2f vs %s): the LFs may be dependent (co-firing on one kind of row); compare --method majority on a --valid file",
+					name, classes[a], classes[a], self/mu[idx*k+y], classes[y]))
+				break
+			}
+		}
+	}
+	return out
 }
 
 // snorkelFit holds one optimization of Snorkel's loss

@@ -24,9 +24,11 @@ type Options struct {
 	Schedule string
 	Decay    float64 // for "inverse" (default 0.5)
 	L2, L1   float64
-	Threads  int    // SGD workers (default GOMAXPROCS); 1 is deterministic
-	Seed     uint64 // shuffling, initialization and rounding
-	Hidden   int    // MLP hidden units (default 32)
+	// Threads is the number of SGD workers (default GOMAXPROCS from
+	// ParallelMinRows training rows, 1 below); 1 is deterministic.
+	Threads int
+	Seed    uint64 // shuffling, initialization and rounding
+	Hidden  int    // MLP hidden units (default 32)
 	// Precision is "" (float64) or "int8"/"int16" for low-precision SGD
 	// weights (linear models).
 	Precision string
@@ -63,6 +65,13 @@ type Result struct {
 	RowsPerS  float64     // SGD throughput: rows visited per second
 }
 
+// ParallelMinRows is the training-set size from which SGD runs HogWild!
+// on all cores by default. Below it one worker is used: a small set trains
+// in well under a second either way, and one worker gives the same model
+// for the same seed, whereas two workers' result depends on how their
+// updates interleave (docs/train.md, "HogWild! accuracy").
+const ParallelMinRows = 100_000
+
 func (o *Options) defaults(ds *Dataset) error {
 	if o.Model == "" {
 		o.Model = LogReg
@@ -93,6 +102,9 @@ func (o *Options) defaults(ds *Dataset) error {
 	}
 	if o.Threads <= 0 {
 		o.Threads = runtime.GOMAXPROCS(0)
+		if ds.X.Rows() < ParallelMinRows {
+			o.Threads = 1
+		}
 	}
 	if o.Hidden <= 0 {
 		o.Hidden = 32

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -39,8 +40,11 @@ type Spec struct {
 	Gold         string  // gold label column of Valid
 	ValidFrac    float64 // without Valid: hold out this fraction of the training rows
 	Options      Options
-	Out          string // model directory
-	RunID        string
+	// Search, when it asks for anything, chooses the text featurization
+	// and/or the L2 penalty by validation (see Search).
+	Search Search
+	Out    string // model directory
+	RunID  string
 	// ProbTolerance is how far a row's probabilities may sum from 1 (default 1e-3).
 	ProbTolerance float64
 }
@@ -66,6 +70,8 @@ type Report struct {
 	// run should record (not the raw flags).
 	Params map[string]string `json:"params"`
 	RunID  string            `json:"run_id,omitempty"`
+	// Search is what the search tried and chose (nil without one).
+	Search *SearchReport `json:"search,omitempty"`
 }
 
 // ErrProbSum reports probabilistic labels that do not sum to 1.
@@ -103,30 +109,48 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 		kind = Softmax
 	}
 	s.Options.Model = kind
-	feat, err := featurize.Fit(s.Features, recs)
-	if err != nil {
-		return nil, fmt.Errorf("train: %s: %w", s.Data, err)
-	}
-	X := featurize.NewMatrix(feat.Dim())
-	for _, rec := range recs {
-		if err := feat.Transform(rec, X); err != nil {
-			return nil, fmt.Errorf("train: %s: %w", s.Data, err)
-		}
-	}
-	all := &Dataset{X: X, Y: tg.y, C: tg.c, Weight: tg.w}
-	ds := all.Subset(tg.keep)
-	rep := &Report{Model: string(kind), Out: s.Out, Classes: tg.classes, Features: feat.Dim(), Dropped: tg.dropped}
-	opt := s.Options
+	var valid *validData
 	if s.Valid != "" {
 		if s.Gold == "" {
 			return nil, errors.New("train: --valid needs --gold, the validation file's label column")
 		}
-		v, err := readValid(s, feat, tg.classes, kind)
+		if valid, err = readValidData(s, tg.classes, kind); err != nil {
+			return nil, err
+		}
+		defer release(valid.recs)
+	}
+	var srep *SearchReport
+	if s.Search.Features || s.Search.L2 {
+		cfg, o, r, err := search(ctx, s, recs, tg, s.Options, valid)
 		if err != nil {
 			return nil, err
 		}
-		opt.Valid = v
-		rep.ValidRows = v.X.Rows()
+		s.Features, s.Options, srep = cfg, o, r
+		if r != nil && s.Valid == "" && s.ValidFrac == 0 && s.Options.Epochs <= 0 {
+			// No validation rows in the final fit, which sees all the
+			// training rows: run the epochs that were best in the search.
+			s.Options.Epochs = max(r.Chosen.Epochs, 1)
+		}
+	}
+	feat, err := featurize.Fit(s.Features, recs)
+	if err != nil {
+		return nil, fmt.Errorf("train: %s: %w", s.Data, err)
+	}
+	X, err := transform(feat, recs, s.Data)
+	if err != nil {
+		return nil, err
+	}
+	all := &Dataset{X: X, Y: tg.y, C: tg.c, Weight: tg.w}
+	ds := all.Subset(tg.keep)
+	rep := &Report{Model: string(kind), Out: s.Out, Classes: tg.classes, Features: feat.Dim(), Dropped: tg.dropped, Search: srep}
+	opt := s.Options
+	if valid != nil {
+		vX, err := transform(feat, valid.recs, s.Valid)
+		if err != nil {
+			return nil, err
+		}
+		opt.Valid = &Dataset{X: vX, Y: valid.y, C: valid.c}
+		rep.ValidRows = vX.Rows()
 	} else if s.ValidFrac > 0 {
 		if s.ValidFrac >= 1 {
 			return nil, fmt.Errorf("train: validation fraction %v must be below 1", s.ValidFrac)
@@ -157,6 +181,7 @@ func Run(ctx context.Context, s Spec) (*Report, error) {
 		}
 	}
 	rep.Params = usedParams(opt)
+	maps.Copy(rep.Params, featureParams(s.Features))
 	m := &Model{Kind: kind, Classes: tg.classes, Feat: feat, Params: res.Params, Hyper: hyper(s, opt)}
 	if err := m.Save(s.Out, s.RunID, example(recs[0], feat, 3)); err != nil {
 		return nil, err
@@ -533,53 +558,48 @@ func sortClasses(seen map[string]bool) []string {
 	return out
 }
 
-// readValid featurizes the validation file with one-hot gold targets.
-func readValid(s Spec, feat *featurize.Featurizer, classes []string, kind Kind) (*Dataset, error) {
+// readValidData reads the validation file with one-hot gold targets (the
+// caller releases its records).
+func readValidData(s Spec, classes []string, kind Kind) (*validData, error) {
 	_, recs, err := data.ReadAll(s.Valid, s.Read)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	defer release(recs)
 	if len(recs) == 0 {
 		return nil, fmt.Errorf("train: validation file %s has no rows", s.Valid)
 	}
 	cols, err := column(recs, s.Valid, s.Gold, "gold")
 	if err != nil {
+		release(recs)
 		return nil, err
 	}
-	X := featurize.NewMatrix(feat.Dim())
-	for _, rec := range recs {
-		if err := feat.Transform(rec, X); err != nil {
-			return nil, fmt.Errorf("train: %s: %w", s.Valid, err)
-		}
-	}
-	ds := &Dataset{X: X, C: max(len(classes), 1)}
+	v := &validData{recs: recs, c: max(len(classes), 1)}
 	id := map[string]int{}
 	for i, c := range classes {
 		id[c] = i
 	}
-	var keep []int
 	row := 0
 	for _, a := range cols {
 		for r := 0; r < a.Len(); r++ {
-			txt, v, ok := cell(a, r)
+			txt, x, ok := cell(a, r)
 			if kind == LinReg {
-				if !ok || math.IsNaN(v) {
+				if !ok || math.IsNaN(x) {
+					release(recs)
 					return nil, fmt.Errorf("train: %s: row %d, column %q: %q is not a number", s.Valid, row+1, s.Gold, txt)
 				}
-				ds.Y = append(ds.Y, v)
+				v.y = append(v.y, x)
 			} else {
 				k, found := model.ClassID(txt, id, len(classes))
 				if !found {
+					release(recs)
 					return nil, fmt.Errorf("train: %s: row %d, column %q: gold label %q is neither one of the classes %s nor a class id 0..%d", s.Valid, row+1, s.Gold, txt, strings.Join(classes, ", "), len(classes)-1)
 				}
 				y := make([]float64, len(classes))
 				y[k] = 1
-				ds.Y = append(ds.Y, y...)
+				v.y = append(v.y, y...)
 			}
-			keep = append(keep, row)
 			row++
 		}
 	}
-	return ds.Subset(keep), nil
+	return v, nil
 }

@@ -37,6 +37,14 @@ type aliasValue struct {
 	w         io.Writer
 }
 
+// String serves flag's help, which calls it on a zero aliasValue too.
+func (a *aliasValue) String() string {
+	if a == nil || a.Value == nil {
+		return ""
+	}
+	return a.Value.String()
+}
+
 func (a *aliasValue) Set(v string) error {
 	fmt.Fprintf(a.w, "dawn: --%s is deprecated; use --%s\n", a.old, a.name)
 	return a.Value.Set(v)

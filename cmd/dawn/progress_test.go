@@ -73,6 +73,7 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 		bar  string
 		args []string
 	}{
+		{"train: search", []string{"train", "--data", data, "--text", "text", "--target", "label", "--out", filepath.Join(dir, "m-search")}},
 		{"train: epochs", []string{"train", "--data", data, "--text", "text", "--target", "label", "--epochs", "5", "--workers", "1", "--out", filepath.Join(dir, "m")}},
 		{"cascade build: labeling 400 rows", []string{"cascade", "build", "--reference", filepath.Join(dir, "m"), "--data", data, "--text", "text",
 			"--target-accuracy", "0.9", "--out", filepath.Join(dir, "c")}},

@@ -95,11 +95,11 @@ func TestSMSFlowDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("end model: test accuracy %.3f, spam F1 %.3f", ev.Accuracy, ev.F1)
-	// The issue asks for ≥ 0.83. Measured 0.840 when --seed defaulted to 0
-	// and 0.827 since every command's --seed defaults to 1: the default
-	// flow sits at the target, not safely above it.
-	if ev.F1 < 0.82 {
-		t.Errorf("end model spam F1 %.3f on the test part, want ≥ 0.82", ev.F1)
+	// The issue asks for ≥ 0.83: 0.827 with the fixed word 1-2-gram
+	// default, 0.848 since train chooses the featurization and L2 on a
+	// held-out part of the training rows.
+	if ev.F1 < 0.83 {
+		t.Errorf("end model spam F1 %.3f on the test part, want ≥ 0.83", ev.F1)
 	}
 
 	// Snorkel's uniform prior: worse, and said so.

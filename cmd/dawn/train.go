@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dawn-ml/dawn/featurize"
+	"github.com/dawn-ml/dawn/internal/progress"
 	"github.com/dawn-ml/dawn/monitor"
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/train"
@@ -28,8 +29,16 @@ featurizer and the weights). Labels are hard (--target) or probabilistic
 (--prob-cols, e.g. from 'dawn label run'), trained with the expected
 cross-entropy; rows where every LF abstained (0 in the --votes-col column
 'dawn label run' writes; in data without it, uniform probabilities or an
-empty or -1 label) are dropped unless --keep-abstain. SGD runs lock-free on all
-cores (HogWild!); --workers 1 with --seed is deterministic.
+empty or -1 label) are dropped unless --keep-abstain. From 100,000 training
+rows SGD runs lock-free on all cores (HogWild!); below that, and with
+--workers 1, training is deterministic for a --seed.
+
+Unless told (--ngrams, --char-ngrams, --tfidf, --features; --l2), the text
+featurization (word 1-2-gram counts; word 1-2-grams, TF-IDF; word unigrams +
+character 2-5-grams, TF-IDF) and the L2 penalty (1e-3, 1e-4, 1e-5) are chosen
+by validation accuracy on --valid, else on a held-out 20 % of the training
+rows (then the chosen setting is refitted on all of them); at most 20,000
+rows train each candidate. --search=false skips it.
 
 Examples:
   dawn train --data labeled.csv --text text --prob-cols prob_0,prob_1 --out spam-model/ \
@@ -55,7 +64,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	categorical := fs.String("categorical", "", "categorical `columns` (one-hot)")
 	hashedCat := fs.String("hashed-categorical", "", "categorical `columns` to hash instead of one-hot")
 	featFile := fs.String("features", "", "featurizer config `file` (YAML); replaces --text/--numeric/--categorical")
-	ngrams := fs.Int("ngrams", 2, "word n-grams 1..`N` for text columns")
+	ngrams := fs.Int("ngrams", 2, "word n-grams 1..`N` for text columns (giving it, --char-ngrams, --tfidf or --features turns the featurization search off)")
 	chars := fs.String("char-ngrams", "", "character n-gram lengths `MIN-MAX`, e.g. 2-4 (default none)")
 	lower := fs.Bool("lower", true, "lower-case text")
 	tfidf := fs.Bool("tfidf", false, "TF-IDF weight text features")
@@ -70,9 +79,10 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&o.Epochs, "epochs", 0, "SGD epochs or L-BFGS iterations (default 30 / 200)")
 	fs.Float64Var(&o.LR, "lr", 0, "initial learning rate (default 0.1; 0.01 for linreg)")
 	fs.StringVar(&o.Schedule, "schedule", "inverse", "learning-rate schedule: inverse, invsqrt or constant")
-	fs.Float64Var(&o.L2, "l2", 1e-4, "L2 penalty")
+	fs.Float64Var(&o.L2, "l2", 1e-4, "L2 penalty (giving it turns the L2 search off)")
+	doSearch := fs.Bool("search", true, "choose the text featurization and the L2 penalty not given as flags by validation (on --valid, else a held-out 20 % of the training rows); --search=false uses the defaults as they are")
 	fs.Float64Var(&o.L1, "l1", 0, "L1 penalty")
-	fs.IntVar(&o.Threads, "workers", 0, "SGD workers (default all cores)")
+	fs.IntVar(&o.Threads, "workers", 0, "SGD workers (default all cores from 100,000 training rows, 1 below: reproducible for a --seed)")
 	fs.IntVar(&o.Hidden, "hidden", 32, "MLP hidden units")
 	fs.IntVar(&o.Patience, "patience", 3, "early stopping: epochs without a better validation loss")
 	fs.StringVar(&o.Precision, "precision", "", "low-precision SGD weights: int8 or int16 (linear models)")
@@ -92,7 +102,13 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 	s.Read = ropt
 	o.Seed = *seed
-	fs.Visit(func(f *flag.Flag) { s.RequireVotes = s.RequireVotes || f.Name == "votes-col" })
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	s.RequireVotes = given["votes-col"]
+	if *doSearch {
+		s.Search.Features = !given["ngrams"] && !given["char-ngrams"] && !given["tfidf"] && !given["features"]
+		s.Search.L2 = !given["l2"]
+	}
 	s.ProbCols = splitList(*probCols)
 	switch {
 	case s.Data == "":
@@ -147,11 +163,11 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return usagef("train: name the feature columns: --text, --numeric, --categorical or --features")
 		}
 	}
-	// Hyperparameters are logged after training, as used (defaults
-	// resolved, only those that apply); these describe the data.
+	// Hyperparameters and the featurization are logged after training,
+	// as used (defaults resolved, the search's choice, only those that
+	// apply); these describe the data.
 	al, err := tf.start(ctx, "dawn train", map[string]string{
-		"target": s.Target, "prob_cols": strings.Join(s.ProbCols, ","), "text": *text, "ngrams": fmt.Sprint(*ngrams),
-		"char_ngrams": *chars, "tfidf": fmt.Sprint(*tfidf), "bits": fmt.Sprint(*bits),
+		"target": s.Target, "prob_cols": strings.Join(s.ProbCols, ","), "text": *text,
 	}, map[string]string{"train": s.Data, "valid": s.Valid})
 	if err != nil {
 		return al.finish(ctx, err)
@@ -159,13 +175,30 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if s.RunID == "" {
 		s.RunID = al.runID()
 	}
-	// Epochs are most of a long run: count them on a terminal (0 epochs
-	// given: the default, so the bar counts without a total).
-	bar := newBar(e, "train: epochs", int64(o.Epochs))
-	if bar.Active() {
-		o.Progress = func(train.EpochStat) { bar.Add(1) }
+	// Count the work on a terminal. The search's fits come first, then the final fit's epochs (0 epochs
+	// given: the default, so that bar counts without a total); the epoch
+	// bar starts when the search's is done, so they never draw together.
+	var sbar, bar *progress.Bar
+	if s.Search.Features || s.Search.L2 {
+		n := int64(len(train.SearchL2))
+		if !s.Search.L2 {
+			n = 1
+		}
+		if s.Search.Features && len(s.Features.Text) > 0 {
+			n *= int64(len(train.SearchGrid))
+		}
+		sbar = newBar(e, "train: search", n)
+		s.Search.Progress = func() { sbar.Add(1) }
+	}
+	o.Progress = func(train.EpochStat) {
+		if bar == nil {
+			sbar.Finish()
+			bar = newBar(e, "train: epochs", int64(o.Epochs))
+		}
+		bar.Add(1)
 	}
 	rep, err := train.Run(ctx, s)
+	sbar.Finish()
 	bar.Finish()
 	if err == nil { // the monitoring reference: the held-out rows when given
 		err = monitor.WriteProfile(ctx, rep.Out, cmp.Or(s.Valid, s.Data), cmp.Or(s.Gold, s.Target))
@@ -186,6 +219,19 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "rows        %d (dropped %d all-abstain)\n", rep.Rows, rep.Dropped)
 	fmt.Fprintf(e.stdout, "features    %d\n", rep.Features)
+	if sr := rep.Search; sr != nil {
+		c := sr.Chosen
+		fmt.Fprintf(e.stdout, "search      %d settings scored on %s (%d rows)\n", len(sr.Candidates), sr.Validation, sr.ValidRows)
+		fmt.Fprintf(e.stdout, "chosen      %s, l2 %g", c.Features, c.L2)
+		if c.LR > 0 {
+			fmt.Fprintf(e.stdout, ", lr %g", c.LR)
+		}
+		if len(rep.Classes) > 0 {
+			fmt.Fprintf(e.stdout, " (valid acc. %.4f, loss %.4g)\n", c.ValidAcc, c.ValidLoss)
+		} else {
+			fmt.Fprintf(e.stdout, " (valid loss %.4g)\n", c.ValidLoss)
+		}
+	}
 	fmt.Fprintf(e.stdout, "epochs      %d (kept epoch %d)\n", rep.Epochs, rep.BestEpoch)
 	fmt.Fprintf(e.stdout, "objective   %.6g\n", rep.Objective)
 	if rep.ValidLoss != nil {

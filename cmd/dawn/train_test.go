@@ -267,32 +267,51 @@ func TestYouTubeEndModel(t *testing.T) {
 	trainArgs := func(data, out string, labels ...string) []string {
 		return append([]string{"train", "--data", data, "--text", "CONTENT", "--out", out, "--valid", f("valid.csv"), "--gold", "CLASS", "--seed", "1", "--workers", "1"}, labels...)
 	}
-	// Gold labels: word unigrams + char 2..5-grams, TF-IDF.
-	gold := trainArgs(f("train.csv"), f("gold"), "--target", "CLASS", "--ngrams", "1", "--char-ngrams", "2-5", "--tfidf", "--lr", "0.5")
-	if code, _, stderr := runDawn(t, gold...); code != 0 {
+	// Gold labels, default flags: the featurization and L2 are chosen on
+	// the validation split (never the test split).
+	code, out, stderr := runDawn(t, append(trainArgs(f("train.csv"), f("gold"), "--target", "CLASS"), "--json")...)
+	if code != 0 {
 		t.Fatal(stderr)
+	}
+	var rep struct {
+		Params map[string]string
+		Search struct {
+			Validation string
+			Chosen     struct{ Features string }
+			Candidates []struct{ Features string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("gold: chose %q (params %v)", rep.Search.Chosen.Features, rep.Params)
+	if len(rep.Search.Candidates) != 9 || !strings.Contains(rep.Search.Validation, "valid.csv") || rep.Params["tfidf"] == "" {
+		t.Errorf("train --json: search %+v, params %v; want 9 candidates scored on valid.csv", rep.Search, rep.Params)
 	}
 	accGold := accuracy(f("gold"))
 	t.Logf("gold train labels: test accuracy %.3f", accGold)
-	if accGold < 0.94 {
-		t.Errorf("end model on gold labels: test accuracy %.3f < 0.94", accGold)
+	if accGold < 0.95 {
+		t.Errorf("end model on gold labels: test accuracy %.3f < 0.95", accGold)
 	}
 	// Probabilistic labels from the tutorial's 7 LFs; the train file's CLASS
 	// column is never read.
 	for _, c := range []struct {
 		method string
 		min    float64
-	}{{"majority", 0.92}, {"snorkel", 0.88}} {
-		// snorkel: 0.916 with a uniform class prior, 0.884 with the prior
-		// the label model now estimates from the votes by default (its
-		// estimate, 0.55 ham, is on the wrong side of the split's balance):
-		// a known regression of the new default on this LF set.
+	}{{"majority", 0.95}, {"snorkel", 0.90}} {
+		// snorkel: 0.904 with default train flags, below majority's 0.960
+		// and the 0.92. Not the prior (uniform: 0.916) nor the end
+		// model: the label model learns keyword_link as evidence *against*
+		// spam because it co-fires with short_comment (short link-only
+		// comments are spam), a dependency its conditional-independence
+		// model cannot express (bench/label/results/youtube-lf-patterns.txt,
+		// docs/label.md). A known, diagnosed gap, not fixed.
 		labels := f("labels-" + c.method + ".csv")
 		if code, _, stderr := runDawn(t, "label", "run", "--lfs", "../../examples/youtube/lfs.yaml", "--data", f("train.csv"), "--out", labels, "--method", c.method); code != 0 {
 			t.Fatal(stderr)
 		}
 		m := f("prob-" + c.method)
-		if code, _, stderr := runDawn(t, trainArgs(labels, m, "--prob-cols", "prob_HAM,prob_SPAM", "--ngrams", "1")...); code != 0 {
+		if code, _, stderr := runDawn(t, trainArgs(labels, m, "--prob-cols", "prob_HAM,prob_SPAM")...); code != 0 {
 			t.Fatal(stderr)
 		}
 		acc := accuracy(m)
