@@ -235,4 +235,3 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
-

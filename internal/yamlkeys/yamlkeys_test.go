@@ -61,4 +61,3 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
-
