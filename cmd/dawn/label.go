@@ -12,6 +12,7 @@ import (
 
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/label"
+	"github.com/dawn-ml/dawn/labeling"
 )
 
 const labelSynopsis = `Usage: dawn label <subcommand> [flags]
@@ -173,7 +174,7 @@ Example:
 		}
 	}
 	if *modelPath != "" {
-		lm, err := loadLabelModel(*modelPath)
+		lm, err := labeling.LoadModel(*modelPath)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/internal/suggest"
 	"github.com/dawn-ml/dawn/label"
+	"github.com/dawn-ml/dawn/labeling"
 	"github.com/dawn-ml/dawn/labelmodel"
 )
 
@@ -104,7 +105,7 @@ Example:
 	if *show == label.ShowUncertain {
 		var lm labelmodel.Model
 		if *modelPath != "" {
-			if lm, err = loadLabelModel(*modelPath); err != nil {
+			if lm, err = labeling.LoadModel(*modelPath); err != nil {
 				return err
 			}
 		} else {
