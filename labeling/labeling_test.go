@@ -2,11 +2,15 @@ package labeling
 
 import (
 	"context"
+	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/label"
 	"github.com/dawn-ml/dawn/labelmodel"
 )
@@ -119,5 +123,74 @@ func TestWriteLabels(t *testing.T) {
 	}
 	if _, err := os.Stat(out2); !os.IsNotExist(err) {
 		t.Errorf("a failed run left %s", out2)
+	}
+}
+
+func TestReadGold(t *testing.T) {
+	dir := t.TempDir()
+	classes := []string{"ham", "spam"}
+	cases := []struct {
+		name, csv string
+		want      []int
+		wantErr   string
+	}{
+		{"names, ids and empty cells", "text,CLASS\na,spam\nb,0\nc,\nd, ham \n", []int{1, 0, -1, 0}, ""},
+		{"unknown class", "text,CLASS\na,spam\nb,eggs\n", nil, `row 2`},
+		{"id out of range", "text,CLASS\na,2\n", nil, "neither a class name (ham, spam) nor a class id 0..1"},
+		{"wrong case of the column", "text,class\na,spam\n", nil, `no gold column "CLASS" (did you mean "class"?) (columns: text, class)`},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := write(t, filepath.Join(dir, string(rune('a'+i))+".csv"), c.csv)
+			g, err := ReadGold(p, "CLASS", classes, data.Options{})
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want %q", err, c.wantErr)
+				}
+				if strings.Contains(c.name, "column") && !errors.Is(err, ErrNoGoldColumn) {
+					t.Errorf("err %v is not ErrNoGoldColumn", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(g, c.want) {
+				t.Errorf("gold %v, want %v", g, c.want)
+			}
+		})
+	}
+}
+
+// Evaluate on a hand-labeled file: the LFs fire on rows 1 and 2 (both
+// right), abstain on row 3 (gold ham); ties abstain, so accuracy is 2/3,
+// coverage 2/3 and accuracy on covered rows 1.
+func TestEvaluate(t *testing.T) {
+	dir := t.TempDir()
+	lfs := write(t, filepath.Join(dir, "lfs.yaml"), "labels: [ham, spam]\ntext: text\nlfs:\n  - name: kw_money\n    keywords: [money]\n    label: spam\n  - name: kw_song\n    keywords: [song]\n    label: ham\n")
+	valid := write(t, filepath.Join(dir, "v.csv"), "text,label\nwin money now,spam\nnice song,ham\nhello,ham\n")
+	lm, err := labelmodel.New(labelmodel.Majority, labelmodel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &label.Matrix{LFs: []string{"kw_money", "kw_song"}, Classes: []string{"ham", "spam"}, RowPtr: []int64{0, 1, 2}, LF: []int32{0, 1}, Vote: []int32{1, 0}, N: 2}
+	if err := lm.Fit(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	sum := label.Analyze(x)
+	policy, _ := labelmodel.ParseTieBreak("abstain")
+	ev, err := Evaluate(context.Background(), lm, lfs, valid, "label", data.Options{}, policy, 1, sum, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Rows != 3 || math.Abs(ev.Accuracy-2.0/3) > 1e-12 || math.Abs(ev.Coverage-2.0/3) > 1e-12 || ev.CoveredAccuracy != 1 {
+		t.Errorf("%+v", ev)
+	}
+	if sum[0].Correct == nil || *sum[0].Correct != 1 || *sum[1].Correct != 1 {
+		t.Errorf("empirical counts not added: %+v", sum)
+	}
+	noGold := write(t, filepath.Join(dir, "n.csv"), "text,label\nwin money now,\n")
+	if _, err := Evaluate(context.Background(), lm, lfs, noGold, "label", data.Options{}, policy, 1, label.Analyze(x), nil); err == nil || !strings.Contains(err.Error(), "every row of the --valid file needs one") {
+		t.Errorf("err %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -13,13 +14,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/dawn-ml/dawn/data"
-	"github.com/dawn-ml/dawn/internal/progress"
-	"github.com/dawn-ml/dawn/internal/suggest"
 	"github.com/dawn-ml/dawn/label"
 	"github.com/dawn-ml/dawn/labeling"
 	"github.com/dawn-ml/dawn/labelmodel"
 	"github.com/dawn-ml/dawn/lfmodel"
-	"github.com/dawn-ml/dawn/model"
 )
 
 // modelFlags are the label-model options fit and run share.
@@ -305,75 +303,38 @@ func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, 
 	if err != nil {
 		return 0, 0, oc, err
 	}
-	var bar *progress.Bar
-	w, err := labeling.WriteLabels(ctx, f, lfsPath, dataPath, out, lm, labeling.WriteOptions{Data: opt, TieBreak: policy, Seed: seed,
-		Progress: func(read, size int64) {
-			if bar == nil {
-				bar = newBar(e, "labeling "+dataPath, size)
-			}
-			bar.Set(read)
-		}})
+	bar, progress := fileBar(e, "labeling "+dataPath)
+	w, err := labeling.WriteLabels(ctx, f, lfsPath, dataPath, out, lm, labeling.WriteOptions{Data: opt, TieBreak: policy, Seed: seed, Progress: progress})
 	bar.Finish()
 	return w.Rows, w.Labeled, w.Columns, err
 }
 
-// readGold reads a gold-label column holding class names or integer ids in
-// the order of classes; empty cells give -1 (no gold label).
+// readGold is labeling.ReadGold with the data flags; a missing column is
+// a usage error.
 func readGold(path, column string, classes []string, df *dataFlags) ([]int, error) {
-	if err := checkGoldColumn(path, column, df); err != nil {
-		return nil, err
-	}
-	cells, err := readColumn(path, column, df, arrow.BinaryTypes.String)
+	opt, err := df.options()
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]int, len(classes))
-	for i, c := range classes {
-		byName[c] = i
-	}
-	gold := make([]int, len(cells))
-	for i, v := range cells {
-		if gold[i], err = classOf(strings.TrimSpace(v), classes, byName); err != nil {
-			return nil, &data.Error{File: path, Row: int64(i + 1), Column: column, Err: err}
-		}
-	}
-	return gold, nil
+	g, err := labeling.ReadGold(path, column, classes, opt)
+	return g, goldUsage(err)
 }
 
-func noGoldColumn(path, column string, schema *arrow.Schema) error {
-	names := make([]string, 0, schema.NumFields())
-	for _, f := range schema.Fields() {
-		names = append(names, f.Name)
+// goldUsage makes a missing gold column a usage error (exit 2).
+func goldUsage(err error) error {
+	if errors.Is(err, labeling.ErrNoGoldColumn) {
+		return usagef("%v", err)
 	}
-	return fmt.Errorf("%s: no gold column %q%s (columns: %s)", path, column, suggest.Hint(column, names), strings.Join(names, ", "))
+	return err
 }
 
-// checkGoldColumn fails when a labeled file lacks its gold column, so that
-// a typo stops a command before it writes or logs anything.
+// checkGoldColumn is labeling.CheckGoldColumn with the data flags.
 func checkGoldColumn(path, column string, df *dataFlags) error {
 	opt, err := df.options()
 	if err != nil {
 		return err
 	}
-	r, err := data.Open(path, opt)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if len(r.Schema().FieldIndices(column)) == 0 {
-		return usagef("%v", noGoldColumn(path, column, r.Schema()))
-	}
-	return nil
-}
-
-func classOf(v string, classes []string, byName map[string]int) (int, error) {
-	if v == "" {
-		return -1, nil
-	}
-	if id, ok := model.ClassID(v, byName, len(classes)); ok {
-		return id, nil
-	}
-	return 0, fmt.Errorf("gold label %q is neither a class name (%s) nor a class id 0..%d", v, strings.Join(classes, ", "), len(classes)-1)
+	return goldUsage(labeling.CheckGoldColumn(path, column, opt))
 }
 
 func labelRun(ctx context.Context, e *env, args []string) error {
@@ -470,35 +431,16 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 	maps.Copy(result, modelSummary(lm))
 	var ev *labelmodel.Eval
 	if evalPath != "" {
-		dx, _, _, err := applyLFs(ctx, e, lfsPath, evalPath, df, 0)
+		opt, err := df.options()
 		if err != nil {
 			return err
 		}
-		g, err := readGold(evalPath, gold, f.Labels, df)
+		bar, progress := fileBar(e, "applying LFs to "+evalPath)
+		ev, err = labeling.Evaluate(ctx, lm, lfsPath, evalPath, gold, opt, policy, mf.seed, sum, progress)
+		bar.Finish()
 		if err != nil {
-			return err
+			return goldUsage(err)
 		}
-		for i, v := range g {
-			if v < 0 {
-				return &data.Error{File: evalPath, Row: int64(i + 1), Column: gold, Err: fmt.Errorf("no gold label; every row of the --valid file needs one")}
-			}
-		}
-		if err := label.AddGold(sum, dx, g); err != nil {
-			return err
-		}
-		probs, err := lm.PredictProba(dx)
-		if err != nil {
-			return err
-		}
-		preds, err := labelmodel.ProbsToPreds(probs, dx.K(), policy, mf.seed)
-		if err != nil {
-			return err
-		}
-		r, err := labelmodel.Evaluate(dx, preds, g)
-		if err != nil {
-			return err
-		}
-		ev = &r
 		result["eval"] = ev
 		result["tie_break"] = policy.String()
 	}
