@@ -86,14 +86,7 @@ func TestWriteLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lm, err := labelmodel.New(labelmodel.Majority, labelmodel.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := &label.Matrix{LFs: []string{"kw_money", "kw_song"}, Classes: []string{"ham", "spam"}, RowPtr: []int64{0, 1, 2}, LF: []int32{0, 1}, Vote: []int32{1, 0}, N: 2}
-	if err := lm.Fit(context.Background(), x); err != nil {
-		t.Fatal(err)
-	}
+	lm, _ := fitMajority(t)
 	out := filepath.Join(dir, "labels.csv")
 	policy, _ := labelmodel.ParseTieBreak("abstain")
 	var calls int
@@ -169,14 +162,7 @@ func TestEvaluate(t *testing.T) {
 	dir := t.TempDir()
 	lfs := write(t, filepath.Join(dir, "lfs.yaml"), "labels: [ham, spam]\ntext: text\nlfs:\n  - name: kw_money\n    keywords: [money]\n    label: spam\n  - name: kw_song\n    keywords: [song]\n    label: ham\n")
 	valid := write(t, filepath.Join(dir, "v.csv"), "text,label\nwin money now,spam\nnice song,ham\nhello,ham\n")
-	lm, err := labelmodel.New(labelmodel.Majority, labelmodel.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := &label.Matrix{LFs: []string{"kw_money", "kw_song"}, Classes: []string{"ham", "spam"}, RowPtr: []int64{0, 1, 2}, LF: []int32{0, 1}, Vote: []int32{1, 0}, N: 2}
-	if err := lm.Fit(context.Background(), x); err != nil {
-		t.Fatal(err)
-	}
+	lm, x := fitMajority(t)
 	sum := label.Analyze(x)
 	policy, _ := labelmodel.ParseTieBreak("abstain")
 	ev, err := Evaluate(context.Background(), lm, lfs, valid, "label", data.Options{}, policy, 1, sum, nil)
@@ -193,4 +179,19 @@ func TestEvaluate(t *testing.T) {
 	if _, err := Evaluate(context.Background(), lm, lfs, noGold, "label", data.Options{}, policy, 1, label.Analyze(x), nil); err == nil || !strings.Contains(err.Error(), "every row of the --valid file needs one") {
 		t.Errorf("err %v", err)
 	}
+}
+
+// fitMajority fits majority vote to two LFs (kw_money votes spam, kw_song
+// ham) over two rows.
+func fitMajority(t *testing.T) (labelmodel.Model, *label.Matrix) {
+	t.Helper()
+	lm, err := labelmodel.New(labelmodel.Majority, labelmodel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &label.Matrix{LFs: []string{"kw_money", "kw_song"}, Classes: []string{"ham", "spam"}, RowPtr: []int64{0, 1, 2}, LF: []int32{0, 1}, Vote: []int32{1, 0}, N: 2}
+	if err := lm.Fit(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	return lm, x
 }
