@@ -60,27 +60,67 @@ func (r Row) IsNull(col string) bool {
 	return !ok || r.rec.Column(c).IsNull(r.i)
 }
 
-func cellValue(col arrow.Array, i int) any {
-	if col.IsNull(i) {
-		return nil
-	}
+// cellReader returns the function that gives a column's cell as the Go
+// value expressions see (nil when null), with the array's type switched on
+// once per batch rather than once per row.
+func cellReader(col arrow.Array) func(i int) any {
 	switch a := col.(type) {
 	case *array.String:
-		return a.Value(i)
+		return func(i int) any {
+			if a.IsNull(i) {
+				return nil
+			}
+			return a.Value(i)
+		}
 	case *array.LargeString:
-		return a.Value(i)
+		return func(i int) any {
+			if a.IsNull(i) {
+				return nil
+			}
+			return a.Value(i)
+		}
 	case *array.Int64:
-		return int(a.Value(i))
+		return func(i int) any {
+			if a.IsNull(i) {
+				return nil
+			}
+			return int(a.Value(i))
+		}
 	case *array.Int32:
-		return int(a.Value(i))
+		return func(i int) any {
+			if a.IsNull(i) {
+				return nil
+			}
+			return int(a.Value(i))
+		}
 	case *array.Float64:
-		return a.Value(i)
+		return func(i int) any {
+			if a.IsNull(i) {
+				return nil
+			}
+			return a.Value(i)
+		}
 	case *array.Float32:
-		return float64(a.Value(i))
+		return func(i int) any {
+			if a.IsNull(i) {
+				return nil
+			}
+			return float64(a.Value(i))
+		}
 	case *array.Boolean:
-		return a.Value(i)
+		return func(i int) any {
+			if a.IsNull(i) {
+				return nil
+			}
+			return a.Value(i)
+		}
 	}
-	return data.FormatValue(col, i)
+	return func(i int) any {
+		if col.IsNull(i) {
+			return nil
+		}
+		return data.FormatValue(col, i)
+	}
 }
 
 // ApplyOptions tunes Apply.
@@ -252,9 +292,23 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 	for j, l := range s.lookups {
 		lkText[j] = strCol(l.field)
 	}
+	// The columns the when LFs read, each set once per row (not once per
+	// LF), by index, through a reader chosen once per batch.
 	var env map[string]any
+	var whenNames []string
+	var whenCells []func(int) any
 	if len(s.when) > 0 {
 		env = exprEnv(s.schema)
+		seen := map[int]bool{}
+		for _, e := range s.when {
+			for _, c := range e.cols {
+				if !seen[c] {
+					seen[c] = true
+					whenNames = append(whenNames, s.schema.Field(c).Name)
+					whenCells = append(whenCells, cellReader(cols[c]))
+				}
+			}
+		}
 	}
 	var idx map[string]int
 	if len(s.funcs) > 0 {
@@ -296,10 +350,10 @@ func (s *Set) evalRange(ctx context.Context, rec arrow.RecordBatch, lo, hi int, 
 				set(l.lf, l.vote)
 			}
 		}
+		for j, name := range whenNames {
+			env[name] = whenCells[j](i)
+		}
 		for k, e := range s.when {
-			for _, c := range e.cols {
-				env[s.schema.Field(c).Name] = cellValue(cols[c], i)
-			}
 			ev.budget.reset(done, limit)
 			res, err := ev.vm.Run(ev.progs[k], env)
 			if err != nil {

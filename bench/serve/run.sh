@@ -12,8 +12,9 @@
 #    process; `dawn cascade build` on a random 80 % sample of the 1,956 UCI
 #    comments, `dawn cascade eval` on the other 20 % (3 runs).
 #
-# The cheap-model candidates and the optimizer's margin are $CHEAP,
-# $CONFIDENCE, $WINDOW and $NESTED (defaults below: a blend of a word model
+# The cheap-model candidates and the optimizer's margin are $CHEAP_SPEC (a
+# --cheap-spec file), $CONFIDENCE, $WINDOW and $NESTED (defaults below:
+# bench/serve/cheap.yaml, a blend of a word model
 # and a character 2-4-gram model trained also on the sample's fragments,
 # the target demanded on windows of 250 inputs with 95 % probability, the
 # error budget chosen by nested cross-fitting; earlier figures were taken
@@ -43,7 +44,7 @@ go build -o "$work/dawn" ./cmd/dawn
 go build -o "$work/loadgen" ./bench/serve/loadgen
 go run ./bench/serve/prepdata -data "$data" -out "$work/data" -sample 0.8 -seed 1
 cd "$work"
-cheap=${CHEAP:-logreg,ngrams=2,bits=16,l2=0.000001,opt=lbfgs,tfidf=true+logreg,ngrams=0,chars=2-4,bits=16,l2=0.000001,opt=lbfgs,tfidf=true,augment=true}
+cheap=${CHEAP_SPEC:-$root/bench/serve/cheap.yaml}
 confidence=${CONFIDENCE:-0.95}
 window=${WINDOW:-250}
 nested=${NESTED:-1}
@@ -94,7 +95,7 @@ fi
 wait_up 5412
 echo "== cascade build (sample: 80 % of the comments)"
 ./dawn cascade build --reference http://127.0.0.1:5412 --data data/sample.csv --text text \
-	--cheap "$cheap" "${margin[@]}" --target-accuracy 0.99 --out cascade --seed 1 --json | tee build.json
+	--cheap-spec "$cheap" "${margin[@]}" --target-accuracy 0.99 --out cascade --seed 1 --json | tee build.json
 for i in 1 2 3; do
 	echo "== cascade eval $i (the other 20 %, one row per call)"
 	./dawn cascade eval --model cascade --reference http://127.0.0.1:5412 --data data/holdout.csv --json | tee "eval$i.json"
@@ -103,13 +104,13 @@ echo "== 5 random 80/20 splits (seeds 1-5): build on the sample, eval on the res
 for seed in 1 2 3 4 5; do
 	(cd "$root" && go run ./bench/serve/prepdata -data "$data" -out "$work/split$seed" -sample 0.8 -seed "$seed")
 	./dawn cascade build --reference http://127.0.0.1:5412 --data "split$seed/sample.csv" --text text \
-		--cheap "$cheap" "${margin[@]}" --target-accuracy 0.99 --out "cascade$seed" --seed 1 --json > "build-split$seed.json"
+		--cheap-spec "$cheap" "${margin[@]}" --target-accuracy 0.99 --out "cascade$seed" --seed 1 --json > "build-split$seed.json"
 	./dawn cascade eval --model "cascade$seed" --reference http://127.0.0.1:5412 --data "split$seed/holdout.csv" --json > "eval-split$seed.json"
 	summary "seed $seed" "build-split$seed.json" "eval-split$seed.json"
 done
 echo "== tutorial split: sample = training split, test = Shakira video (distribution shift)"
 ./dawn cascade build --reference http://127.0.0.1:5412 --data data/train.csv --text text \
-	--cheap "$cheap" "${margin[@]}" --target-accuracy 0.99 --out cascade-shift --seed 1 --json | tee build-shift.json
+	--cheap-spec "$cheap" "${margin[@]}" --target-accuracy 0.99 --out cascade-shift --seed 1 --json | tee build-shift.json
 ./dawn cascade eval --model cascade-shift --reference http://127.0.0.1:5412 --data data/test.csv --json | tee eval-shift.json
 echo "== summary"
 for i in 1 2 3; do summary "split 1 again, eval $i" build.json "eval$i.json"; done

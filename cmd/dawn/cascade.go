@@ -3,16 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dawn-ml/dawn/cascade"
 	"github.com/dawn-ml/dawn/data"
-	"github.com/dawn-ml/dawn/featurize"
 	"github.com/dawn-ml/dawn/internal/progress"
 	"github.com/dawn-ml/dawn/model"
-	"github.com/dawn-ml/dawn/train"
 )
 
 const cascadeSynopsis = `Usage: dawn cascade <subcommand> [flags]
@@ -26,7 +23,7 @@ Example:
   dawn cascade eval --model spam-cascade/ --reference http://127.0.0.1:5001 --data test.csv`
 
 const cascadeBuildUsage = `Usage: dawn cascade build --reference URL|DIR --data SAMPLE --text COLUMN
-       [--cheap SPEC] [--target-accuracy 0.99] --out DIR [--seed N] [--json]
+       [--cheap-spec FILE] [--target-accuracy 0.99] --out DIR [--seed N] [--json]
        [--confidence 0.95] [--window N] [--nested] [--folds 5] [--ensemble=true] [--holdout 0.3] [--ordered]
        [--workers 4] [--timeout 30s] [--retries 4]
 
@@ -56,22 +53,34 @@ thresholds fitted to the held-out rows sit in gaps between their
 disagreements, so new inputs disagree more often. It costs K(K-1)/2 more
 fits for --folds K.
 
---cheap SPEC is one or more PARTs joined by '+', blended (the mean of their
-logits); a PART is KIND[,key=value...] (default
-logreg,ngrams=2,bits=16,l2=0.00001,opt=lbfgs,tfidf=true): KIND logreg,
-softmax or mlp; keys ngrams (word n-grams, default 2; 0: none), chars
-(MIN-MAX character n-grams), tfidf (true: tf-idf weights, L2-normalized),
-bits, epochs, hidden, l2, lr, opt (sgd, adagrad or lbfgs), augment (true:
-also train on the fragments of each sample row, labeled by the reference).
-Several specs separated by ';' are candidates: each is trained and optimized
-and the cheapest plan is kept.
+--cheap-spec FILE names the cheap models to try, in YAML (unknown keys are
+errors with their line and the nearest key). Each candidate is trained and
+optimized and the cheapest plan is kept; a candidate of several parts is
+their blend (the mean of their logits):
+
+  candidates:
+    - name: words+chars          # optional; names it in the report
+      parts:
+        - kind: logreg           # logreg (default), softmax or mlp
+          ngrams: 2              # word n-grams up to 2 (default 2; 0: none)
+          tfidf: true            # tf-idf weights, L2-normalized
+          opt: lbfgs             # sgd, adagrad or lbfgs
+          l2: 0.000001           # default 0.0001
+        - ngrams: 0
+          chars: [2, 4]          # character 2- to 4-grams
+          tfidf: true
+          augment: true          # also train on fragments of each row
+
+Other keys of a part: bits (feature hash bits), epochs, hidden, lr. Without
+--cheap-spec the cheap model is one part: logreg, ngrams 2, bits 16,
+l2 0.00001, opt lbfgs, tfidf true. The older --cheap 'KIND,key=value,...'
+(parts joined by '+', candidates by ';') still works and is deprecated.
 
 Example:
   dawn cascade build --reference http://127.0.0.1:5001 --data sample.csv \
        --text text --target-accuracy 0.99 --out spam-cascade/ --json
   dawn cascade build --reference http://127.0.0.1:5001 --data sample.csv --text text \
-       --cheap 'logreg,ngrams=2,bits=16,l2=0.000001,opt=lbfgs,tfidf=true+logreg,ngrams=0,chars=2-4,bits=16,l2=0.000001,opt=lbfgs,tfidf=true,augment=true' \
-       --window 392 --out spam-cascade/`
+       --cheap-spec cheap.yaml --window 392 --out spam-cascade/`
 
 const cascadeEvalUsage = `Usage: dawn cascade eval --model DIR --reference URL|DIR --data FILE [--batch 1] [--json]
 
@@ -103,109 +112,14 @@ func openReference(ref string, inputs []model.Column, concurrency int, timeout t
 	return model.Load(ref)
 }
 
-// defaultCheap is the default cheap model: word 1-2-grams, tf-idf weighted
-// and L2-normalized, logistic regression fitted with L-BFGS. On YouTube spam
-// it lets the cheap model answer about twice as many held-out rows within
-// the same error budget as the same features' raw counts fitted with SGD
-// (docs/serve.md).
-const defaultCheap = "logreg,ngrams=2,bits=16,l2=0.00001,opt=lbfgs,tfidf=true"
-
-// parseCheap parses one --cheap candidate: a model PART, or several
-// PARTs joined by '+' to be blended (cascade.BlendTrainer).
-func parseCheap(spec string, text, numeric []string) (cascade.Trainer, error) {
-	var parts []cascade.Trainer
-	for _, p := range strings.Split(spec, "+") {
-		t, err := parseCheapPart(strings.TrimSpace(p), text, numeric)
-		if err != nil {
-			return nil, err
-		}
-		parts = append(parts, t)
-	}
-	if len(parts) == 1 {
-		return parts[0], nil
-	}
-	return cascade.BlendTrainer{Parts: parts}, nil
-}
-
-// parseCheapPart parses KIND[,key=value...] into a trainer.
-func parseCheapPart(spec string, text, numeric []string) (cascade.LinearTrainer, error) {
-	var t cascade.LinearTrainer
-	parts := strings.Split(spec, ",")
-	if parts[0] != "" {
-		k, err := train.ParseKind(parts[0])
-		if err != nil {
-			return t, err
-		}
-		if !k.Classifier() {
-			return t, fmt.Errorf("--cheap %s: a cascade's cheap model must be a classifier", parts[0])
-		}
-		t.Options.Model = k
-	}
-	ngrams, cmin, cmax, tfidf := 2, 0, 0, false
-	t.Features.Bits = featurize.DefaultBits
-	for _, kv := range parts[1:] {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return t, fmt.Errorf("--cheap: %q is not key=value", kv)
-		}
-		var err error
-		switch k {
-		case "ngrams":
-			ngrams, err = strconv.Atoi(v)
-		case "chars":
-			a, b, ok := strings.Cut(v, "-")
-			var e1, e2 error
-			cmin, e1 = strconv.Atoi(a)
-			cmax, e2 = strconv.Atoi(b)
-			if !ok || e1 != nil || e2 != nil {
-				err = fmt.Errorf("want MIN-MAX")
-			}
-		case "bits":
-			t.Features.Bits, err = strconv.Atoi(v)
-		case "epochs":
-			t.Options.Epochs, err = strconv.Atoi(v)
-		case "hidden":
-			t.Options.Hidden, err = strconv.Atoi(v)
-		case "l2":
-			t.Options.L2, err = strconv.ParseFloat(v, 64)
-		case "lr":
-			t.Options.LR, err = strconv.ParseFloat(v, 64)
-		case "opt":
-			switch v {
-			case "sgd", "adagrad", "lbfgs":
-				t.Options.Optimizer = v
-			default:
-				err = fmt.Errorf("want sgd, adagrad or lbfgs")
-			}
-		case "tfidf":
-			tfidf, err = strconv.ParseBool(v)
-		case "augment":
-			t.Augment, err = strconv.ParseBool(v)
-		default:
-			err = fmt.Errorf("unknown key (ngrams, chars, bits, epochs, hidden, l2, lr, opt, tfidf, augment)")
-		}
-		if err != nil {
-			return t, fmt.Errorf("--cheap %s: %v", kv, err)
-		}
-	}
-	for _, c := range text {
-		t.Features.Text = append(t.Features.Text, featurize.Text{Column: c, Words: ngrams, CharMin: cmin, CharMax: cmax, Lower: true, TFIDF: tfidf})
-	}
-	t.Features.Numeric = numeric
-	if t.Options.L2 == 0 {
-		t.Options.L2 = 1e-4
-	}
-	t.Options.Threads = 1 // deterministic for a seed
-	return t, nil
-}
-
 func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "cascade build", cascadeBuildUsage)
 	ref := fs.String("reference", "", "reference endpoint `URL` or model directory")
 	sample := fs.String("data", "", "sample `file` to label, train on and hold out from")
 	text := fs.String("text", "", "text `columns` the cheap model reads (comma-separated)")
 	numeric := fs.String("numeric", "", "numeric `columns` the cheap model reads")
-	cheapSpec := fs.String("cheap", defaultCheap, "cheap model `SPEC`: KIND[,key=value...]")
+	cheapFile := fs.String("cheap-spec", "", "cheap-model spec `file` (YAML; see --help); default: one word 1-2-gram tf-idf logistic regression")
+	cheapInline := fs.String("cheap", "", "deprecated: write the models to a --cheap-spec file; KIND[,key=value...] parts joined by '+', candidates by ';'")
 	target := fs.Float64("target-accuracy", 0.99, "agreement with the reference to keep on the held-out part")
 	out := fs.String("out", "", "cascade model `directory` to write")
 	seed := addSeedFlag(fs, "split and training")
@@ -235,14 +149,25 @@ func runCascadeBuild(ctx context.Context, e *env, args []string) error {
 	case *window < 0:
 		return usagef("cascade build: --window %d must be >= 0", *window)
 	}
-	var cands []cascade.Candidate
-	for _, spec := range strings.Split(*cheapSpec, ";") {
-		spec = strings.TrimSpace(spec)
-		trainer, err := parseCheap(spec, splitList(*text), splitList(*numeric))
-		if err != nil {
+	spec := cascade.DefaultSpec()
+	switch {
+	case *cheapFile != "" && *cheapInline != "":
+		return usagef("cascade build: give --cheap-spec or the deprecated --cheap, not both")
+	case *cheapFile != "":
+		var err error
+		if spec, err = cascade.LoadSpec(*cheapFile); err != nil {
+			return err
+		}
+	case *cheapInline != "":
+		fmt.Fprintln(e.stderr, "dawn: --cheap is deprecated; write the cheap models to a YAML file for --cheap-spec (see dawn cascade build --help)")
+		var err error
+		if spec, err = cascade.ParseInline(*cheapInline); err != nil {
 			return usagef("cascade build: %v", err)
 		}
-		cands = append(cands, cascade.Candidate{Name: spec, Trainer: trainer})
+	}
+	cands, err := spec.Build(splitList(*text), splitList(*numeric))
+	if err != nil {
+		return usagef("cascade build: %v", err)
 	}
 	ropt, err := df.options()
 	if err != nil {

@@ -10,8 +10,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/internal/progress"
 	"github.com/dawn-ml/dawn/label"
+	"github.com/dawn-ml/dawn/labeling"
 )
 
 const labelSynopsis = `Usage: dawn label <subcommand> [flags]
@@ -44,45 +45,32 @@ func labelSubcommands() []subcommand {
 	}
 }
 
-// applyLFs compiles the LF file against a data file's schema and applies it,
-// reading only the columns the LFs use. The data's full schema is returned
-// too, for saving a servable model.
+// applyLFs runs labeling.ApplyFile with a progress bar on a terminal.
 func applyLFs(ctx context.Context, e *env, lfsPath, dataPath string, df *dataFlags, workers int) (*label.Matrix, *label.File, *arrow.Schema, error) {
-	f, err := label.LoadFile(lfsPath)
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	opt, err := df.options()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	r, err := data.Open(dataPath, opt)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	defer func() { r.Close() }()
-	full := r.Schema()
-	set, err := label.Compile(f, full)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", lfsPath, err)
-	}
-	if cols := set.Columns(); len(cols) < full.NumFields() {
-		for _, c := range cols {
-			opt.Columns = append(opt.Columns, full.Field(c).Name)
-		}
-		r.Close()
-		if r, err = data.Open(dataPath, opt); err != nil {
-			return nil, nil, nil, err
-		}
-		if set, err = label.Compile(f, r.Schema()); err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", lfsPath, err)
-		}
-	}
-	bar := newBar(e, "applying LFs to "+dataPath, r.Size())
-	x, err := label.Apply(ctx, set, r, label.ApplyOptions{Workers: workers, Progress: func(int64) { bar.Set(r.BytesRead()) }})
-	bar.Finish()
-	return x, f, full, err
+	bar, progress := fileBar(e, "applying LFs to "+dataPath)
+	defer bar.Finish()
+	return labeling.ApplyFile(ctx, lfsPath, dataPath, opt, workers, progress)
 }
+
+// fileBar returns a bar, made on the first call of progress, for a
+// pipeline step that reports bytes read of a file's size.
+func fileBar(e *env, what string) (*lazyBar, func(read, size int64)) {
+	b := &lazyBar{}
+	return b, func(read, size int64) {
+		if b.bar == nil {
+			b.bar = newBar(e, what, size)
+		}
+		b.bar.Set(read)
+	}
+}
+
+type lazyBar struct{ bar *progress.Bar }
+
+func (b *lazyBar) Finish() { b.bar.Finish() }
 
 func labelApply(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "label apply", `Usage: dawn label apply --lfs lfs.yaml --data train.csv --out votes.parquet [--json]
@@ -173,7 +161,7 @@ Example:
 		}
 	}
 	if *modelPath != "" {
-		lm, err := loadLabelModel(*modelPath)
+		lm, err := labeling.LoadModel(*modelPath)
 		if err != nil {
 			return err
 		}

@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/internal/suggest"
 	"github.com/dawn-ml/dawn/label"
+	"github.com/dawn-ml/dawn/labeling"
 	"github.com/dawn-ml/dawn/labelmodel"
 )
 
@@ -104,7 +101,7 @@ Example:
 	if *show == label.ShowUncertain {
 		var lm labelmodel.Model
 		if *modelPath != "" {
-			if lm, err = loadLabelModel(*modelPath); err != nil {
+			if lm, err = labeling.LoadModel(*modelPath); err != nil {
 				return err
 			}
 		} else {
@@ -220,32 +217,5 @@ func readColumn(path, column string, df *dataFlags, typ arrow.DataType) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	opt.Columns = []string{column}
-	if typ != nil {
-		opt.Types = maps.Clone(opt.Types)
-		if opt.Types == nil {
-			opt.Types = map[string]arrow.DataType{}
-		}
-		opt.Types[column] = typ
-	}
-	r, err := data.Open(path, opt)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var out []string
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		c := rec.Column(0)
-		for i := 0; i < c.Len(); i++ {
-			out = append(out, data.FormatValue(c, i))
-		}
-		rec.Release()
-	}
+	return labeling.ReadColumn(path, column, opt, typ)
 }

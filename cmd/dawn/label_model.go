@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -13,15 +12,12 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/dawn-ml/dawn/data"
-	"github.com/dawn-ml/dawn/internal/suggest"
 	"github.com/dawn-ml/dawn/label"
+	"github.com/dawn-ml/dawn/labeling"
 	"github.com/dawn-ml/dawn/labelmodel"
 	"github.com/dawn-ml/dawn/lfmodel"
-	"github.com/dawn-ml/dawn/model"
 )
 
 // modelFlags are the label-model options fit and run share.
@@ -174,7 +170,7 @@ Example:
 	}
 	var lf *label.File
 	var schema *arrow.Schema
-	if !isJSONPath(*out) {
+	if !labeling.IsJSONPath(*out) {
 		if *lfs == "" || *dataPath == "" {
 			return usagef("label fit: saving a model directory (%s) needs --lfs and --data; or name a .json file", *out)
 		}
@@ -197,7 +193,7 @@ Example:
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	if err := saveLabelModel(*out, lm, lf, schema, ""); err != nil {
+	if err := labeling.SaveModel(*out, lm, lf, schema, ""); err != nil {
 		return err
 	}
 	sum := label.Analyze(x)
@@ -213,8 +209,6 @@ Example:
 	writeAnalysisTable(e.stdout, sum)
 	return nil
 }
-
-func isJSONPath(p string) bool { return strings.EqualFold(filepath.Ext(p), ".json") }
 
 // lfsAndSchema loads an LF file and reads a data file's schema.
 func lfsAndSchema(lfsPath, dataPath string, df *dataFlags) (*label.File, *arrow.Schema, error) {
@@ -232,44 +226,6 @@ func lfsAndSchema(lfsPath, dataPath string, df *dataFlags) (*label.File, *arrow.
 	}
 	defer r.Close()
 	return f, r.Schema(), nil
-}
-
-// saveLabelModel writes a .json label model, or a model directory (type
-// labelmodel: the LFs and the label model together) for any other path.
-func saveLabelModel(path string, lm labelmodel.Model, f *label.File, schema *arrow.Schema, runID string) error {
-	if !isJSONPath(path) {
-		return lfmodel.Save(path, f, schema, lm, runID)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := lm.Save(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func loadLabelModel(path string) (labelmodel.Model, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	lm, err := labelmodel.Load(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return lm, nil
 }
 
 func labelPredict(ctx context.Context, e *env, args []string) error {
@@ -310,12 +266,12 @@ Example:
 	if err != nil {
 		return usagef("--tie-break: %v", err)
 	}
-	lm, err := loadLabelModel(*modelPath)
+	lm, err := labeling.LoadModel(*modelPath)
 	if err != nil {
 		return err
 	}
 	if *votesPath != "" {
-		n, labeled, err := predictVotes(ctx, lm, *votesPath, *out, policy, *seed)
+		n, labeled, err := labeling.PredictVotes(ctx, lm, *votesPath, *out, policy, *seed)
 		if err != nil {
 			return err
 		}
@@ -340,221 +296,45 @@ Example:
 	return nil
 }
 
-// predictVotes labels a vote matrix file with lm and writes row, the
-// probabilities, the label and the vote count per row.
-func predictVotes(ctx context.Context, lm labelmodel.Model, votesPath, out string, policy labelmodel.TieBreak, seed uint64) (rows, labeled int, err error) {
-	x, _, err := label.ReadVotes(ctx, votesPath, label.VotesOptions{Classes: lm.Classes()})
-	if err != nil {
-		return 0, 0, err
-	}
-	if ext := strings.ToLower(filepath.Ext(votesPath)); (ext == ".npy" || ext == ".json") && len(x.LFs) == len(lm.LFs()) {
-		x.LFs = lm.LFs() // these formats carry no LF names: by position
-	}
-	probs, err := lm.PredictProba(x)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", votesPath, err)
-	}
-	preds, err := labelmodel.ProbsToPreds(probs, x.K(), policy, seed)
-	if err != nil {
-		return 0, 0, err
-	}
-	oc := label.OutputNames([]string{"row"}, x.Classes)
-	fields := []arrow.Field{{Name: "row", Type: arrow.PrimitiveTypes.Int64}}
-	schema := arrow.NewSchema(append(fields, labelFields(oc)...), nil)
-	w, err := data.Create(out, schema, data.WriteOptions{})
-	if err != nil {
-		return 0, 0, err
-	}
-	defer w.Abort()
-	rb := array.NewInt64Builder(memory.DefaultAllocator)
-	for i := 0; i < x.N; i++ {
-		rb.Append(int64(i))
-	}
-	ids := rb.NewArray()
-	rb.Release()
-	in := array.NewRecordBatch(arrow.NewSchema(fields, nil), []arrow.Array{ids}, int64(x.N))
-	ids.Release()
-	defer in.Release()
-	if err := writeLabeledBatch(w, schema, in, x, probs, preds, x.Classes, &labeled); err != nil {
-		return 0, 0, err
-	}
-	return x.N, labeled, w.Close()
-}
-
-// labelFields are the columns a labels file adds.
-func labelFields(oc label.OutputColumns) []arrow.Field {
-	var fields []arrow.Field
-	for _, c := range oc.Probs {
-		fields = append(fields, arrow.Field{Name: c, Type: arrow.PrimitiveTypes.Float64})
-	}
-	return append(fields, arrow.Field{Name: oc.Label, Type: arrow.BinaryTypes.String},
-		arrow.Field{Name: oc.Votes, Type: arrow.PrimitiveTypes.Int64})
-}
-
-// writeLabels streams dataPath through the LFs and the label model and
-// writes each batch with the probability and label columns added.
+// writeLabels runs labeling.WriteLabels with a progress bar on a terminal.
 func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, out string, df *dataFlags,
 	lm labelmodel.Model, policy labelmodel.TieBreak, seed uint64) (rows, labeled int, oc label.OutputColumns, err error) {
-	if strings.Join(lm.Classes(), "\x00") != strings.Join(f.Labels, "\x00") {
-		return 0, 0, oc, fmt.Errorf("the model's classes (%s) differ from %s's labels (%s)", strings.Join(lm.Classes(), ", "), lfsPath, strings.Join(f.Labels, ", "))
-	}
 	opt, err := df.options()
 	if err != nil {
 		return 0, 0, oc, err
 	}
-	r, err := data.Open(dataPath, opt)
-	if err != nil {
-		return 0, 0, oc, err
-	}
-	defer r.Close()
-	set, err := label.Compile(f, r.Schema())
-	if err != nil {
-		return 0, 0, oc, fmt.Errorf("%s: %w", lfsPath, err)
-	}
-	inFields := r.Schema().Fields()
-	names := make([]string, len(inFields))
-	for i, fl := range inFields {
-		names[i] = fl.Name
-	}
-	oc = label.OutputNames(names, f.Labels)
-	fields := append(append([]arrow.Field(nil), inFields...), labelFields(oc)...)
-	schema := arrow.NewSchema(fields, nil)
-	w, err := data.Create(out, schema, data.WriteOptions{})
-	if err != nil {
-		return 0, 0, oc, err
-	}
-	defer w.Abort()
-	bar := newBar(e, "labeling "+dataPath, r.Size())
-	defer bar.Finish()
-	k := len(f.Labels)
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, 0, oc, err
-		}
-		x := &label.Matrix{LFs: set.Names, Classes: set.Classes, RowPtr: []int64{0}}
-		err = set.ApplyBatch(ctx, rec, int64(rows), x, 0)
-		if err == nil {
-			var probs []float64
-			var preds []int
-			probs, err = lm.PredictProba(x)
-			if err == nil {
-				preds, err = labelmodel.ProbsToPreds(probs, k, policy, seed)
-			}
-			if err == nil {
-				err = writeLabeledBatch(w, schema, rec, x, probs, preds, f.Labels, &labeled)
-			}
-		}
-		rows += int(rec.NumRows())
-		rec.Release()
-		if err != nil {
-			return 0, 0, oc, fmt.Errorf("%s: %w", dataPath, err)
-		}
-		bar.Set(r.BytesRead())
-	}
-	return rows, labeled, oc, w.Close()
+	bar, progress := fileBar(e, "labeling "+dataPath)
+	w, err := labeling.WriteLabels(ctx, f, lfsPath, dataPath, out, lm, labeling.WriteOptions{Data: opt, TieBreak: policy, Seed: seed, Progress: progress})
+	bar.Finish()
+	return w.Rows, w.Labeled, w.Columns, err
 }
 
-func writeLabeledBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBatch, x *label.Matrix, probs []float64, preds []int, classes []string, labeled *int) error {
-	n := int(rec.NumRows())
-	k := len(classes)
-	cols := append([]arrow.Array(nil), rec.Columns()...)
-	mem := memory.DefaultAllocator
-	for c := 0; c < k; c++ {
-		b := array.NewFloat64Builder(mem)
-		b.Reserve(n)
-		for i := 0; i < n; i++ {
-			b.UnsafeAppend(probs[i*k+c])
-		}
-		cols = append(cols, b.NewArray())
-		b.Release()
-	}
-	lb := array.NewStringBuilder(mem)
-	for _, p := range preds {
-		if p < 0 {
-			lb.Append("")
-			continue
-		}
-		lb.Append(classes[p])
-		*labeled++
-	}
-	cols = append(cols, lb.NewArray())
-	lb.Release()
-	vb := array.NewInt64Builder(mem)
-	vb.Reserve(n)
-	for _, c := range x.VoteCounts() {
-		vb.UnsafeAppend(int64(c))
-	}
-	cols = append(cols, vb.NewArray())
-	vb.Release()
-	out := array.NewRecordBatch(schema, cols, int64(n))
-	defer out.Release()
-	for _, c := range cols[rec.NumCols():] {
-		c.Release()
-	}
-	return w.Write(out)
-}
-
-// readGold reads a gold-label column holding class names or integer ids in
-// the order of classes; empty cells give -1 (no gold label).
+// readGold is labeling.ReadGold with the data flags; a missing column is
+// a usage error.
 func readGold(path, column string, classes []string, df *dataFlags) ([]int, error) {
-	if err := checkGoldColumn(path, column, df); err != nil {
-		return nil, err
-	}
-	cells, err := readColumn(path, column, df, arrow.BinaryTypes.String)
+	opt, err := df.options()
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]int, len(classes))
-	for i, c := range classes {
-		byName[c] = i
-	}
-	gold := make([]int, len(cells))
-	for i, v := range cells {
-		if gold[i], err = classOf(strings.TrimSpace(v), classes, byName); err != nil {
-			return nil, &data.Error{File: path, Row: int64(i + 1), Column: column, Err: err}
-		}
-	}
-	return gold, nil
+	g, err := labeling.ReadGold(path, column, classes, opt)
+	return g, goldUsage(err)
 }
 
-func noGoldColumn(path, column string, schema *arrow.Schema) error {
-	names := make([]string, 0, schema.NumFields())
-	for _, f := range schema.Fields() {
-		names = append(names, f.Name)
+// goldUsage makes a missing gold column a usage error (exit 2).
+func goldUsage(err error) error {
+	if errors.Is(err, labeling.ErrNoGoldColumn) {
+		return usagef("%v", err)
 	}
-	return fmt.Errorf("%s: no gold column %q%s (columns: %s)", path, column, suggest.Hint(column, names), strings.Join(names, ", "))
+	return err
 }
 
-// checkGoldColumn fails when a labeled file lacks its gold column, so that
-// a typo stops a command before it writes or logs anything.
+// checkGoldColumn is labeling.CheckGoldColumn with the data flags.
 func checkGoldColumn(path, column string, df *dataFlags) error {
 	opt, err := df.options()
 	if err != nil {
 		return err
 	}
-	r, err := data.Open(path, opt)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if len(r.Schema().FieldIndices(column)) == 0 {
-		return usagef("%v", noGoldColumn(path, column, r.Schema()))
-	}
-	return nil
-}
-
-func classOf(v string, classes []string, byName map[string]int) (int, error) {
-	if v == "" {
-		return -1, nil
-	}
-	if id, ok := model.ClassID(v, byName, len(classes)); ok {
-		return id, nil
-	}
-	return 0, fmt.Errorf("gold label %q is neither a class name (%s) nor a class id 0..%d", v, strings.Join(classes, ", "), len(classes)-1)
+	return goldUsage(labeling.CheckGoldColumn(path, column, opt))
 }
 
 func labelRun(ctx context.Context, e *env, args []string) error {
@@ -634,7 +414,7 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 	if modelOut != "" {
 		// The run id links the model directory to this run, for
 		// dawn models register.
-		if err := saveLabelModel(modelOut, lm, f, schema, al.runID()); err != nil {
+		if err := labeling.SaveModel(modelOut, lm, f, schema, al.runID()); err != nil {
 			return err
 		}
 	}
@@ -651,35 +431,16 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 	maps.Copy(result, modelSummary(lm))
 	var ev *labelmodel.Eval
 	if evalPath != "" {
-		dx, _, _, err := applyLFs(ctx, e, lfsPath, evalPath, df, 0)
+		opt, err := df.options()
 		if err != nil {
 			return err
 		}
-		g, err := readGold(evalPath, gold, f.Labels, df)
+		bar, progress := fileBar(e, "applying LFs to "+evalPath)
+		ev, err = labeling.Evaluate(ctx, lm, lfsPath, evalPath, gold, opt, policy, mf.seed, sum, progress)
+		bar.Finish()
 		if err != nil {
-			return err
+			return goldUsage(err)
 		}
-		for i, v := range g {
-			if v < 0 {
-				return &data.Error{File: evalPath, Row: int64(i + 1), Column: gold, Err: fmt.Errorf("no gold label; every row of the --valid file needs one")}
-			}
-		}
-		if err := label.AddGold(sum, dx, g); err != nil {
-			return err
-		}
-		probs, err := lm.PredictProba(dx)
-		if err != nil {
-			return err
-		}
-		preds, err := labelmodel.ProbsToPreds(probs, dx.K(), policy, mf.seed)
-		if err != nil {
-			return err
-		}
-		r, err := labelmodel.Evaluate(dx, preds, g)
-		if err != nil {
-			return err
-		}
-		ev = &r
 		result["eval"] = ev
 		result["tie_break"] = policy.String()
 	}

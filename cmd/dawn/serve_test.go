@@ -81,8 +81,12 @@ func TestServeAndCascadeCommands(t *testing.T) {
 		t.Fatalf("train: %s", errs)
 	}
 	casc := filepath.Join(dir, "cascade")
+	spec := filepath.Join(dir, "cheap.yaml")
+	if err := os.WriteFile(spec, []byte("candidates:\n  - parts:\n      - kind: logreg\n        ngrams: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, out, errs := runDawn(t, "cascade", "build", "--reference", ref, "--data", train, "--text", "text",
-		"--cheap", "logreg,ngrams=1", "--target-accuracy", "0.97", "--out", casc, "--seed", "3", "--json")
+		"--cheap-spec", spec, "--target-accuracy", "0.97", "--out", casc, "--seed", "3", "--json")
 	if code != 0 {
 		t.Fatalf("cascade build: %s", errs)
 	}
