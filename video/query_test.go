@@ -72,9 +72,47 @@ func TestSelectionAgreesWithReference(t *testing.T) {
 				}
 			}
 			acc := float64(agree) / float64(s.N)
-			t.Logf(">= %d seed %d: agreement %.4f, %d reference calls of %d frames, speedup %.1f×, plan %+v", k, seed, acc, a.ReferenceCalls, a.Frames, a.Speedup, *a.Plan)
+			t.Logf(">= %d seed %d: agreement %.4f (planned %.4f), %d reference calls (%d training) of %d frames, speedup %.1f×, %s, plan %+v", k, seed, acc, a.Selection.ExpectedAgreement, a.ReferenceCalls, a.TrainingCalls, a.Frames, a.Speedup, a.Model, *a.Selection)
 			if acc < 0.95 {
 				t.Errorf(">= %d seed %d: agreement %.4f < 0.95", k, seed, acc)
+			}
+		}
+	}
+}
+
+// TestSelectionSweep logs agreement and calls across training sizes and
+// planner margins (information for choosing the defaults).
+func TestSelectionSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweep")
+	}
+	s, b := vtest(t)
+	truth := truthCounts(s, b)
+	for _, k := range []int{6, 7} {
+		q, _ := ParseQuery("SELECT frame FROM video WHERE count(person) >= " + itoa(k))
+		for _, tr := range []int{40, 80, 160} {
+			for _, conf := range []float64{0.5, 0.9, 0.99} {
+				var accs []float64
+				calls := 0
+				for seed := uint64(1); seed <= 5; seed++ {
+					a, err := Run(t.Context(), s, &BoxesReference{Boxes: b, Seconds: 0.17}, q, QueryOptions{Seed: seed, Train: tr, Confidence: conf})
+					if err != nil {
+						t.Fatal(err)
+					}
+					sel := map[int]bool{}
+					for _, i := range a.FramesSelected {
+						sel[i] = true
+					}
+					agree := 0
+					for i, c := range truth {
+						if (c >= k) == sel[i] {
+							agree++
+						}
+					}
+					accs = append(accs, float64(agree)/float64(s.N))
+					calls += a.ReferenceCalls
+				}
+				t.Logf(">= %d train %d conf %.2f: agreement %.3f, mean calls %.0f", k, tr, conf, accs, float64(calls)/5)
 			}
 		}
 	}
