@@ -20,7 +20,7 @@ type QueryOptions struct {
 	Accuracy float64 // selection target agreement with the reference; default 0.95
 	Seed     uint64
 	// Train is the number of frames labelled by the reference to train the
-	// specialized model (default 5 % of the frames, 40 to 400); their
+	// specialized model (default 10 % of the frames, 40 to 400); their
 	// out-of-fold scores calibrate it. Training calls count in the answer's
 	// reference calls and speedup.
 	Train int
@@ -116,6 +116,7 @@ func Run(ctx context.Context, s *Store, ref Reference, q *Query, opt QueryOption
 		pred  []float64
 		train []int
 		calib *Calibration
+		held  calSample
 	)
 	if sc := opt.Cascade; sc != nil {
 		if err := sc.apply(s); err != nil {
@@ -137,7 +138,7 @@ func Run(ctx context.Context, s *Store, ref Reference, q *Query, opt QueryOption
 		a.Model = m.String() + " (from a saved cascade)"
 	} else {
 		if opt.Train == 0 {
-			opt.Train = min(max(s.N/20, 40), 400, s.N/2)
+			opt.Train = min(max(s.N/10, 40), 400, s.N/2)
 		}
 		if opt.Train < 10 || opt.Train > s.N {
 			return nil, fmt.Errorf("video: %d frames are too few to train on %d (at least 10, at most all)", s.N, opt.Train)
@@ -153,7 +154,7 @@ func Run(ctx context.Context, s *Store, ref Reference, q *Query, opt QueryOption
 			ys[k] = float64(v)
 		}
 		var err error
-		if m, pred, calib, err = choose(s, q, opt, train, ys, cnt, refCost(), a); err != nil {
+		if m, pred, calib, held, err = choose(s, q, opt, train, ys, cnt, refCost(), a); err != nil {
 			return nil, err
 		}
 		a.Model = m.String()
@@ -169,7 +170,7 @@ func Run(ctx context.Context, s *Store, ref Reference, q *Query, opt QueryOption
 		if opt.Diff && opt.Cascade == nil {
 			err = runSelectDiff(ctx, s, cnt, q, opt, pred, train, m, a, refCost())
 		} else {
-			err = runSelect(ctx, cnt, q, opt, pred, *calib, len(train), refCost(), a)
+			err = runSelect(ctx, cnt, q, opt, pred, *calib, held, len(train), refCost(), rng, a)
 		}
 	case Aggregate:
 		err = runAggregate(ctx, s, cnt, q, pred, inTrain, rng, a)
@@ -215,11 +216,12 @@ func predicateOf(q *Query) string {
 // accuracy target; for aggregates and limits, the lowest held-out squared
 // error (a control variate's variance and a scan's order both improve
 // with it).
-func choose(s *Store, q *Query, opt QueryOptions, train []int, ys []float64, cnt *counter, refCost float64, a *Answer) (*Specialized, []float64, *Calibration, error) {
+func choose(s *Store, q *Query, opt QueryOptions, train []int, ys []float64, cnt *counter, refCost float64, a *Answer) (*Specialized, []float64, *Calibration, calSample, error) {
 	var (
 		best      *Specialized
 		bestPred  []float64
 		bestCal   *Calibration
+		bestHeld  calSample
 		bestScore = math.Inf(1)
 		bestIdx   = -1
 	)
@@ -235,11 +237,11 @@ func choose(s *Store, q *Query, opt QueryOptions, train []int, ys []float64, cnt
 		t1 := time.Now()
 		fit, err := fitSpecialized(s, fs, train, ys)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, calSample{}, err
 		}
 		raw, err := fit.rawPredict(s)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, calSample{}, err
 		}
 		cheap := time.Since(t1).Seconds() / float64(s.N)
 		for _, k := range smoothings {
@@ -254,9 +256,10 @@ func choose(s *Store, q *Query, opt QueryOptions, train []int, ys []float64, cnt
 			c := Candidate{Model: m.String(), CVMSE: mse}
 			sc := mse
 			var cal *Calibration
+			var zs []float64
 			pred := smooth(raw, k)
 			if q.Kind == Select {
-				zs := make([]float64, len(held))
+				zs = make([]float64, len(held))
 				for j, h := range held {
 					p := min(max(score(q, h), 1e-12), 1-1e-12)
 					zs[j] = math.Log(p / (1 - p))
@@ -275,32 +278,106 @@ func choose(s *Store, q *Query, opt QueryOptions, train []int, ys []float64, cnt
 			if sc < bestScore {
 				mm := m
 				best, bestPred, bestCal, bestScore, bestIdx = &mm, pred, cal, sc, len(a.Candidates)-1
+				bestHeld = calSample{zs: zs, ys: labels}
 			}
 		}
 	}
 	a.Candidates[bestIdx].Chosen = true
 	t1 := time.Now()
 	if _, err := best.rawPredict(s); err != nil { // timed alone: the chosen model's cost
-		return nil, nil, nil, err
+		return nil, nil, nil, calSample{}, err
 	}
 	a.CheapSeconds = time.Since(t1).Seconds() / float64(s.N)
-	return best, bestPred, bestCal, nil
+	return best, bestPred, bestCal, bestHeld, nil
 }
+
+// calSample is what a calibration is fitted on: score logits and whether
+// the predicate held.
+type calSample struct {
+	zs []float64
+	ys []bool
+}
+
+func logit(p float64) float64 {
+	p = min(max(p, 1e-12), 1-1e-12)
+	return math.Log(p / (1 - p))
+}
+
+// Audit parameters of a selection: rounds of auditFrames frames.
+const (
+	auditFrames = 40
+	auditRounds = 5
+)
 
 // runSelect answers a selection with the calibrated plan: frames the plan
 // sends go to the reference, the rest take the cheap model's answer.
-func runSelect(ctx context.Context, cnt *counter, q *Query, opt QueryOptions, pred []float64, cal Calibration, nTrain int, refCost float64, a *Answer) error {
+//
+// A calibration fitted on a few dozen training frames can promise more
+// than it keeps (on the vtest clip the reference's count flickers from
+// frame to frame, and a small sample misjudges how often). So the plan is
+// audited: a round draws auditFrames of the frames it would answer
+// cheaply, at random, and asks the reference; when their disagreements
+// exceed what the plan expected by more than the margin, the calibration
+// is refitted on the training frames and every audited frame (both
+// unbiased samples of the video, the audited ones out of sample) and the
+// plan redone, for at most auditRounds rounds. Audited frames are answered
+// by the reference, and their calls count.
+func runSelect(ctx context.Context, cnt *counter, q *Query, opt QueryOptions, pred []float64, cal Calibration, held calSample, nTrain int, refCost float64, rng *rand.Rand, a *Answer) error {
 	n := len(pred)
 	p := make([]float64, n)
 	known := make([]bool, n)
-	for i := range p {
-		p[i] = cal.prob(q, pred[i])
-		_, known[i] = cnt.known[i]
+	var (
+		send           []bool
+		low, high, exp float64
+		nsend, audited int
+		z              = -math.Sqrt2 * math.Erfcinv(2*opt.Confidence)
+		sample         = calSample{zs: append([]float64(nil), held.zs...), ys: append([]bool(nil), held.ys...)}
+	)
+	plan := func() {
+		for i := range p {
+			p[i] = cal.prob(q, pred[i])
+			_, known[i] = cnt.known[i]
+		}
+		send, low, high, exp, nsend = planSelect(p, known, opt.Accuracy, opt.Confidence)
 	}
-	send, low, high, exp, nsend := planSelect(p, known, opt.Accuracy, opt.Confidence)
+	plan()
+	for round := 0; round < auditRounds; round++ {
+		var cheap []int
+		for i := range p {
+			if !known[i] && !send[i] {
+				cheap = append(cheap, i)
+			}
+		}
+		if len(cheap) == 0 {
+			break
+		}
+		rng.Shuffle(len(cheap), func(i, j int) { cheap[i], cheap[j] = cheap[j], cheap[i] })
+		cheap = cheap[:min(auditFrames, len(cheap))]
+		var wrong, mean, vr float64
+		for _, i := range cheap {
+			v, err := cnt.count(ctx, i)
+			if err != nil {
+				return err
+			}
+			audited++
+			u := min(p[i], 1-p[i])
+			mean += u
+			vr += u * (1 - u)
+			if q.Holds(v) != (p[i] >= 0.5) {
+				wrong++
+			}
+			sample.zs = append(sample.zs, logit(score(q, pred[i])))
+			sample.ys = append(sample.ys, q.Holds(v))
+		}
+		if wrong <= mean+z*math.Sqrt(vr) {
+			break
+		}
+		cal = platt(sample.zs, sample.ys)
+		plan()
+	}
 	a.Selection = &SelectPlan{Calibration: cal, Low: low, High: high, ExpectedAgreement: exp, ReferenceFrames: nsend,
-		TrainingFrames: nTrain, ExpectedCalls: nsend + nTrain,
-		ExpectedSeconds: float64(nsend+nTrain)*refCost + float64(n)*a.CheapSeconds}
+		TrainingFrames: nTrain, AuditedFrames: audited, ExpectedCalls: nsend + nTrain + audited,
+		ExpectedSeconds: float64(nsend+nTrain+audited)*refCost + float64(n)*a.CheapSeconds}
 	for i := 0; i < n; i++ {
 		var yes bool
 		if v, ok := cnt.known[i]; ok {

@@ -339,6 +339,9 @@ type SelectPlan struct {
 	ExpectedAgreement float64 `json:"expected_agreement"`
 	ReferenceFrames   int     `json:"planned_reference_frames"`
 	TrainingFrames    int     `json:"training_frames"`
+	// AuditedFrames are frames the plan would answer cheaply, sent to
+	// the reference at random to check it (runSelect).
+	AuditedFrames int `json:"audited_frames"`
 	// ExpectedCalls is ReferenceFrames + TrainingFrames, what the plan
 	// was chosen to minimize; ExpectedSeconds prices it with the measured
 	// costs.
