@@ -162,6 +162,9 @@ func TestAggregateCoverage(t *testing.T) {
 	if float64(covered) < 0.95*float64(runs)-1 {
 		t.Errorf("coverage %d/%d", covered, runs)
 	}
+	if calls >= plain {
+		t.Errorf("the control variate used %d reference calls over %d runs, plain sampling needs %d", calls, runs, plain)
+	}
 }
 
 func TestLimitQuery(t *testing.T) {
@@ -183,4 +186,7 @@ func TestLimitQuery(t *testing.T) {
 		}
 	}
 	t.Logf("LIMIT 10 with >= 7: %d reference calls (random scan: ~205)", a.ReferenceCalls)
+	if a.ReferenceCalls >= 205 {
+		t.Errorf("%d reference calls: no better than a random scan", a.ReferenceCalls)
+	}
 }

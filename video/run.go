@@ -20,7 +20,8 @@ type QueryOptions struct {
 	Accuracy float64 // selection target agreement with the reference; default 0.95
 	Seed     uint64
 	// Train is the number of frames labelled by the reference to train the
-	// specialized model (default 10 % of the frames, 40 to 400); their
+	// specialized model (default 10 % of the frames, 5 % for a limit
+	// query, 40 to 400); their
 	// out-of-fold scores calibrate it. Training calls count in the answer's
 	// reference calls and speedup.
 	Train int
@@ -138,7 +139,13 @@ func Run(ctx context.Context, s *Store, ref Reference, q *Query, opt QueryOption
 		a.Model = m.String() + " (from a saved cascade)"
 	} else {
 		if opt.Train == 0 {
-			opt.Train = min(max(s.N/10, 40), 400, s.N/2)
+			// A limit query needs only the model's order, and stops early:
+			// half the training frames serve it.
+			share := 10
+			if q.Kind == Limit {
+				share = 20
+			}
+			opt.Train = min(max(s.N/share, 40), 400, s.N/2)
 		}
 		if opt.Train < 10 || opt.Train > s.N {
 			return nil, fmt.Errorf("video: %d frames are too few to train on %d (at least 10, at most all)", s.N, opt.Train)
