@@ -211,7 +211,8 @@ thresholds chosen for the accuracy target; aggregates sample frames with
 the model as a control variate; limits scan frames by the model's score.
 Each answer reports the reference calls, the time and the speedup over the
 reference on every frame. --reference-boxes uses recorded detections as the
-reference (then --reference-seconds prices a call). --save DIR writes the
+reference (then --reference-seconds prices a call); --reference-url uses any
+detector behind an HTTP scoring endpoint. --save DIR writes the
 cascade as a model directory; --cascade DIR loads one, so a second query
 over the same camera pays no training calls.
 
@@ -223,6 +224,7 @@ func videoQuery(ctx context.Context, e *env, args []string) error {
 	v, parse, fs := addVideoFlags(e, "video query", videoQueryUsage)
 	refPath := fs.String("reference", "", "OpenCV cascade XML file: the reference detector")
 	boxesPath := fs.String("reference-boxes", "", "recorded detections (frame,x,y,w,h) to use as the reference")
+	refURL := fs.String("reference-url", "", "a detector behind an HTTP endpoint (dawn's scoring protocol) as the reference: it receives frame, width, height, pixels (base64 gray) and answers the count")
 	refSeconds := fs.Float64("reference-seconds", 0, "with --reference-boxes: seconds one reference call costs")
 	sql := fs.String("sql", "", "the FrameQL query")
 	small := fs.String("small", "96x72", "size of the frames the specialized model reads")
@@ -235,8 +237,14 @@ func videoQuery(ctx context.Context, e *env, args []string) error {
 	if err := parse(args); err != nil {
 		return err
 	}
-	if *v.video == "" || *sql == "" || (*refPath == "") == (*boxesPath == "") {
-		return usagef("video query: --video, --sql and one of --reference or --reference-boxes are required")
+	nref := 0
+	for _, r := range []string{*refPath, *boxesPath, *refURL} {
+		if r != "" {
+			nref++
+		}
+	}
+	if *v.video == "" || *sql == "" || nref != 1 {
+		return usagef("video query: --video, --sql and one of --reference, --reference-boxes or --reference-url are required")
 	}
 	q, err := video.ParseQuery(*sql)
 	if err != nil {
@@ -257,6 +265,8 @@ func videoQuery(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		ref = &video.BoxesReference{Boxes: b, Seconds: *refSeconds}
+	} else if *refURL != "" {
+		ref = video.NewHTTPReference(*refURL)
 	} else {
 		if cref, err = v.cascadeReference(*refPath); err != nil {
 			return err
