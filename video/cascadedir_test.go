@@ -41,17 +41,7 @@ func TestSavedCascadeRoundTrip(t *testing.T) {
 	if b2.TrainingCalls != 0 {
 		t.Errorf("%d training calls with a saved cascade", b2.TrainingCalls)
 	}
-	agree := 0
-	sel := map[int]bool{}
-	for _, i := range b2.FramesSelected {
-		sel[i] = true
-	}
-	for i := 0; i < s.N; i++ {
-		if (len(b[i]) >= 7) == sel[i] {
-			agree++
-		}
-	}
-	acc := float64(agree) / float64(s.N)
+	acc := agreement(truthCounts(s, b), 7, b2.FramesSelected)
 	t.Logf("saved cascade: agreement %.4f, %d reference calls (was %d with training), speedup %.1f×", acc, b2.ReferenceCalls, a.ReferenceCalls, b2.Speedup)
 	if acc < 0.95 {
 		t.Errorf("agreement %.4f < 0.95 with the saved cascade", acc)

@@ -61,17 +61,7 @@ func TestSelectionAgreesWithReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sel := map[int]bool{}
-			for _, i := range a.FramesSelected {
-				sel[i] = true
-			}
-			agree := 0
-			for i, c := range truth {
-				if (c >= k) == sel[i] {
-					agree++
-				}
-			}
-			acc := float64(agree) / float64(s.N)
+			acc := agreement(truth, k, a.FramesSelected)
 			t.Logf(">= %d seed %d: agreement %.4f (planned %.4f), %d reference calls (%d training) of %d frames, speedup %.1f×, %s, plan %+v", k, seed, acc, a.Selection.ExpectedAgreement, a.ReferenceCalls, a.TrainingCalls, a.Frames, a.Speedup, a.Model, *a.Selection)
 			// The target is 0.95 on every seed. ">= 7" meets it;
 			// ">= 6" reaches 0.935–0.964 over seeds 1–5 (the reference's
@@ -107,23 +97,29 @@ func TestSelectionSweep(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					sel := map[int]bool{}
-					for _, i := range a.FramesSelected {
-						sel[i] = true
-					}
-					agree := 0
-					for i, c := range truth {
-						if (c >= k) == sel[i] {
-							agree++
-						}
-					}
-					accs = append(accs, float64(agree)/float64(s.N))
+					accs = append(accs, agreement(truth, k, a.FramesSelected))
 					calls += a.ReferenceCalls
 				}
 				t.Logf(">= %d train %d conf %.2f: agreement %.3f, mean calls %.0f", k, tr, conf, accs, float64(calls)/5)
 			}
 		}
 	}
+}
+
+// agreement is the share of frames on which selecting exactly the
+// selected frames agrees with "count >= k".
+func agreement(truth []int, k int, selected []int) float64 {
+	sel := map[int]bool{}
+	for _, i := range selected {
+		sel[i] = true
+	}
+	agree := 0
+	for i, c := range truth {
+		if (c >= k) == sel[i] {
+			agree++
+		}
+	}
+	return float64(agree) / float64(len(truth))
 }
 
 func itoa(k int) string { return string(rune('0' + k)) }
