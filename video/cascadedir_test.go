@@ -2,6 +2,7 @@ package video
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -95,4 +96,27 @@ func TestPlattBounded(t *testing.T) {
 	if p := sigmoid(c.A*5 + c.B); p > 0.99999 {
 		t.Errorf("P at z=5 is %v: overconfident", p)
 	}
+}
+
+// LoadCascade never panics on a damaged cascade.json: it loads or names
+// the problem.
+func FuzzLoadCascade(f *testing.F) {
+	good := &SavedCascade{Model: &Specialized{Features: "background", Weights: []float64{1, 2, 3}}, SmallW: 8, SmallH: 8}
+	dir := filepath.Join(f.TempDir(), "c")
+	if err := good.Save(dir); err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(`{"specialized_model":{"features":"background","weights":[1,2,3]},"small_width":8,"small_height":8}`))
+	f.Add([]byte(`{"specialized_model":{"features":"nope","weights":[1,2]},"small_width":8,"small_height":8}`))
+	f.Add([]byte(`{"specialized_model":null}`))
+	f.Add([]byte(`{"small_width":-1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, "cascade.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadCascade(dir)
+		if err == nil && (c.Model == nil || len(c.Model.Weights) < 2 || c.SmallW < 8) {
+			t.Fatalf("loaded an invalid cascade %+v", c)
+		}
+	})
 }
