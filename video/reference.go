@@ -100,6 +100,7 @@ func (r *BoxesReference) Count(_ context.Context, i int, _ *haar.Gray) (int, err
 	return len(r.Boxes[i]), nil
 }
 func (r *BoxesReference) NeedsFrames() bool { return false }
+func (r *BoxesReference) Describe() string  { return "recorded detections" }
 func (r *BoxesReference) Cost() float64     { return r.Seconds }
 
 // CascadeReference runs a Haar cascade on full frames, through a
@@ -138,6 +139,16 @@ func (r *CascadeReference) Count(ctx context.Context, i int, f *haar.Gray) (int,
 }
 
 func (r *CascadeReference) NeedsFrames() bool { return true }
+
+// Describe is the cascade's cache key when it has a cache, else its
+// parameters.
+func (r *CascadeReference) Describe() string {
+	if r.Cache != nil {
+		return r.Cache.data.Detector
+	}
+	o := r.Options
+	return fmt.Sprintf("haar cascade (%d stages):scale=%g:neighbors=%d", r.Cascade.Stages(), o.ScaleFactor, o.MinNeighbors)
+}
 
 // Cost is the measured seconds per detection (from this run, else from
 // the cache's record).

@@ -203,14 +203,18 @@ FrameQL queries:
   SELECT frame FROM video WHERE count(person) >= 6 [ACCURACY 95%]
   SELECT AVG(count(person)) FROM video ERROR WITHIN 0.1 AT CONFIDENCE 95%
   SELECT frame FROM video WHERE count(person) >= 7 LIMIT 10
-A specialized model (ridge regression on background-difference features of
---small frames) is trained on the reference's counts for a sample of frames.
+Specialized models (ridge regression on background-difference features of
+--small frames) are trained on the reference's counts for a sample of
+frames; the optimizer keeps the one cheapest under the accuracy target.
 Selections send only the frames it is unsure of to the reference, with
 thresholds chosen for the accuracy target; aggregates sample frames with
 the model as a control variate; limits scan frames by the model's score.
 Each answer reports the reference calls, the time and the speedup over the
 reference on every frame. --reference-boxes uses recorded detections as the
-reference (then --reference-seconds prices a call).
+reference (then --reference-seconds prices a call); --reference-url uses any
+detector behind an HTTP scoring endpoint. --save DIR writes the
+cascade as a model directory; --cascade DIR loads one, so a second query
+over the same camera pays no training calls.
 
 Example:
   dawn video query --video vtest.avi --reference haarcascade_fullbody.xml \
@@ -220,6 +224,7 @@ func videoQuery(ctx context.Context, e *env, args []string) error {
 	v, parse, fs := addVideoFlags(e, "video query", videoQueryUsage)
 	refPath := fs.String("reference", "", "OpenCV cascade XML file: the reference detector")
 	boxesPath := fs.String("reference-boxes", "", "recorded detections (frame,x,y,w,h) to use as the reference")
+	refURL := fs.String("reference-url", "", "a detector behind an HTTP endpoint (dawn's scoring protocol) as the reference: it receives frame, width, height, pixels (base64 gray) and answers the count")
 	refSeconds := fs.Float64("reference-seconds", 0, "with --reference-boxes: seconds one reference call costs")
 	sql := fs.String("sql", "", "the FrameQL query")
 	small := fs.String("small", "96x72", "size of the frames the specialized model reads")
@@ -227,11 +232,19 @@ func videoQuery(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 1, "seed for the training sample and sampling")
 	train := fs.Int("train", 0, "frames labelled by the reference to train on (default 10%, 40–400)")
 	diff := fs.Bool("diff", false, "let the optimizer use a difference detector")
+	cascadeDir := fs.String("cascade", "", "a saved cascade directory (from --save): use its specialized model, no training calls")
+	saveDir := fs.String("save", "", "save the query's cascade (specialized model, plan, background) as a model directory here")
 	if err := parse(args); err != nil {
 		return err
 	}
-	if *v.video == "" || *sql == "" || (*refPath == "") == (*boxesPath == "") {
-		return usagef("video query: --video, --sql and one of --reference or --reference-boxes are required")
+	nref := 0
+	for _, r := range []string{*refPath, *boxesPath, *refURL} {
+		if r != "" {
+			nref++
+		}
+	}
+	if *v.video == "" || *sql == "" || nref != 1 {
+		return usagef("video query: --video, --sql and one of --reference, --reference-boxes or --reference-url are required")
 	}
 	q, err := video.ParseQuery(*sql)
 	if err != nil {
@@ -252,6 +265,8 @@ func videoQuery(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		ref = &video.BoxesReference{Boxes: b, Seconds: *refSeconds}
+	} else if *refURL != "" {
+		ref = video.NewHTTPReference(*refURL)
 	} else {
 		if cref, err = v.cascadeReference(*refPath); err != nil {
 			return err
@@ -270,7 +285,13 @@ func videoQuery(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	a, err := video.Run(ctx, store, ref, q, video.QueryOptions{Accuracy: *accuracy, Seed: *seed, Train: *train, Diff: *diff})
+	opt := video.QueryOptions{Accuracy: *accuracy, Seed: *seed, Train: *train, Diff: *diff}
+	if *cascadeDir != "" {
+		if opt.Cascade, err = video.LoadCascade(*cascadeDir); err != nil {
+			return err
+		}
+	}
+	a, err := video.Run(ctx, store, ref, q, opt)
 	if cref != nil && cref.Cache != nil {
 		if serr := cref.Cache.Save(); serr != nil && err == nil {
 			err = serr
@@ -278,6 +299,11 @@ func videoQuery(ctx context.Context, e *env, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if *saveDir != "" {
+		if err := a.Cascade.Save(*saveDir); err != nil {
+			return err
+		}
 	}
 	if *v.asJSON {
 		return writeJSON(e.stdout, a)
