@@ -108,17 +108,24 @@ func (s *Store) outbox(ctx context.Context, monitor, where string) ([]tracking.M
 // RecordMonitorDelivery implements tracking.MonitorStore.
 func (s *Store) RecordMonitorDelivery(ctx context.Context, monitor string, a tracking.MonitorDelivery) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO monitor_deliveries (monitor, id, receiver, attempt, time_ms, status, error, delivered)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), monitor, a.ID, a.Receiver, a.Attempt, a.Time, a.Status, a.Error, b2i(a.Delivered)); err != nil {
-			return fmt.Errorf("sqlstore: monitor %s: delivery of %s: %w", monitor, a.ID, err)
+		// A final record only closes the notification: it is no attempt.
+		if !a.Final || a.Delivered {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO monitor_deliveries (monitor, id, receiver, attempt, time_ms, status, error, delivered)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), monitor, a.ID, a.Receiver, a.Attempt, a.Time, a.Status, a.Error, b2i(a.Delivered)); err != nil {
+				return fmt.Errorf("sqlstore: monitor %s: delivery of %s: %w", monitor, a.ID, err)
+			}
+		}
+		inc := 1
+		if a.Final && !a.Delivered {
+			inc = 0
 		}
 		closed := int64(0)
 		if a.Delivered || a.Final {
 			closed = a.Time
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE monitor_outbox SET attempts = attempts + 1, last_error = ?, delivered = ?,
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE monitor_outbox SET attempts = attempts + ?, last_error = ?, delivered = ?,
 			closed_ms = CASE WHEN closed_ms = 0 THEN ? ELSE closed_ms END WHERE monitor = ? AND id = ? AND receiver = ?`),
-			a.Error, b2i(a.Delivered), closed, monitor, a.ID, a.Receiver); err != nil {
+			inc, a.Error, b2i(a.Delivered), closed, monitor, a.ID, a.Receiver); err != nil {
 			return fmt.Errorf("sqlstore: monitor %s: delivery of %s: %w", monitor, a.ID, err)
 		}
 		return nil
