@@ -371,3 +371,27 @@ func TestActions(t *testing.T) {
 		t.Errorf("pending after delivery: %+v", pend)
 	}
 }
+
+// Time windows: a window closes when a row of the next span arrives, so
+// the last, open span waits; windows cross files.
+func TestDurationWindows(t *testing.T) {
+	fx := newFixture(t)
+	fx.add(t, "p-0001.csv", 1500, false)
+	fx.add(t, "p-0002.csv", 1500, false)
+	c := fx.config(t, "")
+	c.Window = WindowConfig{Duration: Duration(1000 * time.Second), TimeColumn: "time"}
+	r, _ := fx.runner(t, c)
+	if err := r.Step(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	h := history(t, fx.store)
+	if len(h) != 2 || r.queued != 1000 {
+		t.Fatalf("%d windows and %d rows waiting, want 2 and 1000", len(h), r.queued)
+	}
+	for i, w := range h {
+		start := int64(1_700_000_000 + 1000*i)
+		if w.Rows != 1000 || w.Start.Unix() != start || w.End.Unix() != start+999 {
+			t.Errorf("window %d: %d rows from %d to %d", i, w.Rows, w.Start.Unix(), w.End.Unix())
+		}
+	}
+}
