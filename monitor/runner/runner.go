@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -678,15 +679,21 @@ type recorder struct {
 	r        *Runner
 	ctx      context.Context
 	receiver string
+	base     int // attempts made in earlier passes
+	n        int // attempts recorded in this one
 }
 
-func (x recorder) Append(a webhook.Attempt) error {
+// attemptsPerPass bounds a webhook's attempts in one pass.
+const attemptsPerPass = 3
+
+func (x *recorder) Append(a webhook.Attempt) error {
+	x.n++
 	return x.r.store.RecordMonitorDelivery(x.ctx, x.r.cfg.Name, tracking.MonitorDelivery{ID: a.ID, Receiver: x.receiver,
-		Attempt: a.Attempt, Time: a.Time.UnixMilli(), Status: a.Status, Error: a.Error, Delivered: a.Delivered})
+		Attempt: x.base + a.Attempt, Time: a.Time.UnixMilli(), Status: a.Status, Error: a.Error, Delivered: a.Delivered})
 }
 
 // Delivered is false: only pending (undelivered) messages are sent.
-func (recorder) Delivered(string) bool { return false }
+func (*recorder) Delivered(string) bool { return false }
 
 func (r *Runner) record(ctx context.Context, t target, n tracking.MonitorNotification, status int, err error, final bool) error {
 	d := tracking.MonitorDelivery{ID: n.ID, Receiver: t.name, Attempt: n.Attempts + 1, Time: r.now().UnixMilli(), Status: status, Delivered: err == nil}
@@ -730,18 +737,26 @@ func (r *Runner) deliver(ctx context.Context, t target, n tracking.MonitorNotifi
 			return fmt.Errorf("monitor %s: receiver %s: %w", r.cfg.Name, t.name, err)
 		}
 		d := r.cfg.Delivery
+		// A pass makes at most attemptsPerPass attempts, so that a receiver
+		// that is down delays the next windows by a few backoffs, not by the
+		// whole retry budget; the rest are made in later passes.
 		left := r.maxAttempts() - uint(min(n.Attempts, int(r.maxAttempts())))
-		s := &webhook.Sender{Key: key, Log: recorder{r, ctx, t.name}, MaxAttempts: max(left, 1), Timeout: d.Timeout.D(),
+		rec := &recorder{r: r, ctx: ctx, receiver: t.name, base: n.Attempts}
+		s := &webhook.Sender{Key: key, Log: rec, MaxAttempts: max(min(left, attemptsPerPass), 1), Timeout: d.Timeout.D(),
 			InitialInterval: d.InitialInterval.D(), MaxInterval: d.MaxInterval.D(), Now: r.Now}
-		if err := s.Send(ctx, wh.URL, n.ID, n.Payload); err != nil {
-			if ctx.Err() != nil {
-				return nil // stopping: the message stays queued
-			}
-			r.Log.Error("monitor: webhook delivery failed", "receiver", t.name, "id", n.ID, "err", err)
-			return r.store.RecordMonitorDelivery(ctx, r.cfg.Name, tracking.MonitorDelivery{ID: n.ID, Receiver: t.name,
-				Time: r.now().UnixMilli(), Error: "given up: " + err.Error(), Final: true})
+		err = s.Send(ctx, wh.URL, n.ID, n.Payload)
+		if err == nil || ctx.Err() != nil {
+			return nil // delivered, or stopping: the message stays queued
 		}
-		return nil
+		var se *webhook.StatusError
+		refused := errors.As(err, &se) && se.Status < 500 && se.Status != http.StatusTooManyRequests && se.Status != http.StatusRequestTimeout
+		if !refused && uint(n.Attempts+rec.n) < r.maxAttempts() {
+			r.Log.Warn("monitor: webhook delivery failed; retrying in the next pass", "receiver", t.name, "id", n.ID, "err", err)
+			return nil
+		}
+		r.Log.Error("monitor: webhook delivery given up", "receiver", t.name, "id", n.ID, "err", err)
+		return r.store.RecordMonitorDelivery(ctx, r.cfg.Name, tracking.MonitorDelivery{ID: n.ID, Receiver: t.name,
+			Time: r.now().UnixMilli(), Error: "given up: " + err.Error(), Final: true})
 	case t.recv != nil && t.recv.Alertmanager != nil:
 		alerts := make([]alert.Alert, len(note.Alerts))
 		for i, s := range note.Alerts {

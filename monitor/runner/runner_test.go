@@ -395,3 +395,34 @@ func TestDurationWindows(t *testing.T) {
 		}
 	}
 }
+
+// A receiver that keeps failing gets attemptsPerPass attempts a pass,
+// numbered on across passes, until max_attempts; then the message is
+// given up and no longer sent.
+func TestWebhookAttemptsAcrossPasses(t *testing.T) {
+	fx := newFixture(t)
+	driftedLog(t, fx)
+	srv, got := receiver(t, 500, 500, 500, 500, 500, 500, 500, 500)
+	r, _ := fx.runner(t, fx.config(t, webhookConfig(srv.URL))) // max_attempts 5
+	r.Step(t.Context(), true)
+	if n := len(got()); n != 3 {
+		t.Fatalf("first pass: %d attempts, want 3", n)
+	}
+	if pend, _ := fx.store.PendingMonitorNotifications(t.Context(), "m1"); len(pend) != 1 {
+		t.Fatalf("pending after the first pass: %d, want 1", len(pend))
+	}
+	r.Step(t.Context(), true)
+	r.Step(t.Context(), true)
+	if n := len(got()); n != 5 {
+		t.Errorf("%d attempts in all, want max_attempts 5", n)
+	}
+	ds, _ := fx.store.MonitorDeliveries(t.Context(), "m1")
+	for i, d := range ds {
+		if d.Attempt != i+1 {
+			t.Errorf("delivery %d numbered %d", i, d.Attempt)
+		}
+	}
+	if pend, _ := fx.store.PendingMonitorNotifications(t.Context(), "m1"); len(pend) != 0 {
+		t.Errorf("still pending after max_attempts: %+v", pend)
+	}
+}
