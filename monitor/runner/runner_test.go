@@ -426,3 +426,55 @@ func TestWebhookAttemptsAcrossPasses(t *testing.T) {
 		t.Errorf("still pending after max_attempts: %+v", pend)
 	}
 }
+
+// A rollback whose move was made but whose delivery was not recorded (a
+// crash in between) is retried without moving the alias a second time.
+func TestRollbackRetryMovesOnce(t *testing.T) {
+	fx := newFixture(t)
+	driftedLog(t, fx)
+	c := fx.config(t, "actions:\n  - {name: back, rollback: {model: spam, alias: champion}}\n")
+	r, _ := fx.runner(t, c)
+	reg := &fakeRegistry{alias: "5"}
+	r.Registry = reg
+	// Evaluate and queue without delivering: commit the windows by hand.
+	if err := r.list(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		w, ok, err := r.nextWindow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if err := r.evaluate(t.Context(), w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.commit(t.Context(), nil, r.disp.Flush(time.Now().Add(time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	pend, _ := fx.store.PendingMonitorNotifications(t.Context(), "m1")
+	if len(pend) != 1 {
+		t.Fatalf("%d queued, want 1", len(pend))
+	}
+	// The move happens, then the process dies before recording it.
+	if err := r.rollback(t.Context(), c.Actions[0].Rollback, pend[0]); err != nil {
+		t.Fatal(err)
+	}
+	if reg.alias != "4" {
+		t.Fatalf("alias at %s, want 4", reg.alias)
+	}
+	r2, _ := fx.runner(t, c)
+	r2.Registry = reg
+	if err := r2.Step(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if reg.alias != "4" || reg.moves != 1 {
+		t.Errorf("alias at %s after %d moves, want 4 after 1", reg.alias, reg.moves)
+	}
+	if pend, _ := fx.store.PendingMonitorNotifications(t.Context(), "m1"); len(pend) != 0 {
+		t.Errorf("still pending: %+v", pend)
+	}
+}
