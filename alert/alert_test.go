@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -93,5 +94,28 @@ func TestFingerprint(t *testing.T) {
 	// "a=1,b=" must not collide with "a=1b=".
 	if Fingerprint(map[string]string{"a": "1", "b": ""}) == Fingerprint(map[string]string{"a": "1b"}) {
 		t.Error("collision")
+	}
+}
+
+// A dispatcher restored from State sends what the original would have,
+// and nothing it had already sent.
+func TestStateRestore(t *testing.T) {
+	r := Route{GroupBy: []string{"alertname"}, GroupWait: time.Second, GroupInterval: time.Minute, RepeatInterval: time.Hour}
+	d := NewDispatcher(r)
+	d.Add(Alert{Labels: map[string]string{"alertname": "drift", "column": "x"}, StartsAt: t0}, t0)
+	if n := d.Flush(t0.Add(2 * time.Second)); len(n) != 1 {
+		t.Fatalf("first flush: %d notifications, want 1", len(n))
+	}
+	saved := d.State()
+	e := NewDispatcher(r)
+	e.Restore(saved)
+	if n := e.Flush(t0.Add(3 * time.Second)); len(n) != 0 {
+		t.Fatalf("restored dispatcher re-sent %d notifications", len(n))
+	}
+	// Resolving it is still notified, with the next sequence number.
+	e.Add(Alert{Labels: map[string]string{"alertname": "drift", "column": "x"}, StartsAt: t0, EndsAt: t0.Add(time.Minute)}, t0.Add(time.Minute))
+	n := e.Flush(t0.Add(2 * time.Minute))
+	if len(n) != 1 || n[0].Status != "resolved" || !strings.HasSuffix(n[0].ID, "_2") {
+		t.Fatalf("after restore: %+v, want one resolved notification numbered 2", n)
 	}
 }

@@ -63,6 +63,52 @@ func Inputs(path string) ([]string, error) {
 
 // stack appends frames with the same columns, re-encoding string columns
 // into one dictionary.
+// Stack joins frames with the same columns, one after another; names
+// labels the frames in errors (nil: their indexes).
+func Stack(frames []*Frame, names []string) (*Frame, error) {
+	if len(frames) == 0 {
+		return &Frame{}, nil
+	}
+	if names == nil {
+		for i := range frames {
+			names = append(names, fmt.Sprintf("part %d", i+1))
+		}
+	}
+	return stack(frames, names)
+}
+
+// Slice returns rows lo to hi (exclusive) of f as a new frame. Numbers
+// share f's storage; string columns get a dictionary of the values the
+// rows hold, so counts over a dictionary see only the slice.
+func (f *Frame) Slice(lo, hi int) *Frame {
+	out := &Frame{Rows: hi - lo, Cols: make([]FrameColumn, len(f.Cols))}
+	for i, c := range f.Cols {
+		out.Cols[i].Name = c.Name
+		if c.Str == nil {
+			out.Cols[i].Num = c.Num[lo:hi:hi]
+			continue
+		}
+		remap := make([]int32, len(c.Str.Dict))
+		for k := range remap {
+			remap[k] = Null
+		}
+		col := &Column{Name: c.Str.Name, Codes: make([]int32, hi-lo)}
+		for r, k := range c.Str.Codes[lo:hi] {
+			if k == Null {
+				col.Codes[r] = Null
+				continue
+			}
+			if remap[k] == Null {
+				remap[k] = int32(len(col.Dict))
+				col.Dict = append(col.Dict, c.Str.Dict[k])
+			}
+			col.Codes[r] = remap[k]
+		}
+		out.Cols[i].Str = col
+	}
+	return out
+}
+
 func stack(frames []*Frame, files []string) (*Frame, error) {
 	first := frames[0]
 	out := &Frame{}

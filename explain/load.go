@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -377,6 +378,11 @@ func toFloats(col arrow.Array, name string, row0 int, path string) ([]float64, e
 		set(func(i int) float64 { return float64(a.Value(i)) })
 	case *array.Uint8:
 		set(func(i int) float64 { return float64(a.Value(i)) })
+	case *array.Timestamp:
+		// A timestamp read as a number is unix seconds (fractional).
+		unit := a.DataType().(*arrow.TimestampType).Unit
+		perSecond := float64(time.Second / unit.Multiplier())
+		set(func(i int) float64 { return float64(a.Value(i)) / perSecond })
 	case *array.Boolean:
 		set(func(i int) float64 {
 			if a.Value(i) {

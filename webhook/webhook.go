@@ -92,11 +92,21 @@ type Sender struct {
 	// (defaults 1 s and 60 s; jitter ±50%); MaxElapsed bounds the whole
 	// delivery (default 15 minutes).
 	InitialInterval, MaxInterval, MaxElapsed time.Duration
-	// Log records every attempt; nil records nothing.
-	Log *Log
+	// Log records every attempt (a *Log, or another durable store such
+	// as the tracking store's monitor outbox); nil records nothing.
+	Log Recorder
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
+
+// Recorder keeps delivery attempts durably and answers which messages
+// were delivered; *Log is one.
+type Recorder interface {
+	Append(Attempt) error
+	Delivered(id string) bool
+}
+
+var _ Recorder = (*Log)(nil)
 
 // StatusError is a receiver's non-2xx answer.
 type StatusError struct {

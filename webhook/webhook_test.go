@@ -3,18 +3,18 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dawn-ml/dawn/webhook/webhooktest"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -158,29 +158,13 @@ func TestVerifyRejects(t *testing.T) {
 	}
 }
 
-// checkWithPython verifies the received signatures with Python's hmac
-// (testdata/verify.py), skipping when python3 is absent.
 func checkWithPython(t *testing.T, got []received) {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Log("python3 not found: signatures checked in Go only")
-		return
-	}
-	var in bytes.Buffer
+	var msgs []webhooktest.Message
 	for _, r := range got {
-		json.NewEncoder(&in).Encode(map[string]string{"secret": secret, "id": r.header.Get("webhook-id"),
-			"timestamp": r.header.Get("webhook-timestamp"), "body": string(r.body), "signature": r.header.Get("webhook-signature")})
+		msgs = append(msgs, webhooktest.Message{Header: r.header, Body: r.body})
 	}
-	cmd := exec.Command(py, "testdata/verify.py")
-	cmd.Stdin = &in
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("verify.py: %v: %s", err, out)
-	}
-	if strings.Fields(string(out)) == nil || strings.Count(string(out), "ok") != len(got) {
-		t.Errorf("Python's hmac: %s", out)
-	}
+	webhooktest.CheckWithPython(t, secret, msgs)
 }
 
 // FuzzVerify: arbitrary headers and bodies never panic, and a message

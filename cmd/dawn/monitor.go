@@ -24,6 +24,7 @@ in (estimated or realised) accuracy, and the segments that explain them.
 Example:
   dawn monitor profile --model spam-model/ --data valid.csv --labels CLASS
   dawn monitor check --model spam-model/ --data today.csv --json
+  dawn monitor run --config monitor.yaml --metrics-addr 127.0.0.1:9101
 `
 
 func init() {
@@ -34,6 +35,7 @@ func runMonitor(ctx context.Context, e *env, args []string) error {
 	return dispatch(ctx, e, "monitor", monitorUsage, []subcommand{
 		{name: "profile", summary: "(re)build a model's reference profile from a data file", run: runMonitorProfile},
 		{name: "check", summary: "check one window of rows against the profile", run: runMonitorCheck},
+		{name: "run", summary: "follow a prediction log continuously: windows, alerts, notifications, actions (--config monitor.yaml)", run: runMonitorRun},
 	}, args)
 }
 

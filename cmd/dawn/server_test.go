@@ -21,7 +21,7 @@ func TestServerDB(t *testing.T) {
 			Version int64 `json:"version"`
 		} `json:"applied"`
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &up) != nil || len(up.Applied) != 2 || up.Applied[0].Version != 1 || up.Applied[1].Version != 2 {
+	if code != 0 || json.Unmarshal([]byte(out), &up) != nil || len(up.Applied) < 2 || up.Applied[0].Version != 1 || up.Applied[1].Version != 2 {
 		t.Fatalf("upgrade: %d %q %q", code, out, errs)
 	}
 	code, out, _ = runDawn(t, "server", "db", "upgrade", "--backend-store-uri", uri)

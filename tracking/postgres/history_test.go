@@ -16,3 +16,12 @@ func TestMetricSampler(t *testing.T) {
 	defer s.Close()
 	storetest.RunMetricSampler(t, s)
 }
+
+func TestMonitorStore(t *testing.T) {
+	s, err := postgres.Open(t.Context(), freshSchema(t), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunMonitorStore(t, s)
+}

@@ -17,3 +17,12 @@ func TestMetricSampler(t *testing.T) {
 	defer s.Close()
 	storetest.RunMetricSampler(t, s)
 }
+
+func TestMonitorStore(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunMonitorStore(t, s)
+}

@@ -1,0 +1,878 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dawn-ml/dawn/alert"
+	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/explain"
+	"github.com/dawn-ml/dawn/model"
+	"github.com/dawn-ml/dawn/monitor"
+	"github.com/dawn-ml/dawn/tracking"
+	"github.com/dawn-ml/dawn/webhook"
+)
+
+// Runner runs one monitor.
+type Runner struct {
+	cfg     *Config
+	profile *monitor.Profile
+	model   model.Model
+	store   tracking.MonitorStore
+	// Tracking, when set, receives one run per monitor with metrics per
+	// window (step = the window's index).
+	Tracking *tracking.Client
+	// Registry moves aliases for rollback actions (default: Tracking).
+	Registry Registry
+	// Out receives the dry-run lines and a line per window.
+	Out io.Writer
+	Log *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now     func() time.Time
+	Metrics *Metrics
+
+	st       tracking.MonitorState
+	alerts   alertState
+	disp     *alert.Dispatcher
+	pos      position
+	queue    []piece // rows read, not yet in a window
+	queued   int
+	files    []string // files after pos, not yet read, in order
+	listed   string   // the last file put in files
+	lastTime float64  // the newest row time evaluated (unix s; NaN: none)
+}
+
+// Registry is what a rollback needs of the tracking server.
+type Registry interface {
+	GetModelVersionByAlias(ctx context.Context, name, alias string) (*tracking.ModelVersion, error)
+	SearchModelVersions(ctx context.Context, filter string, orderBy []string, maxResults int, pageToken string) ([]tracking.ModelVersion, string, error)
+	SetRegisteredModelAlias(ctx context.Context, name, alias, version string) error
+}
+
+// position is where the monitor stands in its source: File's first Row
+// rows are consumed (files sort by name, oldest first).
+type position struct {
+	File string `json:"file"`
+	Row  int    `json:"row"`
+}
+
+func (p position) String() string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+// piece is rows of one file, with the position just after them.
+type piece struct {
+	f     *explain.Frame
+	from  position
+	after position
+}
+
+type alertState struct {
+	Groups []alert.GroupState      `json:"groups"`
+	Streak map[string]int          `json:"streak"` // windows in a row a rule's condition held, by fingerprint
+	Firing map[string]*alert.Alert `json:"firing"` // by fingerprint
+}
+
+// New makes a runner for cfg over store. The model and its profile are
+// loaded by the caller (a model directory, or models:/ fetched).
+func New(ctx context.Context, cfg *Config, p *monitor.Profile, m model.Model, store tracking.MonitorStore) (*Runner, error) {
+	r := &Runner{cfg: cfg, profile: p, model: m, store: store, Out: io.Discard, Log: slog.New(slog.DiscardHandler), lastTime: math.NaN()}
+	st, err := store.MonitorState(ctx, cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	r.st = *st
+	if r.st.Position != "" {
+		if err := json.Unmarshal([]byte(r.st.Position), &r.pos); err != nil {
+			return nil, fmt.Errorf("monitor %s: stored position %q: %w", cfg.Name, r.st.Position, err)
+		}
+	}
+	r.alerts = alertState{Streak: map[string]int{}, Firing: map[string]*alert.Alert{}}
+	if len(r.st.Alerts) > 0 {
+		if err := json.Unmarshal(r.st.Alerts, &r.alerts); err != nil {
+			return nil, fmt.Errorf("monitor %s: stored alert state: %w", cfg.Name, err)
+		}
+		if r.alerts.Streak == nil {
+			r.alerts.Streak = map[string]int{}
+		}
+		if r.alerts.Firing == nil {
+			r.alerts.Firing = map[string]*alert.Alert{}
+		}
+	}
+	a := cfg.Alerts
+	r.disp = alert.NewDispatcher(alert.Route{Receiver: cfg.Name, GroupBy: a.GroupBy, GroupWait: a.GroupWait.D(),
+		GroupInterval: a.GroupInterval.D(), RepeatInterval: a.RepeatInterval.D()})
+	r.disp.Restore(r.alerts.Groups)
+	return r, nil
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Position is the source position after the last committed window.
+func (r *Runner) Position() string { return r.st.Position }
+
+// NextWindow is the index the next window gets.
+func (r *Runner) NextWindow() int64 { return r.st.NextWindow }
+
+// Run follows the source until ctx ends (or, with once, until the rows
+// present now are used up and the due notifications are delivered).
+func (r *Runner) Run(ctx context.Context, once bool) error {
+	if err := r.startRun(ctx); err != nil {
+		return err
+	}
+	poll := r.cfg.Source.Poll.D()
+	if poll <= 0 {
+		poll = 2 * time.Second
+	}
+	for {
+		if err := r.Step(ctx, once); err != nil {
+			return err
+		}
+		if once {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(poll):
+		}
+	}
+}
+
+// Step makes one pass: read new files, evaluate every complete window,
+// flush due notifications and deliver the outbox. With final, the group
+// waits count as elapsed (a one-shot run has nobody to wait for).
+func (r *Runner) Step(ctx context.Context, final bool) error {
+	if err := r.delivery(ctx); err != nil { // what an earlier run left queued
+		return err
+	}
+	if err := r.list(); err != nil {
+		return err
+	}
+	for {
+		w, ok, err := r.nextWindow()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if err := r.evaluate(ctx, w); err != nil {
+			return err
+		}
+		if err := r.delivery(ctx); err != nil {
+			return err
+		}
+	}
+	now := r.now()
+	if final {
+		now = now.Add(r.disp.Route.GroupWait)
+	}
+	if err := r.commit(ctx, nil, r.disp.Flush(now)); err != nil {
+		return err
+	}
+	if r.Metrics != nil {
+		r.Metrics.pending.WithLabelValues(r.cfg.Name).Set(float64(r.queued))
+		if !math.IsNaN(r.lastTime) {
+			r.Metrics.lag.WithLabelValues(r.cfg.Name).Set(max(0, float64(r.now().UnixMicro())/1e6-r.lastTime))
+		}
+	}
+	return r.delivery(ctx)
+}
+
+// list finds the files after the position that are not yet queued.
+func (r *Runner) list() error {
+	files, err := explain.Inputs(r.cfg.Source.Path)
+	if err != nil {
+		return fmt.Errorf("monitor %s: source: %w", r.cfg.Name, err)
+	}
+	if len(files) == 1 && files[0] == r.cfg.Source.Path {
+		if _, err := os.Stat(files[0]); err != nil {
+			return fmt.Errorf("monitor %s: source: %w", r.cfg.Name, err)
+		}
+	}
+	for _, f := range files {
+		if (r.listed == "" && f >= r.pos.File) || (r.listed != "" && f > r.listed) {
+			r.files = append(r.files, f)
+			r.listed = f
+		}
+	}
+	return nil
+}
+
+// readNext reads the next listed file into the queue.
+func (r *Runner) readNext() (bool, error) {
+	if len(r.files) == 0 {
+		return false, nil
+	}
+	name := r.files[0]
+	r.files = r.files[1:]
+	opt := explain.ReadOptions{Kinds: map[string]explain.Kind{r.cfg.Window.TimeColumn: explain.Number}}
+	if r.cfg.Labels.Column != "" {
+		opt.Kinds[r.cfg.Labels.Column] = explain.String
+	}
+	if r.cfg.Source.Format != "" {
+		opt.Data = data.Options{Format: data.Format(r.cfg.Source.Format)}
+	}
+	f, err := explain.ReadFrame(name, opt)
+	if err != nil {
+		// A file without a time column is read without the forced kind.
+		delete(opt.Kinds, r.cfg.Window.TimeColumn)
+		var err2 error
+		if f, err2 = explain.ReadFrame(name, opt); err2 != nil {
+			return false, fmt.Errorf("monitor %s: %w", r.cfg.Name, err)
+		}
+	}
+	start := 0
+	if name == r.pos.File {
+		start = min(r.pos.Row, f.Rows)
+	}
+	if start < f.Rows {
+		r.queue = append(r.queue, piece{f: f.Slice(start, f.Rows), from: position{name, start}, after: position{name, f.Rows}})
+		r.queued += f.Rows - start
+	}
+	return true, nil
+}
+
+// window is the rows of one window with their bounds.
+type window struct {
+	f          *explain.Frame
+	from, to   position
+	start, end float64 // row times, unix s (NaN: none)
+}
+
+// nextWindow cuts the next complete window from the queue, reading files
+// as needed; ok is false when the rows present do not complete one.
+func (r *Runner) nextWindow() (window, bool, error) {
+	for {
+		if cut, ok := r.cut(); ok {
+			return r.take(cut), true, nil
+		}
+		more, err := r.readNext()
+		if err != nil || !more {
+			return window{}, false, err
+		}
+	}
+}
+
+// cut finds where the first complete window ends in the queue: (piece,
+// row) of the first row after it.
+type cutAt struct{ piece, row int }
+
+func (r *Runner) cut() (cutAt, bool) {
+	if n := r.cfg.Window.Rows; n > 0 {
+		if r.queued < n {
+			return cutAt{}, false
+		}
+		for i, p := range r.queue {
+			if n <= p.f.Rows {
+				return cutAt{i, n}, true
+			}
+			n -= p.f.Rows
+		}
+		return cutAt{}, false
+	}
+	d := r.cfg.Window.Duration.D().Seconds()
+	var end float64 = math.NaN()
+	seen := 0
+	for i, p := range r.queue {
+		tc, err := p.f.Col(r.cfg.Window.TimeColumn)
+		if err != nil || tc.Num == nil {
+			continue // rows without times join the window they arrive in
+		}
+		for j, t := range tc.Num {
+			if math.IsNaN(t) {
+				continue
+			}
+			if math.IsNaN(end) {
+				end = (math.Floor(t/d) + 1) * d
+			}
+			if t >= end || seen+j >= MaxWindowRows {
+				return cutAt{i, j}, true
+			}
+		}
+		seen += p.f.Rows
+	}
+	return cutAt{}, false
+}
+
+func (r *Runner) take(c cutAt) window {
+	var parts []*explain.Frame
+	w := window{start: math.NaN(), end: math.NaN(), from: r.queue[0].from}
+	for i := 0; i < c.piece; i++ {
+		parts = append(parts, r.queue[i].f)
+		w.to = r.queue[i].after
+	}
+	rest := r.queue[c.piece:]
+	if c.row > 0 {
+		p := rest[0]
+		parts = append(parts, p.f.Slice(0, c.row))
+		w.to = position{p.from.File, p.from.Row + c.row}
+		if c.row == p.f.Rows {
+			rest = rest[1:]
+		} else {
+			rest[0] = piece{f: p.f.Slice(c.row, p.f.Rows), from: w.to, after: p.after}
+		}
+	}
+	r.queue = append([]piece(nil), rest...)
+	f, err := explain.Stack(parts, nil)
+	if err != nil { // files with different columns: evaluate them apart
+		f = parts[0]
+	}
+	w.f = f
+	r.queued -= f.Rows
+	if tc, err := f.Col(r.cfg.Window.TimeColumn); err == nil && tc.Num != nil {
+		for _, t := range tc.Num {
+			if !math.IsNaN(t) {
+				if math.IsNaN(w.start) || t < w.start {
+					w.start = t
+				}
+				if math.IsNaN(w.end) || t > w.end {
+					w.end = t
+				}
+			}
+		}
+	}
+	return w
+}
+
+func (r *Runner) options() monitor.Options {
+	c := r.cfg.Checks
+	opt := monitor.Options{Model: r.model, Labels: r.cfg.Labels.Column, Segments: r.cfg.Segments, Correction: c.Correction,
+		DriftShare: c.DriftShare, Seed: r.cfg.Seed, Tests: map[string]monitor.Test{}, Thresholds: map[string]float64{}}
+	// The prediction log's own columns are not inputs.
+	opt.Ignore = append([]string{"time", "model_version", "latency_ms", "request_id", "request_row"}, c.Ignore...)
+	for col, cc := range c.Columns {
+		if cc.Test != "" {
+			opt.Tests[col] = monitor.Test(strings.ToLower(cc.Test))
+		}
+		if cc.Threshold != nil {
+			opt.Thresholds[col] = *cc.Threshold
+		}
+	}
+	return opt
+}
+
+func millis(t float64) int64 {
+	if math.IsNaN(t) {
+		return 0
+	}
+	return int64(math.Round(t * 1000))
+}
+
+func (r *Runner) evaluate(ctx context.Context, w window) error {
+	rep, err := monitor.Check(ctx, r.profile, w.f, r.options())
+	if err != nil {
+		return fmt.Errorf("monitor %s: window %d (%s to %s): %w", r.cfg.Name, r.st.NextWindow, w.from, w.to, err)
+	}
+	body, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	idx := r.st.NextWindow
+	now := r.now()
+	r.rules(rep, idx, now)
+	rec := &tracking.MonitorWindow{Index: idx, Start: millis(w.start), End: millis(w.end), Rows: int64(w.f.Rows),
+		From: w.from.String(), To: w.to.String(), Report: body}
+	r.pos = w.to
+	r.st.Position = w.to.String()
+	r.st.NextWindow = idx + 1
+	if err := r.commit(ctx, rec, r.disp.Flush(now)); err != nil {
+		return err
+	}
+	if !math.IsNaN(w.end) {
+		r.lastTime = w.end
+	}
+	r.Metrics.observe(r.cfg.Name, rep, len(r.alerts.Firing))
+	verdict := "no drift"
+	if rep.Drift.DatasetDrift {
+		verdict = "DATASET DRIFT"
+	}
+	fmt.Fprintf(r.Out, "window %d: %d rows, %s (share %.2f), %d alerts firing\n", idx, rep.Rows, verdict, rep.Drift.Share, len(r.alerts.Firing))
+	r.logTracking(ctx, idx, rep, now)
+	return nil
+}
+
+// commit stores the state, the window (if any) and the notifications.
+func (r *Runner) commit(ctx context.Context, w *tracking.MonitorWindow, ns []alert.Notification) error {
+	if w == nil && len(ns) == 0 {
+		return nil
+	}
+	r.alerts.Groups = r.disp.State()
+	b, err := json.Marshal(r.alerts)
+	if err != nil {
+		return err
+	}
+	r.st.Alerts = b
+	out, err := r.outbox(ns)
+	if err != nil {
+		return err
+	}
+	return r.store.CommitMonitor(ctx, r.cfg.Name, r.st, w, out)
+}
+
+// target is a receiver or an action.
+type target struct {
+	name   string
+	rules  []string
+	dryRun bool
+	recv   *Receiver
+	act    *Action
+}
+
+func (r *Runner) targets() []target {
+	var ts []target
+	for i := range r.cfg.Receivers {
+		x := &r.cfg.Receivers[i]
+		ts = append(ts, target{name: x.Name, rules: x.Rules, dryRun: x.DryRun, recv: x})
+	}
+	for i := range r.cfg.Actions {
+		x := &r.cfg.Actions[i]
+		ts = append(ts, target{name: x.Name, rules: x.Rules, dryRun: x.DryRun, act: x})
+	}
+	return ts
+}
+
+// outbox makes one queued message per notification and target whose
+// rules it concerns. Actions take only firing alerts.
+func (r *Runner) outbox(ns []alert.Notification) ([]tracking.MonitorNotification, error) {
+	var out []tracking.MonitorNotification
+	// Notification ids are per group; the monitor's name keeps monitors
+	// sharing a receiver apart.
+	suffix := "_" + alert.Fingerprint(map[string]string{"monitor": r.cfg.Name})[:8]
+	for _, n := range ns {
+		for _, t := range r.targets() {
+			m := n
+			m.Alerts = nil
+			for _, a := range n.Alerts {
+				if (len(t.rules) == 0 || contains(t.rules, a.Labels["alertname"])) && (t.act == nil || a.Status == "firing") {
+					m.Alerts = append(m.Alerts, a)
+				}
+			}
+			if len(m.Alerts) == 0 || (t.act != nil && n.Status != "firing") {
+				continue
+			}
+			body, err := json.Marshal(m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, tracking.MonitorNotification{ID: n.ID + suffix, Receiver: t.name, Payload: body})
+		}
+	}
+	return out, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// rules evaluates every alert rule on a window's report.
+func (r *Runner) rules(rep *monitor.Report, idx int64, now time.Time) {
+	for _, rule := range r.cfg.Alerts.Rules {
+		for _, v := range values(rule, rep) {
+			labels := map[string]string{"alertname": rule.Name, "monitor": r.cfg.Name, "severity": rule.Severity}
+			for k, x := range rule.Labels {
+				labels[k] = x
+			}
+			if v.column != "" {
+				labels["column"] = v.column
+			}
+			fp := alert.Fingerprint(labels)
+			if breached(rule.Op, v.value, *rule.Threshold) {
+				r.alerts.Streak[fp]++
+				if r.alerts.Streak[fp] < rule.For {
+					continue
+				}
+				a := r.alerts.Firing[fp]
+				if a == nil {
+					a = &alert.Alert{Labels: labels, StartsAt: now}
+					r.alerts.Firing[fp] = a
+				}
+				summary := rule.Summary
+				if summary == "" {
+					summary = fmt.Sprintf("%s %s %g %s %g", rule.Name, rule.Check, v.value, rule.Op, *rule.Threshold)
+					if v.column != "" {
+						summary = fmt.Sprintf("%s: %s of %s is %g (%s %g)", rule.Name, rule.Check, v.column, v.value, rule.Op, *rule.Threshold)
+					}
+				}
+				a.Annotations = map[string]string{"summary": summary, "value": strconv.FormatFloat(v.value, 'g', 6, 64),
+					"window": strconv.FormatInt(idx, 10)}
+				r.disp.Add(*a, now)
+				continue
+			}
+			delete(r.alerts.Streak, fp)
+			if a := r.alerts.Firing[fp]; a != nil {
+				res := *a
+				res.EndsAt = now
+				r.disp.Add(res, now)
+				delete(r.alerts.Firing, fp)
+			}
+		}
+	}
+}
+
+type value struct {
+	column string
+	value  float64
+}
+
+func b01(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// values are a rule's check values on a report; none when the report
+// lacks the figure (no labels, no model).
+func values(rule Rule, rep *monitor.Report) []value {
+	col := func(name string) bool { return rule.Column == "" || rule.Column == name }
+	var out []value
+	switch rule.Check {
+	case "dataset_drift":
+		out = append(out, value{"", b01(rep.Drift.DatasetDrift)})
+	case "drift_share":
+		out = append(out, value{"", rep.Drift.Share})
+	case "column_drift", "drift_statistic":
+		for _, c := range rep.Drift.Columns {
+			if col(c.Column) {
+				v := b01(c.Drift)
+				if rule.Check == "drift_statistic" {
+					v = c.Statistic
+				}
+				out = append(out, value{c.Column, v})
+			}
+		}
+	case "prediction_drift":
+		if rep.Prediction != nil {
+			out = append(out, value{"", b01(rep.Prediction.Drift)})
+		}
+	case "estimated_accuracy":
+		if e := rep.Performance.Estimated; e != nil {
+			out = append(out, value{"", e.Accuracy})
+		}
+	case "actual_accuracy":
+		if e := rep.Performance.Actual; e != nil {
+			out = append(out, value{"", e.Accuracy})
+		}
+	case "missing_rate", "new_categories", "out_of_range":
+		for _, q := range rep.Quality.Columns {
+			if !col(q.Column) {
+				continue
+			}
+			v := q.MissingRate
+			switch rule.Check {
+			case "new_categories":
+				v = float64(len(q.NewCategories))
+			case "out_of_range":
+				v = float64(q.OutOfRange)
+			}
+			out = append(out, value{q.Column, v})
+		}
+	case "empty":
+		out = append(out, value{"", b01(rep.Quality.Empty)})
+	case "top_segment_risk":
+		if len(rep.Segments) > 0 {
+			out = append(out, value{"", rep.Segments[0].RiskRatio})
+		} else {
+			out = append(out, value{"", 0})
+		}
+	}
+	return out
+}
+
+func breached(op string, v, th float64) bool {
+	switch op {
+	case ">":
+		return v > th
+	case ">=":
+		return v >= th
+	case "<":
+		return v < th
+	case "<=":
+		return v <= th
+	}
+	return false
+}
+
+// History is a monitor's evaluated windows, oldest first: what `dawn
+// monitor report` renders.
+type Window struct {
+	Index      int64           `json:"index"`
+	Start, End time.Time       `json:"-"`
+	Rows       int64           `json:"rows"`
+	Report     *monitor.Report `json:"report"`
+}
+
+// History returns the windows stored for a monitor.
+func History(ctx context.Context, store tracking.MonitorStore, monitorName string) ([]Window, error) {
+	var out []Window
+	err := store.MonitorWindows(ctx, monitorName, func(w tracking.MonitorWindow) error {
+		var rep monitor.Report
+		if err := json.Unmarshal(w.Report, &rep); err != nil {
+			return fmt.Errorf("monitor %s: window %d: stored report: %w", monitorName, w.Index, err)
+		}
+		hw := Window{Index: w.Index, Rows: w.Rows, Report: &rep}
+		if w.Start != 0 || w.End != 0 {
+			hw.Start, hw.End = time.UnixMilli(w.Start).UTC(), time.UnixMilli(w.End).UTC()
+		}
+		out = append(out, hw)
+		return nil
+	})
+	return out, err
+}
+
+// delivery sends every pending message of the outbox.
+func (r *Runner) delivery(ctx context.Context) error {
+	pend, err := r.store.PendingMonitorNotifications(ctx, r.cfg.Name)
+	if err != nil {
+		return err
+	}
+	if r.Metrics != nil {
+		r.Metrics.outbox.WithLabelValues(r.cfg.Name).Set(float64(len(pend)))
+	}
+	ts := map[string]target{}
+	for _, t := range r.targets() {
+		ts[t.name] = t
+	}
+	for _, n := range pend {
+		if ctx.Err() != nil {
+			return nil
+		}
+		t, ok := ts[n.Receiver]
+		if !ok {
+			r.Log.Warn("monitor: queued notification for a receiver no longer configured", "id", n.ID, "receiver", n.Receiver)
+			continue
+		}
+		if err := r.deliver(ctx, t, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recorder keeps a webhook sender's attempts in the store.
+type recorder struct {
+	r        *Runner
+	ctx      context.Context
+	receiver string
+	base     int // attempts made in earlier passes
+	n        int // attempts recorded in this one
+}
+
+// attemptsPerPass bounds a webhook's attempts in one pass.
+const attemptsPerPass = 3
+
+func (x *recorder) Append(a webhook.Attempt) error {
+	x.n++
+	return x.r.store.RecordMonitorDelivery(x.ctx, x.r.cfg.Name, tracking.MonitorDelivery{ID: a.ID, Receiver: x.receiver,
+		Attempt: x.base + a.Attempt, Time: a.Time.UnixMilli(), Status: a.Status, Error: a.Error, Delivered: a.Delivered})
+}
+
+// Delivered is false: only pending (undelivered) messages are sent.
+func (*recorder) Delivered(string) bool { return false }
+
+func (r *Runner) record(ctx context.Context, t target, n tracking.MonitorNotification, status int, err error, final bool) error {
+	d := tracking.MonitorDelivery{ID: n.ID, Receiver: t.name, Attempt: n.Attempts + 1, Time: r.now().UnixMilli(), Status: status, Delivered: err == nil}
+	if err != nil {
+		d.Error = err.Error()
+	}
+	if rerr := r.store.RecordMonitorDelivery(ctx, r.cfg.Name, d); rerr != nil {
+		return rerr
+	}
+	if err != nil && (final || uint(n.Attempts+1) >= r.maxAttempts()) {
+		return r.store.RecordMonitorDelivery(ctx, r.cfg.Name, tracking.MonitorDelivery{ID: n.ID, Receiver: t.name, Time: d.Time, Error: "given up: " + d.Error, Final: true})
+	}
+	return nil
+}
+
+func (r *Runner) maxAttempts() uint {
+	if n := r.cfg.Delivery.MaxAttempts; n > 0 {
+		return n
+	}
+	return 8
+}
+
+func (r *Runner) deliver(ctx context.Context, t target, n tracking.MonitorNotification) error {
+	var note alert.Notification
+	if err := json.Unmarshal(n.Payload, &note); err != nil {
+		return r.record(ctx, t, n, 0, fmt.Errorf("corrupt queued payload: %w", err), true)
+	}
+	if t.dryRun {
+		fmt.Fprintf(r.Out, "dry run: %s would get %s (%s, %d alerts)%s\n", t.name, n.ID, note.Status, len(note.Alerts), r.describe(t))
+		return r.record(ctx, t, n, 0, nil, false)
+	}
+	switch {
+	case t.recv != nil && t.recv.Webhook != nil:
+		wh := t.recv.Webhook
+		secret := wh.Secret
+		if wh.SecretEnv != "" {
+			secret = os.Getenv(wh.SecretEnv)
+		}
+		key, err := webhook.ParseSecret(secret)
+		if err != nil {
+			return fmt.Errorf("monitor %s: receiver %s: %w", r.cfg.Name, t.name, err)
+		}
+		d := r.cfg.Delivery
+		// A pass makes at most attemptsPerPass attempts, so that a receiver
+		// that is down delays the next windows by a few backoffs, not by the
+		// whole retry budget; the rest are made in later passes.
+		left := r.maxAttempts() - uint(min(n.Attempts, int(r.maxAttempts())))
+		rec := &recorder{r: r, ctx: ctx, receiver: t.name, base: n.Attempts}
+		s := &webhook.Sender{Key: key, Log: rec, MaxAttempts: max(min(left, attemptsPerPass), 1), Timeout: d.Timeout.D(),
+			InitialInterval: d.InitialInterval.D(), MaxInterval: d.MaxInterval.D(), Now: r.Now}
+		err = s.Send(ctx, wh.URL, n.ID, n.Payload)
+		if err == nil || ctx.Err() != nil {
+			return nil // delivered, or stopping: the message stays queued
+		}
+		var se *webhook.StatusError
+		refused := errors.As(err, &se) && se.Status < 500 && se.Status != http.StatusTooManyRequests && se.Status != http.StatusRequestTimeout
+		if !refused && uint(n.Attempts+rec.n) < r.maxAttempts() {
+			r.Log.Warn("monitor: webhook delivery failed; retrying in the next pass", "receiver", t.name, "id", n.ID, "err", err)
+			return nil
+		}
+		r.Log.Error("monitor: webhook delivery given up", "receiver", t.name, "id", n.ID, "err", err)
+		return r.store.RecordMonitorDelivery(ctx, r.cfg.Name, tracking.MonitorDelivery{ID: n.ID, Receiver: t.name,
+			Time: r.now().UnixMilli(), Error: "given up: " + err.Error(), Final: true})
+	case t.recv != nil && t.recv.Alertmanager != nil:
+		alerts := make([]alert.Alert, len(note.Alerts))
+		for i, s := range note.Alerts {
+			alerts[i] = s.Alert
+			if s.Status == "resolved" && alerts[i].EndsAt.IsZero() {
+				alerts[i].EndsAt = r.now()
+			}
+		}
+		err := alert.PostAlertmanager(ctx, nil, t.recv.Alertmanager.URL, alerts)
+		return r.record(ctx, t, n, 0, err, err != nil && strings.Contains(err.Error(), " answered 4"))
+	case t.act != nil && len(t.act.Command) > 0:
+		return r.record(ctx, t, n, 0, r.command(ctx, t.act, n), false)
+	case t.act != nil && t.act.Rollback != nil:
+		return r.record(ctx, t, n, 0, r.rollback(ctx, t.act.Rollback, n), false)
+	}
+	return nil
+}
+
+func (r *Runner) describe(t target) string {
+	switch {
+	case t.recv != nil && t.recv.Webhook != nil:
+		return ": POST " + t.recv.Webhook.URL
+	case t.recv != nil && t.recv.Alertmanager != nil:
+		return ": POST " + strings.TrimRight(t.recv.Alertmanager.URL, "/") + "/api/v2/alerts"
+	case t.act != nil && len(t.act.Command) > 0:
+		return ": run " + strings.Join(t.act.Command, " ")
+	case t.act != nil && t.act.Rollback != nil:
+		return fmt.Sprintf(": move models:/%s@%s back to the previous version", t.act.Rollback.Model, t.act.Rollback.Alias)
+	}
+	return ""
+}
+
+// command runs an action's command with the notification on stdin and
+// its id, status and monitor in DAWN_NOTIFICATION_ID, DAWN_ALERT_STATUS
+// and DAWN_MONITOR; a non-zero exit is a failed attempt.
+func (r *Runner) command(ctx context.Context, a *Action, n tracking.MonitorNotification) error {
+	to := a.Timeout.D()
+	if to <= 0 {
+		to = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, to)
+	defer cancel()
+	var note alert.Notification
+	_ = json.Unmarshal(n.Payload, &note)
+	cmd := exec.CommandContext(ctx, a.Command[0], a.Command[1:]...)
+	cmd.Stdin = bytes.NewReader(n.Payload)
+	cmd.Env = append(os.Environ(), "DAWN_NOTIFICATION_ID="+n.ID, "DAWN_ALERT_STATUS="+note.Status, "DAWN_MONITOR="+r.cfg.Name)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(out.String())
+		if len(msg) > 500 {
+			msg = msg[len(msg)-500:]
+		}
+		return fmt.Errorf("action %s: %w: %s", a.Name, err, msg)
+	}
+	return nil
+}
+
+// rollback moves the alias to the highest version below the one it names.
+// A retry after the move was made but not recorded finds the alias
+// already at the planned version (the plan is recorded before the move)
+// and does not move it again.
+func (r *Runner) rollback(ctx context.Context, rb *Rollback, n tracking.MonitorNotification) error {
+	reg := r.Registry
+	if reg == nil {
+		if r.Tracking == nil {
+			return errors.New("rollback needs tracking_uri")
+		}
+		reg = r.Tracking
+	}
+	cur, err := reg.GetModelVersionByAlias(ctx, rb.Model, rb.Alias)
+	if err != nil {
+		return fmt.Errorf("rollback %s@%s: %w", rb.Model, rb.Alias, err)
+	}
+	plans, err := r.store.MonitorDeliveries(ctx, r.cfg.Name)
+	if err != nil {
+		return err
+	}
+	for _, p := range plans {
+		if p.ID == n.ID && strings.HasPrefix(p.Error, "planned: ") && strings.HasSuffix(p.Error, " to "+cur.Version) {
+			return nil // moved by an earlier attempt
+		}
+	}
+	curN, err := strconv.Atoi(cur.Version)
+	if err != nil {
+		return fmt.Errorf("rollback %s@%s: version %q is not a number", rb.Model, rb.Alias, cur.Version)
+	}
+	prev := -1
+	token := ""
+	for {
+		vs, next, err := reg.SearchModelVersions(ctx, fmt.Sprintf("name='%s'", strings.ReplaceAll(rb.Model, "'", "''")), nil, 1000, token)
+		if err != nil {
+			return fmt.Errorf("rollback %s: %w", rb.Model, err)
+		}
+		for _, v := range vs {
+			if k, err := strconv.Atoi(v.Version); err == nil && k < curN && k > prev {
+				prev = k
+			}
+		}
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	if prev < 0 {
+		return fmt.Errorf("rollback %s@%s: version %s has no earlier version", rb.Model, rb.Alias, cur.Version)
+	}
+	to := strconv.Itoa(prev)
+	if err := r.store.RecordMonitorDelivery(ctx, r.cfg.Name, tracking.MonitorDelivery{ID: n.ID, Receiver: "rollback", Attempt: n.Attempts + 1,
+		Time: r.now().UnixMilli(), Error: fmt.Sprintf("planned: %s@%s from %s to %s", rb.Model, rb.Alias, cur.Version, to)}); err != nil {
+		return err
+	}
+	if err := reg.SetRegisteredModelAlias(ctx, rb.Model, rb.Alias, to); err != nil {
+		return fmt.Errorf("rollback %s@%s to %s: %w", rb.Model, rb.Alias, to, err)
+	}
+	fmt.Fprintf(r.Out, "rolled back models:/%s@%s from version %s to %s\n", rb.Model, rb.Alias, cur.Version, to)
+	return nil
+}
