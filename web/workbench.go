@@ -8,6 +8,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -38,6 +41,9 @@ type lfExamples struct {
 	Fires        []int
 	Abstains     []int
 	ConflictRows []int
+	// Wrong are rows where the LF votes against the gold label (with a
+	// gold column chosen).
+	Wrong []int
 	// RunLearned and RunEmpirical are the accuracies the run logged for this
 	// LF (lf.NAME.learned_accuracy, lf.NAME.empirical_accuracy), "" if none.
 	RunLearned, RunEmpirical string
@@ -48,6 +54,7 @@ type workbench struct {
 	Run       *tracking.Run
 	DataPath  string
 	LFPath    string
+	Gold      string // the gold-label column of the data, "" for none
 	LFText    string
 	Edited    bool
 	Rows      int
@@ -75,7 +82,7 @@ func (c *console) labelPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	wb := &workbench{Run: run, DataPath: q.Get("data"), LFPath: q.Get("lfs"), Cells: map[int][]string{},
+	wb := &workbench{Run: run, DataPath: q.Get("data"), LFPath: q.Get("lfs"), Gold: q.Get("gold"), Cells: map[int][]string{},
 		CanSave: c.can(r, KindExperiment, run.Info.ExperimentID, Edit)}
 	if wb.LFPath == "" {
 		wb.LFPath = defaultLFArtifact
@@ -219,6 +226,26 @@ func (c *console) applyWorkbench(r *http.Request, run *tracking.Run, wb *workben
 		}
 	}
 	show := map[int]bool{}
+	if wb.Gold != "" {
+		gold, err := goldLabels(rec, wb.DataPath, wb.Gold, x.Classes)
+		if err != nil {
+			return err
+		}
+		if err := label.AddGold(sum, x, gold); err != nil {
+			return err
+		}
+		for j := range wb.LFs {
+			wb.LFs[j].LFSummary = sum[j]
+			rows, err := label.Inspect(x, label.InspectSpec{Show: label.ShowWrong, LF: j, Gold: gold})
+			if err != nil {
+				return err
+			}
+			wb.LFs[j].Wrong = rows[:min(len(rows), maxWorkbenchExamples)]
+			for _, i := range wb.LFs[j].Wrong {
+				show[i] = true
+			}
+		}
+	}
 	for i := 0; i < wb.Rows; i++ {
 		lfs, votes := x.Row(i)
 		if len(lfs) == 0 {
@@ -275,6 +302,34 @@ func (c *console) applyWorkbench(r *http.Request, run *tracking.Run, wb *workben
 		wb.Cells[i] = row
 	}
 	return nil
+}
+
+// goldLabels reads the gold column of the sample as class ids: a class
+// name or a class id; an empty cell is -1 (no gold label).
+func goldLabels(rec arrow.RecordBatch, file, column string, classes []string) ([]int, error) {
+	idx := rec.Schema().FieldIndices(column)
+	if len(idx) == 0 {
+		return nil, badRequest("%s: no gold column %q", file, column)
+	}
+	col := rec.Column(idx[0])
+	gold := make([]int, rec.NumRows())
+	for i := range gold {
+		v := strings.TrimSpace(data.FormatValue(col, i))
+		gold[i] = -1
+		if v == "" || col.IsNull(i) {
+			continue
+		}
+		if k := slices.Index(classes, v); k >= 0 {
+			gold[i] = k
+			continue
+		}
+		k, err := strconv.Atoi(v)
+		if err != nil || k < 0 || k >= len(classes) {
+			return nil, badRequest("%s: row %d, column %s: gold label %q is not a class (%s) or class id", file, i+1, column, v, strings.Join(classes, ", "))
+		}
+		gold[i] = k
+	}
+	return gold, nil
 }
 
 // coverage is the share of rows with at least one vote.

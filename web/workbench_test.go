@@ -143,3 +143,62 @@ func TestWorkbench(t *testing.T) {
 		t.Errorf("data path escaping the run: %d", code)
 	}
 }
+
+// TestWorkbenchGold: with a gold column, each LF lists the rows where it
+// votes against gold (label.Inspect's "wrong"), and a gold cell that is not
+// a class is a 400 naming the row and column.
+func TestWorkbenchGold(t *testing.T) {
+	f := newFixture(t, nil, "")
+	ctx := t.Context()
+	id := f.runs["majority"]
+	run, _ := f.store.GetRun(ctx, id)
+	base := strings.Trim(strings.TrimPrefix(run.Info.ArtifactURI, tracking.ProxyScheme), "/")
+	// comments.csv with a gold column: rows 0, 2, 5 spam, 1 and 4 ham (by
+	// id: 0 is ham), row 3 without a label.
+	csv := `ID,AUTHOR,CONTENT,LIKES,GOLD
+1,bob,"Check out my channel http://x.io",3,spam
+2,amy,great song,10,0
+3,spammer1,"subscribe to MY channel please",0,spam
+4,carl,"army of fans, myth",,
+5,dana,"I love this song, check out the video",7,ham
+6,spammer2,"Free iPhone: https://win.example",1,spam
+`
+	f.repo.Put(ctx, base+"/"+defaultLFArtifact, strings.NewReader(workbenchLFs))
+	f.repo.Put(ctx, base+"/gold.csv", strings.NewReader(csv))
+	code, body := f.get(t, "/runs/"+id+"/label?data=gold.csv&gold=GOLD")
+	if code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	// By hand: kw_my (spam) fires on 0, 2, 4: wrong on 4 (ham); short (ham)
+	// fires on 1, 5: wrong on 5 (spam); re_link (spam) on 0, 5 and kw_song
+	// (ham) on 1, 4 are never wrong.
+	want := map[string][]string{"kw_my": {"4"}, "short": {"5"}, "re_link": nil, "kw_song": nil}
+	for lf, rows := range want {
+		m := regexp.MustCompile(`(?s)<details class="lf-examples" data-lf="` + lf + `">.*?<table class="data wrong">(.*?)</table>`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("%s: no wrong table", lf)
+		}
+		got := regexp.MustCompile(`<tr data-row="(\d+)">`).FindAllStringSubmatch(m[1], -1)
+		if len(got) != len(rows) {
+			t.Errorf("%s wrong rows %v, want %v", lf, got, rows)
+			continue
+		}
+		for i, g := range got {
+			if g[1] != rows[i] {
+				t.Errorf("%s wrong rows %v, want %v", lf, got, rows)
+			}
+		}
+	}
+	// Without gold there is no wrong table.
+	if _, body := f.get(t, "/runs/"+id+"/label?data=gold.csv"); strings.Contains(body, `class="data wrong"`) {
+		t.Error("wrong rows shown without a gold column")
+	}
+	bad := strings.Replace(csv, "great song,10,0", "great song,10,maybe", 1)
+	f.repo.Put(ctx, base+"/bad.csv", strings.NewReader(bad))
+	if code, body := f.get(t, "/runs/"+id+"/label?data=bad.csv&gold=GOLD"); code != 400 || !strings.Contains(body, "row 2, column GOLD") {
+		t.Errorf("bad gold cell: %d %s", code, regexp.MustCompile(`<p class="error"[^>]*>.*?</p>`).FindString(body))
+	}
+	if code, _ := f.get(t, "/runs/"+id+"/label?data=gold.csv&gold=NOPE"); code != 400 {
+		t.Errorf("missing gold column: %d", code)
+	}
+}
