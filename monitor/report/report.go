@@ -153,7 +153,7 @@ func (s *svg) axes(lo, hi float64, ylabel string) {
 		py := padT + plotH - plotH*float64(i)/4
 		s.f(`<text x="%g" y="%.1f" font-size="9" text-anchor="end">%s</text>`, padL-3, py+3, esc(tick(y)))
 	}
-	s.f(`<text x="2" y="%g" font-size="9">%s</text>`, padT+8, esc(ylabel))
+	s.f(`<text x="2" y="10" font-size="9">%s</text>`, esc(ylabel))
 }
 
 func tick(x float64) string { return fmt.Sprintf("%.3g", x) }
