@@ -13,10 +13,13 @@ package report
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -430,4 +433,27 @@ func metric(m *monitor.Metric) string {
 		return fmt.Sprintf("%.3f [%.3f, %.3f]", m.Accuracy, *m.Low, *m.High)
 	}
 	return fmt.Sprintf("%.3f", m.Accuracy)
+}
+
+// WriteFile renders the report into path through a temporary file in the
+// same folder renamed into place, so a reader never sees half a report.
+func WriteFile(path string, ref *monitor.Profile, windows []Window, opt Options) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	rerr := Render(tmp, ref, windows, opt)
+	if err := errors.Join(rerr, tmp.Sync(), tmp.Close()); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	return nil
 }
