@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -94,6 +95,28 @@ type ColumnResult struct {
 	Drift     bool     `json:"drift"`
 	// Text drift: the words and rows most typical of each side.
 	Text *TextDrift `json:"text,omitempty"`
+	// Distribution lays the reference and current shares side by side
+	// (numeric and categorical columns; bounded, see Distribution).
+	Distribution *Distribution `json:"distribution,omitempty"`
+}
+
+// Bounds of a Distribution: numbers in at most distBins equal-width bins,
+// categories as the distCategories largest (by the larger of the two
+// shares) with the rest summed in "(other)".
+const (
+	distBins       = 20
+	distCategories = 20
+)
+
+// Distribution is a column's reference and current distributions as
+// shares of each side's non-missing values, for reports: numeric columns
+// as histograms over Edges (len(Edges) = len(Reference)+1), categorical
+// ones over Categories (len(Categories) = len(Reference)).
+type Distribution struct {
+	Edges      []float64 `json:"edges,omitempty"`
+	Categories []string  `json:"categories,omitempty"`
+	Reference  []float64 `json:"reference"`
+	Current    []float64 `json:"current"`
 }
 
 // DriftReport is the drift part of a Report.
@@ -351,6 +374,7 @@ func checkColumn(ctx context.Context, cp *ColumnProfile, c *explain.FrameColumn,
 			return res, nil
 		}
 		drift.Sort(cur)
+		res.Distribution = numericDistribution(cp.Sample, cur)
 		switch t {
 		case TestKS:
 			k, err := drift.KS2SampSorted(cp.Sample, cur, drift.KSAuto)
@@ -376,7 +400,8 @@ func checkColumn(ctx context.Context, cp *ColumnProfile, c *explain.FrameColumn,
 			stat = s
 		}
 	} else {
-		ref, cur := categoryCounts(cp, c)
+		keys, ref, cur := categoryCounts(cp, c)
+		res.Distribution = categoryDistribution(keys, ref, cur)
 		switch t {
 		case TestChi2:
 			r, err := drift.Chi2Contingency([][]float64{ref, cur})
@@ -450,7 +475,7 @@ func finite(xs []float64) []float64 {
 // categoryCounts lays the reference and current counts of a categorical
 // (or few-valued numeric) column side by side over the union of values;
 // values beyond the profile's MaxCategories share the reference's "other".
-func categoryCounts(cp *ColumnProfile, c *explain.FrameColumn) (ref, cur []float64) {
+func categoryCounts(cp *ColumnProfile, c *explain.FrameColumn) (names []string, ref, cur []float64) {
 	refCounts := map[string]float64{}
 	if cp.Kind == Numeric {
 		for _, x := range cp.Sample {
@@ -504,10 +529,74 @@ func categoryCounts(cp *ColumnProfile, c *explain.FrameColumn) (ref, cur []float
 		cur = append(cur, curCounts[k])
 	}
 	if cp.Other > 0 {
+		keys = append(keys, otherCategory)
 		ref = append(ref, float64(cp.Other))
 		cur = append(cur, other)
 	}
-	return ref, cur
+	return keys, ref, cur
+}
+
+// otherCategory names the values a Distribution or profile lumps together.
+const otherCategory = "(other)"
+
+// numericDistribution bins both sorted samples over distBins equal-width
+// bins spanning both ranges.
+func numericDistribution(ref, cur []float64) *Distribution {
+	if len(ref) == 0 || len(cur) == 0 {
+		return nil
+	}
+	lo, hi := math.Min(ref[0], cur[0]), math.Max(ref[len(ref)-1], cur[len(cur)-1])
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return nil
+	}
+	edges := drift.HistogramEdges(lo, hi, distBins)
+	return &Distribution{Edges: edges, Reference: shares(drift.Histogram(ref, edges)), Current: shares(drift.Histogram(cur, edges))}
+}
+
+// categoryDistribution keeps the distCategories values with the largest
+// share on either side, in that order, and sums the rest.
+func categoryDistribution(keys []string, ref, cur []float64) *Distribution {
+	rs, cs := shares(ref), shares(cur)
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Compare(math.Max(rs[b], cs[b]), math.Max(rs[a], cs[a]))
+	})
+	d := &Distribution{Categories: []string{}, Reference: []float64{}, Current: []float64{}}
+	var restR, restC float64
+	rest := false
+	for n, i := range order {
+		if n < distCategories && keys[i] != otherCategory {
+			d.Categories = append(d.Categories, keys[i])
+			d.Reference = append(d.Reference, rs[i])
+			d.Current = append(d.Current, cs[i])
+			continue
+		}
+		restR += rs[i]
+		restC += cs[i]
+		rest = true
+	}
+	if rest {
+		d.Categories = append(d.Categories, otherCategory)
+		d.Reference = append(d.Reference, restR)
+		d.Current = append(d.Current, restC)
+	}
+	return d
+}
+
+// shares divides counts by their sum (all zero when the sum is zero).
+func shares(counts []float64) []float64 {
+	out := make([]float64, len(counts))
+	t := sum(counts)
+	if t == 0 {
+		return out
+	}
+	for i, c := range counts {
+		out[i] = c / t
+	}
+	return out
 }
 
 func fmtNum(x float64) string { return fmt.Sprint(x) }

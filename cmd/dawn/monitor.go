@@ -7,10 +7,12 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/dawn-ml/dawn/explain"
 	"github.com/dawn-ml/dawn/model"
 	"github.com/dawn-ml/dawn/monitor"
+	"github.com/dawn-ml/dawn/monitor/report"
 	"github.com/dawn-ml/dawn/serve"
 )
 
@@ -139,6 +141,7 @@ one with --labels), and the segments explaining a drift or a rise in errors.
 
 Example:
   dawn monitor check --model spam-model/ --data today.csv --labels CLASS --segments country,client_version --json
+  dawn monitor check --model spam-model/ --data today.csv --report today.html
   dawn monitor check --model spam-model/ --data today.csv --test CONTENT=domain_classifier --test n=psi --threshold n=0.25
 `
 
@@ -170,6 +173,7 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 	fs.Var(thresholds, "threshold", "COLUMN=VALUE: drift threshold (p-value or distance) for a column (repeatable)")
 	seed := addSeedFlag(fs, "the domain classifier")
 	jsonOut := fs.Bool("json", false, "print the report as one JSON object")
+	htmlOut := fs.String("report", "", "also write a self-contained HTML report of the window to this `file`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -196,6 +200,7 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 		opt.Thresholds[col] = x
 	}
 	r, err := func() (*monitor.Report, error) {
+		start := time.Now()
 		dir, err := modelDir(ctx, *src, *tracking)
 		if err != nil {
 			return nil, err
@@ -211,7 +216,15 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return nil, err
 		}
-		return monitor.Check(ctx, p, f, opt)
+		r, err := monitor.Check(ctx, p, f, opt)
+		if err != nil || *htmlOut == "" {
+			return r, err
+		}
+		win := report.Window{FirstRow: 1, LastRow: int64(f.Rows), Report: r}
+		if err := report.WriteFile(*htmlOut, p, []report.Window{win}, report.Options{Title: "dawn monitor check: " + *path, Model: *src, Generated: start}); err != nil {
+			return nil, err
+		}
+		return r, nil
 	}()
 	if err != nil {
 		return err

@@ -52,9 +52,14 @@ func TestMonitorCheck(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(mdir, "monitor_profile.json")); err != nil {
 		t.Fatal(err)
 	}
-	code, out, stderr := runDawn(t, "monitor", "check", "--model", mdir, "--data", curCSV, "--labels", "y", "--segments", "country,version", "--json")
+	html := filepath.Join(dir, "report.html")
+	code, out, stderr := runDawn(t, "monitor", "check", "--model", mdir, "--data", curCSV, "--labels", "y", "--segments", "country,version", "--json", "--report", html)
 	if code != 0 {
 		t.Fatalf("check: %s %s", out, stderr)
+	}
+	// --report wrote the HTML report of the window, performance included.
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), `class="series actual"`) || !strings.Contains(string(b), "country=CA, version=v3") {
+		t.Errorf("report %s: %v", html, err)
 	}
 	var r struct {
 		Drift struct {
