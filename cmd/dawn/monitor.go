@@ -38,6 +38,7 @@ func runMonitor(ctx context.Context, e *env, args []string) error {
 		{name: "profile", summary: "(re)build a model's reference profile from a data file", run: runMonitorProfile},
 		{name: "check", summary: "check one window of rows against the profile", run: runMonitorCheck},
 		{name: "run", summary: "follow a prediction log continuously: windows, alerts, notifications, actions (--config monitor.yaml)", run: runMonitorRun},
+		{name: "report", summary: "write a self-contained HTML report of a monitor's stored windows (--config monitor.yaml --out report.html)", run: runMonitorReport},
 	}, args)
 }
 

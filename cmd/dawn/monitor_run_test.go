@@ -95,6 +95,19 @@ func TestMonitorRunOnce(t *testing.T) {
 		t.Errorf("%d webhook requests after a second run, want still 1", len(ids))
 	}
 	mu.Unlock()
+	// The report of the stored windows.
+	html := filepath.Join(dir, "report.html")
+	code, out, stderr = runDawn(t, "monitor", "report", "--config", cfg, "--data-dir", filepath.Join(dir, "state"), "--out", html, "--json")
+	if code != 0 {
+		t.Fatalf("monitor report: %s %s", out, stderr)
+	}
+	json.Unmarshal([]byte(out), &m)
+	if b, err := os.ReadFile(html); err != nil || m["windows"] != 2.0 || !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "rows 1001–2000") {
+		t.Errorf("report %s (%v): %s", html, err, out)
+	}
+	if code, _, stderr := runDawn(t, "monitor", "report", "--config", cfg, "--data-dir", filepath.Join(dir, "empty"), "--out", html); code == 0 || !strings.Contains(stderr, "no evaluated windows") {
+		t.Errorf("report of an empty store: %d %s", code, stderr)
+	}
 	// Usage errors.
 	if code, _, stderr := runDawn(t, "monitor", "run"); code != 2 || !strings.Contains(stderr, "--config is required") {
 		t.Errorf("no --config: %d %s", code, stderr)

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dawn-ml/dawn/monitor"
+	"github.com/dawn-ml/dawn/monitor/report"
+	"github.com/dawn-ml/dawn/monitor/runner"
+	"github.com/dawn-ml/dawn/tracking"
+	"github.com/dawn-ml/dawn/tracking/server"
+)
+
+const monitorReportUsage = `dawn monitor report: write a self-contained HTML report of a monitor's windows.
+
+Usage: dawn monitor report --config monitor.yaml --out report.html [--backend-store-uri URI] [--json]
+
+Reads the windows that "dawn monitor run" stored for the monitor the file
+names (the same state store: SQLite under --data-dir by default) and renders
+per-column drift over time, reference and current distributions of the latest
+window, estimated (CBPE) against realised accuracy, top segments and data
+quality, in one HTML file readable offline (no script, no network). At most the
+latest 500 windows are drawn.
+
+Example:
+  dawn monitor report --config monitor.yaml --out report.html
+`
+
+func runMonitorReport(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "monitor report", monitorReportUsage)
+	cfgPath := fs.String("config", "", "monitor `file` (YAML)")
+	outPath := fs.String("out", "", "HTML `file` to write")
+	var sf storeFlags
+	fs.StringVar(&sf.dataDir, "data-dir", "dawn-data", "directory of the default SQLite store")
+	fs.StringVar(&sf.storeURI, "backend-store-uri", "", "state store: sqlite:///path.db or postgresql://... (default: sqlite under --data-dir)")
+	jsonOut := fs.Bool("json", false, "print a JSON summary on stdout")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" || *outPath == "" {
+		return usagef("monitor report: --config and --out are required")
+	}
+	cfg, err := runner.LoadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	dir, err := modelDir(ctx, cfg.Model, cfg.TrackingURI)
+	if err != nil {
+		return err
+	}
+	p, err := monitor.LoadProfile(dir)
+	if err != nil {
+		return err
+	}
+	store, err := server.OpenStore(ctx, sf.uri(), tracking.ProxyScheme)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ms, ok := store.(tracking.MonitorStore)
+	if !ok {
+		return fmt.Errorf("monitor report: the store at %s keeps no monitor state", sf.uri())
+	}
+	hist, err := runner.History(ctx, ms, cfg.Name)
+	if err != nil {
+		return err
+	}
+	if len(hist) == 0 {
+		return fmt.Errorf("monitor report: monitor %q has no evaluated windows in %s (run \"dawn monitor run --config %s\" first)", cfg.Name, sf.uri(), *cfgPath)
+	}
+	wins := make([]report.Window, len(hist))
+	var first int64 = 1
+	for i, h := range hist {
+		wins[i] = report.Window{Start: h.Start, End: h.End, Report: h.Report}
+		if h.Start.IsZero() && h.End.IsZero() {
+			wins[i].FirstRow, wins[i].LastRow = first, first+h.Rows-1
+		}
+		first += h.Rows
+	}
+	if len(wins) > report.MaxWindows {
+		wins = wins[len(wins)-report.MaxWindows:]
+	}
+	opt := report.Options{Title: "dawn monitor " + cfg.Name, Model: cfg.Model, Generated: time.Now()}
+	if err := report.WriteFile(*outPath, p, wins, opt); err != nil {
+		return err
+	}
+	if *jsonOut {
+		return writeJSON(e.stdout, map[string]any{"monitor": cfg.Name, "windows": len(wins), "report": *outPath})
+	}
+	fmt.Fprintf(e.stdout, "monitor %s: %d windows, report in %s\n", cfg.Name, len(wins), *outPath)
+	return nil
+}
