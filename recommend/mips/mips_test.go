@@ -193,6 +193,7 @@ func TestExcludingPooledBitsetAcrossIndexes(t *testing.T) {
 				skip = append(skip, i)
 			}
 		}
+		slices.Sort(skip)
 		h.Reset(5)
 		for i := 0; i < n; i++ {
 			if !recommend.HasItem(skip, int32(i)) {
