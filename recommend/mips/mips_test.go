@@ -149,13 +149,7 @@ func TestExcludingEqualsMaskedBruteForce(t *testing.T) {
 				skip = append(skip, int32(i))
 			}
 		}
-		h.Reset(10)
-		for i := 0; i < n; i++ {
-			if !recommend.HasItem(skip, int32(i)) {
-				h.Push(int32(i), Dot(qv, items[i*f:(i+1)*f]))
-			}
-		}
-		want := h.Sorted()
+		want := maskedBrute(items, n, f, qv, 10, skip)
 		got, _ := ix.TopKExcluding(qv, 10, &h, skip)
 		if !slices.Equal(got, want) {
 			t.Fatalf("query %d: %v, want %v", q, got, want)
@@ -194,13 +188,7 @@ func TestExcludingPooledBitsetAcrossIndexes(t *testing.T) {
 			}
 		}
 		slices.Sort(skip)
-		h.Reset(5)
-		for i := 0; i < n; i++ {
-			if !recommend.HasItem(skip, int32(i)) {
-				h.Push(int32(i), Dot(qv, items[i*f:(i+1)*f]))
-			}
-		}
-		want := h.Sorted()
+		want := maskedBrute(items, n, f, qv, 5, skip)
 		got, _ := ix.TopKExcluding(qv, 5, &h, skip)
 		if !slices.Equal(got, want) {
 			t.Fatalf("query %d (n=%d): %v, want %v", q, n, got, want)
@@ -208,13 +196,22 @@ func TestExcludingPooledBitsetAcrossIndexes(t *testing.T) {
 		if which == 1 {
 			// Without a skip list the answer is the plain top k.
 			got, _ = ix.TopK(qv, 5, &h)
-			h.Reset(5)
-			for i := 0; i < n; i++ {
-				h.Push(int32(i), Dot(qv, items[i*f:(i+1)*f]))
-			}
-			if want := h.Sorted(); !slices.Equal(got, want) {
+			if want := maskedBrute(items, n, f, qv, 5, nil); !slices.Equal(got, want) {
 				t.Fatalf("query %d no skip: %v, want %v", q, got, want)
 			}
 		}
 	}
+}
+
+// maskedBrute is the top k of every item not in the ascending list skip,
+// scored one by one.
+func maskedBrute(items []float64, n, f int, q []float64, k int, skip []int32) []recommend.Scored {
+	var h recommend.TopHeap
+	h.Reset(k)
+	for i := 0; i < n; i++ {
+		if !recommend.HasItem(skip, int32(i)) {
+			h.Push(int32(i), Dot(q, items[i*f:(i+1)*f]))
+		}
+	}
+	return h.Sorted()
 }
