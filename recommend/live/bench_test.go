@@ -19,7 +19,7 @@ import (
 
 // movieLensServer serves implicit ALS (64 factors) trained on all of
 // ml-latest-small.
-func movieLensServer(b *testing.B) (*Server, *httptest.Server) {
+func movieLensServer(b testing.TB) (*Server, *httptest.Server) {
 	dir := shareddata.Require(b, "movielens-latest-small")
 	cols := recommend.Columns{User: "userId", Item: "movieId"}
 	x, err := recommend.Read(filepath.Join(dir, "ratings.csv"), cols, data.Options{})
