@@ -334,8 +334,9 @@ func (s *Server) Recommend(user string, k int, excludeSeen bool, candidates []st
 		if excludeSeen {
 			skip = items
 		}
-		var h recommend.TopHeap
-		top, _ = sn.index.TopKExcluding(vec, k, &h, skip)
+		h := heapPool.Get().(*recommend.TopHeap)
+		top, _ = sn.index.TopKExcluding(vec, k, h, skip)
+		heapPool.Put(h)
 	default:
 		top = s.rank(m, u, items, vals, vec, k, excludeSeen, nil)
 	}
@@ -345,6 +346,9 @@ func (s *Server) Recommend(user string, k int, excludeSeen bool, candidates []st
 	}
 	return out
 }
+
+// heapPool recycles the top-k heaps of the index scan (Sorted copies out).
+var heapPool = sync.Pool{New: func() any { return new(recommend.TopHeap) }}
 
 func (s *Server) rank(m *recommend.Model, u int, items []int32, vals, vec []float64, k int, excludeSeen bool, cand []int32) []recommend.Scored {
 	scores := make([]float64, m.NItems())
@@ -502,6 +506,13 @@ func (s *Server) checkK(w http.ResponseWriter, k *int) bool {
 	return true
 }
 
+// recommendResp is the /recommend answer (a struct, not a map: encoded
+// without sorting keys or boxing).
+type recommendResp struct {
+	User  string       `json:"user"`
+	Items []scoredItem `json:"items"`
+}
+
 type scoredItem struct {
 	Item  string  `json:"item"`
 	Score float64 `json:"score"`
@@ -532,7 +543,7 @@ func (s *Server) handleRecommend(w http.ResponseWriter, r *http.Request) {
 	for i, rc := range recs {
 		out[i] = scoredItem{rc.Item, rc.Score}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": string(*q.User), "items": out})
+	writeJSON(w, http.StatusOK, recommendResp{User: string(*q.User), Items: out})
 }
 
 type similarReq struct {

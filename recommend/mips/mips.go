@@ -15,6 +15,7 @@ package mips
 import (
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/dawn-ml/dawn/recommend"
@@ -67,34 +68,79 @@ func (ix *Index) TopK(q []float64, k int, h *recommend.TopHeap) ([]recommend.Sco
 
 // TopKExcluding is TopK leaving out the items of the ascending list skip
 // (a user's seen items), so that the pruning works with k, not k + |skip|.
+//
+// The skip list is turned into a bitset over the item ids (one bit an item,
+// from a pool, cleared again before return), so the scan tests membership in
+// O(1) rather than by a binary search at every position; and the prefix of
+// the tail bound is summed inline (it only decides pruning, and the slack
+// covers its rounding), while every score kept is the full Dot.
 func (ix *Index) TopKExcluding(q []float64, k int, h *recommend.TopHeap, skip []int32) ([]recommend.Scored, int) {
 	f, pf := ix.f, ix.prefix
 	qn := math.Sqrt(Dot(q, q))
 	qt := math.Sqrt(Dot(q[pf:], q[pf:]))
+	qp := q[:pf:pf]
 	h.Reset(k)
+	var bits []uint64
+	if len(skip) > 0 {
+		bp := bitsPool.Get().(*[]uint64)
+		defer func() {
+			for _, id := range skip {
+				if id >= 0 && int(id) < len(ix.ids) {
+					bits[id>>6] = 0
+				}
+			}
+			bitsPool.Put(bp)
+		}()
+		if need := (len(ix.ids) + 63) / 64; cap(*bp) < need {
+			*bp = make([]uint64, need)
+		}
+		bits = (*bp)[:(len(ix.ids)+63)/64]
+		for _, id := range skip {
+			if id >= 0 && int(id) < len(ix.ids) {
+				bits[id>>6] |= 1 << (uint(id) & 63)
+			}
+		}
+	}
 	full := 0
-	for pos := range ix.ids {
-		if skip != nil && recommend.HasItem(skip, ix.ids[pos]) {
+	for pos, id := range ix.ids {
+		if bits != nil && bits[id>>6]&(1<<(uint(id)&63)) != 0 {
 			continue
 		}
+		v := ix.vecs[pos*f : (pos+1)*f : (pos+1)*f]
 		if h.Full() {
 			kth := h.Min().Score
 			if qn*ix.norms[pos]*(1+slack) < kth {
 				break // every later item has a smaller norm
 			}
-			v := ix.vecs[pos*f : (pos+1)*f]
-			part := Dot(q[:pf], v[:pf])
-			if part+qt*ix.tails[pos]+slack*qn*ix.norms[pos] < kth {
+			if prefixDot(qp, v[:pf])+qt*ix.tails[pos]+slack*qn*ix.norms[pos] < kth {
 				continue
 			}
-			full++
-			h.Push(ix.ids[pos], Dot(q, v))
-			continue
 		}
 		full++
-		h.Push(ix.ids[pos], Dot(q, ix.vecs[pos*f:(pos+1)*f]))
+		h.Push(id, Dot(q, v))
 	}
 	return h.Sorted(), full
+}
+
+// bitsPool holds the skip bitsets of TopKExcluding (all zero when pooled).
+var bitsPool = sync.Pool{New: func() any { return new([]uint64) }}
+
+// prefixDot is a plain inner product of two equal-length short vectors,
+// used only inside a pruning bound.
+func prefixDot(a, b []float64) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // BruteForce scores every item for every query in blocks (a block of items

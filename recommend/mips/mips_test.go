@@ -149,16 +149,69 @@ func TestExcludingEqualsMaskedBruteForce(t *testing.T) {
 				skip = append(skip, int32(i))
 			}
 		}
-		h.Reset(10)
-		for i := 0; i < n; i++ {
-			if !recommend.HasItem(skip, int32(i)) {
-				h.Push(int32(i), Dot(qv, items[i*f:(i+1)*f]))
-			}
-		}
-		want := h.Sorted()
+		want := maskedBrute(items, n, f, qv, 10, skip)
 		got, _ := ix.TopKExcluding(qv, 10, &h, skip)
 		if !slices.Equal(got, want) {
 			t.Fatalf("query %d: %v, want %v", q, got, want)
 		}
 	}
+}
+
+// The skip bitset comes from a pool shared by every index: alternating two
+// catalogue sizes, with skipped ids on word boundaries, must still answer
+// as the masked brute force does (no bit left over from an earlier query).
+func TestExcludingPooledBitsetAcrossIndexes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	f := 8
+	sizes := []int{130, 1000}
+	var ixs []*Index
+	var data [][]float64
+	for _, n := range sizes {
+		items := skewed(rng, n, f, 1)
+		data = append(data, items)
+		ixs = append(ixs, New(items, n, f))
+	}
+	var h recommend.TopHeap
+	for q := 0; q < 100; q++ {
+		which := q % 2
+		n, items, ix := sizes[which], data[which], ixs[which]
+		qv := gaussian(rng, 1, f)
+		skip := []int32{0}
+		for _, i := range []int32{63, 64, 127, 128, int32(n - 1)} {
+			if rng.Float64() < 0.7 {
+				skip = append(skip, i)
+			}
+		}
+		for i := int32(129); i < int32(n-1); i++ {
+			if rng.Float64() < 0.1 {
+				skip = append(skip, i)
+			}
+		}
+		slices.Sort(skip)
+		want := maskedBrute(items, n, f, qv, 5, skip)
+		got, _ := ix.TopKExcluding(qv, 5, &h, skip)
+		if !slices.Equal(got, want) {
+			t.Fatalf("query %d (n=%d): %v, want %v", q, n, got, want)
+		}
+		if which == 1 {
+			// Without a skip list the answer is the plain top k.
+			got, _ = ix.TopK(qv, 5, &h)
+			if want := maskedBrute(items, n, f, qv, 5, nil); !slices.Equal(got, want) {
+				t.Fatalf("query %d no skip: %v, want %v", q, got, want)
+			}
+		}
+	}
+}
+
+// maskedBrute is the top k of every item not in the ascending list skip,
+// scored one by one.
+func maskedBrute(items []float64, n, f int, q []float64, k int, skip []int32) []recommend.Scored {
+	var h recommend.TopHeap
+	h.Reset(k)
+	for i := 0; i < n; i++ {
+		if !recommend.HasItem(skip, int32(i)) {
+			h.Push(int32(i), Dot(q, items[i*f:(i+1)*f]))
+		}
+	}
+	return h.Sorted()
 }
