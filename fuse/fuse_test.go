@@ -462,3 +462,24 @@ func TestKOSOneRoundHandWorked(t *testing.T) {
 		near(t, "y", y[j], want)
 	}
 }
+
+// o1: s1=x s2=x; o2: s1=x s2=y. From the vote (o1 1/0, o2 ½/½), MACE's
+// first M-step counts a claim as known with the posterior of its value:
+// s1 knows 1.5 of 2 claims and spams ½ on x; s2 knows 1.5 and spams ½ on y.
+// With smoothing ε: θ = (1.5+ε)/(2+2ε), ξ_s1 = ((½+ε), ε)/(½+2ε), ξ_s2 the
+// mirror. The E-step (prior ¾/¼ from the vote) then gives o2
+// P(x) ∝ ¾·(θ+(1−θ)ξ_s1x)·(1−θ)ξ_s2y, P(y) ∝ ¼·(1−θ)ξ_s1x·(θ+(1−θ)ξ_s2y).
+func TestMACEOneIterationHandWorked(t *testing.T) {
+	c := build(t, [3]string{"o1", "s1", "x"}, [3]string{"o1", "s2", "x"}, [3]string{"o2", "s1", "x"}, [3]string{"o2", "s2", "y"})
+	r := fit(t, c, Options{Method: MACE, MaxIter: 1})
+	e := maceSmooth
+	th := (1.5 + e) / (2 + 2*e)
+	big, small := (0.5+e)/(0.5+2*e), e/(0.5+2*e)
+	px := 0.75 * (th + (1-th)*big) * (1 - th) * big
+	py := 0.25 * (1 - th) * big * (th + (1-th)*big)
+	near(t, "P(o2=x)", r.Post[2], px/(px+py))
+	// o1: both say x: P(x) ∝ ¾·(θ+(1−θ)ξ_s1x)·(θ+(1−θ)ξ_s2x), P(y) ∝ ¼·(1−θ)ξ_s1x·(1−θ)ξ_s2x.
+	qx := 0.75 * (th + (1-th)*big) * (th + (1-th)*small)
+	qy := 0.25 * (1 - th) * big * (1 - th) * small
+	near(t, "P(o1=x)", r.Post[0], qx/(qx+qy))
+}
