@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dawn-ml/dawn/monitor"
 	"github.com/dawn-ml/dawn/monitor/report"
 	"github.com/dawn-ml/dawn/monitor/runner"
-	"github.com/dawn-ml/dawn/tracking"
-	"github.com/dawn-ml/dawn/tracking/server"
 )
 
 const monitorReportUsage = `dawn monitor report: write a self-contained HTML report of a monitor's windows.
 
-Usage: dawn monitor report --config monitor.yaml --out report.html [--backend-store-uri URI] [--json]
+Usage: dawn monitor report --config monitor.yaml --out report.html [--backend-store-uri URI] [--tracking-uri URL] [--json]
 
 Reads the windows that "dawn monitor run" stored for the monitor the file
 names (the same state store: SQLite under --data-dir by default) and renders
@@ -29,45 +26,31 @@ Example:
 
 func runMonitorReport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "monitor report", monitorReportUsage)
-	cfgPath := fs.String("config", "", "monitor `file` (YAML)")
+	mf := addMonitorFlags(fs, "tracking server `URL` (for a models:/ URI in the file; overrides its tracking_uri)")
 	outPath := fs.String("out", "", "HTML `file` to write")
-	var sf storeFlags
-	fs.StringVar(&sf.dataDir, "data-dir", "dawn-data", "directory of the default SQLite store")
-	fs.StringVar(&sf.storeURI, "backend-store-uri", "", "state store: sqlite:///path.db or postgresql://... (default: sqlite under --data-dir)")
 	jsonOut := fs.Bool("json", false, "print a JSON summary on stdout")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *cfgPath == "" || *outPath == "" {
+	if *mf.config == "" || *outPath == "" {
 		return usagef("monitor report: --config and --out are required")
 	}
-	cfg, err := runner.LoadConfig(*cfgPath)
+	cfg, err := mf.loadConfig()
 	if err != nil {
 		return err
 	}
-	dir, err := modelDir(ctx, cfg.Model, cfg.TrackingURI)
+	st, err := mf.open(ctx, "monitor report", cfg)
 	if err != nil {
 		return err
 	}
-	p, err := monitor.LoadProfile(dir)
-	if err != nil {
-		return err
-	}
-	store, err := server.OpenStore(ctx, sf.uri(), tracking.ProxyScheme)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	ms, ok := store.(tracking.MonitorStore)
-	if !ok {
-		return fmt.Errorf("monitor report: the store at %s keeps no monitor state", sf.uri())
-	}
+	defer st.store.Close()
+	ms, p := st.state, st.profile
 	hist, err := runner.History(ctx, ms, cfg.Name)
 	if err != nil {
 		return err
 	}
 	if len(hist) == 0 {
-		return fmt.Errorf("monitor report: monitor %q has no evaluated windows in %s (run \"dawn monitor run --config %s\" first)", cfg.Name, sf.uri(), *cfgPath)
+		return fmt.Errorf("monitor report: monitor %q has no evaluated windows in %s (run \"dawn monitor run --config %s\" first)", cfg.Name, mf.store.uri(), *mf.config)
 	}
 	wins := make([]report.Window, len(hist))
 	var first int64 = 1

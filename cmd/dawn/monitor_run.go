@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,27 +43,20 @@ Example:
 
 func runMonitorRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "monitor run", monitorRunUsage)
-	cfgPath := fs.String("config", "", "monitor `file` (YAML)")
+	mf := addMonitorFlags(fs, "tracking server `URL` (models:/ URIs, rollbacks, logging results; overrides the file's tracking_uri)")
 	once := fs.Bool("once", false, "evaluate the windows present now, deliver, and exit")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics")
-	var sf storeFlags
-	fs.StringVar(&sf.dataDir, "data-dir", "dawn-data", "directory of the default SQLite store")
-	fs.StringVar(&sf.storeURI, "backend-store-uri", "", "state store: sqlite:///path.db or postgresql://... (default: sqlite under --data-dir)")
-	trackingURI := fs.String("tracking-uri", os.Getenv("MLFLOW_TRACKING_URI"), "tracking server `URL` (models:/ URIs, rollbacks, logging results; overrides the file's tracking_uri)")
 	dryRun := fs.Bool("dry-run", false, "print what every receiver and action would do instead of doing it")
 	jsonOut := fs.Bool("json", false, "print a JSON summary on stdout when the run ends")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *cfgPath == "" {
+	if *mf.config == "" {
 		return usagef("monitor run: --config is required")
 	}
-	cfg, err := runner.LoadConfig(*cfgPath)
+	cfg, err := mf.loadConfig()
 	if err != nil {
 		return err
-	}
-	if *trackingURI != "" {
-		cfg.TrackingURI = *trackingURI
 	}
 	if *dryRun {
 		for i := range cfg.Receivers {
@@ -72,26 +66,15 @@ func runMonitorRun(ctx context.Context, e *env, args []string) error {
 			cfg.Actions[i].DryRun = true
 		}
 	}
-	dir, err := modelDir(ctx, cfg.Model, cfg.TrackingURI)
+	st, err := mf.open(ctx, "monitor run", cfg)
 	if err != nil {
 		return err
 	}
-	p, err := monitor.LoadProfile(dir)
+	defer st.store.Close()
+	cfg, p, ms := st.cfg, st.profile, st.state
+	m, err := model.Load(st.modelDir)
 	if err != nil {
 		return err
-	}
-	m, err := model.Load(dir)
-	if err != nil {
-		return err
-	}
-	store, err := server.OpenStore(ctx, sf.uri(), tracking.ProxyScheme)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	ms, ok := store.(tracking.MonitorStore)
-	if !ok {
-		return fmt.Errorf("monitor run: the store at %s keeps no monitor state", sf.uri())
 	}
 	r, err := runner.New(ctx, cfg, p, m, ms)
 	if err != nil {
@@ -136,4 +119,64 @@ func runMonitorRun(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "monitor %s: %d windows evaluated, next window %d, %d notifications pending\n", cfg.Name, r.NextWindow()-start, r.NextWindow(), len(pend))
 	return nil
+}
+
+// monitorFlags are the flags "monitor run" and "monitor report" share: the
+// monitor file, its state store and the tracking server.
+type monitorFlags struct {
+	config, trackingURI *string
+	store               storeFlags
+}
+
+func addMonitorFlags(fs *flag.FlagSet, trackingUsage string) *monitorFlags {
+	mf := &monitorFlags{config: fs.String("config", "", "monitor `file` (YAML)")}
+	fs.StringVar(&mf.store.dataDir, "data-dir", "dawn-data", "directory of the default SQLite store")
+	fs.StringVar(&mf.store.storeURI, "backend-store-uri", "", "state store: sqlite:///path.db or postgresql://... (default: sqlite under --data-dir)")
+	mf.trackingURI = fs.String("tracking-uri", os.Getenv("MLFLOW_TRACKING_URI"), trackingUsage)
+	return mf
+}
+
+// loadConfig reads the monitor file, --tracking-uri overriding its
+// tracking_uri.
+func (mf *monitorFlags) loadConfig() (*runner.Config, error) {
+	cfg, err := runner.LoadConfig(*mf.config)
+	if err != nil {
+		return nil, err
+	}
+	if *mf.trackingURI != "" {
+		cfg.TrackingURI = *mf.trackingURI
+	}
+	return cfg, nil
+}
+
+// monitorSetup is what a monitor command works on: its file, the model's
+// directory and reference profile, and the opened state store (the caller
+// closes store).
+type monitorSetup struct {
+	cfg      *runner.Config
+	modelDir string
+	profile  *monitor.Profile
+	store    tracking.Store
+	state    tracking.MonitorStore
+}
+
+func (mf *monitorFlags) open(ctx context.Context, cmd string, cfg *runner.Config) (*monitorSetup, error) {
+	dir, err := modelDir(ctx, cfg.Model, cfg.TrackingURI)
+	if err != nil {
+		return nil, err
+	}
+	p, err := monitor.LoadProfile(dir)
+	if err != nil {
+		return nil, err
+	}
+	store, err := server.OpenStore(ctx, mf.store.uri(), tracking.ProxyScheme)
+	if err != nil {
+		return nil, err
+	}
+	ms, ok := store.(tracking.MonitorStore)
+	if !ok {
+		store.Close()
+		return nil, fmt.Errorf("%s: the store at %s keeps no monitor state", cmd, mf.store.uri())
+	}
+	return &monitorSetup{cfg: cfg, modelDir: dir, profile: p, store: store, state: ms}, nil
 }
