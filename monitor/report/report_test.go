@@ -2,9 +2,7 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,53 +10,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dawn-ml/dawn/explain"
 	"github.com/dawn-ml/dawn/monitor"
+	"github.com/dawn-ml/dawn/monitor/report/reporttest"
 )
 
-// frame writes rows of (x, country, version) and reads them back; with
-// shift, x moves by +6 in the rows of country CA running version v3.
-func frame(t *testing.T, rng *rand.Rand, n int, shift bool) *explain.Frame {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("x,country,version\n")
-	countries, versions := []string{"US", "CA", "MX", "FR"}, []string{"v1", "v2", "v3"}
-	for range n {
-		c, v := countries[rng.IntN(4)], versions[rng.IntN(3)]
-		x := rng.NormFloat64()
-		if shift && c == "CA" && v == "v3" {
-			x += 6
-		}
-		fmt.Fprintf(&b, "%.4f,%s,%s\n", x, c, v)
-	}
-	path := filepath.Join(t.TempDir(), "w.csv")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := explain.ReadFrame(path, explain.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-// windows checks three windows against a reference: two in distribution,
-// the last with the planted {country=CA, version=v3} shift.
+// windows are reporttest's three planted windows, an hour each from
+// 2026-12-01 00:00 UTC, the last with the {country=CA, version=v3} shift.
 func windows(t *testing.T) (*monitor.Profile, []Window) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	ctx := context.Background()
-	p, err := monitor.BuildProfile(ctx, frame(t, rng, 3000, false), monitor.ProfileOptions{Seed: 1, Source: "ref.csv"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ws []Window
+	p, rs := reporttest.Planted(t)
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	for i, shift := range []bool{false, false, true} {
-		r, err := monitor.Check(ctx, p, frame(t, rng, 3000, shift), monitor.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws = append(ws, Window{Start: t0.Add(time.Duration(i) * time.Hour), End: t0.Add(time.Duration(i+1) * time.Hour), Report: r})
+	ws := make([]Window, len(rs))
+	for i, r := range rs {
+		ws[i] = Window{Start: t0.Add(time.Duration(i) * time.Hour), End: t0.Add(time.Duration(i+1) * time.Hour), Report: r}
 	}
 	return p, ws
 }

@@ -6,9 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
-	"github.com/dawn-ml/dawn/data"
-	"github.com/dawn-ml/dawn/label"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -16,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/dawn-ml/dawn/artifact"
+	"github.com/dawn-ml/dawn/data"
+	"github.com/dawn-ml/dawn/label"
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/tracking/server"
 	"github.com/dawn-ml/dawn/tracking/sqlite"
@@ -30,11 +29,10 @@ func chromiumPath() string {
 	return "/usr/bin/chromium"
 }
 
-// TestConsoleInChromium starts a dawn server (REST API and console) on an
-// ephemeral port and runs console.test.js against it. Screenshots go to
-// $DAWN_SCREENSHOTS (default web/browsertest/screenshots), the folder CI
-// keeps as artifacts.
-func TestConsoleInChromium(t *testing.T) {
+// requireBrowser skips t unless node, Debian's chromium and playwright-core
+// are installed (and not in -short mode); it returns node's path.
+func requireBrowser(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser tests are not short")
 	}
@@ -48,6 +46,29 @@ func TestConsoleInChromium(t *testing.T) {
 	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
 		t.Skip("playwright-core is not installed: run `npm ci` in web/browsertest; skipping the browser tests")
 	}
+	return node
+}
+
+// shotsDir is $DAWN_SCREENSHOTS (default web/browsertest/screenshots), the
+// folder CI keeps as artifacts, created if missing.
+func shotsDir(t *testing.T) string {
+	t.Helper()
+	shots := os.Getenv("DAWN_SCREENSHOTS")
+	if shots == "" {
+		shots, _ = filepath.Abs("screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return shots
+}
+
+// TestConsoleInChromium starts a dawn server (REST API and console) on an
+// ephemeral port and runs console.test.js against it. Screenshots go to
+// $DAWN_SCREENSHOTS (default web/browsertest/screenshots), the folder CI
+// keeps as artifacts.
+func TestConsoleInChromium(t *testing.T) {
+	node := requireBrowser(t)
 	dir := t.TempDir()
 	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "t.db"), sqlstore.Options{ArtifactRoot: tracking.ProxyScheme})
 	if err != nil {
@@ -60,13 +81,7 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	srv := httptest.NewServer(server.Handler(store, repo, "browsertest", nil, nil))
 	defer srv.Close()
-	shots := os.Getenv("DAWN_SCREENSHOTS")
-	if shots == "" {
-		shots, _ = filepath.Abs("screenshots")
-	}
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := shotsDir(t)
 	expected, err := workbenchExpectation()
 	if err != nil {
 		t.Fatal(err)
