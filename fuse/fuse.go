@@ -160,7 +160,7 @@ func Fit(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 	switch method {
 	case Majority:
 		r = fitMajority(c, nil)
-		r.Accuracy = majorityAccuracy(c, r.Value)
+		r.Accuracy = majorityAccuracy(c, r.Accuracy)
 	case Wawa:
 		r = fitWawa(c)
 	case OneCoin:

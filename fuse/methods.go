@@ -542,8 +542,8 @@ func normalize(v []float64) {
 // other claims on each object: q(m) is the expected credit the true value
 // gets in a plurality of m claims each right with probability p̄ and
 // otherwise uniform over the K−1 wrong values. A source whose claims have
-// no other claim beside them keeps its plain agreement with the vote.
-func majorityAccuracy(c *Claims, vote []int32) []float64 {
+// no other claim beside them keeps plain, its agreement with the vote.
+func majorityAccuracy(c *Claims, plain []float64) []float64 {
 	k := c.K()
 	pbar := pairwiseMeanAccuracy(c)
 	qm := map[int]float64{}
@@ -590,7 +590,6 @@ func majorityAccuracy(c *Claims, vote []int32) []float64 {
 			cnt[c.Src[j]]++
 		}
 	}
-	plain := agreement(c, vote)
 	acc := make([]float64, len(c.Sources))
 	for s := range acc {
 		if cnt[s] == 0 {
