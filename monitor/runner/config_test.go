@@ -43,42 +43,23 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	for _, tc := range []struct{ name, edit, want string }{
-		{"typo with hint", "window: {rows: 1000}\n", "line 4: unknown key \"windw\" in the monitor (did you mean \"window\"?)"},
-		{"nested typo", "correction: fdr", "line 6: unknown key \"corection\" in checks (did you mean \"correction\"?)"},
-		{"unknown check", "check: dataset_drift}", "line 11: rule Drift: unknown check \"datset_drift\" (did you mean \"dataset_drift\"?)"},
-		{"no threshold", "check: estimated_accuracy, threshold: 0.8,", "rule Acc: check estimated_accuracy needs a threshold"},
-		{"bad duration", "window: {rows: 1000}", "line 4: \"soon\" is not a duration"},
-		{"both windows", "window: {rows: 1000}", "window: give rows or duration, not both"},
-		{"bad test", "test: psi", "checks.columns.n.test: monitor: unknown test \"pis\""},
-		{"unknown rule", "rules: [Drift]", "receiver ops: unknown rule \"Drfit\""},
-		{"remote source", "path: logs/", "only local directories"},
-		{"bad op", "for: 2}", "rule Acc: op \"=\""},
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"typo with hint", "window:", "windw:", "line 4: unknown key \"windw\" in the monitor (did you mean \"window\"?)"},
+		{"nested typo", "correction:", "corection:", "line 6: unknown key \"corection\" in checks (did you mean \"correction\"?)"},
+		{"unknown check", "check: dataset_drift}", "check: datset_drift}", "line 11: rule Drift: unknown check \"datset_drift\" (did you mean \"dataset_drift\"?)"},
+		{"no threshold", "check: estimated_accuracy, threshold: 0.8,", "check: estimated_accuracy,", "rule Acc: check estimated_accuracy needs a threshold"},
+		{"bad duration", "window: {rows: 1000}", "window: {duration: soon}", "line 4: \"soon\" is not a duration"},
+		{"both windows", "window: {rows: 1000}", "window: {rows: 1000, duration: 1h}", "window: give rows or duration, not both"},
+		{"bad test", "test: psi", "test: pis", "checks.columns.n.test: monitor: unknown test \"pis\""},
+		{"unknown rule", "rules: [Drift]", "rules: [Drfit]", "receiver ops: unknown rule \"Drfit\""},
+		{"remote source", "path: logs/", "path: s3://b/p", "only local directories"},
+		{"bad op", "for: 2}", "for: 2, op: \"=\"}", "rule Acc: op \"=\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := good
-			switch tc.name {
-			case "typo with hint":
-				src = strings.Replace(src, "window:", "windw:", 1)
-			case "nested typo":
-				src = strings.Replace(src, "correction:", "corection:", 1)
-			case "unknown check":
-				src = strings.Replace(src, "check: dataset_drift}", "check: datset_drift}", 1)
-			case "no threshold":
-				src = strings.Replace(src, tc.edit, "check: estimated_accuracy,", 1)
-			case "bad duration":
-				src = strings.Replace(src, tc.edit, "window: {duration: soon}", 1)
-			case "both windows":
-				src = strings.Replace(src, tc.edit, "window: {rows: 1000, duration: 1h}", 1)
-			case "bad test":
-				src = strings.Replace(src, tc.edit, "test: pis", 1)
-			case "unknown rule":
-				src = strings.Replace(src, tc.edit, "rules: [Drfit]", 1)
-			case "remote source":
-				src = strings.Replace(src, tc.edit, "path: s3://b/p", 1)
-			case "bad op":
-				src = strings.Replace(src, tc.edit, "for: 2, op: \"=\"}", 1)
+			if !strings.Contains(good, tc.from) {
+				t.Fatalf("the good config has no %q to edit", tc.from)
 			}
+			src := strings.Replace(good, tc.from, tc.to, 1)
 			_, err := ParseConfig([]byte(src))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.want)
