@@ -386,28 +386,6 @@ func predictRows(x *label.Matrix, k, workers int, row func(lfs, votes []int32, d
 	return out
 }
 
-// normalizeLog turns log-scores into probabilities in place.
-func normalizeLog(s []float64) {
-	mx := math.Inf(-1)
-	for _, v := range s {
-		mx = max(mx, v)
-	}
-	if math.IsInf(mx, -1) || math.IsNaN(mx) {
-		for i := range s {
-			s[i] = 1 / float64(len(s))
-		}
-		return
-	}
-	var z float64
-	for i, v := range s {
-		s[i] = math.Exp(v - mx)
-		z += s[i]
-	}
-	for i := range s {
-		s[i] /= z
-	}
-}
-
 // needsPatterns reports whether a fit with opt estimates the class balance
 // from the votes (to use it, or to warn about a uniform prior), which needs
 // the pattern table.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/dawn-ml/dawn/internal/logprob"
 	"github.com/dawn-ml/dawn/label"
 )
 
@@ -368,7 +369,7 @@ func (m *snorkelModel) PredictProba(x *label.Matrix) ([]float64, error) {
 				dst[y] += row[y]
 			}
 		}
-		normalizeLog(dst)
+		logprob.Normalize(dst)
 	}), nil
 }
 

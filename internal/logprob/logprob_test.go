@@ -16,4 +16,8 @@ func TestNormalize(t *testing.T) {
 	if ln := Normalize(big); big[0] != 0.5 || math.Abs(ln-(1000+math.Log(2))) > 1e-12 {
 		t.Fatalf("large scores: %v %v", big, ln)
 	}
+	none := []float64{math.Inf(-1), math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+	if ln := Normalize(none); none[0] != 0.25 || none[3] != 0.25 || !math.IsInf(ln, -1) {
+		t.Fatalf("no finite score: %v %v", none, ln)
+	}
 }
