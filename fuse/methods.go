@@ -357,6 +357,7 @@ func fitMACE(ctx context.Context, c *Claims, opt Options) (*Result, error) {
 			}
 			ll += logprob.Normalize(row)
 		}
+		ll /= float64(c.N())
 		if math.Abs(ll-prev) < opt.Tol {
 			break
 		}
