@@ -61,16 +61,15 @@ func runMonitorReport(ctx context.Context, e *env, args []string) error {
 		}
 		first += h.Rows
 	}
-	if len(wins) > report.MaxWindows {
-		wins = wins[len(wins)-report.MaxWindows:]
-	}
+	// Render keeps the latest report.MaxWindows and says how many it left out.
+	drawn := min(len(wins), report.MaxWindows)
 	opt := report.Options{Title: "dawn monitor " + cfg.Name, Model: cfg.Model, Generated: time.Now()}
 	if err := report.WriteFile(*outPath, p, wins, opt); err != nil {
 		return err
 	}
 	if *jsonOut {
-		return writeJSON(e.stdout, map[string]any{"monitor": cfg.Name, "windows": len(wins), "report": *outPath})
+		return writeJSON(e.stdout, map[string]any{"monitor": cfg.Name, "windows": drawn, "report": *outPath})
 	}
-	fmt.Fprintf(e.stdout, "monitor %s: %d windows, report in %s\n", cfg.Name, len(wins), *outPath)
+	fmt.Fprintf(e.stdout, "monitor %s: %d windows, report in %s\n", cfg.Name, drawn, *outPath)
 	return nil
 }
