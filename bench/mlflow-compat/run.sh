@@ -17,6 +17,8 @@
 #              unmodified fixtures, SQLAlchemy/SQLite variant, workspace tests deselected):
 #              the control that shows the environment and shims are sound.
 #   PYTEST_ARGS extra pytest arguments, split on spaces (e.g. "-k search", "-x").
+#   SERVE_MLFLOW=PORT  run MLflow's own server on 127.0.0.1:PORT in this environment instead
+#              (foreground; for bench/tracking/compare.sh).
 #   DAWN_COMPAT_PG  e.g. postgresql://postgres@127.0.0.1:5432: run dawn on PostgreSQL, one new
 #              database per test (createdb/dropdb must be on PATH); results are named *_pg.
 #
@@ -106,6 +108,19 @@ export DAWN_BIN="$dawn_bin" PYTHONDONTWRITEBYTECODE=1
 # A spurious 5xx would otherwise be retried for minutes; report it at once.
 export MLFLOW_HTTP_REQUEST_MAX_RETRIES=0 MLFLOW_HTTP_REQUEST_TIMEOUT=20
 "$PYTHON" -c 'import shims, mlflow' || skip "mlflow does not import with $PYTHON (see above)"
+
+# SERVE_MLFLOW=PORT: instead of testing, run MLflow's own tracking server (SQLite store and
+# artifacts under OUT_DIR) in the foreground with this environment, for bench/tracking's
+# side-by-side figures. sitecustomize applies the shims in uvicorn's worker processes too.
+if [ -n "${SERVE_MLFLOW:-}" ]; then
+  mkdir -p "$env_dir/sitecustomize"
+  echo "import shims" > "$env_dir/sitecustomize/sitecustomize.py"
+  export PYTHONPATH="$env_dir/sitecustomize:$PYTHONPATH"
+  cd "$out"
+  exec "$PYTHON" -m mlflow server --backend-store-uri "sqlite:///$out/mlflow.db" \
+    --default-artifact-root "$out/mlflow-artifacts" --host 127.0.0.1 --port "$SERVE_MLFLOW" \
+    --workers "${MLFLOW_WORKERS:-4}"
+fi
 
 echo "mlflow-compat: MLflow $mlflow_version from $mlflow_src"
 echo "mlflow-compat: dawn $("$dawn_bin" version 2>/dev/null | head -1) ($dawn_bin)"

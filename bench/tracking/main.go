@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -246,7 +247,9 @@ func main() {
 	var hd []time.Duration
 	for range 5 {
 		t0 := time.Now()
-		b, err := get(base, "metrics/get-history?run_id="+run+"&metric_key=loss")
+		// max_results is explicit: MLflow 3.6's handler reads an absent
+		// max_results as 0 and answers an empty page.
+		b, err := get(base, "metrics/get-history?run_id="+run+"&metric_key=loss&max_results="+strconv.Itoa(*calls))
 		must(err)
 		hd = append(hd, time.Since(t0))
 		var out struct{ Metrics []tracking.Metric }
@@ -288,7 +291,7 @@ func main() {
 			}()
 		}
 		t0 := time.Now()
-		resp, err := httpc.Get(base + "/api/2.0/mlflow/metrics/get-history?run_id=" + r + "&metric_key=big")
+		resp, err := httpc.Get(base + "/api/2.0/mlflow/metrics/get-history?run_id=" + r + "&metric_key=big&max_results=" + strconv.Itoa(*bigHistory))
 		must(err)
 		n, _ := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
