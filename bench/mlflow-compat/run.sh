@@ -145,23 +145,39 @@ only="${ONLY:-}"
 [ -n "$only" ] && [ "$only" != registry ] || run_pytest model_registry tests/tracking/test_model_registry.py
 [ -n "$only" ] && [ "$only" != rest ] || run_pytest rest_tracking tests/tracking/test_rest_tracking.py
 
-if [ -z "${BASELINE:-}" ] && { [ -z "$only" ] || [ "$only" = smoke ]; }; then
-  port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  mkdir -p "$out/smoke-data"
-  "$dawn_bin" server --host 127.0.0.1 --port "$port" --data-dir "$out/smoke-data" > "$out/smoke-server.log" 2>&1 &
-  server_pid=$!
-  trap 'kill $server_pid 2>/dev/null || true' EXIT
-  for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-    sleep 0.1
+# The client scripts against a running server: smoke.py (the MLflow 2 client API), mlflow3.py
+# (logged models) and userflow.py (a user's whole MLflow 3 workflow; its OBS lines are what a
+# diff of the two servers' outputs compares). Against dawn, or with BASELINE=1 against MLflow's
+# own server (started by this script with SERVE_MLFLOW, same environment).
+run_clients() { # URL PREFIX
+  local url=$1 pre=$2
+  echo "mlflow-compat: client scripts against $url"
+  for sc in smoke mlflow3 userflow; do
+    (cd "$out" && timeout 600 "$PYTHON" "$here/$sc.py" "$url" > "$out/$pre$sc.txt" 2>&1) || true
+    grep -E '^(PASS|FAIL) |passed, .* failed' "$out/$pre$sc.txt" || tail -5 "$out/$pre$sc.txt"
   done
-  echo "mlflow-compat: smoke against http://127.0.0.1:$port"
-  (cd "$out" && timeout 300 "$PYTHON" "$here/smoke.py" "http://127.0.0.1:$port" > "$out/smoke.txt" 2>&1) || true
-  grep -E '^(PASS|FAIL) |passed, .* failed' "$out/smoke.txt" || tail -5 "$out/smoke.txt"
-  # MLflow 3 logged models through the public API (sklearn log_model/load_model, register_model).
-  (cd "$out" && timeout 300 "$PYTHON" "$here/mlflow3.py" "http://127.0.0.1:$port" > "$out/mlflow3.txt" 2>&1) || true
-  grep -E '^(PASS|FAIL) |passed, .* failed' "$out/mlflow3.txt" || tail -5 "$out/mlflow3.txt"
+  grep '^OBS ' "$out/${pre}userflow.txt" > "$out/${pre}userflow.obs" || true
+}
+if [ -z "$only" ] || [ "$only" = smoke ]; then
+  port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  if [ -n "${BASELINE:-}" ]; then
+    SERVE_MLFLOW=$port BASELINE= "$0" "$mlflow_src" "$dawn_bin" "$out/mlflow-server" > "$out/baseline-server.log" 2>&1 &
+    pre=baseline_
+  else
+    mkdir -p "$out/smoke-data"
+    "$dawn_bin" server --host 127.0.0.1 --port "$port" --data-dir "$out/smoke-data" > "$out/smoke-server.log" 2>&1 &
+    pre=
+  fi
+  server_pid=$!
+  trap 'kill $server_pid 2>/dev/null || true; pkill -f "mlflow server.*--port $port" 2>/dev/null || true' EXIT
+  for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  run_clients "http://127.0.0.1:$port" "$pre"
   kill "$server_pid" 2>/dev/null || true
+  pkill -f "mlflow server.*--port $port" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   trap - EXIT
 fi
