@@ -107,6 +107,9 @@ export PYTHONPATH="$here/stubs:$here:$mlflow_src${otel_path}:$env_dir/site${PYTH
 export DAWN_BIN="$dawn_bin" PYTHONDONTWRITEBYTECODE=1
 # A spurious 5xx would otherwise be retried for minutes; report it at once.
 export MLFLOW_HTTP_REQUEST_MAX_RETRIES=0 MLFLOW_HTTP_REQUEST_TIMEOUT=20
+# userflow.py's webhook receiver is plain http on loopback; both servers allow only https
+# unless told otherwise (MLflow's variable; dawn honours the same one).
+export MLFLOW_WEBHOOK_ALLOWED_SCHEMES=http,https
 "$PYTHON" -c 'import shims, mlflow' || skip "mlflow does not import with $PYTHON (see above)"
 
 # SERVE_MLFLOW=PORT: instead of testing, run MLflow's own tracking server (SQLite store and
@@ -161,6 +164,7 @@ run_clients() { # URL PREFIX
 if [ -z "$only" ] || [ "$only" = smoke ]; then
   port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   if [ -n "${BASELINE:-}" ]; then
+    rm -rf "$out/mlflow-server"
     SERVE_MLFLOW=$port BASELINE= "$0" "$mlflow_src" "$dawn_bin" "$out/mlflow-server" > "$out/baseline-server.log" 2>&1 &
     pre=baseline_
   else

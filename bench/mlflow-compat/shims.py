@@ -64,3 +64,20 @@ if not hasattr(pydantic, "model_validator"):
             }
 
     type.__setattr__(pydantic.BaseModel, "model_fields", _ModelFieldsProp())
+
+# urllib3: Debian has 1.26, whose Retry takes no backoff_max keyword; MLflow's webhook
+# delivery (mlflow/webhooks/delivery.py) passes one and, without this, MLflow's own server
+# fails every delivery here. 1.26 reads the cap from the instance's BACKOFF_MAX attribute.
+import inspect as _inspect
+
+import urllib3.util.retry as _retry
+
+if "backoff_max" not in _inspect.signature(_retry.Retry.__init__).parameters:
+    _orig_retry_init = _retry.Retry.__init__
+
+    def _retry_init(self, *args, backoff_max=None, **kwargs):
+        _orig_retry_init(self, *args, **kwargs)
+        if backoff_max is not None:
+            self.BACKOFF_MAX = backoff_max
+
+    _retry.Retry.__init__ = _retry_init
