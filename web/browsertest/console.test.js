@@ -221,6 +221,14 @@ async function shot(page, name) {
       await page.goto(base + "/runs/" + runs["run-c"] + "/label?data=comments.csv");
       const fires = await page.$$eval('details.lf-examples[data-lf="kw_my"] table.fires tbody tr[data-row]', (trs) => trs.map((tr) => tr.dataset.row));
       assert.deepEqual(fires, ["0", "2", "4"]);
+      // The label model's least confident rows are what
+      // `dawn label inspect --show uncertain` prints (its rows 1-based).
+      const uncertain = await page.$$eval("#uncertain tbody tr[data-row]", (trs) => trs.map((tr) =>
+        [Number(tr.dataset.row) + 1, Array.from(tr.querySelectorAll("td.prob"), (td) => td.textContent)]));
+      const cli = JSON.parse(process.env.EXPECT_UNCERTAIN);
+      assert.ok(cli.length > 0);
+      assert.deepEqual(uncertain, cli.map((r) => [r.row, ["ham", "spam"].map((c) => r.probs[c].toFixed(3))]));
+      assert.ok((await page.textContent("#uncertain-model")).includes("fitted on this sample"));
       await shot(page, "11-workbench");
       await page.fill("#workbench-form textarea", process.env.LFS_EDITED);
       await Promise.all([page.waitForURL(/lfs_text=/), page.click("#workbench-form button")]);
