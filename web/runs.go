@@ -301,13 +301,8 @@ func (c *console) runsPage(w http.ResponseWriter, r *http.Request) error {
 	// A chosen column the newest runs lack still shows in the picker,
 	// checked, so applying the picker keeps it.
 	for _, col := range v.Cols {
-		switch col.Kind {
-		case "params":
-			v.Params = addKey(v.Params, col.Key)
-		case "metrics":
-			v.Metrics = addKey(v.Metrics, col.Key)
-		case "tags":
-			v.Tags = addKey(v.Tags, col.Key)
+		if list := v.keysOf(col.Kind); list != nil {
+			*list = addKey(*list, col.Key)
 		}
 	}
 	runs, next, err := c.Store.SearchRuns(ctx, rq)
@@ -330,18 +325,32 @@ const parentTag = "mlflow.parentRunId"
 func projection(cols []Column) *tracking.Projection {
 	p := &tracking.Projection{Params: []string{}, Metrics: []string{}, Tags: []string{parentTag}}
 	for _, col := range cols {
-		switch col.Kind {
-		case "params":
-			p.Params = append(p.Params, col.Key)
-		case "metrics":
-			p.Metrics = append(p.Metrics, col.Key)
-		case "tags":
-			if col.Key != parentTag {
-				p.Tags = append(p.Tags, col.Key)
-			}
+		if col.Kind == "tags" && col.Key == parentTag {
+			continue
+		}
+		if list := kindList(col.Kind, &p.Params, &p.Metrics, &p.Tags); list != nil {
+			*list = append(*list, col.Key)
 		}
 	}
 	return p
+}
+
+// kindList picks the list of a column kind.
+func kindList(kind string, params, metrics, tags *[]string) *[]string {
+	switch kind {
+	case "params":
+		return params
+	case "metrics":
+		return metrics
+	case "tags":
+		return tags
+	}
+	return nil
+}
+
+// keysOf is the picker's list of a column kind.
+func (v *runsView) keysOf(kind string) *[]string {
+	return kindList(kind, &v.Params, &v.Metrics, &v.Tags)
 }
 
 // withoutMLflowTags leaves out the mlflow.* tags the picker does not offer.

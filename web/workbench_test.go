@@ -60,7 +60,11 @@ func analyze(t *testing.T, lfs, dataPath string) ([]label.LFSummary, *label.Matr
 	return label.Analyze(x), x
 }
 
-func TestWorkbench(t *testing.T) {
+// newWorkbenchFixture is the fixture with workbenchLFs as the LF file of
+// run "majority" and label/testdata/comments.csv as its comments.csv; it
+// returns the run's id and artifact base path.
+func newWorkbenchFixture(t *testing.T) (*fixture, string, string) {
+	t.Helper()
 	f := newFixture(t, nil, "")
 	ctx := t.Context()
 	id := f.runs["majority"]
@@ -72,6 +76,12 @@ func TestWorkbench(t *testing.T) {
 	}
 	f.repo.Put(ctx, base+"/"+defaultLFArtifact, strings.NewReader(workbenchLFs))
 	f.repo.Put(ctx, base+"/comments.csv", strings.NewReader(string(csv)))
+	return f, id, base
+}
+
+func TestWorkbench(t *testing.T) {
+	f, id, _ := newWorkbenchFixture(t)
+	ctx := t.Context()
 	code, body := f.get(t, "/runs/"+id+"/label?data=comments.csv")
 	if code != 200 {
 		t.Fatalf("%d %s", code, body)
@@ -210,17 +220,8 @@ func TestWorkbenchGold(t *testing.T) {
 // here a majority model) when it is for these LFs, else under Snorkel
 // fitted on the sample, as `dawn label inspect --show uncertain` does.
 func TestWorkbenchUncertain(t *testing.T) {
-	f := newFixture(t, nil, "")
+	f, id, base := newWorkbenchFixture(t)
 	ctx := t.Context()
-	id := f.runs["majority"]
-	run, _ := f.store.GetRun(ctx, id)
-	base := strings.Trim(strings.TrimPrefix(run.Info.ArtifactURI, tracking.ProxyScheme), "/")
-	csv, err := os.ReadFile("../label/testdata/comments.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.repo.Put(ctx, base+"/"+defaultLFArtifact, strings.NewReader(workbenchLFs))
-	f.repo.Put(ctx, base+"/comments.csv", strings.NewReader(string(csv)))
 	_, x := analyze(t, workbenchLFs, "../label/testdata/comments.csv")
 	uncertain := func(body string) (rows []string, source string) {
 		m := regexp.MustCompile(`(?s)<table class="data" id="uncertain">.*?<tbody>(.*?)</tbody>`).FindStringSubmatch(body)
