@@ -16,7 +16,11 @@ func (s *Store) loadLatestMetrics(ctx context.Context, idx map[string]*tracking.
 	if skip {
 		return nil
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.run_uuid, l.key, l.step, l.timestamp, l.value, l.is_nan FROM latest_metrics l JOIN runs r ON r.run_key = l.run_key WHERE r.run_uuid IN `+in+cond+` ORDER BY l.key`),
+	// CROSS JOIN pins SQLite's join order: the page's runs drive. Given
+	// a key list, SQLite otherwise starts from the (key, value) index and
+	// reads every run's value of those keys: 32 s for a 100-run page of
+	// 6 metrics over 100,000 runs. PostgreSQL plans it as an inner join.
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.run_uuid, l.key, l.step, l.timestamp, l.value, l.is_nan FROM runs r CROSS JOIN latest_metrics l WHERE l.run_key = r.run_key AND r.run_uuid IN `+in+cond+` ORDER BY l.key`),
 		append(ids[:len(ids):len(ids)], kargs...)...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: load metrics: %w", err)
