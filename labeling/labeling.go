@@ -249,3 +249,26 @@ func writeBatch(w *data.Writer, schema *arrow.Schema, rec arrow.RecordBatch, x *
 // IsJSONPath reports whether a label model path names a .json file (the
 // label model alone) rather than a model directory (LFs and label model).
 func IsJSONPath(p string) bool { return strings.EqualFold(filepath.Ext(p), ".json") }
+
+// Probabilities returns the label model lm's n×k probabilities of x's
+// rows, for label.Inspect's uncertain rows. With lm nil it fits the
+// default label model, Snorkel with default options, on x itself (and
+// returns it): what `dawn label inspect --show uncertain` does without
+// --model and what the web console's workbench does when the run has no
+// label model for the LFs shown.
+func Probabilities(ctx context.Context, x *label.Matrix, lm labelmodel.Model) ([]float64, labelmodel.Model, error) {
+	if lm == nil {
+		var err error
+		if lm, err = labelmodel.New(labelmodel.Snorkel, labelmodel.Options{}); err != nil {
+			return nil, nil, err
+		}
+		if err := lm.Fit(ctx, x); err != nil {
+			return nil, nil, err
+		}
+	}
+	probs, err := lm.PredictProba(x)
+	if err != nil {
+		return nil, nil, err
+	}
+	return probs, lm, nil
+}

@@ -25,11 +25,12 @@ const (
 	maxChartRuns     = 100
 )
 
-// history is one metric history held for downsampling.
+// history is one metric history held for downsampling; x is the other
+// metric's value per point when the x axis is a metric.
 type history struct {
-	step, time, value []float64
-	total             int
-	cut               bool
+	step, time, value, x []float64
+	total                int
+	cut                  bool
 }
 
 // errHistoryCut stops reading a history at maxHistoryPoints.
@@ -85,9 +86,76 @@ func (c *console) sampledHistory(ctx context.Context, runID, key string, points 
 	return h, nil
 }
 
+// alignedHistory is key's history drawn against metric xKey: the two
+// histories are joined on step. The rule: at a step logged more than once,
+// the last point of each metric (in timestamp order) counts; a step
+// either metric lacks is left out, as is a point whose x is NaN or ±Inf;
+// the joined points are then sorted by x (then step), which LTTB needs.
+// Both histories are read whole (at most maxHistoryPoints each), not
+// summarised, since the pairing needs every point.
+func (c *console) alignedHistory(ctx context.Context, runID, key, xKey string) (*history, error) {
+	y, err := c.readHistory(ctx, runID, key)
+	if err != nil {
+		return nil, err
+	}
+	xh, err := c.readHistory(ctx, runID, xKey)
+	if err != nil {
+		return nil, err
+	}
+	return alignByStep(y, xh), nil
+}
+
+// alignByStep joins y and x (both in step, timestamp order) on step as
+// alignedHistory describes.
+func alignByStep(y, x *history) *history {
+	out := &history{cut: y.cut || x.cut}
+	i, j := 0, 0
+	for i < len(y.step) && j < len(x.step) {
+		// The last point of each at this step.
+		for i+1 < len(y.step) && y.step[i+1] == y.step[i] {
+			i++
+		}
+		for j+1 < len(x.step) && x.step[j+1] == x.step[j] {
+			j++
+		}
+		switch {
+		case y.step[i] < x.step[j]:
+			i++
+		case y.step[i] > x.step[j]:
+			j++
+		default:
+			if isFinite(x.value[j]) {
+				out.step = append(out.step, y.step[i])
+				out.time = append(out.time, y.time[i])
+				out.value = append(out.value, y.value[i])
+				out.x = append(out.x, x.value[j])
+			}
+			i++
+			j++
+		}
+	}
+	out.total = len(out.step)
+	p := make([]int, len(out.x))
+	for k := range p {
+		p[k] = k
+	}
+	sort.SliceStable(p, func(a, b int) bool { return out.x[p[a]] < out.x[p[b]] })
+	permute := func(v []float64) []float64 {
+		w := make([]float64, len(v))
+		for k, pk := range p {
+			w[k] = v[pk]
+		}
+		return w
+	}
+	out.step, out.time, out.value, out.x = permute(out.step), permute(out.time), permute(out.value), permute(out.x)
+	return out
+}
+
 // historyJSON answers GET /data/history?runs=ID,ID&key=K&points=N with each
 // run's history of K downsampled to at most N points with LTTB over the
-// step axis (wall-time stamps travel with the points kept).
+// step axis (wall-time stamps travel with the points kept). With x=M (a
+// metric key) each series also carries "x", M's value at the point's step
+// (alignedHistory's rule), and LTTB runs over that axis.
 func (c *console) historyJSON(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
 	q := r.URL.Query()
@@ -107,10 +175,18 @@ func (c *console) historyJSON(w http.ResponseWriter, r *http.Request) error {
 		}
 		points = n
 	}
+	xKey := q.Get("x")
+	if xKey == key {
+		return badRequest("x=%q: the x axis must be another metric than key", xKey)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString(`{"key":`)
 	writeJSONString(bw, key)
+	if xKey != "" {
+		bw.WriteString(`,"x":`)
+		writeJSONString(bw, xKey)
+	}
 	bw.WriteString(`,"series":[`)
 	var readMs float64
 	for i, id := range ids {
@@ -119,12 +195,21 @@ func (c *console) historyJSON(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		t0 := time.Now()
-		h, err := c.sampledHistory(r.Context(), id, key, points)
+		var h *history
+		if xKey != "" {
+			h, err = c.alignedHistory(r.Context(), id, key, xKey)
+		} else {
+			h, err = c.sampledHistory(r.Context(), id, key, points)
+		}
 		if err != nil {
 			return err
 		}
 		readMs += float64(time.Since(t0).Microseconds()) / 1000
-		idx := LTTB(h.step, h.value, points)
+		xs := h.step
+		if xKey != "" {
+			xs = h.x
+		}
+		idx := LTTB(xs, h.value, points)
 		if i > 0 {
 			bw.WriteByte(',')
 		}
@@ -133,10 +218,17 @@ func (c *console) historyJSON(w http.ResponseWriter, r *http.Request) error {
 		bw.WriteString(`,"name":`)
 		writeJSONString(bw, runTitle(run))
 		bw.WriteString(`,"total":` + strconv.Itoa(h.total) + `,"cut":` + strconv.FormatBool(h.cut) + `,"start_time":` + strconv.FormatInt(int64(run.Info.StartTime), 10))
-		for _, col := range []struct {
+		cols := []struct {
 			name string
 			v    []float64
-		}{{"step", h.step}, {"time", h.time}, {"value", h.value}} {
+		}{{"step", h.step}, {"time", h.time}, {"value", h.value}}
+		if xKey != "" {
+			cols = append(cols, struct {
+				name string
+				v    []float64
+			}{"x", h.x})
+		}
+		for _, col := range cols {
 			bw.WriteString(`,"` + col.name + `":[`)
 			for j, k := range idx {
 				if j > 0 {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -456,5 +457,62 @@ func TestCompareChecksEveryRun(t *testing.T) {
 	}
 	if code, _ := f.get(t, "/compare?runs="+f.runs["majority"]+"&runs="+f.runs["triplet"]); code != 200 {
 		t.Errorf("allowed comparison: %d", code)
+	}
+}
+
+// recordingStore records the run queries the console sends.
+type recordingStore struct {
+	tracking.Store
+	queries []tracking.RunQuery
+}
+
+func (s *recordingStore) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking.Run, string, error) {
+	s.queries = append(s.queries, q)
+	return s.Store.SearchRuns(ctx, q)
+}
+
+// TestRunsTableFetchesOnlyChosenColumns checks the runs page asks the
+// store for the chosen columns' keys only (and the parent tag that nests
+// runs), and that the picker still offers every key of the runs.
+func TestRunsTableFetchesOnlyChosenColumns(t *testing.T) {
+	f := newFixture(t, nil, "")
+	rs := &recordingStore{Store: f.store}
+	h, err := New(Options{Store: rs, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for _, tc := range []struct{ query, want string }{
+		{"?cols=params.method&cols=tags.team", "params [method] metrics [] tags [mlflow.parentRunId team]"},
+		{"", "params [] metrics [accuracy loss] tags [mlflow.parentRunId]"}, // the default columns
+		{"?cols=metrics.loss,tags.mlflow.parentRunId", "params [] metrics [loss] tags [mlflow.parentRunId]"},
+	} {
+		rs.queries = nil
+		res, err := http.Get(srv.URL + "/experiments/" + f.exp + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		body := string(b)
+		if res.StatusCode != 200 || len(rs.queries) != 1 || rs.queries[0].Project == nil {
+			t.Fatalf("%s: status %d, %d queries", tc.query, res.StatusCode, len(rs.queries))
+		}
+		p := rs.queries[0].Project
+		if got := fmt.Sprintf("params %v metrics %v tags %v", p.Params, p.Metrics, p.Tags); got != tc.want {
+			t.Errorf("%s: projection %s, want %s", tc.query, got, tc.want)
+		}
+		for _, key := range []string{"params.epochs", "params.method", "metrics.accuracy", "metrics.loss", "tags.team"} {
+			if !strings.Contains(body, `value="`+key+`"`) {
+				t.Errorf("%s: picker lacks %s", tc.query, key)
+			}
+		}
+		if strings.Contains(body, `value="tags.mlflow.runName"`) {
+			t.Errorf("%s: picker offers mlflow.* tags", tc.query)
+		}
+		if len(rowsOf(body)) != 4 {
+			t.Errorf("%s: %d rows", tc.query, len(rowsOf(body)))
+		}
 	}
 }

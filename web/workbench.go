@@ -18,6 +18,8 @@ import (
 	"github.com/dawn-ml/dawn/artifact"
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/label"
+	"github.com/dawn-ml/dawn/labeling"
+	"github.com/dawn-ml/dawn/labelmodel"
 	"github.com/dawn-ml/dawn/tracking"
 )
 
@@ -27,6 +29,7 @@ const (
 	maxWorkbenchLFs      = 256 << 10
 	maxWorkbenchExamples = 10 // example rows per LF and kind
 	maxUncoveredShown    = 20
+	maxUncertainShown    = 20
 	maxCellChars         = 200
 )
 
@@ -49,6 +52,13 @@ type lfExamples struct {
 	RunLearned, RunEmpirical string
 }
 
+// uncertainRow is a row of the label model's least confident ones.
+type uncertainRow struct {
+	Row   int
+	Top   float64
+	Probs []float64 // per class
+}
+
 // workbench is the page's data.
 type workbench struct {
 	Run       *tracking.Run
@@ -62,13 +72,18 @@ type workbench struct {
 	LFs       []lfExamples
 	Uncovered []int
 	LowAgree  []int
-	Coverage  float64
-	BeforeCov float64
-	HasBefore bool
-	Cells     map[int][]string
-	Error     string
-	DataFiles []string
-	CanSave   bool
+	// Uncertain are the rows the label model is least sure of, least
+	// sure first; ModelSource says which label model that is.
+	Uncertain   []uncertainRow
+	ModelSource string
+	Classes     []string
+	Coverage    float64
+	BeforeCov   float64
+	HasBefore   bool
+	Cells       map[int][]string
+	Error       string
+	DataFiles   []string
+	CanSave     bool
 }
 
 // labelPage is the labeling workbench for a `dawn label run` run: it
@@ -290,6 +305,12 @@ func (c *console) applyWorkbench(r *http.Request, run *tracking.Run, wb *workben
 			show[i] = true
 		}
 	}
+	if err := c.uncertainRows(r, run, wb, x); err != nil {
+		return err
+	}
+	for _, u := range wb.Uncertain {
+		show[u.Row] = true
+	}
 	for i := range show {
 		row := make([]string, rec.NumCols())
 		for j := range row {
@@ -300,6 +321,47 @@ func (c *console) applyWorkbench(r *http.Request, run *tracking.Run, wb *workben
 			row[j] = v
 		}
 		wb.Cells[i] = row
+	}
+	return nil
+}
+
+// modelArtifact is the label model `dawn label run` saves next to the LF
+// file in its model directory.
+const modelArtifact = "labelmodel.json"
+
+// maxModelBytes bounds the label model artifact read (its size is a few
+// numbers per LF and class).
+const maxModelBytes = 4 << 20
+
+// uncertainRows fills wb.Uncertain with the rows the run's label model
+// (labelmodel.json beside the LF file) is least sure of; when the LFs were
+// edited, or the run has no label model for exactly these LFs and classes,
+// the default label model fitted on the sample instead, as
+// `dawn label inspect --show uncertain` does without --model.
+func (c *console) uncertainRows(r *http.Request, run *tracking.Run, wb *workbench, x *label.Matrix) error {
+	var lm labelmodel.Model
+	wb.ModelSource = "snorkel label model fitted on this sample"
+	if !wb.Edited {
+		mp := path.Join(path.Dir(wb.LFPath), modelArtifact)
+		if b, err := c.readArtifact(r, run, mp, maxModelBytes); err == nil {
+			if saved, err := labelmodel.Load(bytes.NewReader(b)); err == nil && slices.Equal(saved.LFs(), x.LFs) && slices.Equal(saved.Classes(), x.Classes) {
+				lm, wb.ModelSource = saved, saved.Method()+" label model saved with the run ("+mp+")"
+			}
+		}
+	}
+	probs, lm, err := labeling.Probabilities(r.Context(), x, lm)
+	if err != nil {
+		return err
+	}
+	rows, err := label.Inspect(x, label.InspectSpec{Show: label.ShowUncertain, LF: -1, Probs: probs})
+	if err != nil {
+		return err
+	}
+	k := x.K()
+	wb.Classes = x.Classes
+	for _, i := range rows[:min(len(rows), maxUncertainShown)] {
+		p := probs[i*k : (i+1)*k]
+		wb.Uncertain = append(wb.Uncertain, uncertainRow{Row: i, Top: slices.Max(p), Probs: p})
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/label"
+	"github.com/dawn-ml/dawn/labeling"
+	"github.com/dawn-ml/dawn/labelmodel"
 	"github.com/dawn-ml/dawn/tracking"
 )
 
@@ -58,7 +60,11 @@ func analyze(t *testing.T, lfs, dataPath string) ([]label.LFSummary, *label.Matr
 	return label.Analyze(x), x
 }
 
-func TestWorkbench(t *testing.T) {
+// newWorkbenchFixture is the fixture with workbenchLFs as the LF file of
+// run "majority" and label/testdata/comments.csv as its comments.csv; it
+// returns the run's id and artifact base path.
+func newWorkbenchFixture(t *testing.T) (*fixture, string, string) {
+	t.Helper()
 	f := newFixture(t, nil, "")
 	ctx := t.Context()
 	id := f.runs["majority"]
@@ -70,6 +76,12 @@ func TestWorkbench(t *testing.T) {
 	}
 	f.repo.Put(ctx, base+"/"+defaultLFArtifact, strings.NewReader(workbenchLFs))
 	f.repo.Put(ctx, base+"/comments.csv", strings.NewReader(string(csv)))
+	return f, id, base
+}
+
+func TestWorkbench(t *testing.T) {
+	f, id, _ := newWorkbenchFixture(t)
+	ctx := t.Context()
 	code, body := f.get(t, "/runs/"+id+"/label?data=comments.csv")
 	if code != 200 {
 		t.Fatalf("%d %s", code, body)
@@ -200,5 +212,71 @@ func TestWorkbenchGold(t *testing.T) {
 	}
 	if code, _ := f.get(t, "/runs/"+id+"/label?data=gold.csv&gold=NOPE"); code != 400 {
 		t.Errorf("missing gold column: %d", code)
+	}
+}
+
+// TestWorkbenchUncertain: the least confident rows are label.Inspect's
+// "uncertain" under the run's saved label model (model/labelmodel.json,
+// here a majority model) when it is for these LFs, else under Snorkel
+// fitted on the sample, as `dawn label inspect --show uncertain` does.
+func TestWorkbenchUncertain(t *testing.T) {
+	f, id, base := newWorkbenchFixture(t)
+	ctx := t.Context()
+	_, x := analyze(t, workbenchLFs, "../label/testdata/comments.csv")
+	uncertain := func(body string) (rows []string, source string) {
+		m := regexp.MustCompile(`(?s)<table class="data" id="uncertain">.*?<tbody>(.*?)</tbody>`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no uncertain table:\n%s", body)
+		}
+		for _, r := range regexp.MustCompile(`<tr data-row="(\d+)">`).FindAllStringSubmatch(m[1], -1) {
+			rows = append(rows, r[1])
+		}
+		return rows, regexp.MustCompile(`id="uncertain-model">(.*?)</p>`).FindStringSubmatch(body)[1]
+	}
+	want := func(lm labelmodel.Model) []string {
+		probs, _, err := labeling.Probabilities(ctx, x, lm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := label.Inspect(x, label.InspectSpec{Show: label.ShowUncertain, LF: -1, Probs: probs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rows {
+			out = append(out, fmt.Sprint(r))
+		}
+		return out
+	}
+	_, body := f.get(t, "/runs/"+id+"/label?data=comments.csv")
+	rows, source := uncertain(body)
+	if w := want(nil); strings.Join(rows, ",") != strings.Join(w, ",") || !strings.Contains(source, "fitted on this sample") {
+		t.Fatalf("no saved model: rows %v (%s), want %v", rows, source, w)
+	}
+	if len(rows) != x.N {
+		t.Fatalf("%d uncertain rows of %d", len(rows), x.N)
+	}
+	mv, err := labelmodel.New(labelmodel.Majority, labelmodel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mv.Fit(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	if err := mv.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	f.repo.Put(ctx, base+"/model/"+modelArtifact, strings.NewReader(buf.String()))
+	_, body = f.get(t, "/runs/"+id+"/label?data=comments.csv")
+	rows, source = uncertain(body)
+	if w := want(mv); strings.Join(rows, ",") != strings.Join(w, ",") || !strings.Contains(source, "majority label model saved with the run (model/labelmodel.json)") {
+		t.Fatalf("saved model: rows %v (%s), want %v", rows, source, w)
+	}
+	// An edited file is not what the saved model was fitted for.
+	edited := workbenchLFs + "  - name: kw_fans\n    keywords: [fans]\n    label: ham\n"
+	_, body = f.get(t, "/runs/"+id+"/label?data=comments.csv&lfs_text="+url.QueryEscape(edited))
+	if _, source = uncertain(body); !strings.Contains(source, "fitted on this sample") {
+		t.Fatalf("edited LFs: %s", source)
 	}
 }

@@ -192,6 +192,47 @@ func measure(ctx context.Context, s tracking.Store, reps int) error {
 		out[m.name] = d
 		out[m.name+"_bytes"] = size
 	}
+	// The store alone: a 100-run page with every key (what runs/search
+	// answers) and with the table's projection (6 metric columns and the
+	// parent tag), and the picker's keys of the newest 200 runs.
+	storeIt := func(fn func() error) (float64, error) {
+		var ds []float64
+		for range reps {
+			t := time.Now()
+			if err := fn(); err != nil {
+				return 0, err
+			}
+			ds = append(ds, float64(time.Since(t).Microseconds())/1000)
+		}
+		sort.Float64s(ds)
+		return ds[len(ds)/2], nil
+	}
+	page := func(p *tracking.Projection) func() error {
+		return func() error {
+			q := tracking.RunQuery{ExperimentIDs: []string{exp}, Project: p}
+			q.MaxResults = 100
+			_, _, err := s.SearchRuns(ctx, q)
+			return err
+		}
+	}
+	six := &tracking.Projection{Params: []string{}, Tags: []string{"mlflow.parentRunId"}}
+	for i := range 6 {
+		six.Metrics = append(six.Metrics, "metric_"+strconv.Itoa(i))
+	}
+	for _, m := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"store_page_all_keys_ms", page(nil)},
+		{"store_page_projected_ms", page(six)},
+		{"store_run_keys_200_runs_ms", func() error { _, err := s.RunKeys(ctx, []string{exp}, 200, 500); return err }},
+	} {
+		d, err := storeIt(m.fn)
+		if err != nil {
+			return err
+		}
+		out[m.name] = d
+	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)

@@ -104,17 +104,13 @@ Example:
 			if lm, err = labeling.LoadModel(*modelPath); err != nil {
 				return err
 			}
-		} else {
-			if lm, err = labelmodel.New(labelmodel.Snorkel, labelmodel.Options{}); err != nil {
-				return err
-			}
-			if err := lm.Fit(ctx, x); err != nil {
-				return err
-			}
-			warnModel(e, lm)
 		}
-		if spec.Probs, err = lm.PredictProba(x); err != nil {
+		fitted := lm == nil
+		if spec.Probs, lm, err = labeling.Probabilities(ctx, x, lm); err != nil {
 			return err
+		}
+		if fitted {
+			warnModel(e, lm)
 		}
 	}
 	rows, err := label.Inspect(x, spec)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/dawn-ml/dawn/tracking/sqlstore"
@@ -28,6 +29,10 @@ func Path(uri string) string {
 	return uri
 }
 
+// mmapBytes bounds the part of the database file readers map (address
+// space, not memory: pages are the OS's page cache).
+const mmapBytes = 1 << 30
+
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -38,6 +43,11 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "temp_store(memory)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+		// Readers map the file: the pool's connections then share the
+		// OS page cache instead of each reading pages into its own
+		// cache (a 1,000,000-point history read by a cold connection
+		// cost 3.7 s at load 30, mostly pread and page allocation).
+		q.Add("_pragma", "mmap_size("+strconv.Itoa(mmapBytes)+")")
 	} else {
 		q.Set("_txlock", "immediate")
 	}

@@ -161,7 +161,7 @@ func TestRowLoopErrorIs500(t *testing.T) {
 	srv := httptest.NewServer(tracking.NewHandler(tracking.Options{Store: store, Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
 	defer srv.Close()
 	for _, tc := range []struct{ query, path string }{
-		{"FROM latest_metrics", "runs/get?" + url.Values{"run_id": {id}}.Encode()},
+		{"CROSS JOIN latest_metrics", "runs/get?" + url.Values{"run_id": {id}}.Encode()},
 		{"FROM params", "runs/get?" + url.Values{"run_id": {id}}.Encode()},
 		{"FROM tags", "runs/get?" + url.Values{"run_id": {id}}.Encode()},
 		{"FROM model_versions", "registered-models/get?name=m"},

@@ -118,7 +118,7 @@ func (s *Store) GetRun(ctx context.Context, id string) (*tracking.Run, error) {
 		return nil, fmt.Errorf("sqlstore: get run %s: %w", id, err)
 	}
 	runs := []tracking.Run{{Info: ri}}
-	if err := s.loadRunData(ctx, runs); err != nil {
+	if err := s.loadRunData(ctx, runs, nil); err != nil {
 		return nil, err
 	}
 	return &runs[0], nil

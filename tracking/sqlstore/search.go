@@ -252,6 +252,11 @@ func (s *Store) SearchRuns(ctx context.Context, rq tracking.RunQuery) ([]trackin
 	if len(rq.ExperimentIDs) == 0 {
 		return nil, "", nil
 	}
+	if p := rq.Project; p != nil {
+		if n := len(p.Params) + len(p.Metrics) + len(p.Tags); n > tracking.MaxProjectionKeys {
+			return nil, "", tracking.InvalidParameterf("Projection of %d keys is over the limit of %d", n, tracking.MaxProjectionKeys)
+		}
+	}
 	var runs []tracking.Run
 	if len(rq.OrderBy) > 0 && rq.OrderBy[0].Entity == tracking.EntityMetric {
 		runs, err = s.searchByMetric(ctx, rq, offset)
@@ -271,7 +276,7 @@ func (s *Store) SearchRuns(ctx context.Context, rq tracking.RunQuery) ([]trackin
 		runs = runs[:rq.MaxResults]
 		next = tracking.EncodePageToken(offset + rq.MaxResults)
 	}
-	if err := s.loadRunData(ctx, runs); err != nil {
+	if err := s.loadRunData(ctx, runs, rq.Project); err != nil {
 		return nil, "", err
 	}
 	return runs, next, nil
@@ -383,8 +388,29 @@ func datasetCond(prefix, col string, c tracking.Clause) (string, []any) {
 // loadChunk bounds IN lists under the bound-variable limits.
 const loadChunk = 500
 
-// loadRunData fills Data and Inputs of runs, whose Info is set.
-func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
+// keyIn is the condition on col and its arguments that keeps the keys of
+// a projection (nil: every key); skip says the projection wants none.
+func keyIn(col string, keys []string, all bool) (cond string, args []any, skip bool) {
+	if all {
+		return "", nil, false
+	}
+	if len(keys) == 0 {
+		return "", nil, true
+	}
+	args = make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	return " AND " + col + " IN (" + placeholders(len(keys)) + ")", args, false
+}
+
+// loadRunData fills Data and Inputs of runs, whose Info is set; with a
+// projection, Data holds only its keys.
+func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run, proj *tracking.Projection) error {
+	all := proj == nil
+	if all {
+		proj = &tracking.Projection{}
+	}
 	for start := 0; start < len(runs); start += loadChunk {
 		chunk := runs[start:min(start+loadChunk, len(runs))]
 		idx := make(map[string]*tracking.Run, len(chunk))
@@ -394,33 +420,19 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 			ids[i] = chunk[i].Info.RunID
 		}
 		in := "(" + placeholders(len(ids)) + ")"
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.run_uuid, l.key, l.step, l.timestamp, l.value, l.is_nan FROM latest_metrics l JOIN runs r ON r.run_key = l.run_key WHERE r.run_uuid IN `+in+` ORDER BY l.key`), ids...)
-		if err != nil {
-			return fmt.Errorf("sqlstore: load metrics: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			var m tracking.Metric
-			var step, ts int64
-			var v float64
-			var nan int
-			if err := rows.Scan(&id, &m.Key, &step, &ts, &v, &nan); err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlstore: load metrics: %w", err)
-			}
-			if nan != 0 {
-				v = math.NaN()
-			}
-			m.Step, m.Timestamp, m.Value = tracking.Int64(step), tracking.Int64(ts), tracking.Float(v)
-			r := idx[id]
-			r.Data.Metrics = append(r.Data.Metrics, m)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlstore: load metrics: %w", err)
+		if err := s.loadLatestMetrics(ctx, idx, ids, in, proj.Metrics, all); err != nil {
+			return err
 		}
 		for _, table := range []string{"params", "tags"} {
-			rows, err := s.r.QueryContext(ctx, s.q(`SELECT run_uuid, key, value FROM `+table+` WHERE run_uuid IN `+in+` ORDER BY key`), ids...)
+			keys := proj.Params
+			if table == "tags" {
+				keys = proj.Tags
+			}
+			cond, kargs, skip := keyIn("key", keys, all)
+			if skip {
+				continue
+			}
+			rows, err := s.r.QueryContext(ctx, s.q(`SELECT run_uuid, key, value FROM `+table+` WHERE run_uuid IN `+in+cond+` ORDER BY key`), append(ids[:len(ids):len(ids)], kargs...)...)
 			if err != nil {
 				return fmt.Errorf("sqlstore: load %s: %w", table, err)
 			}
@@ -442,7 +454,7 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 				return fmt.Errorf("sqlstore: load %s: %w", table, err)
 			}
 		}
-		rows, err = s.r.QueryContext(ctx, s.q(`SELECT ri.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT ri.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
 			FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid WHERE ri.run_uuid IN `+in+` ORDER BY d.name, d.digest`), ids...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: load inputs: %w", err)

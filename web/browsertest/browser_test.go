@@ -86,9 +86,10 @@ func TestConsoleInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	uncertain := uncertainExpectation(t, dir)
 	cmd := exec.CommandContext(t.Context(), node, "console.test.js")
 	cmd.Env = append(os.Environ(), "DAWN_URL="+srv.URL, "CHROMIUM="+chromiumPath(), "SHOTS_DIR="+shots,
-		"LFS_FILE="+lfsFile, "LFS_EDITED="+lfsEdited, "DATA_FILE=../../label/testdata/comments.csv", "EXPECT_COVERAGE="+expected)
+		"LFS_FILE="+lfsFile, "LFS_EDITED="+lfsEdited, "DATA_FILE=../../label/testdata/comments.csv", "EXPECT_COVERAGE="+expected, "EXPECT_UNCERTAIN="+uncertain)
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {
@@ -119,6 +120,39 @@ var lfsEdited = lfsFile + `  - name: kw_fans
     keywords: [fans]
     label: ham
 `
+
+// uncertainExpectation is what `dawn label inspect --show uncertain
+// --json` prints for the LF file on the sample the workbench reads: the
+// dawn binary is built and run, so the page is checked against the command
+// itself. Its rows are 1-based.
+func uncertainExpectation(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "dawn")
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/dawn-ml/dawn/cmd/dawn").CombinedOutput(); err != nil {
+		t.Fatalf("go build cmd/dawn: %v\n%s", err, out)
+	}
+	lfs := filepath.Join(dir, "lfs.yaml")
+	if err := os.WriteFile(lfs, []byte(lfsFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, "label", "inspect", "--lfs", lfs, "--data", "../../label/testdata/comments.csv",
+		"--show", "uncertain", "--limit", "20", "--json")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dawn label inspect: %v\n%s", err, out)
+	}
+	var got struct {
+		Rows []struct {
+			Row   int                `json:"row"`
+			Probs map[string]float64 `json:"probs"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil || len(got.Rows) == 0 {
+		t.Fatalf("dawn label inspect --json: %v: %s", err, out)
+	}
+	b, _ := json.Marshal(got.Rows)
+	return string(b)
+}
 
 // workbenchExpectation is each LF's coverage of the edited file on the
 // sample as `dawn label apply` + `dawn label analyze` compute it (package

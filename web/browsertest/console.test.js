@@ -33,6 +33,8 @@ async function seed() {
     const id = run.info.run_id;
     const metrics = [{ key: "accuracy", value: acc, timestamp: t + 10, step: 0 }];
     for (let s = 0; s < 300; s++) metrics.push({ key: "loss", value: 1 / (s + 1) + (name === "run-b" ? 0.1 : 0), timestamp: t + s * 10, step: s });
+    // tokens seen: 2·step + 1, the x axis the chart can take instead of step.
+    for (let s = 0; s < 300; s++) metrics.push({ key: "tokens", value: 2 * s + 1, timestamp: t + s * 10, step: s });
     await api("POST", "runs/log-batch", { run_id: id, params: [{ key: "method", value: method }, { key: "lr", value: lr }], metrics,
       tags: [{ key: "mlflow.note.content", value: "# " + name + "\nLabel model **" + method + "**" }] });
     await api("POST", "runs/update", { run_id: id, status: "FINISHED", end_time: t + 4000 });
@@ -109,6 +111,7 @@ async function shot(page, name) {
       await page.check('#column-picker input[value="params.lr"]');
       await page.uncheck('#column-picker input[value="metrics.accuracy"]');
       await page.uncheck('#column-picker input[value="metrics.loss"]');
+      await page.uncheck('#column-picker input[value="metrics.tokens"]');
       await Promise.all([page.waitForURL(/cols=/), page.click("#column-picker button")]);
       const after = await page.$$eval("#runs th[data-col]", (ths) => ths.map((t) => t.dataset.col));
       assert.deepEqual(after, ["params.lr"]);
@@ -158,6 +161,20 @@ async function shot(page, name) {
     });
     await shot(page, "05-chart");
 
+    await check("the x axis can be another metric: the drawn x values change to it", async () => {
+      assert.deepEqual(await page.evaluate(() => Array.from(window.dawnChart.data[0]).slice(0, 3)), [0, 1, 2]);
+      await page.selectOption("#xaxis", "metric:tokens");
+      await page.waitForSelector('#chart[data-x="metric:tokens"][data-ready="1"]', { timeout: 10000 });
+      // tokens = 2·step + 1 at every step of loss: x is 1, 3, 5, …, 599.
+      const x = await page.evaluate(() => Array.from(window.dawnChart.data[0]));
+      assert.equal(x.length, 300);
+      assert.deepEqual(x.slice(0, 3), [1, 3, 5]);
+      assert.equal(x[299], 599);
+      await page.selectOption("#xaxis", "step");
+      await page.waitForSelector('#chart[data-x="step"][data-ready="1"]', { timeout: 10000 });
+      assert.deepEqual(await page.evaluate(() => Array.from(window.dawnChart.data[0]).slice(0, 3)), [0, 1, 2]);
+    });
+
     await check("compare shows the differing param, curves and charts", async () => {
       await page.goto(base + "/experiments/" + exp);
       await page.check(`input[name=runs][value="${runs["run-a"]}"]`);
@@ -169,6 +186,10 @@ async function shot(page, name) {
       assert.ok(sel);
       await page.goto(page.url() + "&key=loss");
       await page.waitForSelector('#chart[data-ready="1"]', { timeout: 10000 });
+      assert.equal(await page.evaluate(() => window.dawnChart.series.length - 1), 2);
+      await page.selectOption("#xaxis", "metric:tokens");
+      await page.waitForSelector('#chart[data-x="metric:tokens"][data-ready="1"]', { timeout: 10000 });
+      assert.deepEqual(await page.evaluate(() => Array.from(window.dawnChart.data[0]).slice(0, 3)), [1, 3, 5]);
       assert.equal(await page.evaluate(() => window.dawnChart.series.length - 1), 2);
       assert.equal(await page.getAttribute("#parallel", "data-lines"), "2");
       assert.ok(await page.$("#parallel canvas"));
@@ -200,6 +221,14 @@ async function shot(page, name) {
       await page.goto(base + "/runs/" + runs["run-c"] + "/label?data=comments.csv");
       const fires = await page.$$eval('details.lf-examples[data-lf="kw_my"] table.fires tbody tr[data-row]', (trs) => trs.map((tr) => tr.dataset.row));
       assert.deepEqual(fires, ["0", "2", "4"]);
+      // The label model's least confident rows are what
+      // `dawn label inspect --show uncertain` prints (its rows 1-based).
+      const uncertain = await page.$$eval("#uncertain tbody tr[data-row]", (trs) => trs.map((tr) =>
+        [Number(tr.dataset.row) + 1, Array.from(tr.querySelectorAll("td.prob"), (td) => td.textContent)]));
+      const cli = JSON.parse(process.env.EXPECT_UNCERTAIN);
+      assert.ok(cli.length > 0);
+      assert.deepEqual(uncertain, cli.map((r) => [r.row, ["ham", "spam"].map((c) => r.probs[c].toFixed(3))]));
+      assert.ok((await page.textContent("#uncertain-model")).includes("fitted on this sample"));
       await shot(page, "11-workbench");
       await page.fill("#workbench-form textarea", process.env.LFS_EDITED);
       await Promise.all([page.waitForURL(/lfs_text=/), page.click("#workbench-form button")]);
