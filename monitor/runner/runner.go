@@ -618,8 +618,7 @@ func breached(op string, v, th float64) bool {
 	return false
 }
 
-// History is a monitor's evaluated windows, oldest first: what `dawn
-// monitor report` renders.
+// Window is one evaluated window, as `dawn monitor report` renders it.
 type Window struct {
 	Index      int64           `json:"index"`
 	Start, End time.Time       `json:"-"`
@@ -627,10 +626,20 @@ type Window struct {
 	Report     *monitor.Report `json:"report"`
 }
 
-// History returns the windows stored for a monitor.
-func History(ctx context.Context, store tracking.MonitorStore, monitorName string) ([]Window, error) {
-	var out []Window
-	err := store.MonitorWindows(ctx, monitorName, func(w tracking.MonitorWindow) error {
+// Page is the latest windows of a monitor's history, oldest first, with
+// what came before them.
+type Page struct {
+	Windows []Window
+	// Older is how many windows were stored before Windows[0]; OlderRows
+	// their rows.
+	Older, OlderRows int64
+}
+
+// History returns the latest last windows stored for a monitor (all of
+// them when last is 0), read with a bounded query.
+func History(ctx context.Context, store tracking.MonitorStore, monitorName string, last int) (*Page, error) {
+	pg := &Page{}
+	err := store.MonitorWindows(ctx, monitorName, last, func(w tracking.MonitorWindow) error {
 		var rep monitor.Report
 		if err := json.Unmarshal(w.Report, &rep); err != nil {
 			return fmt.Errorf("monitor %s: window %d: stored report: %w", monitorName, w.Index, err)
@@ -639,10 +648,20 @@ func History(ctx context.Context, store tracking.MonitorStore, monitorName strin
 		if w.Start != 0 || w.End != 0 {
 			hw.Start, hw.End = time.UnixMilli(w.Start).UTC(), time.UnixMilli(w.End).UTC()
 		}
-		out = append(out, hw)
+		pg.Windows = append(pg.Windows, hw)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	if last <= 0 || len(pg.Windows) == 0 {
+		return pg, nil
+	}
+	pg.Older, pg.OlderRows, err = store.MonitorWindowTotals(ctx, monitorName, pg.Windows[0].Index)
+	if err != nil {
+		return nil, err
+	}
+	return pg, nil
 }
 
 // delivery sends every pending message of the outbox.

@@ -127,11 +127,11 @@ func (fx *fixture) runner(t *testing.T, c *Config) (*Runner, *bytes.Buffer) {
 
 func history(t *testing.T, s tracking.MonitorStore) []Window {
 	t.Helper()
-	h, err := History(t.Context(), s, "m1")
+	h, err := History(t.Context(), s, "m1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return h.Windows
 }
 
 // Windows cross file boundaries, a restart resumes at the next window
