@@ -25,6 +25,10 @@ type MonitorStore interface {
 	// last > 0 only for the latest last windows (the bound is applied in
 	// the query, so a long history is not read to draw its end).
 	MonitorWindows(ctx context.Context, monitor string, last int, fn func(MonitorWindow) error) error
+	// UpdateMonitorWindow replaces a stored window's report (its realised
+	// performance recomputed when late labels arrived); NotFound when the
+	// window is not stored.
+	UpdateMonitorWindow(ctx context.Context, monitor string, index int64, report json.RawMessage) error
 	// MonitorWindowTotals counts a monitor's stored windows of index below
 	// before and sums their rows.
 	MonitorWindowTotals(ctx context.Context, monitor string, before int64) (windows, rows int64, err error)

@@ -77,9 +77,48 @@ type ChecksConfig struct {
 	Ignore     []string               `yaml:"ignore"`
 }
 
-// LabelsConfig names the column of true classes in the rows.
+// LabelsConfig says where true classes come from: a column of the rows,
+// and/or a source of labels that arrive later, joined on the request id
+// (docs/monitor.md, "Labels that arrive later").
 type LabelsConfig struct {
+	// Column names the true classes in the rows; with Source, the joined
+	// labels fill it where a row has none (default "true_label").
 	Column string `yaml:"column"`
+	// Source is a file, directory (that may grow) or glob of labels:
+	// CSV, TSV, JSONL or Parquet with IDColumn, LabelColumn and
+	// optionally RowColumn.
+	Source      string `yaml:"source"`
+	Format      string `yaml:"format"`
+	IDColumn    string `yaml:"id_column"`    // default request_id
+	RowColumn   string `yaml:"row_column"`   // default request_row
+	LabelColumn string `yaml:"label_column"` // default label
+	// Wait is how long after its evaluation a window's realised
+	// performance is recomputed when more of its labels arrive (default
+	// 24h; at most the latest MaxRelabelWindows windows are looked at).
+	Wait Duration `yaml:"wait"`
+}
+
+// MaxRelabelWindows bounds the stored windows a pass re-reads for late
+// labels.
+const MaxRelabelWindows = 100
+
+// column is the name the joined labels take in a window.
+func (l LabelsConfig) column() string {
+	if l.Column == "" && l.Source != "" {
+		return "true_label"
+	}
+	return l.Column
+}
+
+func (l LabelsConfig) wait() time.Duration {
+	if l.Wait <= 0 {
+		return 24 * time.Hour
+	}
+	return l.Wait.D()
+}
+
+func (l LabelsConfig) options() monitor.LabelOptions {
+	return monitor.LabelOptions{IDColumn: l.IDColumn, RowColumn: l.RowColumn, LabelColumn: l.LabelColumn, Format: l.Format}
 }
 
 // AlertsConfig holds the grouping of notifications and the rules.

@@ -52,6 +52,9 @@ type Runner struct {
 	files    []string // files after pos, not yet read, in order
 	listed   string   // the last file put in files
 	lastTime float64  // the newest row time evaluated (unix s; NaN: none)
+
+	labels    *monitor.Labels // from Config.Labels.Source; nil without one
+	labelsSig string          // the listing labels was read from
 }
 
 // Registry is what a rollback needs of the tracking server.
@@ -167,6 +170,16 @@ func (r *Runner) Step(ctx context.Context, final bool) error {
 	if err := r.list(); err != nil {
 		return err
 	}
+	relabel, err := r.refreshLabels()
+	if err != nil {
+		return err
+	}
+	if relabel {
+		// Before the new windows, so that those are not re-read.
+		if err := r.relabel(ctx); err != nil {
+			return err
+		}
+	}
 	for {
 		w, ok, err := r.nextWindow()
 		if err != nil {
@@ -225,21 +238,9 @@ func (r *Runner) readNext() (bool, error) {
 	}
 	name := r.files[0]
 	r.files = r.files[1:]
-	opt := explain.ReadOptions{Kinds: map[string]explain.Kind{r.cfg.Window.TimeColumn: explain.Number}}
-	if r.cfg.Labels.Column != "" {
-		opt.Kinds[r.cfg.Labels.Column] = explain.String
-	}
-	if r.cfg.Source.Format != "" {
-		opt.Data = data.Options{Format: data.Format(r.cfg.Source.Format)}
-	}
-	f, err := explain.ReadFrame(name, opt)
+	f, err := r.readFile(name)
 	if err != nil {
-		// A file without a time column is read without the forced kind.
-		delete(opt.Kinds, r.cfg.Window.TimeColumn)
-		var err2 error
-		if f, err2 = explain.ReadFrame(name, opt); err2 != nil {
-			return false, fmt.Errorf("monitor %s: %w", r.cfg.Name, err)
-		}
+		return false, err
 	}
 	start := 0
 	if name == r.pos.File {
@@ -250,6 +251,34 @@ func (r *Runner) readNext() (bool, error) {
 		r.queued += f.Rows - start
 	}
 	return true, nil
+}
+
+// readFile reads one file of the source.
+func (r *Runner) readFile(name string) (*explain.Frame, error) {
+	opt := explain.ReadOptions{Kinds: map[string]explain.Kind{r.cfg.Window.TimeColumn: explain.Number}}
+	if c := r.cfg.Labels.column(); c != "" {
+		opt.Kinds[c] = explain.String
+	}
+	if r.cfg.Labels.Source != "" {
+		opt.Kinds[r.cfg.Labels.options().WithDefaults().IDColumn] = explain.String
+	}
+	if r.cfg.Source.Format != "" {
+		opt.Data = data.Options{Format: data.Format(r.cfg.Source.Format)}
+	}
+	f, err := explain.ReadFrame(name, opt)
+	if err != nil {
+		// A file without a time column is read without its forced kind,
+		// and one without the labels' columns without theirs.
+		delete(opt.Kinds, r.cfg.Window.TimeColumn)
+		var err2 error
+		if f, err2 = explain.ReadFrame(name, opt); err2 != nil {
+			opt.Kinds = nil
+			if f, err2 = explain.ReadFrame(name, opt); err2 != nil {
+				return nil, fmt.Errorf("monitor %s: %w", r.cfg.Name, err)
+			}
+		}
+	}
+	return f, nil
 }
 
 // window is the rows of one window with their bounds.
@@ -356,7 +385,7 @@ func (r *Runner) take(c cutAt) window {
 
 func (r *Runner) options() monitor.Options {
 	c := r.cfg.Checks
-	opt := monitor.Options{Model: r.model, Labels: r.cfg.Labels.Column, Segments: r.cfg.Segments, Correction: c.Correction,
+	opt := monitor.Options{Model: r.model, Labels: r.cfg.Labels.column(), Segments: r.cfg.Segments, Correction: c.Correction,
 		DriftShare: c.DriftShare, Seed: r.cfg.Seed, Tests: map[string]monitor.Test{}, Thresholds: map[string]float64{}}
 	// The prediction log's own columns are not inputs.
 	opt.Ignore = append([]string{"time", "model_version", "latency_ms", "request_id", "request_row"}, c.Ignore...)
@@ -379,7 +408,14 @@ func millis(t float64) int64 {
 }
 
 func (r *Runner) evaluate(ctx context.Context, w window) error {
-	rep, err := monitor.Check(ctx, r.profile, w.f, r.options())
+	f := w.f
+	if r.labels != nil {
+		var err error
+		if f, _, err = r.labels.Join(f, r.cfg.Labels.column()); err != nil {
+			return fmt.Errorf("monitor %s: window %d: %w", r.cfg.Name, r.st.NextWindow, err)
+		}
+	}
+	rep, err := monitor.Check(ctx, r.profile, f, r.options())
 	if err != nil {
 		return fmt.Errorf("monitor %s: window %d (%s to %s): %w", r.cfg.Name, r.st.NextWindow, w.from, w.to, err)
 	}

@@ -85,6 +85,20 @@ func (s *Store) MonitorWindows(ctx context.Context, monitor string, last int, fn
 	return rows.Err()
 }
 
+// UpdateMonitorWindow implements tracking.MonitorStore.
+func (s *Store) UpdateMonitorWindow(ctx context.Context, monitor string, index int64, report json.RawMessage) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE monitor_windows SET report = ? WHERE monitor = ? AND window_index = ?`), string(report), monitor, index)
+		if err != nil {
+			return fmt.Errorf("sqlstore: monitor %s: window %d: %w", monitor, index, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return tracking.NotFoundf("monitor %s has no window %d", monitor, index)
+		}
+		return nil
+	})
+}
+
 // MonitorWindowTotals implements tracking.MonitorStore.
 func (s *Store) MonitorWindowTotals(ctx context.Context, monitor string, before int64) (windows, rows int64, err error) {
 	err = s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(rows_n), 0) FROM monitor_windows WHERE monitor = ? AND window_index < ?`),

@@ -89,6 +89,20 @@ func RunMonitorStore(t *testing.T, s tracking.Store) {
 	if n, rows, err := ms.MonitorWindowTotals(ctx, "m", 3); err != nil || n != 3 || rows != 5+10+20 {
 		t.Errorf("totals before 3: %d windows %d rows %v", n, rows, err)
 	}
+	// A report replaced in place (late labels); an unknown window is
+	// NotFound.
+	if err := ms.UpdateMonitorWindow(ctx, "m", 4, json.RawMessage(`{"rows":40,"late":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	ms.MonitorWindows(ctx, "m", 2, func(w tracking.MonitorWindow) error {
+		if w.Index == 4 && string(w.Report) != `{"rows":40,"late":true}` {
+			t.Errorf("updated report %s", w.Report)
+		}
+		return nil
+	})
+	if err := ms.UpdateMonitorWindow(ctx, "m", 99, json.RawMessage(`{}`)); !errors.Is(err, tracking.ErrNotFound) {
+		t.Errorf("update of a missing window: %v", err)
+	}
 	if n, rows, err := ms.MonitorWindowTotals(ctx, "nobody", 100); err != nil || n != 0 || rows != 0 {
 		t.Errorf("totals of an unknown monitor %d %d %v", n, rows, err)
 	}
