@@ -47,7 +47,9 @@ type Config struct {
 // SourceConfig names where the rows come from.
 type SourceConfig struct {
 	// Path is a prediction-log directory (as `dawn serve --log-dir`
-	// writes it), a file, or a glob; files are taken in name order.
+	// writes it), a file, a glob, or an s3://bucket/prefix whose objects
+	// (those directly under it) are read like files; files are taken in
+	// name order.
 	Path string `yaml:"path"`
 	// Format forces the files' format (default: by extension).
 	Format string `yaml:"format"`
@@ -395,8 +397,8 @@ func (c *Config) validate(doc *yaml.Node) error {
 	if c.Source.Path == "" {
 		return errf([]string{"source"}, "source.path: required (a prediction-log directory, a file or a glob)")
 	}
-	if strings.Contains(c.Source.Path, "://") {
-		return errf([]string{"source", "path"}, "source.path %q: only local directories, files and globs are supported here", c.Source.Path)
+	if strings.Contains(c.Source.Path, "://") && !strings.HasPrefix(c.Source.Path, "s3://") {
+		return errf([]string{"source", "path"}, "source.path %q: use a local directory, file or glob, or s3://bucket/prefix", c.Source.Path)
 	}
 	switch {
 	case c.Window.Rows < 0:

@@ -87,7 +87,7 @@ func (r *Runner) relabel(ctx context.Context) error {
 		if err := json.Unmarshal(w.Report, &old); err != nil {
 			return fmt.Errorf("monitor %s: window %d: stored report: %w", r.cfg.Name, w.Index, err)
 		}
-		f, err := r.readRange(w.From, w.To, w.Rows)
+		f, err := r.readRange(ctx, w.From, w.To, w.Rows)
 		if err != nil {
 			r.Log.Warn("monitor: cannot re-read a window for late labels", "window", w.Index, "err", err)
 			continue
@@ -124,7 +124,7 @@ func (r *Runner) relabel(ctx context.Context) error {
 
 // readRange re-reads the source's rows from position from (encoded) up
 // to position to: rows of them.
-func (r *Runner) readRange(fromS, toS string, rows int64) (*explain.Frame, error) {
+func (r *Runner) readRange(ctx context.Context, fromS, toS string, rows int64) (*explain.Frame, error) {
 	var from, to position
 	if err := json.Unmarshal([]byte(fromS), &from); err != nil {
 		return nil, fmt.Errorf("position %q: %w", fromS, err)
@@ -132,7 +132,7 @@ func (r *Runner) readRange(fromS, toS string, rows int64) (*explain.Frame, error
 	if err := json.Unmarshal([]byte(toS), &to); err != nil {
 		return nil, fmt.Errorf("position %q: %w", toS, err)
 	}
-	files, err := explain.Inputs(r.cfg.Source.Path)
+	files, err := r.sourceFiles(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (r *Runner) readRange(fromS, toS string, rows int64) (*explain.Frame, error
 		if name < from.File || name > to.File {
 			continue
 		}
-		f, err := r.readFile(name)
+		f, err := r.readFile(ctx, name)
 		if err != nil {
 			return nil, err
 		}

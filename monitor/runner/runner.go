@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dawn-ml/dawn/alert"
+	"github.com/dawn-ml/dawn/artifact/s3"
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/explain"
 	"github.com/dawn-ml/dawn/model"
@@ -42,6 +43,9 @@ type Runner struct {
 	// Now is the clock (time.Now when nil).
 	Now     func() time.Time
 	Metrics *Metrics
+	// S3 overrides the endpoint and credentials of an s3:// source; what
+	// it leaves empty comes from the AWS environment.
+	S3 s3.Options
 
 	st       tracking.MonitorState
 	alerts   alertState
@@ -55,6 +59,7 @@ type Runner struct {
 
 	labels    *monitor.Labels // from Config.Labels.Source; nil without one
 	labelsSig string          // the listing labels was read from
+	s3        *s3.Repo        // an s3:// source, once opened
 }
 
 // Registry is what a rollback needs of the tracking server.
@@ -167,7 +172,7 @@ func (r *Runner) Step(ctx context.Context, final bool) error {
 	if err := r.delivery(ctx); err != nil { // what an earlier run left queued
 		return err
 	}
-	if err := r.list(); err != nil {
+	if err := r.list(ctx); err != nil {
 		return err
 	}
 	relabel, err := r.refreshLabels()
@@ -181,7 +186,7 @@ func (r *Runner) Step(ctx context.Context, final bool) error {
 		}
 	}
 	for {
-		w, ok, err := r.nextWindow()
+		w, ok, err := r.nextWindow(ctx)
 		if err != nil {
 			return err
 		}
@@ -212,15 +217,10 @@ func (r *Runner) Step(ctx context.Context, final bool) error {
 }
 
 // list finds the files after the position that are not yet queued.
-func (r *Runner) list() error {
-	files, err := explain.Inputs(r.cfg.Source.Path)
+func (r *Runner) list(ctx context.Context) error {
+	files, err := r.sourceFiles(ctx)
 	if err != nil {
 		return fmt.Errorf("monitor %s: source: %w", r.cfg.Name, err)
-	}
-	if len(files) == 1 && files[0] == r.cfg.Source.Path {
-		if _, err := os.Stat(files[0]); err != nil {
-			return fmt.Errorf("monitor %s: source: %w", r.cfg.Name, err)
-		}
 	}
 	for _, f := range files {
 		if (r.listed == "" && f >= r.pos.File) || (r.listed != "" && f > r.listed) {
@@ -232,13 +232,16 @@ func (r *Runner) list() error {
 }
 
 // readNext reads the next listed file into the queue.
-func (r *Runner) readNext() (bool, error) {
+func (r *Runner) readNext(ctx context.Context) (bool, error) {
 	if len(r.files) == 0 {
 		return false, nil
 	}
 	name := r.files[0]
+	f, err := r.readFile(ctx, name)
+	if err != nil {
+		return false, err
+	}
 	r.files = r.files[1:]
-	f, err := r.readFile(name)
 	if err != nil {
 		return false, err
 	}
@@ -254,7 +257,12 @@ func (r *Runner) readNext() (bool, error) {
 }
 
 // readFile reads one file of the source.
-func (r *Runner) readFile(name string) (*explain.Frame, error) {
+func (r *Runner) readFile(ctx context.Context, name string) (*explain.Frame, error) {
+	local, done, err := r.fetch(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("monitor %s: source: %w", r.cfg.Name, err)
+	}
+	defer done()
 	opt := explain.ReadOptions{Kinds: map[string]explain.Kind{r.cfg.Window.TimeColumn: explain.Number}}
 	if c := r.cfg.Labels.column(); c != "" {
 		opt.Kinds[c] = explain.String
@@ -265,15 +273,15 @@ func (r *Runner) readFile(name string) (*explain.Frame, error) {
 	if r.cfg.Source.Format != "" {
 		opt.Data = data.Options{Format: data.Format(r.cfg.Source.Format)}
 	}
-	f, err := explain.ReadFrame(name, opt)
+	f, err := explain.ReadFrame(local, opt)
 	if err != nil {
 		// A file without a time column is read without its forced kind,
 		// and one without the labels' columns without theirs.
 		delete(opt.Kinds, r.cfg.Window.TimeColumn)
 		var err2 error
-		if f, err2 = explain.ReadFrame(name, opt); err2 != nil {
+		if f, err2 = explain.ReadFrame(local, opt); err2 != nil {
 			opt.Kinds = nil
-			if f, err2 = explain.ReadFrame(name, opt); err2 != nil {
+			if f, err2 = explain.ReadFrame(local, opt); err2 != nil {
 				return nil, fmt.Errorf("monitor %s: %w", r.cfg.Name, err)
 			}
 		}
@@ -290,12 +298,12 @@ type window struct {
 
 // nextWindow cuts the next complete window from the queue, reading files
 // as needed; ok is false when the rows present do not complete one.
-func (r *Runner) nextWindow() (window, bool, error) {
+func (r *Runner) nextWindow(ctx context.Context) (window, bool, error) {
 	for {
 		if cut, ok := r.cut(); ok {
 			return r.take(cut), true, nil
 		}
-		more, err := r.readNext()
+		more, err := r.readNext(ctx)
 		if err != nil || !more {
 			return window{}, false, err
 		}

@@ -437,11 +437,11 @@ func TestRollbackRetryMovesOnce(t *testing.T) {
 	reg := &fakeRegistry{alias: "5"}
 	r.Registry = reg
 	// Evaluate and queue without delivering: commit the windows by hand.
-	if err := r.list(); err != nil {
+	if err := r.list(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	for {
-		w, ok, err := r.nextWindow()
+		w, ok, err := r.nextWindow(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
