@@ -55,6 +55,12 @@ type SourceConfig struct {
 	Format string `yaml:"format"`
 	// Poll is how often the source is listed for new files (default 2 s).
 	Poll Duration `yaml:"poll"`
+	// Subject is the NATS subject of a nats://host:port Path, whose
+	// messages are rows (a JSON object, or JSON lines, each); Stream the
+	// JetStream stream that holds it (default: the stream bound to the
+	// subject, else DAWN_MONITOR_<subject>, created).
+	Subject string `yaml:"subject"`
+	Stream  string `yaml:"stream"`
 }
 
 // WindowConfig sizes a window: Rows rows, or the rows whose time (the
@@ -397,8 +403,12 @@ func (c *Config) validate(doc *yaml.Node) error {
 	if c.Source.Path == "" {
 		return errf([]string{"source"}, "source.path: required (a prediction-log directory, a file or a glob)")
 	}
-	if strings.Contains(c.Source.Path, "://") && !strings.HasPrefix(c.Source.Path, "s3://") {
-		return errf([]string{"source", "path"}, "source.path %q: use a local directory, file or glob, or s3://bucket/prefix", c.Source.Path)
+	nats := strings.HasPrefix(c.Source.Path, "nats://")
+	if strings.Contains(c.Source.Path, "://") && !strings.HasPrefix(c.Source.Path, "s3://") && !nats {
+		return errf([]string{"source", "path"}, "source.path %q: use a local directory, file or glob, s3://bucket/prefix or nats://host:port", c.Source.Path)
+	}
+	if nats != (c.Source.Subject != "") {
+		return errf([]string{"source"}, "source: a nats:// path needs subject, and subject needs a nats://host:port path")
 	}
 	switch {
 	case c.Window.Rows < 0:

@@ -125,6 +125,9 @@ func (r *Runner) relabel(ctx context.Context) error {
 // readRange re-reads the source's rows from position from (encoded) up
 // to position to: rows of them.
 func (r *Runner) readRange(ctx context.Context, fromS, toS string, rows int64) (*explain.Frame, error) {
+	if isNATS(r.cfg.Source.Path) {
+		return nil, errors.New("a NATS source's messages are gone once acknowledged; late labels need a file or S3 source")
+	}
 	var from, to position
 	if err := json.Unmarshal([]byte(fromS), &from); err != nil {
 		return nil, fmt.Errorf("position %q: %w", fromS, err)

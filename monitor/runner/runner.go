@@ -60,6 +60,7 @@ type Runner struct {
 	labels    *monitor.Labels // from Config.Labels.Source; nil without one
 	labelsSig string          // the listing labels was read from
 	s3        *s3.Repo        // an s3:// source, once opened
+	nats      *natsSource     // a nats:// source, once opened
 }
 
 // Registry is what a rollback needs of the tracking server.
@@ -172,7 +173,11 @@ func (r *Runner) Step(ctx context.Context, final bool) error {
 	if err := r.delivery(ctx); err != nil { // what an earlier run left queued
 		return err
 	}
-	if err := r.list(ctx); err != nil {
+	if isNATS(r.cfg.Source.Path) {
+		if err := r.pullNATS(ctx); err != nil {
+			return err
+		}
+	} else if err := r.list(ctx); err != nil {
 		return err
 	}
 	relabel, err := r.refreshLabels()
@@ -263,6 +268,11 @@ func (r *Runner) readFile(ctx context.Context, name string) (*explain.Frame, err
 		return nil, fmt.Errorf("monitor %s: source: %w", r.cfg.Name, err)
 	}
 	defer done()
+	return r.readLocal(local, name)
+}
+
+// readLocal reads a local copy of source file name.
+func (r *Runner) readLocal(local, name string) (*explain.Frame, error) {
 	opt := explain.ReadOptions{Kinds: map[string]explain.Kind{r.cfg.Window.TimeColumn: explain.Number}}
 	if c := r.cfg.Labels.column(); c != "" {
 		opt.Kinds[c] = explain.String
@@ -396,7 +406,7 @@ func (r *Runner) options() monitor.Options {
 	opt := monitor.Options{Model: r.model, Labels: r.cfg.Labels.column(), Segments: r.cfg.Segments, Correction: c.Correction,
 		DriftShare: c.DriftShare, Seed: r.cfg.Seed, Tests: map[string]monitor.Test{}, Thresholds: map[string]float64{}}
 	// The prediction log's own columns are not inputs.
-	opt.Ignore = append([]string{"time", "model_version", "latency_ms", "request_id", "request_row"}, c.Ignore...)
+	opt.Ignore = append([]string{"time", "model_version", "latency_ms", "request_id", "request_row", natsSeqColumn}, c.Ignore...)
 	for col, cc := range c.Columns {
 		if cc.Test != "" {
 			opt.Tests[col] = monitor.Test(strings.ToLower(cc.Test))
@@ -423,6 +433,12 @@ func (r *Runner) evaluate(ctx context.Context, w window) error {
 			return fmt.Errorf("monitor %s: window %d: %w", r.cfg.Name, r.st.NextWindow, err)
 		}
 	}
+	if isNATS(r.cfg.Source.Path) {
+		// Rows of a subject are positioned by stream sequence.
+		if lo, hi, ok := natsBounds(w.f); ok {
+			w.from, w.to = position{r.cfg.Source.Subject, lo}, position{r.cfg.Source.Subject, hi}
+		}
+	}
 	rep, err := monitor.Check(ctx, r.profile, f, r.options())
 	if err != nil {
 		return fmt.Errorf("monitor %s: window %d (%s to %s): %w", r.cfg.Name, r.st.NextWindow, w.from, w.to, err)
@@ -441,6 +457,9 @@ func (r *Runner) evaluate(ctx context.Context, w window) error {
 	r.st.NextWindow = idx + 1
 	if err := r.commit(ctx, rec, r.disp.Flush(now)); err != nil {
 		return err
+	}
+	if r.nats != nil {
+		r.ackNATS(ctx, w.to.Row)
 	}
 	if !math.IsNaN(w.end) {
 		r.lastTime = w.end
