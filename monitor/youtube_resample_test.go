@@ -2,20 +2,16 @@ package monitor
 
 import (
 	"context"
-	"encoding/csv"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/dawn-ml/dawn/explain"
-	"github.com/dawn-ml/dawn/featurize"
 	"github.com/dawn-ml/dawn/internal/shareddata"
 	"github.com/dawn-ml/dawn/internal/youtube"
 	"github.com/dawn-ml/dawn/model"
-	"github.com/dawn-ml/dawn/train"
 )
 
 // falseAlarmLimit is the acceptance bound: at most 5 of 100 resampled
@@ -53,30 +49,8 @@ func TestYouTubeFalseAlarmRate(t *testing.T) {
 		return out
 	}
 	trainRows, held := pick(perm[:700]), pick(perm[700:])
-	write := func(name string, rs [][]string) string {
-		p := filepath.Join(dir, name)
-		var b strings.Builder
-		w := csv.NewWriter(&b)
-		w.Write(youtube.Header[:5]) // without VIDEO, as in TestYouTubeShift
-		for _, r := range rs {
-			w.Write(r[:5])
-		}
-		w.Flush()
-		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	mdir := filepath.Join(dir, "model")
-	if _, err := train.Run(ctx, train.Spec{
-		Data:     write("train.csv", trainRows),
-		Features: featurize.Config{Text: []featurize.Text{{Column: "CONTENT", Words: 1, CharMin: 2, CharMax: 4, Lower: true, TFIDF: true}}},
-		Target:   "CLASS",
-		Options:  train.Options{Threads: 1, Seed: 1},
-		Out:      mdir,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	write := func(name string, rs [][]string) string { return writeYouTube(t, dir, name, rs) }
+	mdir := trainYouTube(t, dir, trainRows)
 	m, err := model.Load(mdir)
 	if err != nil {
 		t.Fatal(err)
