@@ -49,35 +49,9 @@ func TestYouTubeShift(t *testing.T) {
 		return out
 	}
 	trainRows, refRows, pool := pick(perm[:700]), pick(perm[700:1100]), pick(perm[1100:])
-	// The VIDEO column names the data set itself (5 is Shakira), which a
-	// prediction log would not hold: it is dropped, the other columns kept.
-	write := func(name string, rs [][]string) string {
-		p := filepath.Join(dir, name)
-		var b strings.Builder
-		w := csv.NewWriter(&b)
-		w.Write(youtube.Header[:5])
-		for _, r := range rs {
-			w.Write(r[:5])
-		}
-		w.Flush()
-		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	trainPath := write("train.csv", trainRows)
+	write := func(name string, rs [][]string) string { return writeYouTube(t, dir, name, rs) }
 	refPath := write("ref.csv", refRows)
-	mdir := filepath.Join(dir, "model")
-	_, err = train.Run(ctx, train.Spec{
-		Data:     trainPath,
-		Features: featurize.Config{Text: []featurize.Text{{Column: "CONTENT", Words: 1, CharMin: 2, CharMax: 4, Lower: true, TFIDF: true}}},
-		Target:   "CLASS",
-		Options:  train.Options{Threads: 1, Seed: 1},
-		Out:      mdir,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mdir := trainYouTube(t, dir, trainRows)
 	if err := WriteProfile(ctx, mdir, refPath, "CLASS"); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +129,42 @@ func TestYouTubeShift(t *testing.T) {
 	if !sms.Drift.DatasetDrift {
 		t.Error("SMS window not flagged")
 	}
+}
+
+// writeYouTube writes rows as a CSV file in dir. The VIDEO column names
+// the data set itself (5 is Shakira), which a prediction log would not
+// hold: it is dropped, the other columns kept.
+func writeYouTube(t *testing.T, dir, name string, rs [][]string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write(youtube.Header[:5])
+	for _, r := range rs {
+		w.Write(r[:5])
+	}
+	w.Flush()
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// trainYouTube trains the experiments' spam model (words and char 2–4-grams,
+// TF-IDF, logistic regression) on rows and returns its directory.
+func trainYouTube(t *testing.T, dir string, rows [][]string) string {
+	t.Helper()
+	mdir := filepath.Join(dir, "model")
+	if _, err := train.Run(context.Background(), train.Spec{
+		Data:     writeYouTube(t, dir, "train.csv", rows),
+		Features: featurize.Config{Text: []featurize.Text{{Column: "CONTENT", Words: 1, CharMin: 2, CharMax: 4, Lower: true, TFIDF: true}}},
+		Target:   "CLASS",
+		Options:  train.Options{Threads: 1, Seed: 1},
+		Out:      mdir,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return mdir
 }
 
 func logReport(t *testing.T, name string, r *Report) {

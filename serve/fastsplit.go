@@ -27,7 +27,7 @@ func parseSplitFast(body []byte, sig *signature, lim limits) (*table, bool) {
 		return nil, false
 	}
 	var names []string
-	var pos []int
+	var pos, ctxAt []int
 	var t *table
 	seenData, seenIndex := false, false
 	for {
@@ -40,7 +40,7 @@ func parseSplitFast(body []byte, sig *signature, lim limits) (*table, bool) {
 				return nil, false
 			}
 			var err error
-			if _, pos, err = resolveColumns(names, -1, sig, nil); err != nil {
+			if _, pos, ctxAt, err = resolveColumns(names, -1, sig, nil); err != nil {
 				return nil, false
 			}
 		case "index":
@@ -57,7 +57,7 @@ func parseSplitFast(body []byte, sig *signature, lim limits) (*table, bool) {
 				return nil, false
 			}
 			seenData = true
-			if t = p.rows(sig, names, pos, lim.rows); t == nil {
+			if t = p.rows(sig, names, pos, ctxAt, lim.rows); t == nil {
 				return nil, false
 			}
 		default:
@@ -152,22 +152,27 @@ func (p *jsonParser) names() []string {
 }
 
 // rows reads the "data" list, each row a list of len(names) values, the
-// value at request position at[ci] going to signature column ci; nil past
-// maxRows rows.
-func (p *jsonParser) rows(sig *signature, names []string, at []int, maxRows int) *table {
+// value at request position at[ci] going to signature column ci and the
+// one at ctxAt[i] to context column i; nil past maxRows rows.
+func (p *jsonParser) rows(sig *signature, names []string, at, ctxAt []int, maxRows int) *table {
 	if !p.expect('[') {
 		return nil
 	}
 	t := newTable(sig, 0)
-	// col[k] is the signature column of request position k, or -1.
+	t.setContext(names, ctxAt)
+	// col[k] is the signature column of request position k, -1-i for
+	// context column i, or ignoredCell.
 	col := make([]int, len(names))
 	for k := range col {
-		col[k] = -1
+		col[k] = ignoredCell
 	}
 	for ci, k := range at {
 		if k >= 0 {
 			col[k] = ci
 		}
+	}
+	for i, k := range ctxAt {
+		col[k] = -1 - i
 	}
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
@@ -207,8 +212,13 @@ func (p *jsonParser) rows(sig *signature, names []string, at []int, maxRows int)
 	}
 }
 
-// cell reads one value into column ci of t (skipping it when ci < 0), as
-// table.addJSON would, and reports false for anything addJSON would not
+// ignoredCell marks a request position that is neither an input nor a
+// context column (past MaxContextColumns).
+const ignoredCell = -1 << 30
+
+// cell reads one value into column ci of t (ci ≥ 0), into context column
+// -1-ci (ci < 0), or skips it (ignoredCell), as table.addJSON and
+// addContext would, and reports false for anything addJSON would not
 // accept the same way.
 func (p *jsonParser) cell(t *table, ci int) bool {
 	p.ws()
@@ -216,8 +226,14 @@ func (p *jsonParser) cell(t *table, ci int) bool {
 		return false
 	}
 	if ci < 0 {
-		_, err := p.value(4) // the depth parseJSON would give it
-		return err == nil
+		v, err := p.value(4) // the depth parseJSON would give it
+		if err != nil {
+			return false
+		}
+		if ci != ignoredCell {
+			t.addContext(-1-ci, v)
+		}
+		return true
 	}
 	if p.left--; p.left < 0 {
 		return false

@@ -51,8 +51,8 @@ func checkSplitFast(t *testing.T, body []byte, sig *signature) bool {
 	if err != nil {
 		t.Fatalf("%s: fast path accepted what the general path refuses: %v", body, err)
 	}
-	if fast.n != want.n || fast.sig != want.sig || !reflect.DeepEqual(fast.cols, want.cols) {
-		t.Fatalf("%s:\nfast    %d rows %+v\ngeneral %d rows %+v", body, fast.n, fast.cols, want.n, want.cols)
+	if fast.n != want.n || fast.sig != want.sig || !reflect.DeepEqual(fast.cols, want.cols) || !reflect.DeepEqual(fast.ctx, want.ctx) {
+		t.Fatalf("%s:\nfast    %d rows %+v %+v\ngeneral %d rows %+v %+v", body, fast.n, fast.cols, fast.ctx, want.n, want.cols, want.ctx)
 	}
 	return true
 }

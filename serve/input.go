@@ -144,11 +144,13 @@ type column struct {
 	null  []bool // nil while no value is null
 }
 
-// table is a parsed request: n rows of the signature's columns.
+// table is a parsed request: n rows of the signature's columns, and the
+// request's context columns (see ContextColumn).
 type table struct {
 	sig  *signature
 	n    int
 	cols []column
+	ctx  []ContextColumn
 }
 
 func newTable(sig *signature, n int) *table {
@@ -491,8 +493,9 @@ func parseJSON(body []byte, sig *signature, lim limits) (*table, error) {
 }
 
 // resolveColumns maps the signature's columns to positions in the request's
-// columns; an empty signature adopts the request's columns.
-func resolveColumns(names []string, nrows int, sig *signature, firstRow func(int) any) (*signature, []int, error) {
+// columns, and picks the request positions that are context columns; an
+// empty signature adopts the request's columns.
+func resolveColumns(names []string, nrows int, sig *signature, firstRow func(int) any) (*signature, []int, []int, error) {
 	if len(sig.cols) == 0 {
 		inputs := make([]model.Column, len(names))
 		for i, n := range names {
@@ -511,26 +514,27 @@ func resolveColumns(names []string, nrows int, sig *signature, firstRow func(int
 		}
 		s, err := newSignature(inputs)
 		if err != nil {
-			return nil, nil, invalidParam("%v", err)
+			return nil, nil, nil, invalidParam("%v", err)
 		}
 		pos := make([]int, len(names))
 		for i := range pos {
 			pos[i] = i
 		}
-		return s, pos, nil
+		return s, pos, nil, nil
 	}
 	if len(names) == 0 && nrows == 0 {
 		pos := make([]int, len(sig.cols))
 		for i := range pos {
 			pos[i] = -1
 		}
-		return sig, pos, nil
+		return sig, pos, nil, nil
 	}
 	at := make(map[string]int, len(names))
 	for i, n := range names {
 		at[n] = i
 	}
 	pos := make([]int, len(sig.cols))
+	taken := make([]bool, len(names))
 	var missing []string
 	for i, c := range sig.cols {
 		p, ok := at[c.name]
@@ -539,14 +543,16 @@ func resolveColumns(names []string, nrows int, sig *signature, firstRow func(int
 			if !c.optional {
 				missing = append(missing, strconv.Quote(c.name))
 			}
+		} else {
+			taken[p] = true
 		}
 		pos[i] = p
 	}
 	if len(missing) > 0 {
-		return nil, nil, invalidParam("Model is missing inputs [%s]; the request has columns %s and the model takes: %s",
+		return nil, nil, nil, invalidParam("Model is missing inputs [%s]; the request has columns %s and the model takes: %s",
 			strings.Join(missing, ", "), quoteList(names), sig.describe())
 	}
-	return sig, pos, nil
+	return sig, pos, contextAt(names, taken), nil
 }
 
 func quoteList(names []string) string {
@@ -599,7 +605,7 @@ func fromSplit(v any, sig *signature) (*table, error) {
 			return nil, badRequest("dataframe_split \"data\" row %d has %d values for %d columns", r, len(rl), len(names))
 		}
 	}
-	s, pos, err := resolveColumns(names, len(rows), sig, func(i int) any { return firstNonNull(rows, func(r any) any { return r.([]any)[i] }) })
+	s, pos, ctxAt, err := resolveColumns(names, len(rows), sig, func(i int) any { return firstNonNull(rows, func(r any) any { return r.([]any)[i] }) })
 	if err != nil {
 		return nil, err
 	}
@@ -613,6 +619,12 @@ func fromSplit(v any, sig *signature) (*table, error) {
 			if err := t.addJSON(ci, r, val); err != nil {
 				return nil, err
 			}
+		}
+	}
+	t.setContext(names, ctxAt)
+	for i, k := range ctxAt {
+		for _, row := range rows {
+			t.addContext(i, row.([]any)[k])
 		}
 	}
 	return t, nil
@@ -642,10 +654,10 @@ func fromRecords(field string, recs []any, sig *signature) (*table, error) {
 			}
 		}
 	}
-	if len(sig.cols) == 0 {
-		sort.Strings(names)
-	}
-	s, pos, err := resolveColumns(names, len(recs), sig, func(i int) any {
+	// Objects have no order: by name, for the adopted columns of a model
+	// without a signature and for the context columns.
+	sort.Strings(names)
+	s, pos, ctxAt, err := resolveColumns(names, len(recs), sig, func(i int) any {
 		return firstNonNull(recs, func(r any) any { return r.(map[string]any)[names[i]] })
 	})
 	if err != nil {
@@ -661,6 +673,12 @@ func fromRecords(field string, recs []any, sig *signature) (*table, error) {
 			if err := t.addJSON(ci, r, val); err != nil {
 				return nil, err
 			}
+		}
+	}
+	t.setContext(names, ctxAt)
+	for i, k := range ctxAt {
+		for _, rec := range recs {
+			t.addContext(i, rec.(map[string]any)[names[k]])
 		}
 	}
 	return t, nil
@@ -694,7 +712,7 @@ func fromTensorInput(field string, v any, sig *signature) (*table, error) {
 		if n < 0 {
 			n = 0
 		}
-		s, pos, err := resolveColumns(names, n, sig, func(i int) any { return firstNonNull(cols[i], func(v any) any { return v }) })
+		s, pos, ctxAt, err := resolveColumns(names, n, sig, func(i int) any { return firstNonNull(cols[i], func(v any) any { return v }) })
 		if err != nil {
 			return nil, err
 		}
@@ -708,6 +726,12 @@ func fromTensorInput(field string, v any, sig *signature) (*table, error) {
 				if err := t.addJSON(ci, r, val); err != nil {
 					return nil, err
 				}
+			}
+		}
+		t.setContext(names, ctxAt)
+		for i, k := range ctxAt {
+			for r := 0; r < n; r++ {
+				t.addContext(i, cols[k][r])
 			}
 		}
 		return t, nil
@@ -818,7 +842,7 @@ func parseCSV(body []byte, sig *signature, lim limits) (*table, error) {
 		}
 		recs = append(recs, rec)
 	}
-	s, pos, err := resolveColumns(header, len(recs), sig, func(i int) any {
+	s, pos, ctxAt, err := resolveColumns(header, len(recs), sig, func(i int) any {
 		for _, rec := range recs {
 			if rec[i] != "" {
 				if _, err := strconv.ParseFloat(rec[i], 64); err == nil {
@@ -842,6 +866,12 @@ func parseCSV(body []byte, sig *signature, lim limits) (*table, error) {
 			if err := t.addText(ci, r+1, rec[p]); err != nil {
 				return nil, err
 			}
+		}
+	}
+	t.setContext(header, ctxAt)
+	for i, k := range ctxAt {
+		for _, rec := range recs {
+			t.addContext(i, csvCell(rec[k]))
 		}
 	}
 	return t, nil

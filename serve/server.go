@@ -66,8 +66,12 @@ type LogEntry struct {
 	RequestID string
 	Latency   time.Duration
 	Inputs    arrow.RecordBatch // this request's rows; the receiver releases it
-	Pred      *model.Prediction
-	Off       int // the request's rows are Pred rows [Off, Off+Inputs.NumRows())
+	// Context is the request's context columns (extra columns not in the
+	// signature, bounded by MaxContextColumns and MaxContextBytes), one
+	// value per row of Inputs.
+	Context []ContextColumn
+	Pred    *model.Prediction
+	Off     int // the request's rows are Pred rows [Off, Off+Inputs.NumRows())
 }
 
 // Server serves one model at a time over MLflow's scoring protocol.
@@ -372,7 +376,7 @@ func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
 	lat := s.metrics.observe(200, start)
 	if s.opt.Log != nil && j.batch != nil {
 		s.opt.Log.Log(&LogEntry{Time: start, ModelVersion: sv.version, RequestID: reqID, Latency: lat,
-			Inputs: j.batch.NewSlice(int64(j.off), int64(j.off+n)), Pred: j.pred, Off: j.off})
+			Inputs: j.batch.NewSlice(int64(j.off), int64(j.off+n)), Context: t.ctx, Pred: j.pred, Off: j.off})
 	}
 	if j.batch != nil {
 		j.batch.Release()

@@ -21,8 +21,17 @@ type MonitorStore interface {
 	// or nothing. A window index already stored is refused with
 	// AlreadyExistsf; a notification id already queued is kept as it is.
 	CommitMonitor(ctx context.Context, monitor string, st MonitorState, w *MonitorWindow, out []MonitorNotification) error
-	// MonitorWindows calls fn for each stored window, oldest first.
-	MonitorWindows(ctx context.Context, monitor string, fn func(MonitorWindow) error) error
+	// MonitorWindows calls fn for each stored window, oldest first; with
+	// last > 0 only for the latest last windows (the bound is applied in
+	// the query, so a long history is not read to draw its end).
+	MonitorWindows(ctx context.Context, monitor string, last int, fn func(MonitorWindow) error) error
+	// UpdateMonitorWindow replaces a stored window's report (its realised
+	// performance recomputed when late labels arrived); NotFound when the
+	// window is not stored.
+	UpdateMonitorWindow(ctx context.Context, monitor string, index int64, report json.RawMessage) error
+	// MonitorWindowTotals counts a monitor's stored windows of index below
+	// before and sums their rows.
+	MonitorWindowTotals(ctx context.Context, monitor string, before int64) (windows, rows int64, err error)
 	// PendingMonitorNotifications lists queued notifications not yet
 	// delivered nor given up, oldest first.
 	PendingMonitorNotifications(ctx context.Context, monitor string) ([]MonitorNotification, error)

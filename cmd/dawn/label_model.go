@@ -18,6 +18,7 @@ import (
 	"github.com/dawn-ml/dawn/labeling"
 	"github.com/dawn-ml/dawn/labelmodel"
 	"github.com/dawn-ml/dawn/lfmodel"
+	"github.com/dawn-ml/dawn/monitor"
 )
 
 // modelFlags are the label-model options fit and run share.
@@ -195,6 +196,11 @@ Example:
 	secs := time.Since(start).Seconds()
 	if err := labeling.SaveModel(*out, lm, lf, schema, ""); err != nil {
 		return err
+	}
+	if lf != nil { // a model directory: its monitoring reference, as dawn train writes it
+		if err := monitor.WriteProfile(ctx, *out, *dataPath, ""); err != nil {
+			return err
+		}
 	}
 	sum := label.Analyze(x)
 	label.AddLearned(sum, lm.LFAccuracies())
@@ -416,6 +422,18 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 		// dawn models register.
 		if err := labeling.SaveModel(modelOut, lm, f, schema, al.runID()); err != nil {
 			return err
+		}
+		if !labeling.IsJSONPath(modelOut) {
+			// The monitoring reference, as dawn train writes it: the
+			// labeled held-out rows when given (for the calibration map),
+			// else the data the LFs ran on.
+			ref, refGold := dataPath, ""
+			if evalPath != "" {
+				ref, refGold = evalPath, gold
+			}
+			if err := monitor.WriteProfile(ctx, modelOut, ref, refGold); err != nil {
+				return err
+			}
 		}
 	}
 	sum := label.Analyze(x)

@@ -114,21 +114,24 @@ func runMonitorProfile(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
-// readWindow reads a data file, keeping the labels column as strings.
-func readWindow(path, labels string, df *dataFlags) (*explain.Frame, error) {
+// readWindow reads a data file, keeping the labels column (and the other
+// columns named, where present) as strings.
+func readWindow(path, labels string, df *dataFlags, strs ...string) (*explain.Frame, error) {
 	dopt, err := df.options()
 	if err != nil {
 		return nil, err
 	}
-	opt := explain.ReadOptions{Data: dopt}
-	if labels != "" {
-		opt.Kinds = map[string]explain.Kind{labels: explain.String}
+	opt := explain.ReadOptions{Data: dopt, Kinds: map[string]explain.Kind{}}
+	for _, c := range append(strs, labels) {
+		if c != "" {
+			opt.Kinds[c] = explain.String
+		}
 	}
 	return explain.ReadFrame(path, opt)
 }
 
 const monitorCheckUsage = `
-Usage: dawn monitor check --model DIR|models:/NAME@ALIAS --data current.csv [--labels COL] [--segments a,b] [--json]
+Usage: dawn monitor check --model DIR|models:/NAME@ALIAS --data current.csv [--labels COL] [--labels-file FILE] [--segments a,b] [--json]
 
 Checks one window of current rows against the model's reference profile:
 per-column drift (Evidently's defaults: reference of at most 1,000 rows:
@@ -139,9 +142,15 @@ above 0.1; text: a domain classifier's ROC AUC against the 95th percentile
 of random scorers), dataset drift when at least half the columns drift,
 prediction drift, data quality, CBPE's estimated accuracy (and the realised
 one with --labels), and the segments explaining a drift or a rise in errors.
+--labels-file joins true classes that arrived apart from the rows (a CSV,
+TSV, JSONL or Parquet file, directory or glob with request_id, optionally
+request_row, and label) on the rows' request_id (and request_row), as a
+prediction log holds them; they fill the --labels column (default
+true_label) where a row has none.
 
 Example:
   dawn monitor check --model spam-model/ --data today.csv --labels CLASS --segments country,client_version --json
+  dawn monitor check --model spam-model/ --data predlog/ --labels-file labels.csv --json
   dawn monitor check --model spam-model/ --data today.csv --report today.html
   dawn monitor check --model spam-model/ --data today.csv --test CONTENT=domain_classifier --test n=psi --threshold n=0.25
 `
@@ -165,6 +174,7 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 	path := fs.String("data", "", "current window `file` (csv, tsv, jsonl, parquet)")
 	df := addDataFlags(fs)
 	labels := fs.String("labels", "", "`column` of true classes, for realised accuracy")
+	labelsFile := fs.String("labels-file", "", "`file` (or directory, glob) of request_id[,request_row],label joined on the rows' request ids")
 	segments := fs.String("segments", "", "attribute columns segments may use, comma-separated (default: every categorical column)")
 	ignore := fs.String("ignore", "", "columns not to check, comma-separated")
 	correction := fs.String("correction", "", "adjust p-values across columns: bonferroni or fdr")
@@ -180,6 +190,9 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 	}
 	if *src == "" || *path == "" {
 		return usagef("monitor check: --model and --data are required")
+	}
+	if *labelsFile != "" && *labels == "" {
+		*labels = "true_label"
 	}
 	opt := monitor.Options{Labels: *labels, Correction: *correction, Ignore: splitList(*ignore), Seed: *seed,
 		Tests: map[string]monitor.Test{}, Thresholds: map[string]float64{}}
@@ -213,9 +226,22 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 		if opt.Model, err = model.Load(dir); err != nil {
 			return nil, err
 		}
-		f, err := readWindow(*path, *labels, df)
+		var ids []string
+		if *labelsFile != "" {
+			ids = []string{monitor.LabelOptions{}.WithDefaults().IDColumn}
+		}
+		f, err := readWindow(*path, *labels, df, ids...)
 		if err != nil {
 			return nil, err
+		}
+		if *labelsFile != "" {
+			l, err := monitor.ReadLabels(*labelsFile, monitor.LabelOptions{})
+			if err != nil {
+				return nil, err
+			}
+			if f, _, err = l.Join(f, *labels); err != nil {
+				return nil, fmt.Errorf("monitor check: --labels-file: %s: %w", *path, err)
+			}
 		}
 		r, err := monitor.Check(ctx, p, f, opt)
 		if err != nil || *htmlOut == "" {

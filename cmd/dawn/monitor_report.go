@@ -45,25 +45,25 @@ func runMonitorReport(ctx context.Context, e *env, args []string) error {
 	}
 	defer st.store.Close()
 	ms, p := st.state, st.profile
-	hist, err := runner.History(ctx, ms, cfg.Name)
+	// Only the windows the report draws are read; the store counts the rest.
+	hist, err := runner.History(ctx, ms, cfg.Name, report.MaxWindows)
 	if err != nil {
 		return err
 	}
-	if len(hist) == 0 {
+	if len(hist.Windows) == 0 {
 		return fmt.Errorf("monitor report: monitor %q has no evaluated windows in %s (run \"dawn monitor run --config %s\" first)", cfg.Name, mf.store.uri(), *mf.config)
 	}
-	wins := make([]report.Window, len(hist))
-	var first int64 = 1
-	for i, h := range hist {
+	wins := make([]report.Window, len(hist.Windows))
+	first := hist.OlderRows + 1
+	for i, h := range hist.Windows {
 		wins[i] = report.Window{Start: h.Start, End: h.End, Report: h.Report}
 		if h.Start.IsZero() && h.End.IsZero() {
 			wins[i].FirstRow, wins[i].LastRow = first, first+h.Rows-1
 		}
 		first += h.Rows
 	}
-	// Render keeps the latest report.MaxWindows and says how many it left out.
-	drawn := min(len(wins), report.MaxWindows)
-	opt := report.Options{Title: "dawn monitor " + cfg.Name, Model: cfg.Model, Generated: time.Now()}
+	drawn := len(wins)
+	opt := report.Options{Title: "dawn monitor " + cfg.Name, Model: cfg.Model, Generated: time.Now(), Older: int(hist.Older)}
 	if err := report.WriteFile(*outPath, p, wins, opt); err != nil {
 		return err
 	}

@@ -26,7 +26,8 @@ const monitorRunUsage = `
 Usage: dawn monitor run --config monitor.yaml [--once] [--metrics-addr :9101] [--backend-store-uri URI] [--json]
 
 Follows the source the monitor file names (a prediction-log directory as
-dawn serve --log-dir writes it, a file or a glob) as files roll, checks each
+dawn serve --log-dir writes it, a file, a glob, an s3://bucket/prefix, or a
+NATS JetStream subject: source {path: nats://host:4222, subject: S}) as files roll, joins labels that arrive later (labels.source), checks each
 window (rows or a span of time) against the model's reference profile, raises
 the alert rules and delivers notifications to the receivers (signed
 webhooks, Alertmanager) and actions (a command, a rollback of a registry
@@ -80,6 +81,7 @@ func runMonitorRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	r.Log = slog.New(slog.NewTextHandler(e.stderr, nil))
 	r.Out = e.stdout
 	if *jsonOut {

@@ -47,6 +47,10 @@ type Options struct {
 	Title     string
 	Model     string
 	Generated time.Time
+	// Older is how many windows before the given ones the caller left out
+	// (it read only the latest); the page says so beside those Render
+	// drops itself.
+	Older int
 }
 
 func (w Window) label() string {
@@ -69,10 +73,10 @@ func Render(w io.Writer, ref *monitor.Profile, windows []Window, opt Options) er
 			return fmt.Errorf("report: window %d (%s) has no report", i+1, win.label())
 		}
 	}
-	dropped := 0
+	dropped := opt.Older
 	if len(windows) > MaxWindows {
-		dropped = len(windows) - MaxWindows
-		windows = windows[dropped:]
+		dropped += len(windows) - MaxWindows
+		windows = windows[len(windows)-MaxWindows:]
 	}
 	if opt.Title == "" {
 		opt.Title = "dawn monitor report"

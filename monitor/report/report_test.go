@@ -126,3 +126,30 @@ func TestRenderErrors(t *testing.T) {
 		}
 	}
 }
+
+// Windows a caller did not read (Options.Older) and those Render drops
+// itself past MaxWindows are both counted in the page's note.
+func TestRenderCountsOlderWindows(t *testing.T) {
+	p, ws := windows(t)
+	for _, tc := range []struct {
+		older, n int
+		want     string
+	}{
+		{0, 3, ""},
+		{7, 3, "The 7 oldest windows are left out"},
+		{7, MaxWindows + 2, "The 9 oldest windows are left out"},
+	} {
+		in := make([]Window, tc.n)
+		for i := range in {
+			in[i] = ws[i%3]
+		}
+		var b bytes.Buffer
+		if err := Render(&b, p, in, Options{Generated: time.Unix(0, 0), Older: tc.older}); err != nil {
+			t.Fatal(err)
+		}
+		html := b.String()
+		if tc.want == "" && strings.Contains(html, "oldest windows are left out") || tc.want != "" && !strings.Contains(html, tc.want) {
+			t.Errorf("older %d, %d windows: want note %q", tc.older, tc.n, tc.want)
+		}
+	}
+}

@@ -47,12 +47,20 @@ type Config struct {
 // SourceConfig names where the rows come from.
 type SourceConfig struct {
 	// Path is a prediction-log directory (as `dawn serve --log-dir`
-	// writes it), a file, or a glob; files are taken in name order.
+	// writes it), a file, a glob, or an s3://bucket/prefix whose objects
+	// (those directly under it) are read like files; files are taken in
+	// name order.
 	Path string `yaml:"path"`
 	// Format forces the files' format (default: by extension).
 	Format string `yaml:"format"`
 	// Poll is how often the source is listed for new files (default 2 s).
 	Poll Duration `yaml:"poll"`
+	// Subject is the NATS subject of a nats://host:port Path, whose
+	// messages are rows (a JSON object, or JSON lines, each); Stream the
+	// JetStream stream that holds it (default: the stream bound to the
+	// subject, else DAWN_MONITOR_<subject>, created).
+	Subject string `yaml:"subject"`
+	Stream  string `yaml:"stream"`
 }
 
 // WindowConfig sizes a window: Rows rows, or the rows whose time (the
@@ -77,9 +85,48 @@ type ChecksConfig struct {
 	Ignore     []string               `yaml:"ignore"`
 }
 
-// LabelsConfig names the column of true classes in the rows.
+// LabelsConfig says where true classes come from: a column of the rows,
+// and/or a source of labels that arrive later, joined on the request id
+// (docs/monitor.md, "Labels that arrive later").
 type LabelsConfig struct {
+	// Column names the true classes in the rows; with Source, the joined
+	// labels fill it where a row has none (default "true_label").
 	Column string `yaml:"column"`
+	// Source is a file, directory (that may grow) or glob of labels:
+	// CSV, TSV, JSONL or Parquet with IDColumn, LabelColumn and
+	// optionally RowColumn.
+	Source      string `yaml:"source"`
+	Format      string `yaml:"format"`
+	IDColumn    string `yaml:"id_column"`    // default request_id
+	RowColumn   string `yaml:"row_column"`   // default request_row
+	LabelColumn string `yaml:"label_column"` // default label
+	// Wait is how long after its evaluation a window's realised
+	// performance is recomputed when more of its labels arrive (default
+	// 24h; at most the latest MaxRelabelWindows windows are looked at).
+	Wait Duration `yaml:"wait"`
+}
+
+// MaxRelabelWindows bounds the stored windows a pass re-reads for late
+// labels.
+const MaxRelabelWindows = 100
+
+// column is the name the joined labels take in a window.
+func (l LabelsConfig) column() string {
+	if l.Column == "" && l.Source != "" {
+		return "true_label"
+	}
+	return l.Column
+}
+
+func (l LabelsConfig) wait() time.Duration {
+	if l.Wait <= 0 {
+		return 24 * time.Hour
+	}
+	return l.Wait.D()
+}
+
+func (l LabelsConfig) options() monitor.LabelOptions {
+	return monitor.LabelOptions{IDColumn: l.IDColumn, RowColumn: l.RowColumn, LabelColumn: l.LabelColumn, Format: l.Format}
 }
 
 // AlertsConfig holds the grouping of notifications and the rules.
@@ -356,8 +403,12 @@ func (c *Config) validate(doc *yaml.Node) error {
 	if c.Source.Path == "" {
 		return errf([]string{"source"}, "source.path: required (a prediction-log directory, a file or a glob)")
 	}
-	if strings.Contains(c.Source.Path, "://") {
-		return errf([]string{"source", "path"}, "source.path %q: only local directories, files and globs are supported here", c.Source.Path)
+	nats := strings.HasPrefix(c.Source.Path, "nats://")
+	if strings.Contains(c.Source.Path, "://") && !strings.HasPrefix(c.Source.Path, "s3://") && !nats {
+		return errf([]string{"source", "path"}, "source.path %q: use a local directory, file or glob, s3://bucket/prefix or nats://host:port", c.Source.Path)
+	}
+	if nats != (c.Source.Subject != "") {
+		return errf([]string{"source"}, "source: a nats:// path needs subject, and subject needs a nats://host:port path")
 	}
 	switch {
 	case c.Window.Rows < 0:

@@ -52,7 +52,8 @@ func TestConfigErrors(t *testing.T) {
 		{"both windows", "window: {rows: 1000}", "window: {rows: 1000, duration: 1h}", "window: give rows or duration, not both"},
 		{"bad test", "test: psi", "test: pis", "checks.columns.n.test: monitor: unknown test \"pis\""},
 		{"unknown rule", "rules: [Drift]", "rules: [Drfit]", "receiver ops: unknown rule \"Drfit\""},
-		{"remote source", "path: logs/", "path: s3://b/p", "only local directories"},
+		{"remote source", "path: logs/", "path: gs://b/p", "s3://bucket/prefix or nats://host:port"},
+		{"nats without subject", "path: logs/", "path: nats://127.0.0.1:4222", "a nats:// path needs subject"},
 		{"bad op", "for: 2}", "for: 2, op: \"=\"}", "rule Acc: op \"=\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dawn-ml/dawn/alert"
+	"github.com/dawn-ml/dawn/artifact/s3"
 	"github.com/dawn-ml/dawn/data"
 	"github.com/dawn-ml/dawn/explain"
 	"github.com/dawn-ml/dawn/model"
@@ -42,6 +43,9 @@ type Runner struct {
 	// Now is the clock (time.Now when nil).
 	Now     func() time.Time
 	Metrics *Metrics
+	// S3 overrides the endpoint and credentials of an s3:// source; what
+	// it leaves empty comes from the AWS environment.
+	S3 s3.Options
 
 	st       tracking.MonitorState
 	alerts   alertState
@@ -52,6 +56,11 @@ type Runner struct {
 	files    []string // files after pos, not yet read, in order
 	listed   string   // the last file put in files
 	lastTime float64  // the newest row time evaluated (unix s; NaN: none)
+
+	labels    *monitor.Labels // from Config.Labels.Source; nil without one
+	labelsSig string          // the listing labels was read from
+	s3        *s3.Repo        // an s3:// source, once opened
+	nats      *natsSource     // a nats:// source, once opened
 }
 
 // Registry is what a rollback needs of the tracking server.
@@ -164,11 +173,25 @@ func (r *Runner) Step(ctx context.Context, final bool) error {
 	if err := r.delivery(ctx); err != nil { // what an earlier run left queued
 		return err
 	}
-	if err := r.list(); err != nil {
+	if isNATS(r.cfg.Source.Path) {
+		if err := r.pullNATS(ctx); err != nil {
+			return err
+		}
+	} else if err := r.list(ctx); err != nil {
 		return err
 	}
+	relabel, err := r.refreshLabels()
+	if err != nil {
+		return err
+	}
+	if relabel {
+		// Before the new windows, so that those are not re-read.
+		if err := r.relabel(ctx); err != nil {
+			return err
+		}
+	}
 	for {
-		w, ok, err := r.nextWindow()
+		w, ok, err := r.nextWindow(ctx)
 		if err != nil {
 			return err
 		}
@@ -199,15 +222,10 @@ func (r *Runner) Step(ctx context.Context, final bool) error {
 }
 
 // list finds the files after the position that are not yet queued.
-func (r *Runner) list() error {
-	files, err := explain.Inputs(r.cfg.Source.Path)
+func (r *Runner) list(ctx context.Context) error {
+	files, err := r.sourceFiles(ctx)
 	if err != nil {
 		return fmt.Errorf("monitor %s: source: %w", r.cfg.Name, err)
-	}
-	if len(files) == 1 && files[0] == r.cfg.Source.Path {
-		if _, err := os.Stat(files[0]); err != nil {
-			return fmt.Errorf("monitor %s: source: %w", r.cfg.Name, err)
-		}
 	}
 	for _, f := range files {
 		if (r.listed == "" && f >= r.pos.File) || (r.listed != "" && f > r.listed) {
@@ -219,27 +237,18 @@ func (r *Runner) list() error {
 }
 
 // readNext reads the next listed file into the queue.
-func (r *Runner) readNext() (bool, error) {
+func (r *Runner) readNext(ctx context.Context) (bool, error) {
 	if len(r.files) == 0 {
 		return false, nil
 	}
 	name := r.files[0]
-	r.files = r.files[1:]
-	opt := explain.ReadOptions{Kinds: map[string]explain.Kind{r.cfg.Window.TimeColumn: explain.Number}}
-	if r.cfg.Labels.Column != "" {
-		opt.Kinds[r.cfg.Labels.Column] = explain.String
-	}
-	if r.cfg.Source.Format != "" {
-		opt.Data = data.Options{Format: data.Format(r.cfg.Source.Format)}
-	}
-	f, err := explain.ReadFrame(name, opt)
+	f, err := r.readFile(ctx, name)
 	if err != nil {
-		// A file without a time column is read without the forced kind.
-		delete(opt.Kinds, r.cfg.Window.TimeColumn)
-		var err2 error
-		if f, err2 = explain.ReadFrame(name, opt); err2 != nil {
-			return false, fmt.Errorf("monitor %s: %w", r.cfg.Name, err)
-		}
+		return false, err
+	}
+	r.files = r.files[1:]
+	if err != nil {
+		return false, err
 	}
 	start := 0
 	if name == r.pos.File {
@@ -252,6 +261,44 @@ func (r *Runner) readNext() (bool, error) {
 	return true, nil
 }
 
+// readFile reads one file of the source.
+func (r *Runner) readFile(ctx context.Context, name string) (*explain.Frame, error) {
+	local, done, err := r.fetch(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("monitor %s: source: %w", r.cfg.Name, err)
+	}
+	defer done()
+	return r.readLocal(local, name)
+}
+
+// readLocal reads a local copy of source file name.
+func (r *Runner) readLocal(local, name string) (*explain.Frame, error) {
+	opt := explain.ReadOptions{Kinds: map[string]explain.Kind{r.cfg.Window.TimeColumn: explain.Number}}
+	if c := r.cfg.Labels.column(); c != "" {
+		opt.Kinds[c] = explain.String
+	}
+	if r.cfg.Labels.Source != "" {
+		opt.Kinds[r.cfg.Labels.options().WithDefaults().IDColumn] = explain.String
+	}
+	if r.cfg.Source.Format != "" {
+		opt.Data = data.Options{Format: data.Format(r.cfg.Source.Format)}
+	}
+	f, err := explain.ReadFrame(local, opt)
+	if err != nil {
+		// A file without a time column is read without its forced kind,
+		// and one without the labels' columns without theirs.
+		delete(opt.Kinds, r.cfg.Window.TimeColumn)
+		var err2 error
+		if f, err2 = explain.ReadFrame(local, opt); err2 != nil {
+			opt.Kinds = nil
+			if f, err2 = explain.ReadFrame(local, opt); err2 != nil {
+				return nil, fmt.Errorf("monitor %s: %w", r.cfg.Name, err)
+			}
+		}
+	}
+	return f, nil
+}
+
 // window is the rows of one window with their bounds.
 type window struct {
 	f          *explain.Frame
@@ -261,12 +308,12 @@ type window struct {
 
 // nextWindow cuts the next complete window from the queue, reading files
 // as needed; ok is false when the rows present do not complete one.
-func (r *Runner) nextWindow() (window, bool, error) {
+func (r *Runner) nextWindow(ctx context.Context) (window, bool, error) {
 	for {
 		if cut, ok := r.cut(); ok {
 			return r.take(cut), true, nil
 		}
-		more, err := r.readNext()
+		more, err := r.readNext(ctx)
 		if err != nil || !more {
 			return window{}, false, err
 		}
@@ -356,10 +403,10 @@ func (r *Runner) take(c cutAt) window {
 
 func (r *Runner) options() monitor.Options {
 	c := r.cfg.Checks
-	opt := monitor.Options{Model: r.model, Labels: r.cfg.Labels.Column, Segments: r.cfg.Segments, Correction: c.Correction,
+	opt := monitor.Options{Model: r.model, Labels: r.cfg.Labels.column(), Segments: r.cfg.Segments, Correction: c.Correction,
 		DriftShare: c.DriftShare, Seed: r.cfg.Seed, Tests: map[string]monitor.Test{}, Thresholds: map[string]float64{}}
 	// The prediction log's own columns are not inputs.
-	opt.Ignore = append([]string{"time", "model_version", "latency_ms", "request_id", "request_row"}, c.Ignore...)
+	opt.Ignore = append([]string{"time", "model_version", "latency_ms", "request_id", "request_row", natsSeqColumn}, c.Ignore...)
 	for col, cc := range c.Columns {
 		if cc.Test != "" {
 			opt.Tests[col] = monitor.Test(strings.ToLower(cc.Test))
@@ -379,7 +426,20 @@ func millis(t float64) int64 {
 }
 
 func (r *Runner) evaluate(ctx context.Context, w window) error {
-	rep, err := monitor.Check(ctx, r.profile, w.f, r.options())
+	f := w.f
+	if r.labels != nil {
+		var err error
+		if f, _, err = r.labels.Join(f, r.cfg.Labels.column()); err != nil {
+			return fmt.Errorf("monitor %s: window %d: %w", r.cfg.Name, r.st.NextWindow, err)
+		}
+	}
+	if isNATS(r.cfg.Source.Path) {
+		// Rows of a subject are positioned by stream sequence.
+		if lo, hi, ok := natsBounds(w.f); ok {
+			w.from, w.to = position{r.cfg.Source.Subject, lo}, position{r.cfg.Source.Subject, hi}
+		}
+	}
+	rep, err := monitor.Check(ctx, r.profile, f, r.options())
 	if err != nil {
 		return fmt.Errorf("monitor %s: window %d (%s to %s): %w", r.cfg.Name, r.st.NextWindow, w.from, w.to, err)
 	}
@@ -397,6 +457,9 @@ func (r *Runner) evaluate(ctx context.Context, w window) error {
 	r.st.NextWindow = idx + 1
 	if err := r.commit(ctx, rec, r.disp.Flush(now)); err != nil {
 		return err
+	}
+	if r.nats != nil {
+		r.ackNATS(ctx, w.to.Row)
 	}
 	if !math.IsNaN(w.end) {
 		r.lastTime = w.end
@@ -618,8 +681,7 @@ func breached(op string, v, th float64) bool {
 	return false
 }
 
-// History is a monitor's evaluated windows, oldest first: what `dawn
-// monitor report` renders.
+// Window is one evaluated window, as `dawn monitor report` renders it.
 type Window struct {
 	Index      int64           `json:"index"`
 	Start, End time.Time       `json:"-"`
@@ -627,10 +689,20 @@ type Window struct {
 	Report     *monitor.Report `json:"report"`
 }
 
-// History returns the windows stored for a monitor.
-func History(ctx context.Context, store tracking.MonitorStore, monitorName string) ([]Window, error) {
-	var out []Window
-	err := store.MonitorWindows(ctx, monitorName, func(w tracking.MonitorWindow) error {
+// Page is the latest windows of a monitor's history, oldest first, with
+// what came before them.
+type Page struct {
+	Windows []Window
+	// Older is how many windows were stored before Windows[0]; OlderRows
+	// their rows.
+	Older, OlderRows int64
+}
+
+// History returns the latest last windows stored for a monitor (all of
+// them when last is 0), read with a bounded query.
+func History(ctx context.Context, store tracking.MonitorStore, monitorName string, last int) (*Page, error) {
+	pg := &Page{}
+	err := store.MonitorWindows(ctx, monitorName, last, func(w tracking.MonitorWindow) error {
 		var rep monitor.Report
 		if err := json.Unmarshal(w.Report, &rep); err != nil {
 			return fmt.Errorf("monitor %s: window %d: stored report: %w", monitorName, w.Index, err)
@@ -639,10 +711,20 @@ func History(ctx context.Context, store tracking.MonitorStore, monitorName strin
 		if w.Start != 0 || w.End != 0 {
 			hw.Start, hw.End = time.UnixMilli(w.Start).UTC(), time.UnixMilli(w.End).UTC()
 		}
-		out = append(out, hw)
+		pg.Windows = append(pg.Windows, hw)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	if last <= 0 || len(pg.Windows) == 0 {
+		return pg, nil
+	}
+	pg.Older, pg.OlderRows, err = store.MonitorWindowTotals(ctx, monitorName, pg.Windows[0].Index)
+	if err != nil {
+		return nil, err
+	}
+	return pg, nil
 }
 
 // delivery sends every pending message of the outbox.

@@ -127,11 +127,11 @@ func (fx *fixture) runner(t *testing.T, c *Config) (*Runner, *bytes.Buffer) {
 
 func history(t *testing.T, s tracking.MonitorStore) []Window {
 	t.Helper()
-	h, err := History(t.Context(), s, "m1")
+	h, err := History(t.Context(), s, "m1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return h.Windows
 }
 
 // Windows cross file boundaries, a restart resumes at the next window
@@ -437,11 +437,11 @@ func TestRollbackRetryMovesOnce(t *testing.T) {
 	reg := &fakeRegistry{alias: "5"}
 	r.Registry = reg
 	// Evaluate and queue without delivering: commit the windows by hand.
-	if err := r.list(); err != nil {
+	if err := r.list(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	for {
-		w, ok, err := r.nextWindow()
+		w, ok, err := r.nextWindow(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -99,7 +99,8 @@ type Logger struct {
 	w         *data.Writer
 	path      string
 	sch       *arrow.Schema
-	key       string // signature of the current file's schema
+	key       string   // signature of the current file's schema
+	ctxNames  []string // the current file's context columns
 	fileRow   int
 	fileBytes int64
 	opened    time.Time
@@ -254,9 +255,19 @@ func schemaKey(e *serve.LogEntry) string {
 }
 
 func (l *Logger) add(e *serve.LogEntry) {
-	if k := schemaKey(e); k != l.key {
+	k := schemaKey(e)
+	names := contextNames(e)
+	if k != l.key || !coversAll(l.ctxNames, names) {
 		l.flush()
 		l.finish()
+		// A file keeps the context columns seen so far (requests that lack
+		// one get nulls), so clients sending different ones do not make a
+		// file each; the union is bounded like one request's.
+		if u := union(l.ctxNames, names); k == l.key && len(u) <= serve.MaxContextColumns {
+			l.ctxNames = u
+		} else {
+			l.ctxNames = names
+		}
 		l.key = k
 	}
 	l.pending = append(l.pending, e)
@@ -306,7 +317,7 @@ func (l *Logger) flush() {
 			e.Inputs.Release()
 		}
 	}()
-	rec, sch := build(batch)
+	rec, sch := build(batch, l.ctxNames)
 	defer rec.Release()
 	if l.w == nil {
 		l.seq++
@@ -344,10 +355,42 @@ func recordBytes(rec arrow.RecordBatch) int64 {
 	return n
 }
 
+func contextNames(e *serve.LogEntry) []string {
+	if len(e.Context) == 0 {
+		return nil
+	}
+	names := make([]string, len(e.Context))
+	for i, c := range e.Context {
+		names[i] = c.Name
+	}
+	return names
+}
+
+func coversAll(have, want []string) bool {
+	for _, n := range want {
+		if !slices.Contains(have, n) {
+			return false
+		}
+	}
+	return true
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, n := range b {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // build makes one record of the entries: time, model_version, latency_ms,
 // the input columns (renamed input_<name> when an output takes the name),
-// then prob_<class> and label, or prediction, and stage.
-func build(es []*serve.LogEntry) (arrow.RecordBatch, *arrow.Schema) {
+// then prob_<class> and label, or prediction, and stage, then the context
+// columns ctx (strings, null where an entry lacks one; renamed
+// context_<name> when another column takes the name).
+func build(es []*serve.LogEntry, ctx []string) (arrow.RecordBatch, *arrow.Schema) {
 	first := es[0]
 	p := first.Pred
 	var outNames []string
@@ -387,6 +430,15 @@ func build(es []*serve.LogEntry) (arrow.RecordBatch, *arrow.Schema) {
 			t = arrow.BinaryTypes.String
 		}
 		fields = append(fields, arrow.Field{Name: name, Type: t, Nullable: true})
+	}
+	taken := func(name string) bool {
+		return slices.ContainsFunc(fields, func(f arrow.Field) bool { return f.Name == name })
+	}
+	for _, name := range ctx {
+		for taken(name) {
+			name = "context_" + name
+		}
+		fields = append(fields, arrow.Field{Name: name, Type: arrow.BinaryTypes.String, Nullable: true})
 	}
 	sch := arrow.NewSchema(fields, nil)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sch)
@@ -462,6 +514,29 @@ func build(es []*serve.LogEntry) (arrow.RecordBatch, *arrow.Schema) {
 		}
 		cols[o] = sb.NewArray()
 		sb.Release()
+		o++
+	}
+	for _, name := range ctx {
+		sb := array.NewStringBuilder(memory.DefaultAllocator)
+		for _, e := range es {
+			n := int(e.Inputs.NumRows())
+			i := slices.IndexFunc(e.Context, func(c serve.ContextColumn) bool { return c.Name == name })
+			if i < 0 {
+				sb.AppendNulls(n)
+				continue
+			}
+			c := e.Context[i]
+			for r := 0; r < n; r++ {
+				if c.Null != nil && c.Null[r] {
+					sb.AppendNull()
+				} else {
+					sb.Append(c.Values[r])
+				}
+			}
+		}
+		cols[o] = sb.NewArray()
+		sb.Release()
+		o++
 	}
 	total := 0
 	for _, e := range es {

@@ -58,9 +58,15 @@ func (s *Store) CommitMonitor(ctx context.Context, monitor string, st tracking.M
 }
 
 // MonitorWindows implements tracking.MonitorStore.
-func (s *Store) MonitorWindows(ctx context.Context, monitor string, fn func(tracking.MonitorWindow) error) error {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT window_index, start_ms, end_ms, rows_n, from_pos, to_pos, report, created_ms
-		FROM monitor_windows WHERE monitor = ? ORDER BY window_index`), monitor)
+func (s *Store) MonitorWindows(ctx context.Context, monitor string, last int, fn func(tracking.MonitorWindow) error) error {
+	const cols = `window_index, start_ms, end_ms, rows_n, from_pos, to_pos, report, created_ms`
+	query, args := `SELECT `+cols+` FROM monitor_windows WHERE monitor = ? ORDER BY window_index`, []any{monitor}
+	if last > 0 {
+		query = `SELECT ` + cols + ` FROM (SELECT ` + cols + ` FROM monitor_windows WHERE monitor = ?
+			ORDER BY window_index DESC LIMIT ?) latest ORDER BY window_index`
+		args = append(args, last)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: monitor %s: windows: %w", monitor, err)
 	}
@@ -77,6 +83,30 @@ func (s *Store) MonitorWindows(ctx context.Context, monitor string, fn func(trac
 		}
 	}
 	return rows.Err()
+}
+
+// UpdateMonitorWindow implements tracking.MonitorStore.
+func (s *Store) UpdateMonitorWindow(ctx context.Context, monitor string, index int64, report json.RawMessage) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE monitor_windows SET report = ? WHERE monitor = ? AND window_index = ?`), string(report), monitor, index)
+		if err != nil {
+			return fmt.Errorf("sqlstore: monitor %s: window %d: %w", monitor, index, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return tracking.NotFoundf("monitor %s has no window %d", monitor, index)
+		}
+		return nil
+	})
+}
+
+// MonitorWindowTotals implements tracking.MonitorStore.
+func (s *Store) MonitorWindowTotals(ctx context.Context, monitor string, before int64) (windows, rows int64, err error) {
+	err = s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(rows_n), 0) FROM monitor_windows WHERE monitor = ? AND window_index < ?`),
+		monitor, before).Scan(&windows, &rows)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlstore: monitor %s: window totals: %w", monitor, err)
+	}
+	return windows, rows, nil
 }
 
 // PendingMonitorNotifications implements tracking.MonitorStore.

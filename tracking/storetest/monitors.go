@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/dawn-ml/dawn/tracking"
@@ -58,9 +59,52 @@ func RunMonitorStore(t *testing.T, s tracking.Store) {
 		t.Errorf("deliveries %+v %v", ds, err)
 	}
 	var got []tracking.MonitorWindow
-	ms.MonitorWindows(ctx, "m", func(w tracking.MonitorWindow) error { got = append(got, w); return nil })
+	ms.MonitorWindows(ctx, "m", 0, func(w tracking.MonitorWindow) error { got = append(got, w); return nil })
 	if len(got) != 1 || got[0].Rows != 5 || string(got[0].Report) != `{"rows":5}` || got[0].End != 2000 {
 		t.Errorf("windows %+v", got)
+	}
+	// The latest windows, oldest first, bounded in the query; totals of
+	// those before an index.
+	for i := int64(1); i < 6; i++ {
+		next.NextWindow = i + 1
+		if err := ms.CommitMonitor(ctx, "m", next, &tracking.MonitorWindow{Index: i, Rows: 10 * i, Report: json.RawMessage(`{}`)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		last int
+		want []int64
+	}{{0, []int64{0, 1, 2, 3, 4, 5}}, {3, []int64{3, 4, 5}}, {1, []int64{5}}, {10, []int64{0, 1, 2, 3, 4, 5}}} {
+		var idx []int64
+		if err := ms.MonitorWindows(ctx, "m", tc.last, func(w tracking.MonitorWindow) error { idx = append(idx, w.Index); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(idx, tc.want) {
+			t.Errorf("last %d: windows %v, want %v", tc.last, idx, tc.want)
+		}
+	}
+	if n, rows, err := ms.MonitorWindowTotals(ctx, "m", 6); err != nil || n != 6 || rows != 5+10+20+30+40+50 {
+		t.Errorf("totals %d windows %d rows %v", n, rows, err)
+	}
+	if n, rows, err := ms.MonitorWindowTotals(ctx, "m", 3); err != nil || n != 3 || rows != 5+10+20 {
+		t.Errorf("totals before 3: %d windows %d rows %v", n, rows, err)
+	}
+	// A report replaced in place (late labels); an unknown window is
+	// NotFound.
+	if err := ms.UpdateMonitorWindow(ctx, "m", 4, json.RawMessage(`{"rows":40,"late":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	ms.MonitorWindows(ctx, "m", 2, func(w tracking.MonitorWindow) error {
+		if w.Index == 4 && string(w.Report) != `{"rows":40,"late":true}` {
+			t.Errorf("updated report %s", w.Report)
+		}
+		return nil
+	})
+	if err := ms.UpdateMonitorWindow(ctx, "m", 99, json.RawMessage(`{}`)); !errors.Is(err, tracking.ErrNotFound) {
+		t.Errorf("update of a missing window: %v", err)
+	}
+	if n, rows, err := ms.MonitorWindowTotals(ctx, "nobody", 100); err != nil || n != 0 || rows != 0 {
+		t.Errorf("totals of an unknown monitor %d %d %v", n, rows, err)
 	}
 	// Another monitor's state is its own.
 	if st, _ := ms.MonitorState(ctx, "other"); st.NextWindow != 0 {
