@@ -23,6 +23,7 @@ import (
 // modelFlags are the label-model options fit and run share.
 type modelFlags struct {
 	method, balance, optimizer string
+	deps                       string
 	seed                       uint64
 	epochs                     int
 	lr, l2                     float64
@@ -41,12 +42,20 @@ func addModelFlags(fs interface {
 	fs.Float64Var(&m.lr, "lr", 0, "snorkel: learning rate (default 0.01)")
 	fs.Float64Var(&m.l2, "l2", 0, "snorkel: l2 penalty towards the initial parameters")
 	fs.StringVar(&m.optimizer, "optimizer", "", "snorkel: sgd (default) or adam")
+	fs.StringVar(&m.deps, "dependencies", "auto", "snorkel: auto (find LF pairs dependent given the class from the votes, two classes, and leave their overlap out of the fit) or none (conditionally independent LFs, Snorkel v0.10)")
 	fs.StringVar(&m.balance, "class-balance", "", "snorkel, triplet: class prior as comma-separated probabilities in label order, or 'uniform' (Snorkel's default); default: estimated from the votes by Dawid–Skene EM")
 	return m
 }
 
 func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 	o := labelmodel.Options{Seed: m.seed, Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}
+	switch m.deps {
+	case "auto":
+	case "none":
+		o.IndependentLFs = true
+	default:
+		return o, usagef("--dependencies: %q is not auto or none", m.deps)
+	}
 	if strings.EqualFold(strings.TrimSpace(m.balance), "uniform") {
 		o.UniformPrior = true
 	} else if m.balance != "" {
@@ -71,6 +80,7 @@ func (m *modelFlags) params(extra map[string]string) map[string]string {
 	o := labelmodel.Options{Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}.WithDefaults()
 	if m.method == labelmodel.Snorkel {
 		p["epochs"], p["lr"], p["l2"], p["optimizer"] = fmt.Sprint(o.Epochs), fmt.Sprint(o.LR), fmt.Sprint(o.L2), o.Optimizer
+		p["dependencies"] = m.deps
 	}
 	if m.method == labelmodel.DawidSkene {
 		p["max_iter"], p["tol"] = fmt.Sprint(o.MaxIter), fmt.Sprint(o.Tol)
@@ -116,6 +126,9 @@ func printBalance(e *env, lm labelmodel.Model) {
 		parts[c] = fmt.Sprintf("%s %.3f", name, lm.ClassBalance()[c])
 	}
 	fmt.Fprintf(e.stdout, "class balance: %s (%s)\n", strings.Join(parts, ", "), src)
+	for _, d := range labelmodel.Dependencies(lm) {
+		fmt.Fprintf(e.stdout, "dependent LFs, their overlap left out of the fit: %s\n", d)
+	}
 }
 
 func describeColumns(oc label.OutputColumns) string {
@@ -137,6 +150,9 @@ func modelSummary(lm labelmodel.Model) map[string]any {
 	}
 	if w := labelmodel.Warnings(lm); w != nil {
 		m["warnings"] = w
+	}
+	if d := labelmodel.Dependencies(lm); d != nil {
+		m["dependencies"] = d
 	}
 	return m
 }
