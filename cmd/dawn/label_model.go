@@ -263,7 +263,7 @@ Example:
 	dataPath := fs.String("data", "", "the data to label (required without --votes)")
 	votesPath := fs.String("votes", "", "label this vote matrix instead of applying LFs to --data")
 	out := fs.String("out", "", "where to write the labeled rows: .csv or .parquet (required)")
-	tie := fs.String("tie-break", defaultTieBreak, "how to label tied rows: random (Snorkel's seeded hash), abstain or true-random")
+	tieBreak := addTieBreakFlag(fs, "how to label tied rows")
 	seed := addSeedFlag(fs, "--tie-break true-random")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	df := addDataFlags(fs)
@@ -280,9 +280,9 @@ Example:
 	} else if err := required(map[string]string{"--model": *modelPath, "--lfs": *lfs, "--data": *dataPath, "--out": *out}); err != nil {
 		return err
 	}
-	policy, err := labelmodel.ParseTieBreak(*tie)
+	policy, err := tieBreak()
 	if err != nil {
-		return usagef("--tie-break: %v", err)
+		return err
 	}
 	opt, err := df.options()
 	if err != nil {
@@ -361,7 +361,7 @@ Example:
 	votesOut := fs.String("votes-out", "", "also save the votes here (.parquet)")
 	evalPath := fs.String("valid", "", "a labeled file to evaluate the label model on")
 	gold := fs.String("gold", "", "the gold-label column of --valid (class names or ids)")
-	tie := fs.String("tie-break", defaultTieBreak, "tied rows in --valid and --out: random (Snorkel's seeded hash), abstain or true-random")
+	tieBreak := addTieBreakFlag(fs, "tied rows in --valid and --out")
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
 	sample := fs.Int("log-sample", defaultLogSample, "with --tracking-uri, log the first N rows of --data as the run's sample.csv (the console's labeling workbench applies LFs to it); 0: none")
 	df := addDataFlags(fs)
@@ -380,9 +380,9 @@ Example:
 	if *sample > labeling.MaxSampleRows {
 		return usagef("--log-sample: at most %d rows, got %d", labeling.MaxSampleRows, *sample)
 	}
-	policy, err := labelmodel.ParseTieBreak(*tie)
+	policy, err := tieBreak()
 	if err != nil {
-		return usagef("--tie-break: %v", err)
+		return err
 	}
 	dopt, err := df.options()
 	if err != nil {
@@ -401,7 +401,7 @@ Example:
 	if err := ro.Check(); err != nil {
 		return goldUsage(err)
 	}
-	al, err := tf.start(ctx, "dawn label run", mf.params(map[string]string{"tie_break": *tie, "lfs_file": filepath.Base(*lfs)}),
+	al, err := tf.start(ctx, "dawn label run", mf.params(map[string]string{"tie_break": policy.String(), "lfs_file": filepath.Base(*lfs)}),
 		map[string]string{"train": *dataPath, "eval": *evalPath, "lfs": *lfs})
 	if err != nil {
 		return al.finish(ctx, err)
