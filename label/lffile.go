@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
-	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/dawn-ml/dawn/internal/suggest"
+	"github.com/dawn-ml/dawn/internal/yamlkeys"
 )
 
 // File is the YAML labeling-function file, the domain expert's interface:
@@ -222,55 +220,37 @@ func (f *File) classID(name string) int {
 	return -1
 }
 
-// yamlKeys lists the keys a struct's yaml tags accept.
-func yamlKeys(v any) []string {
-	t := reflect.TypeOf(v)
-	var keys []string
-	for i := 0; i < t.NumField(); i++ {
-		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
-			keys = append(keys, tag)
-		}
+// checkKeys reports the first unknown key of the file or of an LF
+// (yamlkeys: its line and the nearest known key), with the LF's name,
+// before the strict decode would report it without them.
+func checkKeys(root *yaml.Node, name string) error {
+	err := yamlkeys.Check(root, File{})
+	var ke *yamlkeys.Error
+	if !errors.As(err, &ke) {
+		return err
 	}
-	return keys
+	var j int
+	if _, serr := fmt.Sscanf(ke.Path, "lfs[%d]", &j); serr != nil || ke.Path != fmt.Sprintf("lfs[%d]", j) {
+		return fmt.Errorf("label: %s:%d: %s", name, ke.Line, ke.Detail())
+	}
+	return &LFError{File: name, Line: ke.Line, LF: specName(root, j), Err: errors.New(ke.DetailOf("an LF's"))}
 }
 
-var fileKeys, specKeys = yamlKeys(File{}), yamlKeys(Spec{})
-
-// checkKeys reports the first unknown key of the file or of an LF, with
-// its line, the LF's name and the nearest known key, before the strict
-// decode would report it without them.
-func checkKeys(root *yaml.Node, name string) error {
-	if len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
-		return nil // the decoder reports the shape
-	}
-	m := root.Content[0]
+// specName is the name of the j-th (1-based) LF node under lfs, or "#j"
+// when it has none.
+func specName(root *yaml.Node, j int) string {
+	lfName := fmt.Sprintf("#%d", j)
+	m := root.Content[0] // yamlkeys found lfs[j], so a mapping holds lfs
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k := m.Content[i]
-		if !slices.Contains(fileKeys, k.Value) {
-			return fmt.Errorf("label: %s:%d: unknown key %q%s; the file's keys are %s", name, k.Line, k.Value,
-				suggest.Hint(k.Value, fileKeys), strings.Join(fileKeys, ", "))
-		}
-		if k.Value != "lfs" || m.Content[i+1].Kind != yaml.SequenceNode {
+		if v := m.Content[i+1]; m.Content[i].Value != "lfs" || v.Kind != yaml.SequenceNode || j < 1 || j > len(v.Content) {
 			continue
 		}
-		for j, lf := range m.Content[i+1].Content {
-			if lf.Kind != yaml.MappingNode {
-				continue
-			}
-			lfName := fmt.Sprintf("#%d", j+1)
-			for q := 0; q+1 < len(lf.Content); q += 2 {
-				if lf.Content[q].Value == "name" && lf.Content[q+1].Value != "" {
-					lfName = lf.Content[q+1].Value
-				}
-			}
-			for q := 0; q+1 < len(lf.Content); q += 2 {
-				key := lf.Content[q]
-				if !slices.Contains(specKeys, key.Value) {
-					return &LFError{File: name, Line: key.Line, LF: lfName, Err: fmt.Errorf("unknown key %q%s; an LF's keys are %s",
-						key.Value, suggest.Hint(key.Value, specKeys), strings.Join(specKeys, ", "))}
-				}
+		lf := m.Content[i+1].Content[j-1]
+		for q := 0; q+1 < len(lf.Content); q += 2 {
+			if lf.Content[q].Value == "name" && lf.Content[q+1].Value != "" {
+				lfName = lf.Content[q+1].Value
 			}
 		}
 	}
-	return nil
+	return lfName
 }

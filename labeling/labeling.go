@@ -1,8 +1,10 @@
 // Package labeling runs data programming's steps on files: it writes the
 // labels file (the data with one probability column per class, the label
 // and the vote count added) from LFs and a fitted label model, labels a vote
-// matrix made elsewhere, and saves and loads label models. The dawn label
-// commands are its flags and printing.
+// matrix made elsewhere, saves and loads label models, and runs the whole
+// `label run` and `label predict` pipelines (Run, Predict: the step order
+// and the tracking calls, through the small Tracker interface). The dawn
+// label commands are its flags and printing.
 package labeling
 
 import (

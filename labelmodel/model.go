@@ -88,6 +88,13 @@ type Options struct {
 	DevLabels    []int
 	UniformPrior bool
 
+	// LF dependencies, for Snorkel: pairs of LF indices dependent given the
+	// class, whose overlap the fit does not explain by the class (see
+	// snorkelFit). Nil: found from the votes by DetectDependencies (two
+	// classes only); IndependentLFs: none, Snorkel v0.10's assumption.
+	Dependencies   [][2]int
+	IndependentLFs bool
+
 	// Dawid–Skene EM.
 	MaxIter int     // default 100
 	Tol     float64 // stop when the mean log-likelihood changes less; default 1e-5
@@ -185,6 +192,19 @@ type header struct {
 	lfs, classes []string
 	warnings     []string
 	prior        string // where the class balance came from (a Prior* constant)
+	deps         []string
+}
+
+// Dependencies describes the LF pairs a fit treated as dependent.
+func (h *header) Dependencies() []string { return h.deps }
+
+// Dependencies returns the LF pairs m's fit treated as dependent given the
+// class, described, or nil.
+func Dependencies(m Model) []string {
+	if w, ok := m.(interface{ Dependencies() []string }); ok {
+		return w.Dependencies()
+	}
+	return nil
 }
 
 // Warnings returns advice about a fit, such as a uniform prior on votes

@@ -43,7 +43,11 @@ func (m *snorkelModel) FitStats(ctx context.Context, s *Stats) error {
 	if err != nil {
 		return fmt.Errorf("labelmodel: fit snorkel: %w", err)
 	}
-	f := &snorkelFit{m: s.M, k: s.K, d: s.D(), o: s.Overlap(), p: p, opt: m.opt}
+	deps, err := m.dependencies(s)
+	if err != nil {
+		return fmt.Errorf("labelmodel: fit snorkel: %w", err)
+	}
+	f := &snorkelFit{m: s.M, k: s.K, d: s.D(), o: s.Overlap(), p: p, opt: m.opt, dep: depMask(s.M, deps)}
 	if err := f.run(ctx); err != nil {
 		return fmt.Errorf("labelmodel: fit snorkel: %w", err)
 	}
@@ -56,9 +60,74 @@ func (m *snorkelModel) FitStats(ctx context.Context, s *Stats) error {
 	}
 	breakSymmetry(f.mu, p, s.M, s.K)
 	warn = append(warn, contradictions(f.mu, f.o, s.LFs, s.Classes, s.K)...)
-	m.header = header{lfs: s.LFs, classes: s.Classes, warnings: warn, prior: source}
+	m.header = header{lfs: s.LFs, classes: s.Classes, warnings: warn, prior: source, deps: describeDeps(deps, s.LFs, s.Classes)}
 	m.mu, m.p, m.coverage, m.n, m.loss = f.mu, p, s.Coverage(), s.N, f.loss
 	return nil
+}
+
+// dependencies resolves Options' dependency preference: the given pairs,
+// none, or those DetectDependencies finds, keeping (strongest first) only
+// pairs that leave each LF at least two partners whose overlaps still
+// inform its parameters.
+func (m *snorkelModel) dependencies(s *Stats) ([]Dependency, error) {
+	switch {
+	case m.opt.IndependentLFs:
+		return nil, nil
+	case m.opt.Dependencies != nil:
+		out := make([]Dependency, 0, len(m.opt.Dependencies))
+		for _, pr := range m.opt.Dependencies {
+			a, b := min(pr[0], pr[1]), max(pr[0], pr[1])
+			if a < 0 || b >= s.M || a == b {
+				return nil, fmt.Errorf("dependency (%d, %d) is not a pair of distinct LF indices in 0..%d", pr[0], pr[1], s.M-1)
+			}
+			out = append(out, Dependency{A: a, B: b, VoteA: -1})
+		}
+		return out, nil
+	}
+	cand := DetectDependencies(s)
+	partners := make([]int, s.M) // LFs each one overlaps with, unmasked
+	for a := 0; a < s.M; a++ {
+		for b := 0; b < s.M; b++ {
+			if a != b && overlaps(s, a, b) {
+				partners[a]++
+			}
+		}
+	}
+	var out []Dependency
+	for _, dp := range cand {
+		if partners[dp.A] <= 2 || partners[dp.B] <= 2 {
+			continue
+		}
+		partners[dp.A]--
+		partners[dp.B]--
+		out = append(out, dp)
+	}
+	return out, nil
+}
+
+// overlaps reports whether LFs a and b ever vote on the same row.
+func overlaps(s *Stats, a, b int) bool {
+	k, d := s.K, s.D()
+	for x := a * k; x < a*k+k; x++ {
+		for y := b * k; y < b*k+k; y++ {
+			if s.Counts[x*d+y] > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// depMask is the m×m mask of dependent pairs (nil when there are none).
+func depMask(m int, deps []Dependency) []bool {
+	if len(deps) == 0 {
+		return nil
+	}
+	mask := make([]bool, m*m)
+	for _, dp := range deps {
+		mask[dp.A*m+dp.B], mask[dp.B*m+dp.A] = true, true
+	}
+	return mask
 }
 
 // contradictions warns about each LF whose fitted vote for a label it
@@ -96,10 +165,15 @@ func contradictions(mu, o []float64, lfs, classes []string, k int) []string {
 //
 //	‖(O − mu·P·muᵀ)[mask]‖² + ‖rowsum(mu·P) − diag(O)‖² + ‖l2·(mu − mu₀)‖²
 //
-// with P = diag(p) and the mask dropping each LF's own k×k block.
+// with P = diag(p) and the mask dropping each LF's own k×k block and the
+// blocks of dependent LF pairs: as in Snorkel v0.9's LabelModel with
+// dependencies (its mask drops the blocks of LFs in one clique), their
+// co-occurrence is not explained by the class, so it cannot pull their
+// accuracies.
 type snorkelFit struct {
 	m, k, d int
 	o       []float64 // d×d
+	dep     []bool    // m×m: dependent pairs, or nil
 	p       []float64
 	opt     Options
 	mu0, mu []float64 // d×k
@@ -141,7 +215,7 @@ func (f *snorkelFit) lossGrad(g, mp, r []float64) float64 {
 		ba := a / k
 		mpa := mp[a*k : a*k+k]
 		for b := 0; b < d; b++ {
-			if b/k == ba {
+			if bb := b / k; bb == ba || f.dep != nil && f.dep[ba*f.m+bb] {
 				r[a*d+b] = 0
 				continue
 			}

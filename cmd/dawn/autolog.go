@@ -189,6 +189,22 @@ func (a *autolog) runID() string {
 	return a.run.Info.RunID
 }
 
+// RunID, LogMetrics, LogModel and LogArtifact make an autolog a
+// labeling.Tracker.
+func (a *autolog) RunID() string { return a.runID() }
+
+func (a *autolog) LogMetrics(ctx context.Context, m map[string]float64) error {
+	return a.metrics(ctx, m)
+}
+
+func (a *autolog) LogModel(ctx context.Context, local, path string, m map[string]float64) error {
+	return a.model(ctx, local, path, m)
+}
+
+func (a *autolog) LogArtifact(ctx context.Context, local, path string) error {
+	return a.artifact(ctx, local, path)
+}
+
 func newTrackingClient(uri string) (*tracking.Client, error) {
 	c, err := tracking.NewClient(uri)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/dawn-ml/dawn/labelmodel"
 )
 
 // The same names and defaults for the same things in every command.
@@ -18,6 +20,20 @@ const (
 // addSeedFlag adds --seed with the one default; what says what it seeds.
 func addSeedFlag(fs *flag.FlagSet, what string) *uint64 {
 	return fs.Uint64("seed", defaultSeed, "random seed ("+what+"); the same seed gives the same result")
+}
+
+// addTieBreakFlag adds --tie-break with the one default; what says which
+// rows it decides. The function returned parses the value after
+// parseFlags (a usage error when it names no policy).
+func addTieBreakFlag(fs *flag.FlagSet, what string) func() (labelmodel.TieBreak, error) {
+	tie := fs.String("tie-break", defaultTieBreak, what+": random (Snorkel's seeded hash), abstain or true-random")
+	return func() (labelmodel.TieBreak, error) {
+		p, err := labelmodel.ParseTieBreak(*tie)
+		if err != nil {
+			return p, usagef("--tie-break: %v", err)
+		}
+		return p, nil
+	}
 }
 
 // deprecatedAlias registers --old as another name of the already defined

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,13 +16,17 @@ import (
 	"github.com/dawn-ml/dawn/label"
 	"github.com/dawn-ml/dawn/labeling"
 	"github.com/dawn-ml/dawn/labelmodel"
-	"github.com/dawn-ml/dawn/lfmodel"
 	"github.com/dawn-ml/dawn/monitor"
 )
+
+// defaultLogSample is how many rows `dawn label run` logs as sample.csv
+// (at most labeling.MaxSampleRows).
+const defaultLogSample = 1000
 
 // modelFlags are the label-model options fit and run share.
 type modelFlags struct {
 	method, balance, optimizer string
+	deps                       string
 	seed                       uint64
 	epochs                     int
 	lr, l2                     float64
@@ -42,12 +45,20 @@ func addModelFlags(fs interface {
 	fs.Float64Var(&m.lr, "lr", 0, "snorkel: learning rate (default 0.01)")
 	fs.Float64Var(&m.l2, "l2", 0, "snorkel: l2 penalty towards the initial parameters")
 	fs.StringVar(&m.optimizer, "optimizer", "", "snorkel: sgd (default) or adam")
+	fs.StringVar(&m.deps, "dependencies", "auto", "snorkel: auto (find LF pairs dependent given the class from the votes, two classes, and leave their overlap out of the fit) or none (conditionally independent LFs, Snorkel v0.10)")
 	fs.StringVar(&m.balance, "class-balance", "", "snorkel, triplet: class prior as comma-separated probabilities in label order, or 'uniform' (Snorkel's default); default: estimated from the votes by Dawid–Skene EM")
 	return m
 }
 
 func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 	o := labelmodel.Options{Seed: m.seed, Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}
+	switch m.deps {
+	case "auto":
+	case "none":
+		o.IndependentLFs = true
+	default:
+		return o, usagef("--dependencies: %q is not auto or none", m.deps)
+	}
 	if strings.EqualFold(strings.TrimSpace(m.balance), "uniform") {
 		o.UniformPrior = true
 	} else if m.balance != "" {
@@ -58,7 +69,7 @@ func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 			}
 			o.ClassBalance = append(o.ClassBalance, p)
 		}
-		if len(o.ClassBalance) != k {
+		if k > 0 && len(o.ClassBalance) != k { // k 0: the fit checks it
 			return o, usagef("--class-balance has %d values for %d classes", len(o.ClassBalance), k)
 		}
 	}
@@ -72,6 +83,7 @@ func (m *modelFlags) params(extra map[string]string) map[string]string {
 	o := labelmodel.Options{Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}.WithDefaults()
 	if m.method == labelmodel.Snorkel {
 		p["epochs"], p["lr"], p["l2"], p["optimizer"] = fmt.Sprint(o.Epochs), fmt.Sprint(o.LR), fmt.Sprint(o.L2), o.Optimizer
+		p["dependencies"] = m.deps
 	}
 	if m.method == labelmodel.DawidSkene {
 		p["max_iter"], p["tol"] = fmt.Sprint(o.MaxIter), fmt.Sprint(o.Tol)
@@ -117,6 +129,9 @@ func printBalance(e *env, lm labelmodel.Model) {
 		parts[c] = fmt.Sprintf("%s %.3f", name, lm.ClassBalance()[c])
 	}
 	fmt.Fprintf(e.stdout, "class balance: %s (%s)\n", strings.Join(parts, ", "), src)
+	for _, d := range labelmodel.Dependencies(lm) {
+		fmt.Fprintf(e.stdout, "dependent LFs, their overlap left out of the fit: %s\n", d)
+	}
 }
 
 func describeColumns(oc label.OutputColumns) string {
@@ -138,6 +153,9 @@ func modelSummary(lm labelmodel.Model) map[string]any {
 	}
 	if w := labelmodel.Warnings(lm); w != nil {
 		m["warnings"] = w
+	}
+	if d := labelmodel.Dependencies(lm); d != nil {
+		m["dependencies"] = d
 	}
 	return m
 }
@@ -251,7 +269,7 @@ Example:
 	dataPath := fs.String("data", "", "the data to label (required without --votes)")
 	votesPath := fs.String("votes", "", "label this vote matrix instead of applying LFs to --data")
 	out := fs.String("out", "", "where to write the labeled rows: .csv or .parquet (required)")
-	tie := fs.String("tie-break", defaultTieBreak, "how to label tied rows: random (Snorkel's seeded hash), abstain or true-random")
+	tieBreak := addTieBreakFlag(fs, "how to label tied rows")
 	seed := addSeedFlag(fs, "--tie-break true-random")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	df := addDataFlags(fs)
@@ -268,51 +286,39 @@ Example:
 	} else if err := required(map[string]string{"--model": *modelPath, "--lfs": *lfs, "--data": *dataPath, "--out": *out}); err != nil {
 		return err
 	}
-	policy, err := labelmodel.ParseTieBreak(*tie)
+	policy, err := tieBreak()
 	if err != nil {
-		return usagef("--tie-break: %v", err)
+		return err
 	}
-	lm, err := labeling.LoadModel(*modelPath)
+	opt, err := df.options()
+	if err != nil {
+		return err
+	}
+	w, err := labeling.Predict(ctx, labeling.PredictOptions{Model: *modelPath, LFs: *lfs, Data: *dataPath, Votes: *votesPath,
+		Out: *out, DataOptions: opt, TieBreak: policy, Seed: *seed, Progress: barProgress(e)})
 	if err != nil {
 		return err
 	}
 	if *votesPath != "" {
-		n, labeled, err := labeling.PredictVotes(ctx, lm, *votesPath, *out, policy, *seed)
-		if err != nil {
-			return err
-		}
 		if *asJSON {
-			return writeJSON(e.stdout, map[string]any{"rows": n, "labeled": labeled, "out": *out})
+			return writeJSON(e.stdout, map[string]any{"rows": w.Rows, "labeled": w.Labeled, "out": *out})
 		}
-		fmt.Fprintf(e.stdout, "labeled %d of %d rows of %s; written to %s\n", labeled, n, *votesPath, *out)
+		fmt.Fprintf(e.stdout, "labeled %d of %d rows of %s; written to %s\n", w.Labeled, w.Rows, *votesPath, *out)
 		return nil
 	}
-	f, err := label.LoadFile(*lfs)
-	if err != nil {
-		return err
-	}
-	n, labeled, oc, err := writeLabels(ctx, e, f, *lfs, *dataPath, *out, df, lm, policy, *seed)
-	if err != nil {
-		return err
-	}
 	if *asJSON {
-		return writeJSON(e.stdout, map[string]any{"rows": n, "labeled": labeled, "out": *out, "columns": oc})
+		return writeJSON(e.stdout, map[string]any{"rows": w.Rows, "labeled": w.Labeled, "out": *out, "columns": w.Columns})
 	}
-	fmt.Fprintf(e.stdout, "labeled %d of %d rows; written to %s (%s)\n", labeled, n, *out, describeColumns(oc))
+	fmt.Fprintf(e.stdout, "labeled %d of %d rows; written to %s (%s)\n", w.Labeled, w.Rows, *out, describeColumns(w.Columns))
 	return nil
 }
 
-// writeLabels runs labeling.WriteLabels with a progress bar on a terminal.
-func writeLabels(ctx context.Context, e *env, f *label.File, lfsPath, dataPath, out string, df *dataFlags,
-	lm labelmodel.Model, policy labelmodel.TieBreak, seed uint64) (rows, labeled int, oc label.OutputColumns, err error) {
-	opt, err := df.options()
-	if err != nil {
-		return 0, 0, oc, err
+// barProgress shows each pipeline step's progress as a bar on a terminal.
+func barProgress(e *env) labeling.Progress {
+	return func(what string) (func(read, size int64), func()) {
+		bar, update := fileBar(e, what)
+		return update, bar.Finish
 	}
-	bar, progress := fileBar(e, "labeling "+dataPath)
-	w, err := labeling.WriteLabels(ctx, f, lfsPath, dataPath, out, lm, labeling.WriteOptions{Data: opt, TieBreak: policy, Seed: seed, Progress: progress})
-	bar.Finish()
-	return w.Rows, w.Labeled, w.Columns, err
 }
 
 // readGold is labeling.ReadGold with the data flags; a missing column is
@@ -361,7 +367,7 @@ Example:
 	votesOut := fs.String("votes-out", "", "also save the votes here (.parquet)")
 	evalPath := fs.String("valid", "", "a labeled file to evaluate the label model on")
 	gold := fs.String("gold", "", "the gold-label column of --valid (class names or ids)")
-	tie := fs.String("tie-break", defaultTieBreak, "tied rows in --valid and --out: random (Snorkel's seeded hash), abstain or true-random")
+	tieBreak := addTieBreakFlag(fs, "tied rows in --valid and --out")
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
 	sample := fs.Int("log-sample", defaultLogSample, "with --tracking-uri, log the first N rows of --data as the run's sample.csv (the console's labeling workbench applies LFs to it); 0: none")
 	df := addDataFlags(fs)
@@ -377,93 +383,57 @@ Example:
 	if (*evalPath == "") != (*gold == "") {
 		return usagef("label run: --valid and --gold go together")
 	}
-	policy, err := labelmodel.ParseTieBreak(*tie)
+	if *sample > labeling.MaxSampleRows {
+		return usagef("--log-sample: at most %d rows, got %d", labeling.MaxSampleRows, *sample)
+	}
+	policy, err := tieBreak()
 	if err != nil {
-		return usagef("--tie-break: %v", err)
+		return err
 	}
-	if *evalPath != "" {
-		if err := checkGoldColumn(*evalPath, *gold, df); err != nil {
-			return err
-		}
+	dopt, err := df.options()
+	if err != nil {
+		return err
 	}
-	al, err := tf.start(ctx, "dawn label run", mf.params(map[string]string{"tie_break": *tie, "lfs_file": filepath.Base(*lfs)}),
+	mopt, err := mf.options(0) // classes unknown until the LF file is read
+	if err != nil {
+		return err
+	}
+	lm, err := labelmodel.New(mf.method, mopt)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	ro := labeling.RunOptions{LFs: *lfs, Data: *dataPath, Out: *out, ModelOut: *modelOut, VotesOut: *votesOut,
+		Valid: *evalPath, Gold: *gold, DataOptions: dopt, Model: lm, TieBreak: policy, Seed: mf.seed, Progress: barProgress(e)}
+	if err := ro.Check(); err != nil {
+		return goldUsage(err)
+	}
+	al, err := tf.start(ctx, "dawn label run", mf.params(map[string]string{"tie_break": policy.String(), "lfs_file": filepath.Base(*lfs)}),
 		map[string]string{"train": *dataPath, "eval": *evalPath, "lfs": *lfs})
 	if err != nil {
 		return al.finish(ctx, err)
 	}
-	err = runLabelRun(ctx, e, al, *lfs, *dataPath, *out, *modelOut, *votesOut, *evalPath, *gold, *asJSON, policy, df, mf)
-	if err == nil && al != nil && *sample > 0 {
-		err = logDataSample(ctx, al, *dataPath, *sample, df)
+	if al != nil {
+		ro.Tracker, ro.SampleRows = al, *sample
 	}
-	return al.finish(ctx, err)
+	res, err := labeling.Run(ctx, ro)
+	if err == nil {
+		err = printLabelRun(e, res, al, ro, *asJSON)
+	}
+	return al.finish(ctx, goldUsage(err))
 }
 
-func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, out, modelOut, votesOut, evalPath, gold string,
-	asJSON bool, policy labelmodel.TieBreak, df *dataFlags, mf *modelFlags) error {
-	start := time.Now()
-	x, f, schema, err := applyLFs(ctx, e, lfsPath, dataPath, df, 0)
-	if err != nil {
-		return err
-	}
-	applySecs := time.Since(start).Seconds()
-	if votesOut != "" {
-		if err := label.SaveMatrix(votesOut, x); err != nil {
-			return err
-		}
-	}
-	start = time.Now()
-	lm, err := fitModel(ctx, e, x, mf)
-	if err != nil {
-		return err
-	}
-	fitSecs := time.Since(start).Seconds()
-	if modelOut != "" {
-		// The run id links the model directory to this run, for
-		// dawn models register.
-		if err := labeling.SaveModel(modelOut, lm, f, schema, al.runID()); err != nil {
-			return err
-		}
-		if !labeling.IsJSONPath(modelOut) {
-			// The monitoring reference, as dawn train writes it: the
-			// labeled held-out rows when given (for the calibration map),
-			// else the data the LFs ran on.
-			ref, refGold := dataPath, ""
-			if evalPath != "" {
-				ref, refGold = evalPath, gold
-			}
-			if err := monitor.WriteProfile(ctx, modelOut, ref, refGold); err != nil {
-				return err
-			}
-		}
-	}
-	sum := label.Analyze(x)
-	label.AddLearned(sum, lm.LFAccuracies())
-	rows, labeled, oc, err := writeLabels(ctx, e, f, lfsPath, dataPath, out, df, lm, policy, mf.seed)
-	if err != nil {
-		return err
-	}
+// printLabelRun prints what labeling.Run did, as text or JSON.
+func printLabelRun(e *env, res *labeling.RunResult, al *autolog, o labeling.RunOptions, asJSON bool) error {
+	lm, x, f, ev := res.Model, res.Matrix, res.File, res.Eval
+	warnModel(e, lm)
 	result := map[string]any{
-		"method": lm.Method(), "rows": rows, "labeled": labeled, "out": out,
-		"apply_seconds": applySecs, "fit_seconds": fitSecs, "lfs": sum, "columns": oc,
+		"method": lm.Method(), "rows": res.Rows, "labeled": res.Labeled, "out": o.Out,
+		"apply_seconds": res.ApplySeconds, "fit_seconds": res.FitSeconds, "lfs": res.LFs, "columns": res.Columns,
 	}
 	maps.Copy(result, modelSummary(lm))
-	var ev *labelmodel.Eval
-	if evalPath != "" {
-		opt, err := df.options()
-		if err != nil {
-			return err
-		}
-		bar, progress := fileBar(e, "applying LFs to "+evalPath)
-		ev, err = labeling.Evaluate(ctx, lm, lfsPath, evalPath, gold, opt, policy, mf.seed, sum, progress)
-		bar.Finish()
-		if err != nil {
-			return goldUsage(err)
-		}
+	if ev != nil {
 		result["eval"] = ev
-		result["tie_break"] = policy.String()
-	}
-	if err := logLabelRun(ctx, al, lm, f, schema, x, sum, rows, labeled, ev); err != nil {
-		return err
+		result["tie_break"] = o.TieBreak.String()
 	}
 	if id := al.runID(); id != "" {
 		result["run_id"] = id
@@ -472,13 +442,13 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 		return writeJSON(e.stdout, result)
 	}
 	fmt.Fprintf(e.stdout, "applied %d LFs to %d rows (%.2fs), fitted the %s label model (%.2fs); %d rows labeled, written to %s (%s)\n",
-		x.M(), x.N, applySecs, lm.Method(), fitSecs, labeled, out, describeColumns(oc))
+		x.M(), x.N, res.ApplySeconds, lm.Method(), res.FitSeconds, res.Labeled, o.Out, describeColumns(res.Columns))
 	printBalance(e, lm)
 	fmt.Fprintln(e.stdout)
-	writeAnalysisTable(e.stdout, sum)
+	writeAnalysisTable(e.stdout, res.LFs)
 	if ev != nil {
 		fmt.Fprintf(e.stdout, "\nlabel model on %s (%d rows, ties broken by %s): accuracy %.3f, coverage %.3f, accuracy on covered rows %.3f",
-			evalPath, ev.Rows, policy, ev.Accuracy, ev.Coverage, ev.CoveredAccuracy)
+			o.Valid, ev.Rows, o.TieBreak, ev.Accuracy, ev.Coverage, ev.CoveredAccuracy)
 		if len(f.Labels) == 2 {
 			fmt.Fprintf(e.stdout, ", F1 (%s) %.3f", f.Labels[1], ev.F1)
 		}
@@ -488,62 +458,4 @@ func runLabelRun(ctx context.Context, e *env, al *autolog, lfsPath, dataPath, ou
 		fmt.Fprintf(e.stdout, "logged run %s to %s\n", id, al.c.URI())
 	}
 	return nil
-}
-
-// logLabelRun records a label run's metrics, its LF analysis and the
-// servable model directory (LFs + label model) under "model".
-func logLabelRun(ctx context.Context, al *autolog, lm labelmodel.Model, f *label.File, schema *arrow.Schema,
-	x *label.Matrix, sum []label.LFSummary, rows, labeled int, ev *labelmodel.Eval) error {
-	if al == nil {
-		return nil
-	}
-	covered := 0
-	for i := 0; i < x.N; i++ {
-		if x.RowPtr[i+1] > x.RowPtr[i] {
-			covered++
-		}
-	}
-	m := map[string]float64{"rows": float64(rows), "labeled": float64(labeled), "train_coverage": float64(covered) / float64(max(x.N, 1))}
-	for _, s := range sum {
-		m["lf."+s.Name+".coverage"] = s.Coverage
-		if s.LearnedAccuracy != nil {
-			m["lf."+s.Name+".learned_accuracy"] = *s.LearnedAccuracy
-		}
-		if s.EmpiricalAccuracy != nil {
-			m["lf."+s.Name+".empirical_accuracy"] = *s.EmpiricalAccuracy
-		}
-	}
-	if ev != nil {
-		m["eval_accuracy"], m["eval_coverage"], m["eval_covered_accuracy"] = ev.Accuracy, ev.Coverage, ev.CoveredAccuracy
-		if x.K() == 2 {
-			m["eval_f1"] = ev.F1
-		}
-	}
-	if err := al.metrics(ctx, m); err != nil {
-		return fmt.Errorf("tracking: log metrics: %w", err)
-	}
-	tmp, err := os.MkdirTemp("", "dawn-autolog-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	dir := filepath.Join(tmp, "model")
-	if err := lfmodel.Save(dir, f, schema, lm, al.runID()); err != nil {
-		return err
-	}
-	if err := al.model(ctx, dir, "model", m); err != nil {
-		return fmt.Errorf("tracking: log model: %w", err)
-	}
-	js, err := os.Create(filepath.Join(tmp, "lf_analysis.json"))
-	if err != nil {
-		return err
-	}
-	werr := writeJSON(js, map[string]any{"lfs": sum})
-	if err := js.Close(); werr == nil {
-		werr = err
-	}
-	if werr != nil {
-		return werr
-	}
-	return al.artifact(ctx, js.Name(), "")
 }

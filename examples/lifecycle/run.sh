@@ -2,7 +2,7 @@
 # The README's lifecycle block, runnable on the bundled YouTube data:
 # tracking server → label run (logged) → train (logged, linked) → eval
 # (logged to the training run) → register (from the training run) → serve
-# one request. Servers listen on ephemeral loopback ports and are stopped
+# one request → cascade build against the served model. Servers listen on ephemeral loopback ports and are stopped
 # on exit.
 #   sh examples/lifecycle/run.sh [OUT_DIR]
 # Needs `dawn` on PATH (or DAWN=path/to/dawn) and $DAWN_DATA/youtube_spam_uci.
@@ -46,5 +46,7 @@ if command -v curl >/dev/null; then
 		-d '{"dataframe_split": {"columns": ["CONTENT"], "data": [["check out my channel"], ["great song"]]}}'
 	echo
 fi
+# A cheap model in front of the served one (NoScope's cascade), labeled by it.
+"$DAWN" cascade build --reference "http://$SERVE" --data data/train.csv --text CONTENT --target-accuracy 0.99 --out cascade/
 "$DAWN" predict --model spam-model/ --data data/test.csv --out predictions.csv
 echo "served models:/spam/1 at $SERVE; tracking at $MLFLOW_TRACKING_URI"

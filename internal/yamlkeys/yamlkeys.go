@@ -30,8 +30,14 @@ func (e *Error) Detail() string {
 	if e.Path != "" {
 		where = e.Path + "'s"
 	}
+	return e.DetailOf(where)
+}
+
+// DetailOf is Detail with the owner of the known keys named by the caller
+// (e.g. "an LF's" where the path would say "lfs[2]'s").
+func (e *Error) DetailOf(owner string) string {
 	return fmt.Sprintf("unknown key %q%s; %s keys are %s", e.Key,
-		suggest.Hint(e.Key, e.Known), where, strings.Join(e.Known, ", "))
+		suggest.Hint(e.Key, e.Known), owner, strings.Join(e.Known, ", "))
 }
 
 // Keys lists the keys a struct type's yaml tags accept, in field order.
