@@ -43,6 +43,7 @@ type Store interface {
 
 	Registry
 	LoggedModels
+	WebhookStore
 	Close() error
 }
 

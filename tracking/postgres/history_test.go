@@ -25,3 +25,12 @@ func TestMonitorStore(t *testing.T) {
 	defer s.Close()
 	storetest.RunMonitorStore(t, s)
 }
+
+func TestWebhookStore(t *testing.T) {
+	s, err := postgres.Open(t.Context(), freshSchema(t), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunWebhookStore(t, s)
+}
