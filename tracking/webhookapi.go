@@ -268,10 +268,15 @@ type WebhookDispatcher struct {
 	// dispatcher (default 5 s).
 	Poll time.Duration
 
-	once   sync.Once
-	wake   chan struct{}
-	mu     sync.Mutex
+	once sync.Once
+	wake chan struct{}
+	mu   sync.Mutex
+	// flying holds the messages being delivered; done, those finished
+	// since the outbox read of epoch done[id] began, which that read may
+	// still list as pending.
 	flying map[string]bool
+	done   map[string]int64
+	epoch  int64
 }
 
 // maxPending bounds the messages read from the outbox at a time.
@@ -280,7 +285,7 @@ const maxPending = 1000
 func (d *WebhookDispatcher) init() {
 	d.once.Do(func() {
 		d.wake = make(chan struct{}, 1)
-		d.flying = map[string]bool{}
+		d.flying, d.done = map[string]bool{}, map[string]int64{}
 		if d.Log == nil {
 			d.Log = slog.New(slog.DiscardHandler)
 		}
@@ -317,14 +322,26 @@ func (d *WebhookDispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
+		d.mu.Lock()
+		d.epoch++
+		epoch := d.epoch
+		d.mu.Unlock()
 		pend, err := d.Store.PendingWebhookMessages(ctx, maxPending)
 		if err != nil && ctx.Err() == nil {
 			d.Log.Error("webhooks: read the outbox", "err", err)
 		}
+		d.mu.Lock()
+		for id, e := range d.done {
+			if e < epoch { // finished before this read began: the read saw it closed
+				delete(d.done, id)
+			}
+		}
+		d.mu.Unlock()
 	queue:
 		for _, m := range pend {
 			d.mu.Lock()
-			busy := d.flying[m.ID]
+			_, stale := d.done[m.ID]
+			busy := d.flying[m.ID] || stale
 			d.mu.Unlock()
 			if busy {
 				continue
@@ -343,6 +360,7 @@ func (d *WebhookDispatcher) Run(ctx context.Context) error {
 				d.deliver(ctx, m)
 				d.mu.Lock()
 				delete(d.flying, m.ID)
+				d.done[m.ID] = d.epoch
 				d.mu.Unlock()
 				<-sem
 				d.Notify()
