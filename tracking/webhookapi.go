@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dawn-ml/dawn/internal/httpx"
 	"github.com/dawn-ml/dawn/webhook"
 )
 
@@ -19,7 +18,9 @@ import (
 // (AdminOnly); without auth anyone may, as in MLflow.
 
 type (
-	createWebhookReq struct {
+	// webhookReq is a create or an update (MLflow's CreateWebhook and
+	// UpdateWebhook carry the same fields).
+	webhookReq struct {
 		Name        string      `json:"name"`
 		Description string      `json:"description"`
 		URL         string      `json:"url"`
@@ -30,14 +31,6 @@ type (
 	listWebhooksReq struct {
 		MaxResults *Int64 `json:"max_results"`
 		PageToken  string `json:"page_token"`
-	}
-	updateWebhookReq struct {
-		Name        string      `json:"name"`
-		Description string      `json:"description"`
-		URL         string      `json:"url"`
-		Events      []wireEvent `json:"events"`
-		Secret      string      `json:"secret"`
-		Status      Enum        `json:"status"`
 	}
 	testWebhookReq struct {
 		Event *wireEvent `json:"event"`
@@ -52,7 +45,7 @@ type (
 )
 
 func (a *api) webhooks(add func(method, path string, rule Rule, h endpoint)) {
-	add("POST", "webhooks", AdminOnly, handle(a, func(ctx context.Context, r *createWebhookReq) (any, error) {
+	add("POST", "webhooks", AdminOnly, handle(a, func(ctx context.Context, r *webhookReq) (any, error) {
 		w, err := a.newWebhook(r)
 		if err != nil {
 			return nil, err
@@ -88,7 +81,7 @@ func (a *api) webhooks(add func(method, path string, rule Rule, h endpoint)) {
 		}
 		return map[string]any{"webhook": w}, nil
 	}))
-	add("PATCH", "webhooks/{webhook_id}", AdminOnly, handleWebhook(a, func(ctx context.Context, id string, r *updateWebhookReq) (any, error) {
+	add("PATCH", "webhooks/{webhook_id}", AdminOnly, handleWebhook(a, func(ctx context.Context, id string, r *webhookReq) (any, error) {
 		u, err := a.webhookUpdate(r)
 		if err != nil {
 			return nil, err
@@ -140,21 +133,14 @@ func handleWebhook[Req any](a *api, f func(ctx context.Context, id string, req *
 				a.fail(w, r, err)
 				return
 			}
-			resp, err := f(r.Context(), r.PathValue("webhook_id"), &req)
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			if resp == nil {
-				resp = struct{}{}
-			}
-			httpx.WriteJSON(w, http.StatusOK, resp)
+			id := r.PathValue("webhook_id")
+			serve(a, w, r, func(ctx context.Context, req *Req) (any, error) { return f(ctx, id, req) }, &req)
 		}
 	}
 }
 
 // newWebhook validates a create request as MLflow's handler and store do.
-func (a *api) newWebhook(r *createWebhookReq) (*Webhook, error) {
+func (a *api) newWebhook(r *webhookReq) (*Webhook, error) {
 	if err := required("name", r.Name); err != nil {
 		return nil, err
 	}
@@ -186,7 +172,7 @@ func (a *api) newWebhook(r *createWebhookReq) (*Webhook, error) {
 
 // webhookUpdate reads an update as MLflow does: an empty string or list
 // leaves its field alone.
-func (a *api) webhookUpdate(r *updateWebhookReq) (*WebhookUpdate, error) {
+func (a *api) webhookUpdate(r *webhookReq) (*WebhookUpdate, error) {
 	u := &WebhookUpdate{}
 	for _, f := range []struct {
 		v   string

@@ -16,7 +16,7 @@ func FuzzWebhookRequest(f *testing.F) {
 	f.Add([]byte(`{"events":"x"}`))
 	a := &api{webhookSchemes: DefaultWebhookSchemes}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var r createWebhookReq
+		var r webhookReq
 		if DecodeJSON(body, &r) != nil {
 			return
 		}
@@ -32,7 +32,7 @@ func FuzzWebhookRequest(f *testing.F) {
 				}
 			}
 		}
-		var u updateWebhookReq
+		var u webhookReq
 		if DecodeJSON(body, &u) == nil {
 			a.webhookUpdate(&u)
 		}
