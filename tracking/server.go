@@ -43,7 +43,17 @@ type Options struct {
 	// in; a local location outside them is refused. nil allows any
 	// directory; an empty (non-nil) list allows none.
 	ArtifactRoots []string
+	// Webhooks delivers the MLflow webhook messages registry changes
+	// queue (it is woken after each change) and sends webhooks/{id}/test;
+	// nil leaves messages queued, and tests use MLflow's defaults.
+	Webhooks *WebhookDispatcher
+	// WebhookSchemes are the URL schemes a webhook may use (MLflow's
+	// MLFLOW_WEBHOOK_ALLOWED_SCHEMES); nil means DefaultWebhookSchemes.
+	WebhookSchemes []string
 }
+
+// DefaultWebhookSchemes is MLflow's default: webhooks post over https only.
+var DefaultWebhookSchemes = []string{"https"}
 
 // DefaultRequestTimeout is below the MLflow client's own 120 s request
 // timeout, so a stuck request reaches the client as a server error.
@@ -62,11 +72,13 @@ const (
 )
 
 type api struct {
-	store     Store
-	artifacts artifact.Repo
-	log       *slog.Logger
-	authz     Authorizer
-	roots     []string
+	store          Store
+	artifacts      artifact.Repo
+	log            *slog.Logger
+	authz          Authorizer
+	roots          []string
+	hooks          *WebhookDispatcher
+	webhookSchemes []string
 }
 
 // RouteInfo is one route of the API and the rule it is registered with.
@@ -91,6 +103,7 @@ func Routes() []RouteInfo {
 	a.loggedModels(collect)
 	a.datasets(collect)
 	a.uploads(collect)
+	a.webhooks(collect)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Path != out[j].Path {
 			return out[i].Path < out[j].Path
@@ -104,7 +117,10 @@ func Routes() []RouteInfo {
 // /ajax-api/2.0/mlflow/, and the artifact proxy under
 // /api/2.0/mlflow-artifacts/ when Artifacts is set.
 func NewHandler(o Options) http.Handler {
-	a := &api{store: o.Store, artifacts: o.Artifacts, log: o.Logger, authz: o.Authorizer}
+	a := &api{store: o.Store, artifacts: o.Artifacts, log: o.Logger, authz: o.Authorizer, hooks: o.Webhooks, webhookSchemes: o.WebhookSchemes}
+	if a.webhookSchemes == nil {
+		a.webhookSchemes = DefaultWebhookSchemes
+	}
 	if o.ArtifactRoots != nil {
 		a.roots = []string{}
 		for _, r := range o.ArtifactRoots {
@@ -128,7 +144,16 @@ func NewHandler(o Options) http.Handler {
 		if _, dup := routes[path][method]; dup {
 			panic(fmt.Sprintf("tracking: route %s %s registered twice", method, path))
 		}
-		routes[path][method] = h(rule)
+		hf := h(rule)
+		if a.hooks != nil && method != http.MethodGet && (strings.HasPrefix(path, "registered-models/") || strings.HasPrefix(path, "model-versions/")) {
+			// A registry change may have queued webhook messages.
+			inner := hf
+			hf = func(w http.ResponseWriter, r *http.Request) {
+				inner(w, r)
+				a.hooks.Notify()
+			}
+		}
+		routes[path][method] = hf
 	}
 	a.tracking(add)
 	a.registry(add)
@@ -137,6 +162,7 @@ func NewHandler(o Options) http.Handler {
 	a.loggedModels(add)
 	a.datasets(add)
 	a.uploads(add)
+	a.webhooks(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)

@@ -48,6 +48,7 @@ type Store interface {
 
 	Registry
 	LoggedModels
+	WebhookStore
 	Close() error
 }
 

@@ -42,7 +42,14 @@ NOT_APPLICABLE = {
     "test_gateway_proxy_handler_rejects_invalid_requests": "starts MLflow's own `mlflow server` "
     "(its AI-gateway proxy) with the fixture's server as backend store",
 }
-TARGET_FILES = {"test_rest_tracking.py", "test_model_registry.py"}
+TARGET_FILES = {"test_rest_tracking.py", "test_model_registry.py", "test_client_webhooks.py", "test_e2e.py"}
+# tests/webhooks/test_e2e.py: MLflow's webhook end-to-end tests, whose module-scoped
+# `mlflow_server` fixture starts `mlflow server` with MLFLOW_WEBHOOK_ALLOWED_SCHEMES=http,
+# MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES=3 and MLFLOW_WEBHOOK_REQUEST_TIMEOUT=10; dawn gets the
+# same settings as flags. Their receiver (tests/webhooks/app.py) checks signatures with
+# MLflow's own verification code.
+WEBHOOK_E2E_ARGS = ["--webhook-allowed-schemes", "http", "--webhook-max-retries", "3",
+                    "--webhook-timeout", "10s"]
 
 
 def _free_port():
@@ -52,7 +59,8 @@ def _free_port():
 
 
 class DawnServer:
-    def __init__(self, workdir: Path, name: str):
+    def __init__(self, workdir: Path, name: str, extra_args=()):
+        self.extra_args = list(extra_args)
         self.bin = os.environ.get("DAWN_BIN")
         if not self.bin or not os.access(self.bin, os.X_OK):
             pytest.fail(f"DAWN_BIN is not an executable: {self.bin!r}")
@@ -96,6 +104,7 @@ class DawnServer:
                     # As MLflow's own fixture: experiments get a plain file://
                     # artifact root under the test's tmp_path.
                     "--default-artifact-root", self.workdir.as_uri(),
+                    *self.extra_args,
                 ],
                 stdout=self.log,
                 stderr=subprocess.STDOUT,
@@ -168,6 +177,37 @@ def dawn_registry_client(request, tmp_path):
     yield from _dawn_client(request, tmp_path, set_registry=True)
 
 
+@pytest.fixture(scope="module")
+def dawn_webhook_server(request, app_client, tmp_path_factory):
+    with DawnServer(tmp_path_factory.mktemp("dawn_server"), request.node.nodeid, WEBHOOK_E2E_ARGS) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def dawn_webhook_app(tmp_path_factory):
+    """MLflow's receiver app (tests/webhooks/app.py), started as its own `_run_app` does,
+    but with the environment shims imported first (it imports mlflow) and a longer wait
+    for it to come up."""
+    import sys
+
+    e2e = sys.modules["tests.webhooks.test_e2e"]
+    tmp = tmp_path_factory.mktemp("app")
+    port = e2e.get_safe_port()
+    app_path = Path(e2e.__file__).parent / "app.py"
+    code = "import runpy, sys, shims; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    with subprocess.Popen([sys.executable, "-c", code, str(app_path), str(port)], cwd=tmp) as prc:
+        try:
+            url = f"http://localhost:{port}"
+            e2e.wait_until_ready(f"{url}/health", max_attempts=90)
+            yield e2e.AppClient(url)
+        finally:
+            prc.terminate()
+
+
+def _is_webhook_e2e(path):
+    return Path(str(path)).name == "test_e2e.py" and Path(str(path)).parent.name == "webhooks"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_pycollect_makemodule(module_path, parent):
     outcome = yield
@@ -177,16 +217,21 @@ def pytest_pycollect_makemodule(module_path, parent):
     m = mod.obj  # import now, so fixtures can be swapped before pytest parses them
     if hasattr(m, "store_type"):
         m.store_type = dawn_store_type
-    if hasattr(m, "mlflow_client"):
+    if hasattr(m, "mlflow_client") and not _is_webhook_e2e(module_path):
         m.mlflow_client = dawn_mlflow_client
-    if Path(str(module_path)).name == "test_model_registry.py" and hasattr(m, "client"):
+    if Path(str(module_path)).name in ("test_model_registry.py", "test_client_webhooks.py") and hasattr(m, "client"):
         m.client = dawn_registry_client
+    if _is_webhook_e2e(module_path) and hasattr(m, "mlflow_server"):
+        m.mlflow_server = dawn_webhook_server
+        m.app_client = dawn_webhook_app
 
 
 def pytest_collection_modifyitems(session, config, items):
     for item in items:
-        if item.path.name not in TARGET_FILES:
+        if item.path.name not in TARGET_FILES or (item.path.name == "test_e2e.py" and not _is_webhook_e2e(item.path)):
             continue
+        if _is_webhook_e2e(item.path):
+            continue  # every test there drives the server fixture
         names = set(getattr(item, "fixturenames", ()))
         base = item.name.split("[", 1)[0]
         if base in NOT_APPLICABLE:

@@ -12,7 +12,8 @@
 #   OTEL_SRC   an opentelemetry-python source tree at tag v1.27.0 (MLflow 3.x imports
 #              opentelemetry-api/-sdk/-proto, which Debian bookworm does not package). Not
 #              needed if `opentelemetry.sdk` already imports.
-#   ONLY       "registry", "rest" or "smoke" to run just one part.
+#   ONLY       "registry", "rest", "webhooks" or "smoke" to run just one part ("webhooks":
+#              tests/tracking/test_client_webhooks.py and tests/webhooks/test_e2e.py).
 #   BASELINE=1 instead run the two test files against MLflow's OWN in-process server (its
 #              unmodified fixtures, SQLAlchemy/SQLite variant, workspace tests deselected):
 #              the control that shows the environment and shims are sound.
@@ -147,6 +148,10 @@ run_pytest() { # name file
 only="${ONLY:-}"
 [ -n "$only" ] && [ "$only" != registry ] || run_pytest model_registry tests/tracking/test_model_registry.py
 [ -n "$only" ] && [ "$only" != rest ] || run_pytest rest_tracking tests/tracking/test_rest_tracking.py
+if [ -z "${BASELINE:-}" ] && { [ -z "$only" ] || [ "$only" = webhooks ]; }; then
+  run_pytest client_webhooks tests/tracking/test_client_webhooks.py
+  run_pytest webhooks_e2e tests/webhooks/test_e2e.py
+fi
 
 # The client scripts against a running server: smoke.py (the MLflow 2 client API), mlflow3.py
 # (logged models) and userflow.py (a user's whole MLflow 3 workflow; its OBS lines are what a
@@ -187,7 +192,7 @@ if [ -z "$only" ] || [ "$only" = smoke ]; then
 fi
 
 xmls=()
-for n in model_registry rest_tracking model_registry_pg rest_tracking_pg \
+for n in model_registry rest_tracking model_registry_pg rest_tracking_pg client_webhooks webhooks_e2e \
          baseline_model_registry baseline_rest_tracking; do
   [ -f "$out/$n.xml" ] && xmls+=("$out/$n.xml")
 done

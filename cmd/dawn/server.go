@@ -23,6 +23,10 @@ plus /health, /version (the MLflow version whose protocol dawn speaks, see
 The store defaults to a SQLite file under --data-dir; PostgreSQL is
 postgresql://user@host:port/db.
 
+MLflow 3 webhooks (/api/2.0/mlflow/webhooks) post registry events signed as
+MLflow signs them; their messages wait in the store until delivered, so a
+restart loses none. Under --auth only admins manage webhooks.
+
 Example:
   dawn server --port 5000 --data-dir ./dawn-data
   MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py
@@ -77,6 +81,13 @@ Example:
 	authDB := fs.String("auth-db", "", "SQLite file of users and permissions (default: DATA-DIR/auth.db)")
 	staticPrefix := fs.String("static-prefix", "", "serve the console and the API under this path prefix, e.g. /mlflow behind a reverse proxy")
 	authDefault := fs.String("auth-default-permission", "READ", "permission of users on resources they have none for: READ, EDIT, MANAGE or NO_PERMISSIONS")
+	schemes := os.Getenv("MLFLOW_WEBHOOK_ALLOWED_SCHEMES")
+	if schemes == "" {
+		schemes = "https"
+	}
+	hookSchemes := fs.String("webhook-allowed-schemes", schemes, "comma-separated URL schemes MLflow webhooks may post to (default from MLFLOW_WEBHOOK_ALLOWED_SCHEMES, else https)")
+	hookTimeout := fs.Duration("webhook-timeout", 30*time.Second, "bound on one webhook delivery attempt (MLflow's MLFLOW_WEBHOOK_REQUEST_TIMEOUT)")
+	hookRetries := fs.Uint("webhook-max-retries", 3, "retries of a webhook message after its first attempt (MLflow's MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES)")
 	asJSON := fs.Bool("json", false, "the same as --log-format json; a failure is printed as {\"error\": ...} on stdout")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -110,6 +121,18 @@ Example:
 		Host: *host, Port: *port, BackendStoreURI: sf.uri(), ArtifactsDestination: dest, DefaultArtifactRoot: *defaultRoot,
 		Version: version, Logger: slog.New(h), ShutdownTimeout: *shutdown, MLflowVersion: *mlflowVersion, StaticPrefix: *staticPrefix,
 	}
+	for _, sc := range strings.Split(*hookSchemes, ",") {
+		if sc = strings.TrimSpace(sc); sc != "" {
+			cfg.WebhookSchemes = append(cfg.WebhookSchemes, sc)
+		}
+	}
+	if len(cfg.WebhookSchemes) == 0 {
+		return usagef("server: --webhook-allowed-schemes names no scheme")
+	}
+	if *hookTimeout <= 0 {
+		return usagef("server: --webhook-timeout must be positive, got %v", *hookTimeout)
+	}
+	cfg.WebhookTimeout, cfg.WebhookMaxAttempts = *hookTimeout, *hookRetries+1
 	if p := *staticPrefix; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#") || strings.Contains(p, "..")) {
 		return usagef("server: --static-prefix must be a path starting with /, got %q", p)
 	}

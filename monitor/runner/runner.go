@@ -756,26 +756,8 @@ func (r *Runner) delivery(ctx context.Context) error {
 	return nil
 }
 
-// recorder keeps a webhook sender's attempts in the store.
-type recorder struct {
-	r        *Runner
-	ctx      context.Context
-	receiver string
-	base     int // attempts made in earlier passes
-	n        int // attempts recorded in this one
-}
-
 // attemptsPerPass bounds a webhook's attempts in one pass.
 const attemptsPerPass = 3
-
-func (x *recorder) Append(a webhook.Attempt) error {
-	x.n++
-	return x.r.store.RecordMonitorDelivery(x.ctx, x.r.cfg.Name, tracking.MonitorDelivery{ID: a.ID, Receiver: x.receiver,
-		Attempt: x.base + a.Attempt, Time: a.Time.UnixMilli(), Status: a.Status, Error: a.Error, Delivered: a.Delivered})
-}
-
-// Delivered is false: only pending (undelivered) messages are sent.
-func (*recorder) Delivered(string) bool { return false }
 
 func (r *Runner) record(ctx context.Context, t target, n tracking.MonitorNotification, status int, err error, final bool) error {
 	d := tracking.MonitorDelivery{ID: n.ID, Receiver: t.name, Attempt: n.Attempts + 1, Time: r.now().UnixMilli(), Status: status, Delivered: err == nil}
@@ -823,7 +805,9 @@ func (r *Runner) deliver(ctx context.Context, t target, n tracking.MonitorNotifi
 		// that is down delays the next windows by a few backoffs, not by the
 		// whole retry budget; the rest are made in later passes.
 		left := r.maxAttempts() - uint(min(n.Attempts, int(r.maxAttempts())))
-		rec := &recorder{r: r, ctx: ctx, receiver: t.name, base: n.Attempts}
+		rec := &tracking.DeliveryRecorder{Receiver: t.name, Base: n.Attempts, Record: func(a tracking.MonitorDelivery) error {
+			return r.store.RecordMonitorDelivery(ctx, r.cfg.Name, a)
+		}}
 		s := &webhook.Sender{Key: key, Log: rec, MaxAttempts: max(min(left, attemptsPerPass), 1), Timeout: d.Timeout.D(),
 			InitialInterval: d.InitialInterval.D(), MaxInterval: d.MaxInterval.D(), Now: r.Now}
 		err = s.Send(ctx, wh.URL, n.ID, n.Payload)
@@ -832,7 +816,7 @@ func (r *Runner) deliver(ctx context.Context, t target, n tracking.MonitorNotifi
 		}
 		var se *webhook.StatusError
 		refused := errors.As(err, &se) && se.Status < 500 && se.Status != http.StatusTooManyRequests && se.Status != http.StatusRequestTimeout
-		if !refused && uint(n.Attempts+rec.n) < r.maxAttempts() {
+		if !refused && uint(n.Attempts+rec.N) < r.maxAttempts() {
 			r.Log.Warn("monitor: webhook delivery failed; retrying in the next pass", "receiver", t.name, "id", n.ID, "err", err)
 			return nil
 		}

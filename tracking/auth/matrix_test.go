@@ -87,7 +87,7 @@ func (e *env) as(level string) caller {
 // model with a version (alias champion) from that run, each matrix user
 // holding their level on both.
 type fixture struct {
-	Exp, ExpName, Run, Model, LoggedModel string
+	Exp, ExpName, Run, Model, LoggedModel, Webhook string
 }
 
 func (e *env) fixture() fixture {
@@ -101,6 +101,8 @@ func (e *env) fixture() fixture {
 	a.want(200, "POST", api+"runs/log-parameter", map[string]any{"run_id": f.Run, "key": "p", "value": "v"})
 	a.want(200, "PUT", "/api/2.0/mlflow-artifacts/artifacts/"+f.Exp+"/"+f.Run+"/artifacts/model/f.txt", "content")
 	f.LoggedModel = a.want(200, "POST", api+"logged-models", map[string]any{"experiment_id": f.Exp, "name": "lm"})["model"].(map[string]any)["info"].(map[string]any)["model_id"].(string)
+	f.Webhook = a.want(200, "POST", api+"webhooks", map[string]any{"name": fmt.Sprintf("hook-%d", n), "url": "https://example.com/hook",
+		"events": []map[string]any{{"entity": "MODEL_VERSION", "action": "CREATED"}}})["webhook"].(map[string]any)["webhook_id"].(string)
 	f.Model = fmt.Sprintf("model-%d", n)
 	a.want(200, "POST", api+"registered-models/create", map[string]any{"name": f.Model})
 	a.want(200, "POST", api+"model-versions/create", map[string]any{"name": f.Model, "source": "mlflow-artifacts:/" + f.Exp + "/" + f.Run + "/artifacts/model", "run_id": f.Run})
@@ -168,6 +170,14 @@ var requests = map[string]func(f fixture, me string) any{
 	"POST runs/outputs": func(f fixture, me string) any {
 		return obj{"run_id": f.Run, "models": []obj{{"model_id": f.LoggedModel, "step": 0}}}
 	},
+	"POST webhooks": func(f fixture, me string) any {
+		return obj{"name": "hook-" + me + f.Exp, "url": "https://example.com/h", "events": []obj{{"entity": "REGISTERED_MODEL", "action": "CREATED"}}}
+	},
+	"GET webhooks":                    func(f fixture, me string) any { return q{"max_results": {"10"}} },
+	"GET webhooks/{webhook_id}":       func(f fixture, me string) any { return q{} },
+	"PATCH webhooks/{webhook_id}":     func(f fixture, me string) any { return obj{"description": "by " + me} },
+	"DELETE webhooks/{webhook_id}":    func(f fixture, me string) any { return obj{} },
+	"POST webhooks/{webhook_id}/test": func(f fixture, me string) any { return obj{} },
 
 	"POST registered-models/create":              func(f fixture, me string) any { return obj{"name": "new-" + me + "-" + f.Model} },
 	"GET registered-models/get":                  func(f fixture, me string) any { return q{"name": {f.Model}} },
@@ -258,7 +268,9 @@ var otherRequests = map[string]func(f fixture, me string) (string, any){
 // out here rather than read from the route tables: MLflow's (READ to read,
 // EDIT to change, MANAGE to delete, rename and grant; creates and searches
 // for any signed-in user, searches filtered), plus users/ for admins (and
-// the user themself for get and update-password).
+// the user themself for get and update-password), and webhooks/ for admins
+// (a webhook belongs to no experiment or model and reads every registry
+// event).
 var wantRules = map[string]tracking.Rule{
 	"GET artifacts/list":                                   tracking.NeedRead,
 	"POST experiments/create":                              tracking.SignedIn,
@@ -284,6 +296,12 @@ var wantRules = map[string]tracking.Rule{
 	"POST experiments/search-datasets":                     tracking.SignedIn,
 	"POST upload-artifact":                                 tracking.NeedEdit,
 	"POST runs/outputs":                                    tracking.NeedEdit,
+	"POST webhooks":                                        tracking.AdminOnly,
+	"GET webhooks":                                         tracking.AdminOnly,
+	"GET webhooks/{webhook_id}":                            tracking.AdminOnly,
+	"PATCH webhooks/{webhook_id}":                          tracking.AdminOnly,
+	"DELETE webhooks/{webhook_id}":                         tracking.AdminOnly,
+	"POST webhooks/{webhook_id}/test":                      tracking.AdminOnly,
 	"GET metrics/get-history":                              tracking.NeedRead,
 	"GET metrics/get-history-bulk":                         tracking.NeedRead,
 	"GET metrics/get-history-bulk-interval":                tracking.NeedRead,
@@ -396,7 +414,7 @@ func matrixRoutes() []matrixRoute {
 			path := pfx + rt.Path
 			// Path values of the MLflow 3 routes name the fixture's logged model.
 			build := func(f fixture, me string) (string, any) {
-				return strings.NewReplacer("{model_id}", f.LoggedModel, "{tag_key}", "k").Replace(path), b(f, me)
+				return strings.NewReplacer("{model_id}", f.LoggedModel, "{tag_key}", "k", "{webhook_id}", f.Webhook).Replace(path), b(f, me)
 			}
 			out = append(out, matrixRoute{rt.Method, rt.Method + " " + path, wantRules[rt.Method+" "+rt.Path], build})
 			if rt.Method == "GET" {

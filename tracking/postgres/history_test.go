@@ -34,3 +34,12 @@ func TestProjection(t *testing.T) {
 	defer s.Close()
 	storetest.RunProjection(t, s)
 }
+
+func TestWebhookStore(t *testing.T) {
+	s, err := postgres.Open(t.Context(), freshSchema(t), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunWebhookStore(t, s)
+}

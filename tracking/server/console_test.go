@@ -91,7 +91,7 @@ func TestStaticPrefixServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	srv := httptest.NewServer(handler(store, nil, "t", tracking.MLflowVersion, nil, nil, "/mlflow"))
+	srv := httptest.NewServer(handler(store, nil, "t", tracking.MLflowVersion, nil, nil, "/mlflow", nil))
 	defer srv.Close()
 	get := func(p string) (int, string) {
 		res, err := http.Get(srv.URL + p)

@@ -64,6 +64,13 @@ type Config struct {
 	// StaticPrefix serves everything (console and API) under this path,
 	// e.g. /mlflow behind a reverse proxy, as MLflow's --static-prefix.
 	StaticPrefix string
+	// WebhookSchemes are the URL schemes MLflow webhooks may use (nil:
+	// tracking.DefaultWebhookSchemes, https only).
+	WebhookSchemes []string
+	// WebhookTimeout bounds one webhook delivery attempt (0: 30 s) and
+	// WebhookMaxAttempts a message's attempts (0: 4, MLflow's 3 retries).
+	WebhookTimeout     time.Duration
+	WebhookMaxAttempts uint
 }
 
 // IsPostgres reports whether uri names a PostgreSQL store.
@@ -127,12 +134,19 @@ func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
 // artifacts are read from and experiments' locations may name (see
 // tracking.Options.ArtifactRoots); Run passes the configured ones.
 func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard, artifactRoots ...string) http.Handler {
-	return handler(store, repo, version, tracking.MLflowVersion, log, guard, "", artifactRoots...)
+	return handler(store, repo, version, tracking.MLflowVersion, log, guard, "", nil, artifactRoots...)
+}
+
+// webhooks is how the API delivers MLflow webhooks: the dispatcher Run
+// starts (nil in Handler: messages stay queued) and the allowed schemes.
+type webhooks struct {
+	dispatcher *tracking.WebhookDispatcher
+	schemes    []string
 }
 
 // handler is Handler with the MLflow version to answer and the web
 // console's path prefix.
-func handler(store tracking.Store, repo artifact.Repo, version, mlflowVersion string, log *slog.Logger, guard *auth.Guard, prefix string, artifactRoots ...string) http.Handler {
+func handler(store tracking.Store, repo artifact.Repo, version, mlflowVersion string, log *slog.Logger, guard *auth.Guard, prefix string, hooks *webhooks, artifactRoots ...string) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -150,6 +164,9 @@ func handler(store tracking.Store, repo artifact.Repo, version, mlflowVersion st
 
 	mux := http.NewServeMux()
 	opts := tracking.Options{Store: store, Artifacts: repo, Logger: log}
+	if hooks != nil {
+		opts.Webhooks, opts.WebhookSchemes = hooks.dispatcher, hooks.schemes
+	}
 	// With auth on, local artifact files are confined to the configured
 	// roots; without it the server reads any local location, as MLflow
 	// does (it still creates nothing there).
@@ -364,8 +381,22 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		}
 		guard = &auth.Guard{Users: users, Data: store, Default: def, Log: log}
 	}
+	// Webhook messages queued before a restart are delivered now; the
+	// dispatcher stops with the server, leaving what is in flight queued.
+	hooks := &webhooks{schemes: cfg.WebhookSchemes, dispatcher: &tracking.WebhookDispatcher{Store: store, Log: log,
+		Timeout: cfg.WebhookTimeout, MaxAttempts: cfg.WebhookMaxAttempts}}
+	hctx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
+	hooksDone := make(chan struct{})
+	go func() {
+		defer close(hooksDone)
+		hooks.dispatcher.Run(hctx)
+	}()
+	defer func() {
+		stopHooks()
+		<-hooksDone
+	}()
 	srv := &http.Server{
-		Handler:           handler(store, repo, cfg.Version, mlflowVersion, log, guard, cfg.StaticPrefix, localRoots(cfg)...),
+		Handler:           handler(store, repo, cfg.Version, mlflowVersion, log, guard, cfg.StaticPrefix, hooks, localRoots(cfg)...),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

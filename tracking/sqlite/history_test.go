@@ -35,3 +35,12 @@ func TestProjection(t *testing.T) {
 	defer s.Close()
 	storetest.RunProjection(t, s)
 }
+
+func TestWebhookStore(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunWebhookStore(t, s)
+}

@@ -31,6 +31,9 @@ func (s *Store) MonitorState(ctx context.Context, monitor string) (*tracking.Mon
 
 // CommitMonitor implements tracking.MonitorStore.
 func (s *Store) CommitMonitor(ctx context.Context, monitor string, st tracking.MonitorState, w *tracking.MonitorWindow, out []tracking.MonitorNotification) error {
+	if monitor == tracking.WebhookOutbox {
+		return tracking.InvalidParameterf("monitor name %q is reserved for the webhook outbox", monitor)
+	}
 	now := nowMillis()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if w != nil {
@@ -111,12 +114,18 @@ func (s *Store) MonitorWindowTotals(ctx context.Context, monitor string, before 
 
 // PendingMonitorNotifications implements tracking.MonitorStore.
 func (s *Store) PendingMonitorNotifications(ctx context.Context, monitor string) ([]tracking.MonitorNotification, error) {
-	return s.outbox(ctx, monitor, `AND closed_ms = 0`)
+	return s.outbox(ctx, monitor, `AND closed_ms = 0`, 0)
 }
 
-func (s *Store) outbox(ctx context.Context, monitor, where string) ([]tracking.MonitorNotification, error) {
+// outbox lists the messages of one outbox (a monitor's, or the webhooks')
+// that match where, oldest first, at most limit (0: all).
+func (s *Store) outbox(ctx context.Context, monitor, where string, limit int) ([]tracking.MonitorNotification, error) {
+	lim := ""
+	if limit > 0 {
+		lim = fmt.Sprintf(" LIMIT %d", limit)
+	}
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, receiver, payload, created_ms, closed_ms, delivered, attempts, last_error
-		FROM monitor_outbox WHERE monitor = ? `+where+` ORDER BY created_ms, id, receiver`), monitor)
+		FROM monitor_outbox WHERE monitor = ? `+where+` ORDER BY created_ms, id, receiver`+lim), monitor)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: monitor %s: outbox: %w", monitor, err)
 	}
@@ -164,8 +173,14 @@ func (s *Store) RecordMonitorDelivery(ctx context.Context, monitor string, a tra
 
 // MonitorDeliveries implements tracking.MonitorStore.
 func (s *Store) MonitorDeliveries(ctx context.Context, monitor string) ([]tracking.MonitorDelivery, error) {
+	return s.deliveries(ctx, monitor, "")
+}
+
+// deliveries lists the attempts of one outbox that match where (with its
+// args), oldest first.
+func (s *Store) deliveries(ctx context.Context, monitor, where string, args ...any) ([]tracking.MonitorDelivery, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, receiver, attempt, time_ms, status, error, delivered FROM monitor_deliveries
-		WHERE monitor = ? ORDER BY time_ms, attempt`), monitor)
+		WHERE monitor = ? `+where+` ORDER BY time_ms, attempt`), append([]any{monitor}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: monitor %s: deliveries: %w", monitor, err)
 	}

@@ -84,7 +84,8 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, m tracking.Registered
 				return err
 			}
 		}
-		return nil
+		ev, data := tracking.ModelCreatedEvent(m)
+		return s.queueEvent(ctx, tx, ev, data)
 	})
 	if err != nil {
 		return nil, err
@@ -458,7 +459,10 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, t tracki
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
-		return s.setModelTag(ctx, tx, name, t)
+		if err := s.setModelTag(ctx, tx, name, t); err != nil {
+			return err
+		}
+		return s.queueTagEvent(ctx, tx, name, "", t.Key, &t.Value)
 	})
 }
 
@@ -475,7 +479,7 @@ func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return tracking.NotFoundf("No tag with name: %s in registered model %s", key, name)
 		}
-		return nil
+		return s.queueTagEvent(ctx, tx, name, "", key, nil)
 	})
 }
 
@@ -493,7 +497,10 @@ func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias, versio
 			ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version`), name, alias, v); err != nil {
 			return fmt.Errorf("sqlstore: set alias %q: %w", alias, err)
 		}
-		return s.touchModel(ctx, tx, name)
+		if err := s.touchModel(ctx, tx, name); err != nil {
+			return err
+		}
+		return s.queueAliasEvent(ctx, tx, name, alias, version)
 	})
 }
 
@@ -506,7 +513,10 @@ func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias stri
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?`), name, alias); err != nil {
 			return fmt.Errorf("sqlstore: delete alias %q: %w", alias, err)
 		}
-		return s.touchModel(ctx, tx, name)
+		if err := s.touchModel(ctx, tx, name); err != nil {
+			return err
+		}
+		return s.queueAliasEvent(ctx, tx, name, alias, "")
 	})
 }
 
@@ -554,7 +564,11 @@ func (s *Store) CreateModelVersion(ctx context.Context, mv tracking.ModelVersion
 				return err
 			}
 		}
-		return s.touchModel(ctx, tx, mv.Name)
+		if err := s.touchModel(ctx, tx, mv.Name); err != nil {
+			return err
+		}
+		ev, data := tracking.VersionCreatedEvent(mv, strconv.FormatInt(version, 10))
+		return s.queueEvent(ctx, tx, ev, data)
 	})
 	if err != nil {
 		return nil, err
@@ -708,7 +722,10 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name, version string, t 
 		if err != nil {
 			return err
 		}
-		return s.setVersionTag(ctx, tx, name, v, t)
+		if err := s.setVersionTag(ctx, tx, name, v, t); err != nil {
+			return err
+		}
+		return s.queueTagEvent(ctx, tx, name, version, t.Key, &t.Value)
 	})
 }
 
@@ -726,6 +743,6 @@ func (s *Store) DeleteModelVersionTag(ctx context.Context, name, version, key st
 		if n, _ := res.RowsAffected(); n == 0 {
 			return tracking.NotFoundf("No tag with name: %s in model version %s %s", key, name, version)
 		}
-		return nil
+		return s.queueTagEvent(ctx, tx, name, version, key, nil)
 	})
 }

@@ -26,6 +26,10 @@ type Client struct {
 	base string
 }
 
+// NewClient returns a client of the server at base that reports failures
+// on t.
+func NewClient(t testing.TB, base string) *Client { return &Client{t: t, base: base} }
+
 // Resp is a decoded JSON response.
 type Resp struct {
 	Status int
