@@ -71,8 +71,22 @@ type api struct {
 
 // RouteInfo is one route of the API and the rule it is registered with.
 type RouteInfo struct {
-	Method, Path string // Path is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/)
+	Method, Path string // Path is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/), or V3 + a path under /api/3.0/mlflow/
 	Rule         Rule
+}
+
+// V3 starts the path of a route of MLflow 3's /api/3.0/mlflow/ API (also
+// served under /ajax-api/3.0/mlflow/), e.g. V3+"datasets/create"; other
+// route paths are under /api/2.0/mlflow/.
+const V3 = "3.0/"
+
+// Mounts returns the full paths a route path is served at: the REST path
+// and the UI's /ajax-api/ alias.
+func Mounts(path string) []string {
+	if rest, ok := strings.CutPrefix(path, V3); ok {
+		return []string{"/api/3.0/mlflow/" + rest, "/ajax-api/3.0/mlflow/" + rest}
+	}
+	return []string{"/api/2.0/mlflow/" + path, "/ajax-api/2.0/mlflow/" + path}
 }
 
 // endpoint builds a route's handler for the rule it is registered with.
@@ -91,6 +105,9 @@ func Routes() []RouteInfo {
 	a.loggedModels(collect)
 	a.datasets(collect)
 	a.uploads(collect)
+	a.evalDatasets(collect)
+	a.scorers(collect)
+	a.promptLab(collect)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Path != out[j].Path {
 			return out[i].Path < out[j].Path
@@ -137,11 +154,17 @@ func NewHandler(o Options) http.Handler {
 	a.loggedModels(add)
 	a.datasets(add)
 	a.uploads(add)
+	// MLflow 3's GenAI resources: evaluation datasets and scorers under
+	// /api/3.0/mlflow/ (their paths start with V3), the prompt lab's run.
+	a.evalDatasets(add)
+	a.scorers(add)
+	a.promptLab(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)
-		mux.Handle("/api/2.0/mlflow/"+path, h)
-		mux.Handle("/ajax-api/2.0/mlflow/"+path, h)
+		for _, m := range Mounts(path) {
+			mux.Handle(m, h)
+		}
 	}
 	if o.Artifacts != nil {
 		ah := artifact.GuardedHandler(o.Artifacts, 0, a.log, a.authorizeArtifact)
@@ -312,6 +335,24 @@ func runID(id, uuid string) (string, error) {
 }
 
 func nowMillis() int64 { return time.Now().UnixMilli() }
+
+// logModelHistory appends a model's MLmodel fields to the run's
+// mlflow.log-model.history tag (runs/log-model, create-promptlab-run).
+func (a *api) logModelHistory(ctx context.Context, runID string, model map[string]any) error {
+	run, err := a.store.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	var hist []any
+	for _, t := range run.Data.Tags {
+		if t.Key == "mlflow.log-model.history" {
+			json.Unmarshal([]byte(t.Value), &hist)
+		}
+	}
+	hist = append(hist, model)
+	b, _ := json.Marshal(hist)
+	return a.store.LogBatch(ctx, runID, nil, nil, []Tag{{Key: "mlflow.log-model.history", Value: string(b)}})
+}
 
 // experimentID is the experiment a run is created in: "0", the default
 // experiment, when none is given.
@@ -727,19 +768,7 @@ func (a *api) tracking(add func(method, path string, rule Rule, h endpoint)) {
 				return nil, InvalidParameterf("Model json is missing mandatory fields: [%s]", k)
 			}
 		}
-		run, err := s.GetRun(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		var hist []any
-		for _, t := range run.Data.Tags {
-			if t.Key == "mlflow.log-model.history" {
-				json.Unmarshal([]byte(t.Value), &hist)
-			}
-		}
-		hist = append(hist, model)
-		b, _ := json.Marshal(hist)
-		return nil, s.LogBatch(ctx, id, nil, nil, []Tag{{Key: "mlflow.log-model.history", Value: string(b)}})
+		return nil, a.logModelHistory(ctx, id, model)
 	}))
 	add("POST", "runs/log-inputs", NeedEdit, handle(a, func(ctx context.Context, r *logInputsReq) (any, error) {
 		id, err := runID(r.RunID, "")

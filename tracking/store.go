@@ -43,6 +43,8 @@ type Store interface {
 
 	Registry
 	LoggedModels
+	EvalDatasets
+	Scorers
 	Close() error
 }
 
