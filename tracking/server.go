@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -1050,9 +1051,9 @@ func (a *api) metricHistory(rule Rule, w http.ResponseWriter, r *http.Request) {
 }
 
 // artifactRepo maps an artifact root URI to a repo and the path of the
-// root inside it; verb ("read", "list") is for the error. A local root is
-// opened without creating anything, and only inside the configured
-// ArtifactRoots when there are any.
+// root inside it; verb ("read", "list", "write") is for the error. A local
+// root is opened only inside the configured ArtifactRoots when there are
+// any, and created only to write.
 func (a *api) artifactRepo(root, verb string) (artifact.Repo, string, error) {
 	switch {
 	case strings.HasPrefix(root, ProxyScheme):
@@ -1068,6 +1069,13 @@ func (a *api) artifactRepo(root, verb string) (artifact.Repo, string, error) {
 		dir := filepath.Clean(strings.TrimPrefix(root, "file://"))
 		if !a.insideRoots(dir) {
 			return nil, "", InvalidParameterf("Artifact location %s is outside the server's artifact roots; cannot %s it", root, verb)
+		}
+		// A run's local directory appears with its first artifact, as
+		// MLflow's local artifact repository makes it.
+		if verb == "write" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, "", fmt.Errorf("tracking: create artifact directory %s: %w", dir, err)
+			}
 		}
 		local, err := artifact.OpenLocal(dir)
 		if err != nil {
