@@ -474,7 +474,7 @@ func UpdateEvalSchema(existing string, recs []EvalRecordInput) string {
 			extend("expectations", r.Expectations)
 		}
 	}
-	return model.PythonJSON(string(encodeFields(top)))
+	return model.PythonJSON(string(compact(encodeFields(top))))
 }
 
 // EvalProfile is the profile MLflow keeps on a dataset with n records;
