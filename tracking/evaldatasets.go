@@ -11,7 +11,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/dawn-ml/dawn/internal/httpx"
 	"github.com/dawn-ml/dawn/model"
 )
 
@@ -308,38 +307,13 @@ func (a *api) datasetVisible(ctx context.Context, d *EvalDataset) bool {
 // handleDataset is handle for routes under datasets/{dataset_id}: the id
 // comes from the path; extra names experiments the request links.
 func handleDataset[Req any](a *api, extra func(*Req) []string, f func(ctx context.Context, id string, req *Req) (any, error)) endpoint {
-	return func(rule Rule) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			id := r.PathValue("dataset_id")
-			var req Req
-			if err := DecodeRequest(w, r, &req); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			var more []string
-			if extra != nil {
-				more = extra(&req)
-			}
-			if err := a.authorizeDataset(r.Context(), rule, id, more); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			serveValue(a, w, r, func(ctx context.Context) (any, error) { return f(ctx, id, &req) })
+	return handlePath(a, "dataset_id", func(ctx context.Context, rule Rule, id string, req *Req) error {
+		var more []string
+		if extra != nil {
+			more = extra(req)
 		}
-	}
-}
-
-// serveValue writes f's answer or error.
-func serveValue(a *api, w http.ResponseWriter, r *http.Request, f func(ctx context.Context) (any, error)) {
-	resp, err := f(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if resp == nil {
-		resp = struct{}{}
-	}
-	httpx.WriteJSON(w, http.StatusOK, resp)
+		return a.authorizeDataset(ctx, rule, id, more)
+	}, f)
 }
 
 type datasetResp struct {

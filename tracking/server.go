@@ -263,6 +263,27 @@ func handle[Req any](a *api, f func(ctx context.Context, req *Req) (any, error))
 	}
 }
 
+// handlePath is handle for routes whose resource is the path value
+// param: decode the request once, let check authorize rule on that id
+// (and what the decoded request names), then call f with both.
+func handlePath[Req any](a *api, param string, check func(ctx context.Context, rule Rule, id string, req *Req) error, f func(ctx context.Context, id string, req *Req) (any, error)) endpoint {
+	return func(rule Rule) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			id := r.PathValue(param)
+			var req Req
+			if err := DecodeRequest(w, r, &req); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			if err := check(r.Context(), rule, id, &req); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			serveValue(a, w, r, func(ctx context.Context) (any, error) { return f(ctx, id, &req) })
+		}
+	}
+}
+
 // authorizeRequest checks rule on the resources req names.
 func (a *api) authorizeRequest(ctx context.Context, rule Rule, req any) error {
 	if a.authz == nil || !rule.onResource() {
@@ -283,7 +304,12 @@ func raw(h func(rule Rule, w http.ResponseWriter, r *http.Request)) endpoint {
 }
 
 func serve[Req any](a *api, w http.ResponseWriter, r *http.Request, f func(ctx context.Context, req *Req) (any, error), req *Req) {
-	resp, err := f(r.Context(), req)
+	serveValue(a, w, r, func(ctx context.Context) (any, error) { return f(ctx, req) })
+}
+
+// serveValue writes f's answer ({} for none) or its error.
+func serveValue(a *api, w http.ResponseWriter, r *http.Request, f func(ctx context.Context) (any, error)) {
+	resp, err := f(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
