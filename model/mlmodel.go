@@ -127,12 +127,12 @@ func encodeColumns(cols []Column) (string, error) {
 		return "", err
 	}
 	// MLflow separates with ", " and ": "; match it so files look alike.
-	return mlflowJSON(strings.TrimSpace(buf.String())), nil
+	return PythonJSON(strings.TrimSpace(buf.String())), nil
 }
 
-// mlflowJSON re-spaces compact JSON the way Python's json.dumps does
+// PythonJSON re-spaces compact JSON the way Python's json.dumps does
 // (", " between items, ": " after keys), leaving string contents untouched.
-func mlflowJSON(s string) string {
+func PythonJSON(s string) string {
 	var b strings.Builder
 	inStr, esc := false, false
 	for _, r := range s {

@@ -118,7 +118,7 @@ func (a *Artifact) Descriptor() (*MLmodel, error) {
 	}
 	id := a.UUID
 	if id == "" {
-		id = newUUID()
+		id = NewUUID()
 	}
 	outputs := a.Outputs
 	if outputs == nil {
@@ -150,8 +150,8 @@ func (a *Artifact) Descriptor() (*MLmodel, error) {
 	return m, nil
 }
 
-// newUUID returns a random RFC 4122 version 4 UUID, as MLflow uses (hex, no dashes).
-func newUUID() string {
+// NewUUID returns a random RFC 4122 version 4 UUID, as MLflow uses (hex, no dashes).
+func NewUUID() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("model: crypto/rand failed: " + err.Error()) // rand.Read never fails on supported platforms

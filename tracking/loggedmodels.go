@@ -192,11 +192,11 @@ type (
 )
 
 // handleModel is handle for routes under logged-models/{model_id}: the id
-// comes from the path.
+// comes from the path, the permission is the model's experiment's.
 func handleModel[Req any](a *api, f func(ctx context.Context, id string, req *Req) (any, error)) endpoint {
-	return func(rule Rule) http.HandlerFunc {
-		return modelHandler(a, rule, f)
-	}
+	return handlePath(a, "model_id", func(ctx context.Context, rule Rule, id string, _ *Req) error {
+		return a.authorizeModel(ctx, rule, id)
+	}, f)
 }
 
 // authorizeModel checks rule on the experiment a logged model belongs to
@@ -210,30 +210,6 @@ func (a *api) authorizeModel(ctx context.Context, rule Rule, id string) error {
 		return err
 	}
 	return a.authorize(ctx, rule, []Resource{{KindExperiment, m.Info.ExperimentID}})
-}
-
-func modelHandler[Req any](a *api, rule Rule, f func(ctx context.Context, id string, req *Req) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("model_id")
-		var req Req
-		if err := DecodeRequest(w, r, &req); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if err := a.authorizeModel(r.Context(), rule, id); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		resp, err := f(r.Context(), id, &req)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if resp == nil {
-			resp = struct{}{}
-		}
-		httpx.WriteJSON(w, http.StatusOK, resp)
-	}
 }
 
 type modelResp struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -83,8 +84,22 @@ type api struct {
 
 // RouteInfo is one route of the API and the rule it is registered with.
 type RouteInfo struct {
-	Method, Path string // Path is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/)
+	Method, Path string // Path is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/), or V3 + a path under /api/3.0/mlflow/
 	Rule         Rule
+}
+
+// V3 starts the path of a route of MLflow 3's /api/3.0/mlflow/ API (also
+// served under /ajax-api/3.0/mlflow/), e.g. V3+"datasets/create"; other
+// route paths are under /api/2.0/mlflow/.
+const V3 = "3.0/"
+
+// Mounts returns the full paths a route path is served at: the REST path
+// and the UI's /ajax-api/ alias.
+func Mounts(path string) []string {
+	if rest, ok := strings.CutPrefix(path, V3); ok {
+		return []string{"/api/3.0/mlflow/" + rest, "/ajax-api/3.0/mlflow/" + rest}
+	}
+	return []string{"/api/2.0/mlflow/" + path, "/ajax-api/2.0/mlflow/" + path}
 }
 
 // endpoint builds a route's handler for the rule it is registered with.
@@ -104,6 +119,9 @@ func Routes() []RouteInfo {
 	a.datasets(collect)
 	a.uploads(collect)
 	a.webhooks(collect)
+	a.evalDatasets(collect)
+	a.scorers(collect)
+	a.promptLab(collect)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Path != out[j].Path {
 			return out[i].Path < out[j].Path
@@ -163,11 +181,17 @@ func NewHandler(o Options) http.Handler {
 	a.datasets(add)
 	a.uploads(add)
 	a.webhooks(add)
+	// MLflow 3's GenAI resources: evaluation datasets and scorers under
+	// /api/3.0/mlflow/ (their paths start with V3), the prompt lab's run.
+	a.evalDatasets(add)
+	a.scorers(add)
+	a.promptLab(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)
-		mux.Handle("/api/2.0/mlflow/"+path, h)
-		mux.Handle("/ajax-api/2.0/mlflow/"+path, h)
+		for _, m := range Mounts(path) {
+			mux.Handle(m, h)
+		}
 	}
 	if o.Artifacts != nil {
 		ah := artifact.GuardedHandler(o.Artifacts, 0, a.log, a.authorizeArtifact)
@@ -265,6 +289,27 @@ func handle[Req any](a *api, f func(ctx context.Context, req *Req) (any, error))
 	}
 }
 
+// handlePath is handle for routes whose resource is the path value
+// param: decode the request once, let check authorize rule on that id
+// (and what the decoded request names), then call f with both.
+func handlePath[Req any](a *api, param string, check func(ctx context.Context, rule Rule, id string, req *Req) error, f func(ctx context.Context, id string, req *Req) (any, error)) endpoint {
+	return func(rule Rule) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			id := r.PathValue(param)
+			var req Req
+			if err := DecodeRequest(w, r, &req); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			if err := check(r.Context(), rule, id, &req); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			serveValue(a, w, r, func(ctx context.Context) (any, error) { return f(ctx, id, &req) })
+		}
+	}
+}
+
 // authorizeRequest checks rule on the resources req names.
 func (a *api) authorizeRequest(ctx context.Context, rule Rule, req any) error {
 	if a.authz == nil || !rule.onResource() {
@@ -285,7 +330,12 @@ func raw(h func(rule Rule, w http.ResponseWriter, r *http.Request)) endpoint {
 }
 
 func serve[Req any](a *api, w http.ResponseWriter, r *http.Request, f func(ctx context.Context, req *Req) (any, error), req *Req) {
-	resp, err := f(r.Context(), req)
+	serveValue(a, w, r, func(ctx context.Context) (any, error) { return f(ctx, req) })
+}
+
+// serveValue writes f's answer ({} for none) or its error.
+func serveValue(a *api, w http.ResponseWriter, r *http.Request, f func(ctx context.Context) (any, error)) {
+	resp, err := f(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -338,6 +388,24 @@ func runID(id, uuid string) (string, error) {
 }
 
 func nowMillis() int64 { return time.Now().UnixMilli() }
+
+// logModelHistory appends a model's MLmodel fields to the run's
+// mlflow.log-model.history tag (runs/log-model, create-promptlab-run).
+func (a *api) logModelHistory(ctx context.Context, runID string, model map[string]any) error {
+	run, err := a.store.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	var hist []any
+	for _, t := range run.Data.Tags {
+		if t.Key == "mlflow.log-model.history" {
+			json.Unmarshal([]byte(t.Value), &hist)
+		}
+	}
+	hist = append(hist, model)
+	b, _ := json.Marshal(hist)
+	return a.store.LogBatch(ctx, runID, nil, nil, []Tag{{Key: "mlflow.log-model.history", Value: string(b)}})
+}
 
 // experimentID is the experiment a run is created in: "0", the default
 // experiment, when none is given.
@@ -753,19 +821,7 @@ func (a *api) tracking(add func(method, path string, rule Rule, h endpoint)) {
 				return nil, InvalidParameterf("Model json is missing mandatory fields: [%s]", k)
 			}
 		}
-		run, err := s.GetRun(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		var hist []any
-		for _, t := range run.Data.Tags {
-			if t.Key == "mlflow.log-model.history" {
-				json.Unmarshal([]byte(t.Value), &hist)
-			}
-		}
-		hist = append(hist, model)
-		b, _ := json.Marshal(hist)
-		return nil, s.LogBatch(ctx, id, nil, nil, []Tag{{Key: "mlflow.log-model.history", Value: string(b)}})
+		return nil, a.logModelHistory(ctx, id, model)
 	}))
 	add("POST", "runs/log-inputs", NeedEdit, handle(a, func(ctx context.Context, r *logInputsReq) (any, error) {
 		id, err := runID(r.RunID, "")
@@ -1047,9 +1103,9 @@ func (a *api) metricHistory(rule Rule, w http.ResponseWriter, r *http.Request) {
 }
 
 // artifactRepo maps an artifact root URI to a repo and the path of the
-// root inside it; verb ("read", "list") is for the error. A local root is
-// opened without creating anything, and only inside the configured
-// ArtifactRoots when there are any.
+// root inside it; verb ("read", "list", "write") is for the error. A local
+// root is opened only inside the configured ArtifactRoots when there are
+// any, and created only to write.
 func (a *api) artifactRepo(root, verb string) (artifact.Repo, string, error) {
 	switch {
 	case strings.HasPrefix(root, ProxyScheme):
@@ -1065,6 +1121,13 @@ func (a *api) artifactRepo(root, verb string) (artifact.Repo, string, error) {
 		dir := filepath.Clean(strings.TrimPrefix(root, "file://"))
 		if !a.insideRoots(dir) {
 			return nil, "", InvalidParameterf("Artifact location %s is outside the server's artifact roots; cannot %s it", root, verb)
+		}
+		// A run's local directory appears with its first artifact, as
+		// MLflow's local artifact repository makes it.
+		if verb == "write" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, "", fmt.Errorf("tracking: create artifact directory %s: %w", dir, err)
+			}
 		}
 		local, err := artifact.OpenLocal(dir)
 		if err != nil {

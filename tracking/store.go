@@ -49,6 +49,8 @@ type Store interface {
 	Registry
 	LoggedModels
 	WebhookStore
+	EvalDatasets
+	Scorers
 	Close() error
 }
 

@@ -87,7 +87,7 @@ func (e *env) as(level string) caller {
 // model with a version (alias champion) from that run, each matrix user
 // holding their level on both.
 type fixture struct {
-	Exp, ExpName, Run, Model, LoggedModel, Webhook string
+	Exp, ExpName, Run, Model, LoggedModel, Webhook, Dataset string
 }
 
 func (e *env) fixture() fixture {
@@ -103,6 +103,9 @@ func (e *env) fixture() fixture {
 	f.LoggedModel = a.want(200, "POST", api+"logged-models", map[string]any{"experiment_id": f.Exp, "name": "lm"})["model"].(map[string]any)["info"].(map[string]any)["model_id"].(string)
 	f.Webhook = a.want(200, "POST", api+"webhooks", map[string]any{"name": fmt.Sprintf("hook-%d", n), "url": "https://example.com/hook",
 		"events": []map[string]any{{"entity": "MODEL_VERSION", "action": "CREATED"}}})["webhook"].(map[string]any)["webhook_id"].(string)
+	f.Dataset = a.want(200, "POST", "/api/3.0/mlflow/datasets/create", map[string]any{"name": "ds", "experiment_ids": []string{f.Exp}})["dataset"].(map[string]any)["dataset_id"].(string)
+	a.want(200, "POST", "/api/3.0/mlflow/datasets/"+f.Dataset+"/records", map[string]any{"records": `[{"inputs": {"q": "x"}}]`})
+	a.want(200, "POST", "/api/3.0/mlflow/scorers/register", map[string]any{"experiment_id": f.Exp, "name": "s", "serialized_scorer": "{}"})
 	f.Model = fmt.Sprintf("model-%d", n)
 	a.want(200, "POST", api+"registered-models/create", map[string]any{"name": f.Model})
 	a.want(200, "POST", api+"model-versions/create", map[string]any{"name": f.Model, "source": "mlflow-artifacts:/" + f.Exp + "/" + f.Run + "/artifacts/model", "run_id": f.Run})
@@ -167,6 +170,31 @@ var requests = map[string]func(f fixture, me string) any{
 	"GET logged-models/{model_id}/artifacts/files":       func(f fixture, me string) any { return q{"artifact_file_path": {"MLmodel"}} },
 	"POST experiments/search-datasets":                   func(f fixture, me string) any { return obj{"experiment_ids": []string{f.Exp}} },
 	"POST upload-artifact":                               func(f fixture, me string) any { return q{"run_uuid": {f.Run}, "path": {"up-" + me + ".txt"}} },
+	"POST 3.0/datasets/create": func(f fixture, me string) any {
+		return obj{"name": "ds-" + me, "experiment_ids": []string{f.Exp}}
+	},
+	"POST 3.0/datasets/search":                          func(f fixture, me string) any { return obj{"experiment_ids": []string{f.Exp}} },
+	"GET 3.0/datasets/search":                           func(f fixture, me string) any { return q{"experiment_ids": {f.Exp}} },
+	"GET 3.0/datasets/{dataset_id}":                     func(f fixture, me string) any { return q{} },
+	"DELETE 3.0/datasets/{dataset_id}":                  func(f fixture, me string) any { return obj{} },
+	"PATCH 3.0/datasets/{dataset_id}/tags":              func(f fixture, me string) any { return obj{"tags": `{"k": "` + me + `"}`} },
+	"DELETE 3.0/datasets/{dataset_id}/tags/{key}":       func(f fixture, me string) any { return q{} },
+	"POST 3.0/datasets/{dataset_id}/records":            func(f fixture, me string) any { return obj{"records": `[{"inputs": {"q": "` + me + `"}}]`} },
+	"GET 3.0/datasets/{dataset_id}/records":             func(f fixture, me string) any { return q{"max_results": {"10"}} },
+	"GET 3.0/datasets/{dataset_id}/experiment-ids":      func(f fixture, me string) any { return q{} },
+	"POST 3.0/datasets/{dataset_id}/add-experiments":    func(f fixture, me string) any { return obj{"experiment_ids": []string{f.Exp}} },
+	"POST 3.0/datasets/{dataset_id}/remove-experiments": func(f fixture, me string) any { return obj{"experiment_ids": []string{"0"}} }, // not linked: the dataset keeps its experiment for the next user
+	"POST 3.0/scorers/register": func(f fixture, me string) any {
+		return obj{"experiment_id": f.Exp, "name": "s-" + me, "serialized_scorer": "{}"}
+	},
+	"GET 3.0/scorers/list":      func(f fixture, me string) any { return q{"experiment_id": {f.Exp}} },
+	"GET 3.0/scorers/versions":  func(f fixture, me string) any { return q{"experiment_id": {f.Exp}, "name": {"s"}} },
+	"GET 3.0/scorers/get":       func(f fixture, me string) any { return q{"experiment_id": {f.Exp}, "name": {"s"}} },
+	"DELETE 3.0/scorers/delete": func(f fixture, me string) any { return obj{"experiment_id": f.Exp, "name": "s"} },
+	"POST runs/create-promptlab-run": func(f fixture, me string) any {
+		return obj{"experiment_id": f.Exp, "prompt_template": "t", "prompt_parameters": []obj{{"key": "k", "value": "v"}},
+			"model_route": "r", "model_input": "i", "mlflow_version": "3.6.0"}
+	},
 	"POST runs/outputs": func(f fixture, me string) any {
 		return obj{"run_id": f.Run, "models": []obj{{"model_id": f.LoggedModel, "step": 0}}}
 	},
@@ -272,36 +300,57 @@ var otherRequests = map[string]func(f fixture, me string) (string, any){
 // (a webhook belongs to no experiment or model and reads every registry
 // event).
 var wantRules = map[string]tracking.Rule{
-	"GET artifacts/list":                                   tracking.NeedRead,
-	"POST experiments/create":                              tracking.SignedIn,
-	"POST experiments/delete":                              tracking.NeedManage,
-	"POST experiments/delete-experiment-tag":               tracking.NeedEdit,
-	"GET experiments/get":                                  tracking.NeedRead,
-	"GET experiments/get-by-name":                          tracking.NeedRead,
-	"POST experiments/restore":                             tracking.NeedManage,
-	"GET experiments/search":                               tracking.SignedIn,
-	"POST experiments/search":                              tracking.SignedIn,
-	"POST experiments/set-experiment-tag":                  tracking.NeedEdit,
-	"POST experiments/update":                              tracking.NeedEdit,
-	"POST logged-models/search":                            tracking.SignedIn,
-	"POST logged-models":                                   tracking.NeedEdit,
-	"GET logged-models/{model_id}":                         tracking.NeedRead,
-	"PATCH logged-models/{model_id}":                       tracking.NeedEdit,
-	"DELETE logged-models/{model_id}":                      tracking.NeedEdit,
-	"PATCH logged-models/{model_id}/tags":                  tracking.NeedEdit,
-	"DELETE logged-models/{model_id}/tags/{tag_key}":       tracking.NeedEdit,
-	"POST logged-models/{model_id}/params":                 tracking.NeedEdit,
-	"GET logged-models/{model_id}/artifacts/directories":   tracking.NeedRead,
-	"GET logged-models/{model_id}/artifacts/files":         tracking.NeedRead,
-	"POST experiments/search-datasets":                     tracking.SignedIn,
-	"POST upload-artifact":                                 tracking.NeedEdit,
-	"POST runs/outputs":                                    tracking.NeedEdit,
-	"POST webhooks":                                        tracking.AdminOnly,
-	"GET webhooks":                                         tracking.AdminOnly,
-	"GET webhooks/{webhook_id}":                            tracking.AdminOnly,
-	"PATCH webhooks/{webhook_id}":                          tracking.AdminOnly,
-	"DELETE webhooks/{webhook_id}":                         tracking.AdminOnly,
-	"POST webhooks/{webhook_id}/test":                      tracking.AdminOnly,
+	"GET artifacts/list":                                 tracking.NeedRead,
+	"POST experiments/create":                            tracking.SignedIn,
+	"POST experiments/delete":                            tracking.NeedManage,
+	"POST experiments/delete-experiment-tag":             tracking.NeedEdit,
+	"GET experiments/get":                                tracking.NeedRead,
+	"GET experiments/get-by-name":                        tracking.NeedRead,
+	"POST experiments/restore":                           tracking.NeedManage,
+	"GET experiments/search":                             tracking.SignedIn,
+	"POST experiments/search":                            tracking.SignedIn,
+	"POST experiments/set-experiment-tag":                tracking.NeedEdit,
+	"POST experiments/update":                            tracking.NeedEdit,
+	"POST logged-models/search":                          tracking.SignedIn,
+	"POST logged-models":                                 tracking.NeedEdit,
+	"GET logged-models/{model_id}":                       tracking.NeedRead,
+	"PATCH logged-models/{model_id}":                     tracking.NeedEdit,
+	"DELETE logged-models/{model_id}":                    tracking.NeedEdit,
+	"PATCH logged-models/{model_id}/tags":                tracking.NeedEdit,
+	"DELETE logged-models/{model_id}/tags/{tag_key}":     tracking.NeedEdit,
+	"POST logged-models/{model_id}/params":               tracking.NeedEdit,
+	"GET logged-models/{model_id}/artifacts/directories": tracking.NeedRead,
+	"GET logged-models/{model_id}/artifacts/files":       tracking.NeedRead,
+	"POST experiments/search-datasets":                   tracking.SignedIn,
+	"POST upload-artifact":                               tracking.NeedEdit,
+	"POST runs/outputs":                                  tracking.NeedEdit,
+	"POST webhooks":                                      tracking.AdminOnly,
+	"GET webhooks":                                       tracking.AdminOnly,
+	"GET webhooks/{webhook_id}":                          tracking.AdminOnly,
+	"PATCH webhooks/{webhook_id}":                        tracking.AdminOnly,
+	"DELETE webhooks/{webhook_id}":                       tracking.AdminOnly,
+	"POST webhooks/{webhook_id}/test":                    tracking.AdminOnly,
+	// MLflow 3's evaluation datasets and scorers (authz in
+	// tracking/evaldatasets.go and tracking/scorers.go): a dataset's
+	// permissions are its experiments'; a scorer's its experiment's.
+	"POST 3.0/datasets/create":                             tracking.NeedEdit,
+	"POST 3.0/datasets/search":                             tracking.SignedIn,
+	"GET 3.0/datasets/search":                              tracking.SignedIn,
+	"GET 3.0/datasets/{dataset_id}":                        tracking.NeedRead,
+	"DELETE 3.0/datasets/{dataset_id}":                     tracking.NeedManage,
+	"PATCH 3.0/datasets/{dataset_id}/tags":                 tracking.NeedEdit,
+	"DELETE 3.0/datasets/{dataset_id}/tags/{key}":          tracking.NeedEdit,
+	"POST 3.0/datasets/{dataset_id}/records":               tracking.NeedEdit,
+	"GET 3.0/datasets/{dataset_id}/records":                tracking.NeedRead,
+	"GET 3.0/datasets/{dataset_id}/experiment-ids":         tracking.NeedRead,
+	"POST 3.0/datasets/{dataset_id}/add-experiments":       tracking.NeedEdit,
+	"POST 3.0/datasets/{dataset_id}/remove-experiments":    tracking.NeedEdit,
+	"POST 3.0/scorers/register":                            tracking.NeedEdit,
+	"GET 3.0/scorers/list":                                 tracking.NeedRead,
+	"GET 3.0/scorers/versions":                             tracking.NeedRead,
+	"GET 3.0/scorers/get":                                  tracking.NeedRead,
+	"DELETE 3.0/scorers/delete":                            tracking.NeedManage,
+	"POST runs/create-promptlab-run":                       tracking.NeedEdit,
 	"GET metrics/get-history":                              tracking.NeedRead,
 	"GET metrics/get-history-bulk":                         tracking.NeedRead,
 	"GET metrics/get-history-bulk-interval":                tracking.NeedRead,
@@ -410,11 +459,11 @@ func matrixRoutes() []matrixRoute {
 	var out []matrixRoute
 	for _, rt := range append(tracking.Routes(), auth.Routes()...) {
 		b := requests[rt.Method+" "+rt.Path]
-		for _, pfx := range []string{api, "/ajax-api/2.0/mlflow/"} {
-			path := pfx + rt.Path
-			// Path values of the MLflow 3 routes name the fixture's logged model.
+		for _, path := range tracking.Mounts(rt.Path) {
+			// Path values of the MLflow 3 routes name the fixture's logged
+			// model and evaluation dataset.
 			build := func(f fixture, me string) (string, any) {
-				return strings.NewReplacer("{model_id}", f.LoggedModel, "{tag_key}", "k", "{webhook_id}", f.Webhook).Replace(path), b(f, me)
+				return strings.NewReplacer("{model_id}", f.LoggedModel, "{tag_key}", "k", "{webhook_id}", f.Webhook, "{dataset_id}", f.Dataset, "{key}", "k").Replace(path), b(f, me)
 			}
 			out = append(out, matrixRoute{rt.Method, rt.Method + " " + path, wantRules[rt.Method+" "+rt.Path], build})
 			if rt.Method == "GET" {

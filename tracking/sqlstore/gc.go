@@ -89,7 +89,12 @@ func (s *Store) PurgeExperiment(ctx context.Context, id string) error {
 		if runs > 0 {
 			return tracking.InvalidParameterf("Experiment %s still has %d runs", id, runs)
 		}
-		for _, table := range []string{"experiment_tags", "datasets", "experiments"} {
+		// Its scorers and evaluation-dataset links go with it, so that an
+		// experiment given the same id later inherits neither.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM scorer_versions WHERE scorer_id IN (SELECT scorer_id FROM scorers WHERE experiment_id = ?)`), n); err != nil {
+			return fmt.Errorf("sqlstore: purge experiment %s: scorer versions: %w", id, err)
+		}
+		for _, table := range []string{"scorers", "eval_dataset_experiments", "experiment_tags", "datasets", "experiments"} {
 			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE experiment_id = ?`), n); err != nil {
 				return fmt.Errorf("sqlstore: purge experiment %s: %s: %w", id, table, err)
 			}

@@ -29,6 +29,8 @@ func testGC(t *testing.T, c *Client, store tracking.Store, repo artifact.Repo) {
 	c.OK("POST", api+"runs/delete", map[string]any{"run_id": gone})
 	exp2 := newExperiment(t, c)
 	run2 := newRun(t, c, exp2)
+	ds := newDataset(t, c, unique("gc-ds"), []string{exp, exp2}, "")
+	c.OK("POST", api3+"scorers/register", map[string]any{"experiment_id": exp2, "name": "s", "serialized_scorer": "{}"})
 	c.OK("POST", api+"experiments/delete", map[string]any{"experiment_id": exp2})
 
 	// Nothing is old enough yet.
@@ -49,6 +51,11 @@ func testGC(t *testing.T, c *Client, store tracking.Store, repo artifact.Repo) {
 	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"runs/get", url.Values{"run_id": {run2}})
 	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"experiments/get", url.Values{"experiment_id": {exp2}})
 	c.OK("GET", api+"runs/get", url.Values{"run_id": {keep}})
+	// A purged experiment's dataset links go with it.
+	ids := list(c.OK("GET", api3+"datasets/"+str(ds["dataset_id"])+"/experiment-ids", nil)["experiment_ids"])
+	if len(ids) != 1 || str(ids[0]) != exp {
+		t.Fatalf("dataset experiments after GC: %v, want [%s]", ids, exp)
+	}
 	if e, _ := repo.List(t.Context(), exp+"/"+gone+"/artifacts"); len(e) != 0 {
 		t.Fatalf("artifacts of the collected run remain: %v", e)
 	}
