@@ -71,8 +71,22 @@ type api struct {
 
 // RouteInfo is one route of the API and the rule it is registered with.
 type RouteInfo struct {
-	Method, Path string // Path is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/)
+	// Path is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/), or,
+	// starting with "/", a full path: one under /api/ is also served
+	// under /ajax-api/ (the v3 routes); others (/v1/traces) only there.
+	Method, Path string
 	Rule         Rule
+}
+
+// MountPaths are the paths a route's Path is served at.
+func MountPaths(path string) []string {
+	switch {
+	case strings.HasPrefix(path, "/api/"):
+		return []string{path, "/ajax-api/" + strings.TrimPrefix(path, "/api/")}
+	case strings.HasPrefix(path, "/"):
+		return []string{path}
+	}
+	return []string{"/api/2.0/mlflow/" + path, "/ajax-api/2.0/mlflow/" + path}
 }
 
 // endpoint builds a route's handler for the rule it is registered with.
@@ -91,6 +105,7 @@ func Routes() []RouteInfo {
 	a.loggedModels(collect)
 	a.datasets(collect)
 	a.uploads(collect)
+	a.traces(collect)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Path != out[j].Path {
 			return out[i].Path < out[j].Path
@@ -101,7 +116,9 @@ func Routes() []RouteInfo {
 }
 
 // NewHandler returns the MLflow REST API under /api/2.0/mlflow/ and
-// /ajax-api/2.0/mlflow/, and the artifact proxy under
+// /ajax-api/2.0/mlflow/ (MLflow 3's RPCs under /api/3.0/mlflow/ and
+// /ajax-api/3.0/mlflow/, OTLP span export at /v1/traces), and the
+// artifact proxy under
 // /api/2.0/mlflow-artifacts/ when Artifacts is set.
 func NewHandler(o Options) http.Handler {
 	a := &api{store: o.Store, artifacts: o.Artifacts, log: o.Logger, authz: o.Authorizer}
@@ -137,11 +154,13 @@ func NewHandler(o Options) http.Handler {
 	a.loggedModels(add)
 	a.datasets(add)
 	a.uploads(add)
+	a.traces(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)
-		mux.Handle("/api/2.0/mlflow/"+path, h)
-		mux.Handle("/ajax-api/2.0/mlflow/"+path, h)
+		for _, p := range MountPaths(path) {
+			mux.Handle(p, h)
+		}
 	}
 	if o.Artifacts != nil {
 		ah := artifact.GuardedHandler(o.Artifacts, 0, a.log, a.authorizeArtifact)
@@ -154,6 +173,7 @@ func NewHandler(o Options) http.Handler {
 	mux.HandleFunc("GET /get-artifact", a.getArtifact)
 	mux.HandleFunc("GET /model-versions/get-artifact", a.getArtifact)
 	mux.HandleFunc("/api/", notFound)
+	mux.HandleFunc("/v1/", notFound)
 	mux.HandleFunc("/ajax-api/", notFound)
 	var limited http.Handler = mux
 	timeout := o.RequestTimeout

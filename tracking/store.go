@@ -43,6 +43,7 @@ type Store interface {
 
 	Registry
 	LoggedModels
+	Traces
 	Close() error
 }
 
