@@ -137,6 +137,7 @@ func Run(t *testing.T, open Opener) {
 		{"LoggedModels", testLoggedModels},
 		{"SearchDatasets", testSearchDatasets},
 		{"UploadArtifact", testUploadArtifact},
+		{"Traces", testTraces},
 		{"ConcurrentWriters", testConcurrent},
 		{"MLflowCompat", testMLflowCompat},
 		{"GC", func(t *testing.T, c *Client) { testGC(t, c, store, repo) }},
