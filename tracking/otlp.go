@@ -467,8 +467,9 @@ func decodeOrdered(data []byte) (any, error) {
 	return v, nil
 }
 
-// maxJSONDepth bounds nesting of decoded attribute values.
-const maxJSONDepth = 200
+// maxJSONDepth bounds nesting of decoded values; it is above the 10,000
+// levels protobuf's decoders allow, so whatever was ingested reads back.
+const maxJSONDepth = 20_000
 
 func orderedValue(dec *json.Decoder, depth int) (any, error) {
 	if depth > maxJSONDepth {
