@@ -29,6 +29,8 @@ func testGC(t *testing.T, c *Client, store tracking.Store, repo artifact.Repo) {
 	c.OK("POST", api+"runs/delete", map[string]any{"run_id": gone})
 	exp2 := newExperiment(t, c)
 	run2 := newRun(t, c, exp2)
+	trace2 := "tr-gc-" + exp2
+	startTraceV3(t, c, trace2, exp2, "2025-01-01T00:00:00Z", "1s", "OK", map[string]string{"k": "v"})
 	c.OK("POST", api+"experiments/delete", map[string]any{"experiment_id": exp2})
 
 	// Nothing is old enough yet.
@@ -48,6 +50,7 @@ func testGC(t *testing.T, c *Client, store tracking.Store, repo artifact.Repo) {
 	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"runs/get", url.Values{"run_id": {gone}})
 	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"runs/get", url.Values{"run_id": {run2}})
 	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"experiments/get", url.Values{"experiment_id": {exp2}})
+	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api3+"traces/"+trace2, nil)
 	c.OK("GET", api+"runs/get", url.Values{"run_id": {keep}})
 	if e, _ := repo.List(t.Context(), exp+"/"+gone+"/artifacts"); len(e) != 0 {
 		t.Fatalf("artifacts of the collected run remain: %v", e)
