@@ -593,18 +593,8 @@ func ParseTraceOrderBy(list []string) ([]TraceOrder, error) {
 				o.Kind = TraceMetadataKey
 			}
 		}
-		if i < len(toks) {
-			switch {
-			case toks[i].kind == tWord && strings.EqualFold(toks[i].text, "DESC"):
-				o.Desc = true
-			case toks[i].kind == tWord && strings.EqualFold(toks[i].text, "ASC"):
-			default:
-				return nil, InvalidParameterf("Invalid order_by clause '%s': expected ASC or DESC, got '%s'", quoteShort(s), toks[i].text)
-			}
-			i++
-		}
-		if i != len(toks) {
-			return nil, InvalidParameterf("Invalid order_by clause '%s'", quoteShort(s))
+		if o.Desc, err = orderDirection(s, toks, i); err != nil {
+			return nil, err
 		}
 		k := TraceOrder{Kind: o.Kind, Key: o.Key}
 		if seen[k] {

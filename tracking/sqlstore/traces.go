@@ -67,6 +67,15 @@ func (s *Store) traceExperiment(ctx context.Context, db queryer, id string) (int
 	return exp, true, nil
 }
 
+// mustTrace reports a missing trace as RESOURCE_DOES_NOT_EXIST.
+func (s *Store) mustTrace(ctx context.Context, db queryer, id string) error {
+	_, ok, err := s.traceExperiment(ctx, db, id)
+	if err == nil && !ok {
+		err = traceNotFound(id)
+	}
+	return err
+}
+
 func otherExperiment(id string, have, want int64) error {
 	return tracking.InvalidParameterf("Trace %s belongs to experiment %d, not %d", id, have, want)
 }
@@ -529,10 +538,7 @@ func (s *Store) DeleteTraces(ctx context.Context, d tracking.TraceDeletion) (int
 // SetTraceTag sets one tag of a trace.
 func (s *Store) SetTraceTag(ctx context.Context, id, key, value string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, ok, err := s.traceExperiment(ctx, tx, id); err != nil || !ok {
-			if err == nil {
-				err = traceNotFound(id)
-			}
+		if err := s.mustTrace(ctx, tx, id); err != nil {
 			return err
 		}
 		return s.upsertTraceKV(ctx, tx, "trace_tags", id, map[string]string{key: value})
@@ -542,10 +548,7 @@ func (s *Store) SetTraceTag(ctx context.Context, id, key, value string) error {
 // DeleteTraceTag deletes one tag of a trace.
 func (s *Store) DeleteTraceTag(ctx context.Context, id, key string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, ok, err := s.traceExperiment(ctx, tx, id); err != nil || !ok {
-			if err == nil {
-				err = traceNotFound(id)
-			}
+		if err := s.mustTrace(ctx, tx, id); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM trace_tags WHERE request_id = ? AND key = ?`), id, key)
@@ -566,10 +569,7 @@ func (s *Store) LinkTracesToRun(ctx context.Context, ids []string, runID string)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, id := range ids {
-			if _, ok, err := s.traceExperiment(ctx, tx, id); err != nil || !ok {
-				if err == nil {
-					err = traceNotFound(id)
-				}
+			if err := s.mustTrace(ctx, tx, id); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO trace_run_links (trace_id, run_uuid) VALUES (?, ?) ON CONFLICT DO NOTHING`), id, runID); err != nil {
@@ -771,10 +771,7 @@ func (s *Store) CreateAssessment(ctx context.Context, a tracking.Assessment) (*t
 	}
 	valid := a.Valid == nil || *a.Valid
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, ok, err := s.traceExperiment(ctx, tx, a.TraceID); err != nil || !ok {
-			if err == nil {
-				err = traceNotFound(a.TraceID)
-			}
+		if err := s.mustTrace(ctx, tx, a.TraceID); err != nil {
 			return err
 		}
 		if a.Overrides != "" {
@@ -804,10 +801,7 @@ func (s *Store) getAssessment(ctx context.Context, db queryer, traceID, id strin
 	var valid bool
 	err := db.QueryRowContext(ctx, s.q(`SELECT body, valid FROM assessments WHERE trace_id = ? AND assessment_id = ?`), traceID, id).Scan(&body, &valid)
 	if errors.Is(err, sql.ErrNoRows) {
-		if _, ok, err := s.traceExperiment(ctx, db, traceID); err != nil || !ok {
-			if err == nil {
-				err = traceNotFound(traceID)
-			}
+		if err := s.mustTrace(ctx, db, traceID); err != nil {
 			return nil, err
 		}
 		return nil, assessmentNotFound(traceID, id)
@@ -852,10 +846,7 @@ func (s *Store) UpdateAssessment(ctx context.Context, traceID, id string, u trac
 // overrode.
 func (s *Store) DeleteAssessment(ctx context.Context, traceID, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, ok, err := s.traceExperiment(ctx, tx, traceID); err != nil || !ok {
-			if err == nil {
-				err = traceNotFound(traceID)
-			}
+		if err := s.mustTrace(ctx, tx, traceID); err != nil {
 			return err
 		}
 		var overrides sql.NullString
