@@ -44,10 +44,14 @@ func (s *Store) activeExperiment(ctx context.Context, id string) (int64, string,
 	return n, e.ArtifactLocation, nil
 }
 
+// qTraceKV upserts one tag or metadata entry of a trace.
+func qTraceKV(table string) string {
+	return `INSERT INTO ` + table + ` (request_id, key, value) VALUES (?, ?, ?) ON CONFLICT (request_id, key) DO UPDATE SET value = excluded.value`
+}
+
 func (s *Store) upsertTraceKV(ctx context.Context, tx *sql.Tx, table, id string, kv map[string]string) error {
 	for k, v := range kv {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO `+table+` (request_id, key, value) VALUES (?, ?, ?)
-			ON CONFLICT (request_id, key) DO UPDATE SET value = excluded.value`), id, k, v); err != nil {
+		if _, err := s.exec(ctx, tx, qTraceKV(table), id, k, v); err != nil {
 			return fmt.Errorf("sqlstore: trace %s: %s: %w", id, table, err)
 		}
 	}
@@ -580,16 +584,40 @@ func (s *Store) LinkTracesToRun(ctx context.Context, ids []string, runID string)
 	})
 }
 
-// spanRowsPerInsert keeps one multi-row span insert under SQLite's bound
-// variable limit (10 per row).
-const spanRowsPerInsert = 500
+// spanRowsPerInsert spans go in one prepared multi-row insert (10 bound
+// values a row, well under SQLite's limit); the rest one row at a time.
+const spanRowsPerInsert = 50
+
+// spanInsertSQL inserts (or replaces) n spans.
+func spanInsertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO spans (trace_id, span_id, experiment_id, parent_span_id, name, type, status, start_time_unix_nano, end_time_unix_nano, content) VALUES `)
+	for j := range n {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(` ON CONFLICT (trace_id, span_id) DO UPDATE SET parent_span_id = excluded.parent_span_id, name = excluded.name, type = excluded.type,
+		status = excluded.status, start_time_unix_nano = excluded.start_time_unix_nano, end_time_unix_nano = excluded.end_time_unix_nano, content = excluded.content`)
+	return b.String()
+}
+
+// Span inserts of 1 and spanRowsPerInsert rows.
+var qSpanInsert1, qSpanInsertN = spanInsertSQL(1), spanInsertSQL(spanRowsPerInsert)
+
+// The hot statements of LogSpans, prepared once (see prepareHot).
+const (
+	qTraceForSpans = `SELECT experiment_id, timestamp_ms, execution_time_ms, status, request_preview, response_preview FROM trace_info WHERE request_id = ?`
+	qTraceRange    = `UPDATE trace_info SET timestamp_ms = ?, execution_time_ms = ?, status = ?, request_preview = ?, response_preview = ? WHERE request_id = ?`
+)
 
 // LogSpans stores spans of one trace (see tracking.Traces).
 func (s *Store) LogSpans(ctx context.Context, experimentID, traceID string, spans []tracking.Span) error {
 	if len(spans) == 0 {
 		return nil
 	}
-	exp, loc, err := s.activeExperiment(ctx, experimentID)
+	exp, err := parseExperimentID(experimentID)
 	if err != nil {
 		return err
 	}
@@ -618,10 +646,15 @@ func (s *Store) LogSpans(ctx context.Context, experimentID, traceID string, span
 			status      string
 			reqP, respP sql.NullString
 		)
-		err := tx.QueryRowContext(ctx, s.q(`SELECT experiment_id, timestamp_ms, execution_time_ms, status, request_preview, response_preview FROM trace_info WHERE request_id = ?`), traceID).
-			Scan(&have, &ts, &exec, &status, &reqP, &respP)
+		err := s.queryRow(ctx, tx, qTraceForSpans, traceID).Scan(&have, &ts, &exec, &status, &reqP, &respP)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
+			// A new trace: its experiment must exist and be active (an
+			// existing trace's was when it was made, as MLflow checks).
+			var loc string
+			if exp, loc, err = s.activeExperiment(ctx, experimentID); err != nil {
+				return err
+			}
 			st := tracking.TraceInProgress
 			if rootState != "" {
 				st = rootState
@@ -646,6 +679,9 @@ func (s *Store) LogSpans(ctx context.Context, experimentID, traceID string, span
 		case err != nil:
 			return fmt.Errorf("sqlstore: log spans: %w", err)
 		case have != exp:
+			if _, _, err := s.activeExperiment(ctx, experimentID); err != nil {
+				return err
+			}
 			return otherExperiment(traceID, have, exp)
 		}
 		// Widen the trace's time range to cover the spans.
@@ -673,31 +709,27 @@ func (s *Store) LogSpans(ctx context.Context, experimentID, traceID string, span
 				respP = sql.NullString{String: resp, Valid: true}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE trace_info SET timestamp_ms = ?, execution_time_ms = ?, status = ?, request_preview = ?, response_preview = ? WHERE request_id = ?`),
-			newTS, newExec, status, reqP, respP, traceID); err != nil {
+		if _, err := s.exec(ctx, tx, qTraceRange, newTS, newExec, status, reqP, respP, traceID); err != nil {
 			return fmt.Errorf("sqlstore: log spans: %w", err)
 		}
-		for i := 0; i < len(spans); i += spanRowsPerInsert {
-			part := spans[i:min(i+spanRowsPerInsert, len(spans))]
-			var b strings.Builder
-			b.WriteString(`INSERT INTO spans (trace_id, span_id, experiment_id, parent_span_id, name, type, status, start_time_unix_nano, end_time_unix_nano, content) VALUES `)
-			args := make([]any, 0, 10*len(part))
-			for j, sp := range part {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args := make([]any, 0, 10*spanRowsPerInsert)
+		for i := 0; i < len(spans); {
+			n, q := 1, qSpanInsert1
+			if len(spans)-i >= spanRowsPerInsert {
+				n, q = spanRowsPerInsert, qSpanInsertN
+			}
+			args = args[:0]
+			for _, sp := range spans[i : i+n] {
 				var end any
 				if sp.EndNs > 0 {
 					end = sp.EndNs
 				}
 				args = append(args, traceID, sp.SpanID, exp, nullStr(sp.ParentID), sp.Name, nullStr(sp.Type), sp.Status, sp.StartNs, end, string(sp.Content))
 			}
-			b.WriteString(` ON CONFLICT (trace_id, span_id) DO UPDATE SET parent_span_id = excluded.parent_span_id, name = excluded.name, type = excluded.type,
-				status = excluded.status, start_time_unix_nano = excluded.start_time_unix_nano, end_time_unix_nano = excluded.end_time_unix_nano, content = excluded.content`)
-			if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
+			if _, err := s.exec(ctx, tx, q, args...); err != nil {
 				return fmt.Errorf("sqlstore: log spans: %w", err)
 			}
+			i += n
 		}
 		return nil
 	})
