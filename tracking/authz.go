@@ -69,6 +69,9 @@ const (
 	// experiment of that name.
 	KindRun            = "run"
 	KindExperimentName = "experiment_name"
+	// KindTrace resolves to the trace's experiment: a trace's permissions
+	// are its experiment's.
+	KindTrace = "trace"
 )
 
 // Resource is something a request names: a kind and an id (experiment
@@ -144,6 +147,15 @@ func (a *api) resolve(ctx context.Context, res Resource) (Resource, error) {
 			return res, err
 		}
 		return Resource{KindExperiment, r.Info.ExperimentID}, nil
+	case KindTrace:
+		if err := ValidateTraceID(res.ID); err != nil {
+			return res, err
+		}
+		t, err := a.store.GetTraceInfo(ctx, res.ID)
+		if err != nil {
+			return res, err
+		}
+		return Resource{KindExperiment, t.ExperimentID}, nil
 	case KindRegisteredModel:
 		if err := modelName(res.ID); err != nil {
 			return res, err

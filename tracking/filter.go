@@ -428,20 +428,28 @@ func parseOrderWith(s string, attrs attrSet, allowed map[Entity]bool) (OrderBy, 
 		}
 	}
 	o.Entity, o.Key = e, key
+	o.Desc, err = orderDirection(s, toks, i)
+	return o, err
+}
+
+// orderDirection reads what follows an order_by key at toks[i]: nothing,
+// ASC or DESC, and reports whether it is DESC.
+func orderDirection(s string, toks []token, i int) (bool, error) {
+	desc := false
 	if i < len(toks) {
 		switch {
 		case toks[i].kind == tWord && strings.EqualFold(toks[i].text, "DESC"):
-			o.Desc = true
+			desc = true
 		case toks[i].kind == tWord && strings.EqualFold(toks[i].text, "ASC"):
 		default:
-			return o, InvalidParameterf("Invalid order_by clause '%s': expected ASC or DESC, got '%s'", quoteShort(s), toks[i].text)
+			return false, InvalidParameterf("Invalid order_by clause '%s': expected ASC or DESC, got '%s'", quoteShort(s), toks[i].text)
 		}
 		i++
 	}
 	if i != len(toks) {
-		return o, InvalidParameterf("Invalid order_by clause '%s'", quoteShort(s))
+		return false, InvalidParameterf("Invalid order_by clause '%s'", quoteShort(s))
 	}
-	return o, nil
+	return desc, nil
 }
 
 // ParseRunOrderBy parses runs/search order_by entries.

@@ -84,7 +84,10 @@ type api struct {
 
 // RouteInfo is one route of the API and the rule it is registered with.
 type RouteInfo struct {
-	Method, Path string // Path is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/), or V3 + a path under /api/3.0/mlflow/
+	// Path is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/); V3 + a
+	// path under /api/3.0/mlflow/ (and /ajax-api/3.0/mlflow/); or, starting
+	// with "/", a full path served only there (/v1/traces).
+	Method, Path string
 	Rule         Rule
 }
 
@@ -94,10 +97,14 @@ type RouteInfo struct {
 const V3 = "3.0/"
 
 // Mounts returns the full paths a route path is served at: the REST path
-// and the UI's /ajax-api/ alias.
+// and the UI's /ajax-api/ alias, or a full path alone.
 func Mounts(path string) []string {
-	if rest, ok := strings.CutPrefix(path, V3); ok {
+	switch {
+	case strings.HasPrefix(path, V3):
+		rest := strings.TrimPrefix(path, V3)
 		return []string{"/api/3.0/mlflow/" + rest, "/ajax-api/3.0/mlflow/" + rest}
+	case strings.HasPrefix(path, "/"):
+		return []string{path}
 	}
 	return []string{"/api/2.0/mlflow/" + path, "/ajax-api/2.0/mlflow/" + path}
 }
@@ -122,6 +129,7 @@ func Routes() []RouteInfo {
 	a.evalDatasets(collect)
 	a.scorers(collect)
 	a.promptLab(collect)
+	a.traces(collect)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Path != out[j].Path {
 			return out[i].Path < out[j].Path
@@ -132,7 +140,9 @@ func Routes() []RouteInfo {
 }
 
 // NewHandler returns the MLflow REST API under /api/2.0/mlflow/ and
-// /ajax-api/2.0/mlflow/, and the artifact proxy under
+// /ajax-api/2.0/mlflow/ (MLflow 3's RPCs under /api/3.0/mlflow/ and
+// /ajax-api/3.0/mlflow/, OTLP span export at /v1/traces), and the
+// artifact proxy under
 // /api/2.0/mlflow-artifacts/ when Artifacts is set.
 func NewHandler(o Options) http.Handler {
 	a := &api{store: o.Store, artifacts: o.Artifacts, log: o.Logger, authz: o.Authorizer, hooks: o.Webhooks, webhookSchemes: o.WebhookSchemes}
@@ -186,6 +196,7 @@ func NewHandler(o Options) http.Handler {
 	a.evalDatasets(add)
 	a.scorers(add)
 	a.promptLab(add)
+	a.traces(add)
 	mux := http.NewServeMux()
 	for path, methods := range routes {
 		h := methodSwitch(methods)
@@ -204,6 +215,7 @@ func NewHandler(o Options) http.Handler {
 	mux.HandleFunc("GET /get-artifact", a.getArtifact)
 	mux.HandleFunc("GET /model-versions/get-artifact", a.getArtifact)
 	mux.HandleFunc("/api/", notFound)
+	mux.HandleFunc("/v1/", notFound)
 	mux.HandleFunc("/ajax-api/", notFound)
 	var limited http.Handler = mux
 	timeout := o.RequestTimeout

@@ -51,6 +51,7 @@ type Store interface {
 	WebhookStore
 	EvalDatasets
 	Scorers
+	Traces
 	Close() error
 }
 

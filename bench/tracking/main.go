@@ -1,7 +1,8 @@
 // Command tracking is a load generator for dawn's tracking server (or any
 // MLflow-compatible server given with -uri). Over loopback HTTP it measures
-// log-batch throughput, single log-metric latency, get-history time and
-// search-runs latency over many runs, and prints one JSON object.
+// log-batch throughput, single log-metric latency, get-history time,
+// OTLP span ingestion (/v1/traces) and search-runs latency over many runs,
+// and prints one JSON object.
 //
 //	go run ./bench/tracking                 # in-process dawn server, SQLite in a temp dir
 //	go run ./bench/tracking -runs 100000    # the acceptance figure
@@ -11,6 +12,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -32,6 +34,9 @@ import (
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/tracking/server"
 	"github.com/dawn-ml/dawn/tracking/sqlstore"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 type result struct {
@@ -54,6 +59,9 @@ type result struct {
 	SearchFilterMs      float64 `json:"search_metric_filter_median_ms"`
 	SearchOrderMs       float64 `json:"search_order_by_metric_100_median_ms"`
 	SearchFilterOrderMs float64 `json:"search_filter_and_order_by_metric_100_median_ms"`
+	OTLPSpans           int     `json:"otlp_spans,omitempty"`
+	OTLPSpansPerRequest int     `json:"otlp_spans_per_request,omitempty"`
+	OTLPSpansS          float64 `json:"otlp_spans_per_s,omitempty"`
 }
 
 var httpc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -148,6 +156,8 @@ func main() {
 	runs := flag.Int("runs", 5000, "runs to search over")
 	bigHistory := flag.Int("history", 0, "also time get-history of this many points (e.g. 1000000)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the log-batch phase here")
+	spans := flag.Int("spans", 10000, "spans to send to /v1/traces (OTLP protobuf); 0 skips")
+	spansPer := flag.Int("spans-per-request", 100, "spans of one trace per /v1/traces request")
 	flag.Parse()
 	res := result{GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	base := *uri
@@ -260,6 +270,13 @@ func main() {
 	}
 	res.History10kMs = median(hd)
 
+	// OTLP span ingestion, as MLflow 3's client exports spans: one trace's
+	// spans per request, protobuf encoded before the clock starts.
+	if *spans > 0 {
+		res.OTLPSpans, res.OTLPSpansPerRequest = *spans, *spansPer
+		res.OTLPSpansS = otlpIngest(base, exp, *spans, *spansPer)
+	}
+
 	if *bigHistory > 0 {
 		r := newRun(base, exp)
 		for i := 0; i < *bigHistory; i += 1000 {
@@ -363,4 +380,55 @@ func main() {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	enc.Encode(res)
+}
+
+// otlpIngest sends n spans in requests of per spans (one trace each) to
+// /v1/traces and returns spans/s.
+func otlpIngest(base, exp string, n, per int) float64 {
+	var bodies [][]byte
+	seed := uint64(time.Now().UnixNano())
+	for t := 0; t*per < n; t++ {
+		bodies = append(bodies, otlpBody(seed+uint64(t), min(per, n-t*per)))
+	}
+	start := time.Now()
+	for _, b := range bodies {
+		req, _ := http.NewRequest("POST", base+"/v1/traces", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("X-Mlflow-Experiment-Id", exp)
+		res, err := httpc.Do(req)
+		must(err)
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			log.Fatalf("/v1/traces: %d %s", res.StatusCode, raw)
+		}
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// otlpBody is an ExportTraceServiceRequest (same fields as TracesData) of
+// n spans of trace t: a root and its children, three attributes each.
+func otlpBody(t uint64, n int) []byte {
+	tid := make([]byte, 16)
+	binary.BigEndian.PutUint64(tid, t)
+	str := func(s string) *commonpb.AnyValue {
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
+	}
+	ss := &tracepb.ScopeSpans{}
+	now := uint64(time.Now().UnixNano())
+	for i := range n {
+		sid := make([]byte, 8)
+		binary.BigEndian.PutUint64(sid, uint64(i+1))
+		sp := &tracepb.Span{TraceId: tid, SpanId: sid, Name: fmt.Sprintf("span-%d", i), StartTimeUnixNano: now + uint64(i)*1000,
+			EndTimeUnixNano: now + uint64(i)*1000 + 500, Status: &tracepb.Status{Code: tracepb.Status_STATUS_CODE_OK},
+			Attributes: []*commonpb.KeyValue{{Key: "mlflow.traceRequestId", Value: str(fmt.Sprintf("tr-%x", tid))},
+				{Key: "mlflow.spanType", Value: str("LLM")}, {Key: "mlflow.spanInputs", Value: str(`{"q": "what is 2+2?"}`)}}}
+		if i > 0 {
+			sp.ParentSpanId = []byte{0, 0, 0, 0, 0, 0, 0, 1}
+		}
+		ss.Spans = append(ss.Spans, sp)
+	}
+	body, err := proto.Marshal(&tracepb.TracesData{ResourceSpans: []*tracepb.ResourceSpans{{ScopeSpans: []*tracepb.ScopeSpans{ss}}}})
+	must(err)
+	return body
 }

@@ -17,7 +17,8 @@ const serverUsage = `Usage: dawn server [--host 127.0.0.1] [--port 5000] [--back
        dawn server db upgrade|status [--backend-store-uri URI]
 
 Runs the MLflow-compatible tracking server and model registry. The REST API is
-under /api/2.0/mlflow/, the artifact proxy under /api/2.0/mlflow-artifacts/,
+under /api/2.0/mlflow/ (MLflow 3's traces and assessments also under /api/3.0/mlflow/,
+OTLP/HTTP span export at /v1/traces), the artifact proxy under /api/2.0/mlflow-artifacts/,
 plus /health, /version (the MLflow version whose protocol dawn speaks, see
 --mlflow-version) and Prometheus /metrics. The web console is at /. Migrations run on start.
 The store defaults to a SQLite file under --data-dir; PostgreSQL is

@@ -27,6 +27,10 @@ func (c caller) do(method, path string, body any) (int, map[string]any, http.Hea
 	c.t.Helper()
 	var rd io.Reader
 	u := c.base + path
+	var hdr http.Header
+	if h, ok := body.(withHeader); ok {
+		hdr, body = h.header, h.body
+	}
 	if q, ok := body.(url.Values); ok {
 		u += "?" + q.Encode()
 	} else if body != nil {
@@ -36,6 +40,9 @@ func (c caller) do(method, path string, body any) (int, map[string]any, http.Hea
 	req, _ := http.NewRequest(method, u, rd)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	if c.user != "" {
 		req.SetBasicAuth(c.user, c.pass)
@@ -60,6 +67,15 @@ func (c caller) want(status int, method, path string, body any) map[string]any {
 }
 
 const api = "/api/2.0/mlflow/"
+
+// api3 is where MLflow 3-only routes live.
+const api3 = "/api/3.0/mlflow/"
+
+// withHeader is a request body sent with extra headers.
+type withHeader struct {
+	header http.Header
+	body   any
+}
 
 func TestBasicAuth(t *testing.T) {
 	dir := t.TempDir()

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -88,6 +89,8 @@ func (e *env) as(level string) caller {
 // holding their level on both.
 type fixture struct {
 	Exp, ExpName, Run, Model, LoggedModel, Webhook, Dataset string
+	// Trace (tag k=v) has one span and the assessment Assessment.
+	Trace, Assessment string
 }
 
 func (e *env) fixture() fixture {
@@ -106,6 +109,10 @@ func (e *env) fixture() fixture {
 	f.Dataset = a.want(200, "POST", "/api/3.0/mlflow/datasets/create", map[string]any{"name": "ds", "experiment_ids": []string{f.Exp}})["dataset"].(map[string]any)["dataset_id"].(string)
 	a.want(200, "POST", "/api/3.0/mlflow/datasets/"+f.Dataset+"/records", map[string]any{"records": `[{"inputs": {"q": "x"}}]`})
 	a.want(200, "POST", "/api/3.0/mlflow/scorers/register", map[string]any{"experiment_id": f.Exp, "name": "s", "serialized_scorer": "{}"})
+	f.Trace = fmt.Sprintf("tr-%032x", n)
+	a.want(200, "POST", api3+"traces", startTrace(f.Trace, f.Exp))
+	a.want(200, "POST", "/v1/traces", otlpSpan(f.Trace, f.Exp))
+	f.Assessment = a.want(200, "POST", api3+"traces/"+f.Trace+"/assessments", obj{"assessment": obj{"assessment_name": "q", "feedback": obj{"value": 1}}})["assessment"].(map[string]any)["assessment_id"].(string)
 	f.Model = fmt.Sprintf("model-%d", n)
 	a.want(200, "POST", api+"registered-models/create", map[string]any{"name": f.Model})
 	a.want(200, "POST", api+"model-versions/create", map[string]any{"name": f.Model, "source": "mlflow-artifacts:/" + f.Exp + "/" + f.Run + "/artifacts/model", "run_id": f.Run})
@@ -120,6 +127,22 @@ func (e *env) fixture() fixture {
 
 type q = url.Values
 type obj = map[string]any
+
+// startTrace is a StartTraceV3 body for a finished trace (tag k=v).
+func startTrace(id, exp string) obj {
+	return obj{"trace": obj{"trace_info": obj{"trace_id": id, "state": "OK", "request_time": "2025-01-01T00:00:00Z", "execution_duration": "1s",
+		"trace_location": obj{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": obj{"experiment_id": exp}}, "tags": obj{"k": "v"}}}}
+}
+
+// otlpSpan is an OTLP JSON export of one root span of trace id ("tr-"
+// and 32 hex digits) to experiment exp.
+func otlpSpan(id, exp string) withHeader {
+	span := obj{"traceId": strings.TrimPrefix(id, "tr-"), "spanId": "0102030405060708", "name": "root",
+		"startTimeUnixNano": "1000000000", "endTimeUnixNano": "2000000000", "status": obj{"code": 1}}
+	return withHeader{http.Header{"X-Mlflow-Experiment-Id": {exp}}, obj{"resourceSpans": []obj{{"scopeSpans": []obj{{"spans": []obj{span}}}}}}}
+}
+
+var otlpN atomic.Int64
 
 // requests holds one request per route ("METHOD path"), built for a
 // fixture and the calling user's name.
@@ -232,6 +255,40 @@ var requests = map[string]func(f fixture, me string) any{
 	"POST model-versions/set-tag":          func(f fixture, me string) any { return obj{"name": f.Model, "version": "1", "key": "k", "value": me} },
 	"DELETE model-versions/delete-tag":     func(f fixture, me string) any { return obj{"name": f.Model, "version": "1", "key": "k"} },
 
+	"POST traces":                              func(f fixture, me string) any { return obj{"experiment_id": f.Exp, "timestamp_ms": 1} },
+	"GET traces":                               func(f fixture, me string) any { return q{"experiment_ids": {f.Exp}} },
+	"PATCH traces/{request_id}":                func(f fixture, me string) any { return obj{"timestamp_ms": 5000, "status": "OK"} },
+	"GET traces/{request_id}/info":             func(f fixture, me string) any { return q{} },
+	"PATCH traces/{trace_id}/tags":             func(f fixture, me string) any { return obj{"key": "k", "value": me} },
+	"DELETE traces/{trace_id}/tags":            func(f fixture, me string) any { return obj{"key": "k"} },
+	"POST traces/delete-traces":                func(f fixture, me string) any { return obj{"experiment_id": f.Exp, "request_ids": []string{f.Trace}} },
+	"POST traces/link-to-run":                  func(f fixture, me string) any { return obj{"trace_ids": []string{f.Trace}, "run_id": f.Run} },
+	"GET get-trace-artifact":                   func(f fixture, me string) any { return q{"request_id": {f.Trace}} },
+	"POST " + tracking.V3 + "traces":           func(f fixture, me string) any { return startTrace(f.Trace+"-"+me, f.Exp) },
+	"GET " + tracking.V3 + "traces/{trace_id}": func(f fixture, me string) any { return q{} },
+	"GET " + tracking.V3 + "traces/get":        func(f fixture, me string) any { return q{"trace_id": {f.Trace}} },
+	"GET " + tracking.V3 + "traces/batchGet":   func(f fixture, me string) any { return q{"trace_ids": {f.Trace}} },
+	"POST " + tracking.V3 + "traces/search": func(f fixture, me string) any {
+		return obj{"locations": []obj{{"mlflow_experiment": obj{"experiment_id": f.Exp}}}, "filter": "tags.k = 'v'"}
+	},
+	"POST " + tracking.V3 + "traces/delete-traces": func(f fixture, me string) any { return obj{"experiment_id": f.Exp, "max_timestamp_millis": 1} },
+	"POST " + tracking.V3 + "traces/calculate-filter-correlation": func(f fixture, me string) any {
+		return obj{"experiment_ids": []string{f.Exp}, "filter_string1": "tags.k = 'v'", "filter_string2": "status = 'OK'"}
+	},
+	"PATCH " + tracking.V3 + "traces/{trace_id}/tags":  func(f fixture, me string) any { return obj{"key": "k", "value": me} },
+	"DELETE " + tracking.V3 + "traces/{trace_id}/tags": func(f fixture, me string) any { return obj{"key": "k"} },
+	"POST " + tracking.V3 + "traces/{trace_id}/assessments": func(f fixture, me string) any {
+		return obj{"assessment": obj{"assessment_name": "q-" + me, "expectation": obj{"value": "x"}}}
+	},
+	"GET " + tracking.V3 + "traces/{trace_id}/assessments/{assessment_id}": func(f fixture, me string) any { return q{} },
+	"PATCH " + tracking.V3 + "traces/{trace_id}/assessments/{assessment_id}": func(f fixture, me string) any {
+		return obj{"assessment": obj{"rationale": me}, "update_mask": "rationale"}
+	},
+	"DELETE " + tracking.V3 + "traces/{trace_id}/assessments/{assessment_id}": func(f fixture, me string) any { return q{} },
+	"POST /v1/traces": func(f fixture, me string) any {
+		return otlpSpan(fmt.Sprintf("tr-%032x", 1<<40+otlpN.Add(1)), f.Exp)
+	},
+
 	// The Guard's own routes.
 	"POST users/create":           func(f fixture, me string) any { return obj{"username": "u" + f.Exp + me, "password": "pw"} },
 	"GET users/get":               func(f fixture, me string) any { return q{"username": {me}} },
@@ -285,6 +342,7 @@ var otherRequests = map[string]func(f fixture, me string) (string, any){
 	// The server's own routes.
 	"/api/":        func(f fixture, me string) (string, any) { return "/api/2.0/mlflow/no-such-endpoint", nil },
 	"/ajax-api/":   func(f fixture, me string) (string, any) { return "/ajax-api/2.0/mlflow/no-such-endpoint", nil },
+	"/v1/":         func(f fixture, me string) (string, any) { return "/v1/no-such-endpoint", nil },
 	"GET /health":  func(f fixture, me string) (string, any) { return "/health", nil },
 	"GET /version": func(f fixture, me string) (string, any) { return "/version", nil },
 	"GET /metrics": func(f fixture, me string) (string, any) { return "/metrics", nil },
@@ -333,91 +391,115 @@ var wantRules = map[string]tracking.Rule{
 	// MLflow 3's evaluation datasets and scorers (authz in
 	// tracking/evaldatasets.go and tracking/scorers.go): a dataset's
 	// permissions are its experiments'; a scorer's its experiment's.
-	"POST 3.0/datasets/create":                             tracking.NeedEdit,
-	"POST 3.0/datasets/search":                             tracking.SignedIn,
-	"GET 3.0/datasets/search":                              tracking.SignedIn,
-	"GET 3.0/datasets/{dataset_id}":                        tracking.NeedRead,
-	"DELETE 3.0/datasets/{dataset_id}":                     tracking.NeedManage,
-	"PATCH 3.0/datasets/{dataset_id}/tags":                 tracking.NeedEdit,
-	"DELETE 3.0/datasets/{dataset_id}/tags/{key}":          tracking.NeedEdit,
-	"POST 3.0/datasets/{dataset_id}/records":               tracking.NeedEdit,
-	"GET 3.0/datasets/{dataset_id}/records":                tracking.NeedRead,
-	"GET 3.0/datasets/{dataset_id}/experiment-ids":         tracking.NeedRead,
-	"POST 3.0/datasets/{dataset_id}/add-experiments":       tracking.NeedEdit,
-	"POST 3.0/datasets/{dataset_id}/remove-experiments":    tracking.NeedEdit,
-	"POST 3.0/scorers/register":                            tracking.NeedEdit,
-	"GET 3.0/scorers/list":                                 tracking.NeedRead,
-	"GET 3.0/scorers/versions":                             tracking.NeedRead,
-	"GET 3.0/scorers/get":                                  tracking.NeedRead,
-	"DELETE 3.0/scorers/delete":                            tracking.NeedManage,
-	"POST runs/create-promptlab-run":                       tracking.NeedEdit,
-	"GET metrics/get-history":                              tracking.NeedRead,
-	"GET metrics/get-history-bulk":                         tracking.NeedRead,
-	"GET metrics/get-history-bulk-interval":                tracking.NeedRead,
-	"POST model-versions/create":                           tracking.NeedEdit,
-	"DELETE model-versions/delete":                         tracking.NeedManage,
-	"DELETE model-versions/delete-tag":                     tracking.NeedEdit,
-	"GET model-versions/get":                               tracking.NeedRead,
-	"GET model-versions/get-download-uri":                  tracking.NeedRead,
-	"GET model-versions/search":                            tracking.SignedIn,
-	"POST model-versions/set-tag":                          tracking.NeedEdit,
-	"POST model-versions/transition-stage":                 tracking.NeedEdit,
-	"PATCH model-versions/update":                          tracking.NeedEdit,
-	"DELETE registered-models/alias":                       tracking.NeedEdit,
-	"GET registered-models/alias":                          tracking.NeedRead,
-	"POST registered-models/alias":                         tracking.NeedEdit,
-	"POST registered-models/create":                        tracking.SignedIn,
-	"DELETE registered-models/delete":                      tracking.NeedManage,
-	"DELETE registered-models/delete-tag":                  tracking.NeedEdit,
-	"GET registered-models/get":                            tracking.NeedRead,
-	"GET registered-models/get-latest-versions":            tracking.NeedRead,
-	"POST registered-models/get-latest-versions":           tracking.NeedRead,
-	"POST registered-models/rename":                        tracking.NeedManage,
-	"GET registered-models/search":                         tracking.SignedIn,
-	"POST registered-models/set-tag":                       tracking.NeedEdit,
-	"PATCH registered-models/update":                       tracking.NeedEdit,
-	"POST runs/create":                                     tracking.NeedEdit,
-	"POST runs/delete":                                     tracking.NeedManage,
-	"POST runs/delete-tag":                                 tracking.NeedEdit,
-	"GET runs/get":                                         tracking.NeedRead,
-	"POST runs/log-batch":                                  tracking.NeedEdit,
-	"POST runs/log-inputs":                                 tracking.NeedEdit,
-	"POST runs/log-metric":                                 tracking.NeedEdit,
-	"POST runs/log-model":                                  tracking.NeedEdit,
-	"POST runs/log-parameter":                              tracking.NeedEdit,
-	"POST runs/restore":                                    tracking.NeedManage,
-	"GET runs/search":                                      tracking.SignedIn,
-	"POST runs/search":                                     tracking.SignedIn,
-	"POST runs/set-tag":                                    tracking.NeedEdit,
-	"POST runs/update":                                     tracking.NeedEdit,
-	"POST users/create":                                    tracking.AdminOnly,
-	"GET users/get":                                        tracking.SignedIn,
-	"PATCH users/update-password":                          tracking.SignedIn,
-	"PATCH users/update-admin":                             tracking.AdminOnly,
-	"DELETE users/delete":                                  tracking.AdminOnly,
-	"POST experiments/permissions/create":                  tracking.NeedManage,
-	"GET experiments/permissions/get":                      tracking.NeedManage,
-	"PATCH experiments/permissions/update":                 tracking.NeedManage,
-	"DELETE experiments/permissions/delete":                tracking.NeedManage,
-	"POST registered-models/permissions/create":            tracking.NeedManage,
-	"GET registered-models/permissions/get":                tracking.NeedManage,
-	"PATCH registered-models/permissions/update":           tracking.NeedManage,
-	"DELETE registered-models/permissions/delete":          tracking.NeedManage,
-	"GET /get-artifact":                                    tracking.NeedRead,
-	"GET /model-versions/get-artifact":                     tracking.NeedRead,
-	"GET /api/2.0/mlflow-artifacts/artifacts":              tracking.NeedRead,
-	"GET /api/2.0/mlflow-artifacts/artifacts/{path...}":    tracking.NeedRead,
-	"PUT /api/2.0/mlflow-artifacts/artifacts/{path...}":    tracking.NeedEdit,
-	"POST /api/2.0/mlflow-artifacts/artifacts/{path...}":   tracking.NeedEdit,
-	"DELETE /api/2.0/mlflow-artifacts/artifacts/{path...}": tracking.NeedManage,
-	"POST /api/2.0/mlflow-artifacts/mpu/{verb}/{path...}":  tracking.NeedEdit,
-	"/api/":        tracking.SignedIn,
-	"/ajax-api/":   tracking.SignedIn,
-	"GET /health":  tracking.Public,
-	"GET /version": tracking.Public,
-	"GET /metrics": tracking.AdminOnly,
-	"/":            tracking.SignedIn,
-	"GET /{$}":     tracking.SignedIn,
+	"POST 3.0/datasets/create":                                                tracking.NeedEdit,
+	"POST 3.0/datasets/search":                                                tracking.SignedIn,
+	"GET 3.0/datasets/search":                                                 tracking.SignedIn,
+	"GET 3.0/datasets/{dataset_id}":                                           tracking.NeedRead,
+	"DELETE 3.0/datasets/{dataset_id}":                                        tracking.NeedManage,
+	"PATCH 3.0/datasets/{dataset_id}/tags":                                    tracking.NeedEdit,
+	"DELETE 3.0/datasets/{dataset_id}/tags/{key}":                             tracking.NeedEdit,
+	"POST 3.0/datasets/{dataset_id}/records":                                  tracking.NeedEdit,
+	"GET 3.0/datasets/{dataset_id}/records":                                   tracking.NeedRead,
+	"GET 3.0/datasets/{dataset_id}/experiment-ids":                            tracking.NeedRead,
+	"POST 3.0/datasets/{dataset_id}/add-experiments":                          tracking.NeedEdit,
+	"POST 3.0/datasets/{dataset_id}/remove-experiments":                       tracking.NeedEdit,
+	"POST 3.0/scorers/register":                                               tracking.NeedEdit,
+	"GET 3.0/scorers/list":                                                    tracking.NeedRead,
+	"GET 3.0/scorers/versions":                                                tracking.NeedRead,
+	"GET 3.0/scorers/get":                                                     tracking.NeedRead,
+	"DELETE 3.0/scorers/delete":                                               tracking.NeedManage,
+	"POST runs/create-promptlab-run":                                          tracking.NeedEdit,
+	"GET metrics/get-history":                                                 tracking.NeedRead,
+	"GET metrics/get-history-bulk":                                            tracking.NeedRead,
+	"GET metrics/get-history-bulk-interval":                                   tracking.NeedRead,
+	"POST model-versions/create":                                              tracking.NeedEdit,
+	"DELETE model-versions/delete":                                            tracking.NeedManage,
+	"DELETE model-versions/delete-tag":                                        tracking.NeedEdit,
+	"GET model-versions/get":                                                  tracking.NeedRead,
+	"GET model-versions/get-download-uri":                                     tracking.NeedRead,
+	"GET model-versions/search":                                               tracking.SignedIn,
+	"POST model-versions/set-tag":                                             tracking.NeedEdit,
+	"POST model-versions/transition-stage":                                    tracking.NeedEdit,
+	"PATCH model-versions/update":                                             tracking.NeedEdit,
+	"DELETE registered-models/alias":                                          tracking.NeedEdit,
+	"GET registered-models/alias":                                             tracking.NeedRead,
+	"POST registered-models/alias":                                            tracking.NeedEdit,
+	"POST registered-models/create":                                           tracking.SignedIn,
+	"DELETE registered-models/delete":                                         tracking.NeedManage,
+	"DELETE registered-models/delete-tag":                                     tracking.NeedEdit,
+	"GET registered-models/get":                                               tracking.NeedRead,
+	"GET registered-models/get-latest-versions":                               tracking.NeedRead,
+	"POST registered-models/get-latest-versions":                              tracking.NeedRead,
+	"POST registered-models/rename":                                           tracking.NeedManage,
+	"GET registered-models/search":                                            tracking.SignedIn,
+	"POST registered-models/set-tag":                                          tracking.NeedEdit,
+	"PATCH registered-models/update":                                          tracking.NeedEdit,
+	"POST runs/create":                                                        tracking.NeedEdit,
+	"POST runs/delete":                                                        tracking.NeedManage,
+	"POST runs/delete-tag":                                                    tracking.NeedEdit,
+	"GET runs/get":                                                            tracking.NeedRead,
+	"POST runs/log-batch":                                                     tracking.NeedEdit,
+	"POST runs/log-inputs":                                                    tracking.NeedEdit,
+	"POST runs/log-metric":                                                    tracking.NeedEdit,
+	"POST runs/log-model":                                                     tracking.NeedEdit,
+	"POST runs/log-parameter":                                                 tracking.NeedEdit,
+	"POST runs/restore":                                                       tracking.NeedManage,
+	"GET runs/search":                                                         tracking.SignedIn,
+	"POST runs/search":                                                        tracking.SignedIn,
+	"POST runs/set-tag":                                                       tracking.NeedEdit,
+	"POST runs/update":                                                        tracking.NeedEdit,
+	"POST users/create":                                                       tracking.AdminOnly,
+	"GET users/get":                                                           tracking.SignedIn,
+	"PATCH users/update-password":                                             tracking.SignedIn,
+	"PATCH users/update-admin":                                                tracking.AdminOnly,
+	"DELETE users/delete":                                                     tracking.AdminOnly,
+	"POST experiments/permissions/create":                                     tracking.NeedManage,
+	"GET experiments/permissions/get":                                         tracking.NeedManage,
+	"PATCH experiments/permissions/update":                                    tracking.NeedManage,
+	"DELETE experiments/permissions/delete":                                   tracking.NeedManage,
+	"POST registered-models/permissions/create":                               tracking.NeedManage,
+	"GET registered-models/permissions/get":                                   tracking.NeedManage,
+	"PATCH registered-models/permissions/update":                              tracking.NeedManage,
+	"DELETE registered-models/permissions/delete":                             tracking.NeedManage,
+	"GET /get-artifact":                                                       tracking.NeedRead,
+	"GET /model-versions/get-artifact":                                        tracking.NeedRead,
+	"GET /api/2.0/mlflow-artifacts/artifacts":                                 tracking.NeedRead,
+	"GET /api/2.0/mlflow-artifacts/artifacts/{path...}":                       tracking.NeedRead,
+	"PUT /api/2.0/mlflow-artifacts/artifacts/{path...}":                       tracking.NeedEdit,
+	"POST /api/2.0/mlflow-artifacts/artifacts/{path...}":                      tracking.NeedEdit,
+	"DELETE /api/2.0/mlflow-artifacts/artifacts/{path...}":                    tracking.NeedManage,
+	"POST /api/2.0/mlflow-artifacts/mpu/{verb}/{path...}":                     tracking.NeedEdit,
+	"POST traces":                                                             tracking.NeedEdit,
+	"GET traces":                                                              tracking.NeedRead,
+	"PATCH traces/{request_id}":                                               tracking.NeedEdit,
+	"GET traces/{request_id}/info":                                            tracking.NeedRead,
+	"PATCH traces/{trace_id}/tags":                                            tracking.NeedEdit,
+	"DELETE traces/{trace_id}/tags":                                           tracking.NeedEdit,
+	"POST traces/delete-traces":                                               tracking.NeedEdit,
+	"POST traces/link-to-run":                                                 tracking.NeedEdit,
+	"GET get-trace-artifact":                                                  tracking.NeedRead,
+	"POST " + tracking.V3 + "traces":                                          tracking.NeedEdit,
+	"GET " + tracking.V3 + "traces/{trace_id}":                                tracking.NeedRead,
+	"GET " + tracking.V3 + "traces/get":                                       tracking.NeedRead,
+	"GET " + tracking.V3 + "traces/batchGet":                                  tracking.NeedRead,
+	"POST " + tracking.V3 + "traces/search":                                   tracking.NeedRead,
+	"POST " + tracking.V3 + "traces/delete-traces":                            tracking.NeedEdit,
+	"POST " + tracking.V3 + "traces/calculate-filter-correlation":             tracking.NeedRead,
+	"PATCH " + tracking.V3 + "traces/{trace_id}/tags":                         tracking.NeedEdit,
+	"DELETE " + tracking.V3 + "traces/{trace_id}/tags":                        tracking.NeedEdit,
+	"POST " + tracking.V3 + "traces/{trace_id}/assessments":                   tracking.NeedEdit,
+	"GET " + tracking.V3 + "traces/{trace_id}/assessments/{assessment_id}":    tracking.NeedRead,
+	"PATCH " + tracking.V3 + "traces/{trace_id}/assessments/{assessment_id}":  tracking.NeedEdit,
+	"DELETE " + tracking.V3 + "traces/{trace_id}/assessments/{assessment_id}": tracking.NeedEdit,
+	"POST /v1/traces":                                                         tracking.NeedEdit,
+	"/api/":                                                                   tracking.SignedIn,
+	"/ajax-api/":                                                              tracking.SignedIn,
+	"/v1/":                                                                    tracking.SignedIn,
+	"GET /health":                                                             tracking.Public,
+	"GET /version":                                                            tracking.Public,
+	"GET /metrics":                                                            tracking.AdminOnly,
+	"/":                                                                       tracking.SignedIn,
+	"GET /{$}":                                                                tracking.SignedIn,
 }
 
 // TestRoutesHaveRules: every route of the server has a row in the matrix
@@ -461,9 +543,10 @@ func matrixRoutes() []matrixRoute {
 		b := requests[rt.Method+" "+rt.Path]
 		for _, path := range tracking.Mounts(rt.Path) {
 			// Path values of the MLflow 3 routes name the fixture's logged
-			// model and evaluation dataset.
+			// model, webhook, evaluation dataset, trace and assessment.
 			build := func(f fixture, me string) (string, any) {
-				return strings.NewReplacer("{model_id}", f.LoggedModel, "{tag_key}", "k", "{webhook_id}", f.Webhook, "{dataset_id}", f.Dataset, "{key}", "k").Replace(path), b(f, me)
+				return strings.NewReplacer("{model_id}", f.LoggedModel, "{tag_key}", "k", "{webhook_id}", f.Webhook, "{dataset_id}", f.Dataset, "{key}", "k",
+					"{trace_id}", f.Trace, "{request_id}", f.Trace, "{assessment_id}", f.Assessment).Replace(path), b(f, me)
 			}
 			out = append(out, matrixRoute{rt.Method, rt.Method + " " + path, wantRules[rt.Method+" "+rt.Path], build})
 			if rt.Method == "GET" {

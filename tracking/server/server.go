@@ -195,7 +195,7 @@ func handler(store tracking.Store, repo artifact.Repo, version, mlflowVersion st
 	for _, rt := range Routes() {
 		var h http.Handler
 		switch rt.Path {
-		case "/api/", "/ajax-api/", "GET /get-artifact", "GET /model-versions/get-artifact":
+		case "/api/", "/ajax-api/", "/v1/", "GET /get-artifact", "GET /model-versions/get-artifact":
 			h = api
 		case "GET /health":
 			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -261,6 +261,8 @@ func Routes() []tracking.RouteInfo {
 	return []tracking.RouteInfo{
 		{Path: "/api/", Rule: tracking.SignedIn},
 		{Path: "/ajax-api/", Rule: tracking.SignedIn},
+		// OTLP/HTTP span export (/v1/traces), a tracking API route.
+		{Path: "/v1/", Rule: tracking.SignedIn},
 		{Path: "GET /get-artifact", Rule: tracking.NeedRead},
 		{Path: "GET /model-versions/get-artifact", Rule: tracking.NeedRead},
 		{Path: "GET /health", Rule: tracking.Public},
@@ -291,18 +293,42 @@ func withPrefix(prefix string, h http.Handler) http.Handler {
 // endpoint bounds the metric label set: API paths are a fixed list, the
 // artifact proxy is one label.
 func endpoint(p string) string {
-	for _, pfx := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"} {
-		if rest, ok := strings.CutPrefix(p, pfx); ok && strings.Count(rest, "/") <= 2 && len(rest) < 64 {
-			return "/api/2.0/mlflow/" + rest
+	for _, pfx := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/3.0/mlflow/", "/ajax-api/3.0/mlflow/"} {
+		if rest, ok := strings.CutPrefix(p, pfx); ok {
+			if rest = traceIDs(rest); (strings.Count(rest, "/") <= 2 || strings.HasPrefix(rest, "traces/")) && len(rest) < 64 {
+				return "/api/" + pfx[strings.Index(pfx, "api/")+4:] + rest
+			}
 		}
 	}
 	switch {
+	case p == "/v1/traces":
+		return p
 	case strings.Contains(p, "/mlflow-artifacts/"):
 		return "/api/2.0/mlflow-artifacts/"
 	case p == "/health" || p == "/version" || p == "/metrics" || p == "/":
 		return p
 	}
 	return "other"
+}
+
+// traceIDs replaces the trace and assessment ids of a traces/ path with
+// placeholders, so that the label set stays bounded.
+func traceIDs(rest string) string {
+	segs := strings.Split(rest, "/")
+	if segs[0] != "traces" || len(segs) < 2 {
+		return rest
+	}
+	switch segs[1] {
+	case "search", "get", "batchGet", "delete-traces", "link-to-run", "calculate-filter-correlation":
+		if len(segs) == 2 {
+			return rest
+		}
+	}
+	segs[1] = "{trace_id}"
+	if len(segs) == 4 && segs[2] == "assessments" {
+		segs[3] = "{assessment_id}"
+	}
+	return strings.Join(segs, "/")
 }
 
 type statusWriter struct {

@@ -89,6 +89,16 @@ func (s *Store) PurgeExperiment(ctx context.Context, id string) error {
 		if runs > 0 {
 			return tracking.InvalidParameterf("Experiment %s still has %d runs", id, runs)
 		}
+		// Its traces go with it (each trace's rows by its id).
+		for _, t := range traceTables {
+			q := `DELETE FROM ` + t.table + ` WHERE ` + t.col + ` IN (SELECT request_id FROM trace_info WHERE experiment_id = ?)`
+			if t.table == "trace_info" {
+				q = `DELETE FROM trace_info WHERE experiment_id = ?`
+			}
+			if _, err := tx.ExecContext(ctx, s.q(q), n); err != nil {
+				return fmt.Errorf("sqlstore: purge experiment %s: %s: %w", id, t.table, err)
+			}
+		}
 		// Its scorers and evaluation-dataset links go with it, so that an
 		// experiment given the same id later inherits neither.
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM scorer_versions WHERE scorer_id IN (SELECT scorer_id FROM scorers WHERE experiment_id = ?)`), n); err != nil {

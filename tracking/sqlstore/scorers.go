@@ -9,19 +9,6 @@ import (
 	"github.com/dawn-ml/dawn/tracking"
 )
 
-// activeExperiment returns the stored id of an experiment that exists and
-// is active (MLflow's check before every scorer call).
-func (s *Store) activeExperiment(ctx context.Context, id string) (int64, error) {
-	e, err := s.GetExperiment(ctx, id)
-	if err != nil {
-		return 0, err
-	}
-	if e.LifecycleStage != tracking.StageActive {
-		return 0, tracking.InvalidParameterf("The experiment %s must be in the 'active' state. Current state is %s.", e.ExperimentID, e.LifecycleStage)
-	}
-	return mustInt(e.ExperimentID), nil
-}
-
 func scorerNotFound(name, exp string) error {
 	return tracking.NotFoundf("Scorer with name '%s' not found for experiment %s.", name, exp)
 }
@@ -45,7 +32,7 @@ func (s *Store) scorerID(ctx context.Context, db queryer, exp int64, name string
 
 // RegisterScorer adds the next version of a scorer.
 func (s *Store) RegisterScorer(ctx context.Context, experimentID, name, serialized string) (*tracking.ScorerVersion, error) {
-	exp, err := s.activeExperiment(ctx, experimentID)
+	exp, _, err := s.activeExperiment(ctx, experimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +88,7 @@ func (s *Store) queryScorers(ctx context.Context, experimentID, where string, ar
 
 // ListScorers returns the latest version of each of the experiment's scorers.
 func (s *Store) ListScorers(ctx context.Context, experimentID string) ([]tracking.ScorerVersion, error) {
-	exp, err := s.activeExperiment(ctx, experimentID)
+	exp, _, err := s.activeExperiment(ctx, experimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +97,7 @@ func (s *Store) ListScorers(ctx context.Context, experimentID string) ([]trackin
 
 // ListScorerVersions returns every version of a scorer, oldest first.
 func (s *Store) ListScorerVersions(ctx context.Context, experimentID, name string) ([]tracking.ScorerVersion, error) {
-	exp, err := s.activeExperiment(ctx, experimentID)
+	exp, _, err := s.activeExperiment(ctx, experimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +113,7 @@ func (s *Store) ListScorerVersions(ctx context.Context, experimentID, name strin
 
 // GetScorer returns one version of a scorer, the latest when version is nil.
 func (s *Store) GetScorer(ctx context.Context, experimentID, name string, version *int64) (*tracking.ScorerVersion, error) {
-	exp, err := s.activeExperiment(ctx, experimentID)
+	exp, _, err := s.activeExperiment(ctx, experimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +139,7 @@ func (s *Store) GetScorer(ctx context.Context, experimentID, name string, versio
 
 // DeleteScorer deletes one version, or the whole scorer when version is nil.
 func (s *Store) DeleteScorer(ctx context.Context, experimentID, name string, version *int64) error {
-	exp, err := s.activeExperiment(ctx, experimentID)
+	exp, _, err := s.activeExperiment(ctx, experimentID)
 	if err != nil {
 		return err
 	}

@@ -173,6 +173,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		qRunStage, qUpsertTag, qInsertParam,
 		metricInsertSQL(1), metricInsertSQL(metricRowsPerInsert),
 		latestUpsertSQL(1),
+		qTraceForSpans, qTraceRange, qTraceKV("trace_tags"), qSpanInsert1, qSpanInsertN,
 	} {
 		st, err := s.w.PrepareContext(ctx, s.q(q))
 		if err != nil {

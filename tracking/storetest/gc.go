@@ -31,6 +31,8 @@ func testGC(t *testing.T, c *Client, store tracking.Store, repo artifact.Repo) {
 	run2 := newRun(t, c, exp2)
 	ds := newDataset(t, c, unique("gc-ds"), []string{exp, exp2}, "")
 	c.OK("POST", api3+"scorers/register", map[string]any{"experiment_id": exp2, "name": "s", "serialized_scorer": "{}"})
+	trace2 := "tr-gc-" + exp2
+	startTraceV3(t, c, trace2, exp2, "2025-01-01T00:00:00Z", "1s", "OK", map[string]string{"k": "v"})
 	c.OK("POST", api+"experiments/delete", map[string]any{"experiment_id": exp2})
 
 	// Nothing is old enough yet.
@@ -50,6 +52,7 @@ func testGC(t *testing.T, c *Client, store tracking.Store, repo artifact.Repo) {
 	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"runs/get", url.Values{"run_id": {gone}})
 	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"runs/get", url.Values{"run_id": {run2}})
 	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api+"experiments/get", url.Values{"experiment_id": {exp2}})
+	c.Fail(404, "RESOURCE_DOES_NOT_EXIST", "GET", api3+"traces/"+trace2, nil)
 	c.OK("GET", api+"runs/get", url.Values{"run_id": {keep}})
 	// A purged experiment's dataset links go with it.
 	ids := list(c.OK("GET", api3+"datasets/"+str(ds["dataset_id"])+"/experiment-ids", nil)["experiment_ids"])

@@ -144,6 +144,7 @@ func Run(t *testing.T, open Opener) {
 		{"Scorers", testScorers},
 		{"PromptLab", testPromptLab},
 		{"UploadArtifact", testUploadArtifact},
+		{"Traces", testTraces},
 		{"ConcurrentWriters", testConcurrent},
 		{"MLflowCompat", testMLflowCompat},
 		{"GC", func(t *testing.T, c *Client) { testGC(t, c, store, repo) }},
