@@ -198,24 +198,16 @@ type tracePath struct{ ID, AssessmentID string }
 // handleTrace is handle for routes whose trace id is the path value
 // param: the rule is checked on the trace's experiment.
 func handleTrace[Req any](a *api, param string, f func(ctx context.Context, p tracePath, req *Req) (any, error)) endpoint {
+	check := func(ctx context.Context, rule Rule, id string, _ *Req) error {
+		if err := ValidateTraceID(id); err != nil {
+			return err
+		}
+		return a.authorize(ctx, rule, []Resource{{KindTrace, id}})
+	}
 	return func(rule Rule) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			id := r.PathValue(param)
-			var req Req
-			if err := DecodeRequest(w, r, &req); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			if err := ValidateTraceID(id); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			if err := a.authorize(r.Context(), rule, []Resource{{KindTrace, id}}); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			p := tracePath{ID: id, AssessmentID: r.PathValue("assessment_id")}
-			serve(a, w, r, func(ctx context.Context, req *Req) (any, error) { return f(ctx, p, req) }, &req)
+			p := tracePath{ID: r.PathValue(param), AssessmentID: r.PathValue("assessment_id")}
+			handlePath(a, param, check, func(ctx context.Context, _ string, req *Req) (any, error) { return f(ctx, p, req) })(rule)(w, r)
 		}
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-
 // otlpSpan is one span for an OTLP export in the tests.
 type otlpSpan struct {
 	trace, id, parent [8]byte // trace is the high half; the low half is trace too
