@@ -448,6 +448,15 @@ func (c *Condition) compare(f *Frame, numbers func(string) ([]float64, error)) (
 			}
 			return flags, nil
 		}
+		// One text column and one numeric: compared as numbers. A text
+		// column with no number at all (labels "SPAM"/"HAM" against 1/0)
+		// is an error, not a silent "no row matches".
+		for _, fc := range []*FrameColumn{lc, rc} {
+			if w, ok := noNumbers(fc); ok {
+				return nil, fmt.Errorf("explain: condition %s: column %s holds text (e.g. %q) and column %s numbers: compare columns of one kind (map the labels to one encoding first)",
+					c.cmpText(), fc.Name, w, otherName(fc, lc, rc))
+			}
+		}
 		lv, err := c.asNumbers(lc, numbers)
 		if err != nil {
 			return nil, err
@@ -487,6 +496,37 @@ func (c *Condition) numberLiteral(lc *FrameColumn, v float64, numbers func(strin
 		return nil, err
 	}
 	return Predicate{Column: lc.Name, Op: c.op, Value: strconv.FormatFloat(v, 'g', -1, 64)}.ClassifyNumbers(x)
+}
+
+// noNumbers returns a value of a text column none of whose values is a
+// number (ok false for a numeric column, or a text one where some value
+// parses: its other cells are then NaN and never match).
+func noNumbers(fc *FrameColumn) (string, bool) {
+	if fc.Str == nil {
+		return "", false
+	}
+	example := ""
+	for _, k := range fc.Str.Codes {
+		if k == Null {
+			continue
+		}
+		v := fc.Str.Dict[k]
+		if _, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			return "", false
+		}
+		if example == "" {
+			example = v
+		}
+	}
+	return example, example != ""
+}
+
+// otherName is the name of whichever of a and b is not fc.
+func otherName(fc, a, b *FrameColumn) string {
+	if fc == a {
+		return b.Name
+	}
+	return a.Name
 }
 
 // asNumbers reads a column as numbers; text cells that are not numbers

@@ -68,6 +68,23 @@ func TestConditionEval(t *testing.T) {
 	}
 }
 
+// A text column with no number compared with a numeric column (labels
+// SPAM/HAM against a 0/1 gold column) is an error naming both, not a
+// condition that silently marks no row.
+func TestConditionTextColumnAgainstNumbers(t *testing.T) {
+	f := conditionFrame()
+	for _, expr := range []string{"label != limit", "limit == country"} {
+		cond, err := ParseCondition(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cond.Eval(f, nil)
+		if err == nil || !strings.Contains(err.Error(), "holds text") || !strings.Contains(err.Error(), "numbers") {
+			t.Errorf("%s: err %v, want one saying a column holds text and the other numbers", expr, err)
+		}
+	}
+}
+
 func TestConditionErrors(t *testing.T) {
 	f := conditionFrame()
 	for _, c := range []struct{ expr, want string }{
