@@ -192,7 +192,7 @@ func runExplain(ctx context.Context, e *env, args []string) error {
 	bar.Add(1)
 	bar.Finish()
 	if res.Outliers == 0 {
-		return fmt.Errorf("explain: %w: the classifier marked none of the %d rows of %s", explain.ErrNoOutliers, fr.Rows, f.data)
+		return fmt.Errorf("%w: the classifier marked none of the %d rows of %s", explain.ErrNoOutliers, fr.Rows, f.data)
 	}
 	return writeExplanation(e.stdout, &f, res)
 }
