@@ -6,7 +6,6 @@ with the reason, and the last line is "N passed, M failed".
 """
 
 import sys
-import traceback
 
 import shims  # noqa: F401  (environment shims; must precede mlflow imports)
 
@@ -14,25 +13,9 @@ import mlflow
 import numpy as np
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
+from steps import step, summary
 
-results = []
 state = {}
-
-
-def step(name):
-    def deco(fn):
-        try:
-            fn()
-            results.append(True)
-            print(f"PASS {name}", flush=True)
-        except Exception as e:  # noqa: BLE001
-            results.append(False)
-            print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
-            traceback.print_exc(limit=3, file=sys.stdout)
-        return fn
-
-    return deco
-
 
 uri = sys.argv[1]
 mlflow.set_tracking_uri(uri)
@@ -98,4 +81,4 @@ def _():
     assert [o.model_id for o in run.outputs.model_outputs] == [state["model_id"]], run.outputs
 
 
-print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
+summary()

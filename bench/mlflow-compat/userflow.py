@@ -14,7 +14,6 @@ import json
 import sys
 import threading
 import time
-import traceback
 
 import shims  # noqa: F401  (environment shims; must precede mlflow imports)
 
@@ -23,28 +22,13 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
+from steps import step, summary
 
-results = []
 state = {}
 
 
 def obs(what, **kv):
     print(f"OBS {what}: " + " ".join(f"{k}={kv[k]}" for k in sorted(kv)), flush=True)
-
-
-def step(name):
-    def deco(fn):
-        try:
-            fn()
-            results.append(True)
-            print(f"PASS {name}", flush=True)
-        except Exception as e:  # noqa: BLE001
-            results.append(False)
-            print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
-            traceback.print_exc(limit=4, file=sys.stdout)
-        return fn
-
-    return deco
 
 
 uri = sys.argv[1]
@@ -208,4 +192,4 @@ def _():
     assert abs(res.metrics.get("exact/mean", -1) - 2 / 3) < 1e-9, res.metrics
 
 
-print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
+summary()
