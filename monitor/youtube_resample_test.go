@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/dawn-ml/dawn/explain"
-	"github.com/dawn-ml/dawn/internal/shareddata"
-	"github.com/dawn-ml/dawn/internal/youtube"
 	"github.com/dawn-ml/dawn/model"
 )
 
@@ -32,23 +30,10 @@ func TestYouTubeFalseAlarmRate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model and runs 100 profiles and checks")
 	}
-	s, err := youtube.Load(shareddata.Require(t, "youtube_spam_uci"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, shuffled, _ := youtubeShuffled(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(10, 10))
-	rows := s.Train
-	perm := rng.Perm(len(rows))
-	pick := func(idx []int) [][]string {
-		out := make([][]string, len(idx))
-		for i, j := range idx {
-			out[i] = rows[j]
-		}
-		return out
-	}
-	trainRows, held := pick(perm[:700]), pick(perm[700:])
+	trainRows, held := shuffled[:700], shuffled[700:]
 	write := func(name string, rs [][]string) string { return writeYouTube(t, dir, name, rs) }
 	mdir := trainYouTube(t, dir, trainRows)
 	m, err := model.Load(mdir)

@@ -31,24 +31,11 @@ func TestYouTubeShift(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model and runs 102 checks")
 	}
-	s, err := youtube.Load(shareddata.Require(t, "youtube_spam_uci"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, shuffled, rng := youtubeShuffled(t)
 	smsPath := filepath.Join(shareddata.Require(t, "sms_spam_uci"), "SMSSpamCollection")
 	ctx := context.Background()
 	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(10, 10))
-	rows := s.Train
-	perm := rng.Perm(len(rows))
-	pick := func(idx []int) [][]string {
-		out := make([][]string, len(idx))
-		for i, j := range idx {
-			out[i] = rows[j]
-		}
-		return out
-	}
-	trainRows, refRows, pool := pick(perm[:700]), pick(perm[700:1100]), pick(perm[1100:])
+	trainRows, refRows, pool := shuffled[:700], shuffled[700:1100], shuffled[1100:]
 	write := func(name string, rs [][]string) string { return writeYouTube(t, dir, name, rs) }
 	refPath := write("ref.csv", refRows)
 	mdir := trainYouTube(t, dir, trainRows)
@@ -134,6 +121,23 @@ func TestYouTubeShift(t *testing.T) {
 // writeYouTube writes rows as a CSV file in dir. The VIDEO column names
 // the data set itself (5 is Shakira), which a prediction log would not
 // hold: it is dropped, the other columns kept.
+// youtubeShuffled loads the YouTube tutorial splits and returns its
+// training rows in the YouTube tests' one seeded order, with the generator
+// that made it (its stream continues from there).
+func youtubeShuffled(t *testing.T) (*youtube.Splits, [][]string, *rand.Rand) {
+	s, err := youtube.Load(shareddata.Require(t, "youtube_spam_uci"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(10, 10))
+	perm := rng.Perm(len(s.Train))
+	shuffled := make([][]string, len(perm))
+	for i, j := range perm {
+		shuffled[i] = s.Train[j]
+	}
+	return s, shuffled, rng
+}
+
 func writeYouTube(t *testing.T, dir, name string, rs [][]string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
