@@ -505,20 +505,23 @@ func noNumbers(fc *FrameColumn) (string, bool) {
 	if fc.Str == nil {
 		return "", false
 	}
-	example := ""
+	first := Null
 	for _, k := range fc.Str.Codes {
-		if k == Null {
-			continue
+		if k != Null {
+			first = k
+			break
 		}
-		v := fc.Str.Dict[k]
+	}
+	if first == Null {
+		return "", false
+	}
+	// Each distinct value once (the dictionary), not once a row.
+	for _, v := range fc.Str.Dict {
 		if _, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
 			return "", false
 		}
-		if example == "" {
-			example = v
-		}
 	}
-	return example, example != ""
+	return fc.Str.Dict[first], true
 }
 
 // otherName is the name of whichever of a and b is not fc.
