@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,6 +90,8 @@ Example:
 	hookSchemes := fs.String("webhook-allowed-schemes", schemes, "comma-separated URL schemes MLflow webhooks may post to (default from MLFLOW_WEBHOOK_ALLOWED_SCHEMES, else https)")
 	hookTimeout := fs.Duration("webhook-timeout", 30*time.Second, "bound on one webhook delivery attempt (MLflow's MLFLOW_WEBHOOK_REQUEST_TIMEOUT)")
 	hookRetries := fs.Uint("webhook-max-retries", 3, "retries of a webhook message after its first attempt (MLflow's MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES)")
+	gqlRoots := fs.String("graphql-max-root-fields", os.Getenv("MLFLOW_SERVER_GRAPHQL_MAX_ROOT_FIELDS"), "most root fields of one /graphql document (default from MLFLOW_SERVER_GRAPHQL_MAX_ROOT_FIELDS, else 10)")
+	gqlAliases := fs.String("graphql-max-aliases", os.Getenv("MLFLOW_SERVER_GRAPHQL_MAX_ALIASES"), "most aliased fields of one selection set of a /graphql document (default from MLFLOW_SERVER_GRAPHQL_MAX_ALIASES, else 10)")
 	asJSON := fs.Bool("json", false, "the same as --log-format json; a failure is printed as {\"error\": ...} on stdout")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -134,6 +137,19 @@ Example:
 		return usagef("server: --webhook-timeout must be positive, got %v", *hookTimeout)
 	}
 	cfg.WebhookTimeout, cfg.WebhookMaxAttempts = *hookTimeout, *hookRetries+1
+	for _, l := range []struct {
+		flag, val string
+		dst       *int
+	}{{"graphql-max-root-fields", *gqlRoots, &cfg.GraphQLMaxRootFields}, {"graphql-max-aliases", *gqlAliases, &cfg.GraphQLMaxAliases}} {
+		if l.val == "" {
+			continue
+		}
+		n, err := strconv.Atoi(l.val)
+		if err != nil || n <= 0 {
+			return usagef("server: --%s must be a positive integer, got %q", l.flag, l.val)
+		}
+		*l.dst = n
+	}
 	if p := *staticPrefix; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#") || strings.Contains(p, "..")) {
 		return usagef("server: --static-prefix must be a path starting with /, got %q", p)
 	}

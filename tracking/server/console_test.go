@@ -12,6 +12,7 @@ import (
 	"github.com/dawn-ml/dawn/artifact"
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/tracking/auth"
+	"github.com/dawn-ml/dawn/tracking/graphql"
 	"github.com/dawn-ml/dawn/tracking/sqlite"
 	"github.com/dawn-ml/dawn/tracking/sqlstore"
 )
@@ -91,7 +92,7 @@ func TestStaticPrefixServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	srv := httptest.NewServer(handler(store, nil, "t", tracking.MLflowVersion, nil, nil, "/mlflow", nil))
+	srv := httptest.NewServer(handler(store, nil, "t", tracking.MLflowVersion, nil, nil, "/mlflow", nil, graphql.Options{}))
 	defer srv.Close()
 	get := func(p string) (int, string) {
 		res, err := http.Get(srv.URL + p)

@@ -22,6 +22,7 @@ import (
 	"github.com/dawn-ml/dawn/internal/httpx"
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/tracking/auth"
+	"github.com/dawn-ml/dawn/tracking/graphql"
 	"github.com/dawn-ml/dawn/tracking/postgres"
 	"github.com/dawn-ml/dawn/tracking/sqlite"
 	"github.com/dawn-ml/dawn/tracking/sqlstore"
@@ -71,6 +72,10 @@ type Config struct {
 	// WebhookMaxAttempts a message's attempts (0: 4, MLflow's 3 retries).
 	WebhookTimeout     time.Duration
 	WebhookMaxAttempts uint
+	// GraphQLMaxRootFields and GraphQLMaxAliases bound a /graphql
+	// document (MLflow's MLFLOW_SERVER_GRAPHQL_MAX_ROOT_FIELDS and
+	// _MAX_ALIASES); 0 means MLflow's default, 10.
+	GraphQLMaxRootFields, GraphQLMaxAliases int
 }
 
 // IsPostgres reports whether uri names a PostgreSQL store.
@@ -134,7 +139,7 @@ func OpenArtifacts(ctx context.Context, dest string) (artifact.Repo, error) {
 // artifacts are read from and experiments' locations may name (see
 // tracking.Options.ArtifactRoots); Run passes the configured ones.
 func Handler(store tracking.Store, repo artifact.Repo, version string, log *slog.Logger, guard *auth.Guard, artifactRoots ...string) http.Handler {
-	return handler(store, repo, version, tracking.MLflowVersion, log, guard, "", nil, artifactRoots...)
+	return handler(store, repo, version, tracking.MLflowVersion, log, guard, "", nil, graphql.Options{}, artifactRoots...)
 }
 
 // webhooks is how the API delivers MLflow webhooks: the dispatcher Run
@@ -144,9 +149,10 @@ type webhooks struct {
 	schemes    []string
 }
 
-// handler is Handler with the MLflow version to answer and the web
-// console's path prefix.
-func handler(store tracking.Store, repo artifact.Repo, version, mlflowVersion string, log *slog.Logger, guard *auth.Guard, prefix string, hooks *webhooks, artifactRoots ...string) http.Handler {
+// handler is Handler with the MLflow version to answer, the web
+// console's path prefix, webhook delivery and the GraphQL bounds (gq's
+// MaxRootFields and MaxAliases).
+func handler(store tracking.Store, repo artifact.Repo, version, mlflowVersion string, log *slog.Logger, guard *auth.Guard, prefix string, hooks *webhooks, gq graphql.Options, artifactRoots ...string) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -177,6 +183,13 @@ func handler(store tracking.Store, repo artifact.Repo, version, mlflowVersion st
 		opts.Authorizer = guard
 	}
 	api := tracking.NewHandler(opts)
+	// MLflow's GraphQL endpoint reads through the API, with each request's
+	// user, so every object it resolves passes the API's own check.
+	gq.API, gq.Logger = api, log
+	gqlHandler, err := graphql.NewHandler(gq)
+	if err != nil {
+		panic(err) // the embedded schema is checked by graphql's tests
+	}
 	// Every route here is in Routes with its rule; the API's own routes
 	// carry theirs (tracking.Routes, tracking.ProxyRoutes, auth.Routes).
 	handle := func(pattern string, rule tracking.Rule, h http.Handler) {
@@ -197,6 +210,8 @@ func handler(store tracking.Store, repo artifact.Repo, version, mlflowVersion st
 		switch rt.Path {
 		case "/api/", "/ajax-api/", "/v1/", "GET /get-artifact", "GET /model-versions/get-artifact":
 			h = api
+		case "POST /graphql", "GET /graphql":
+			h = gqlHandler
 		case "GET /health":
 			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -265,6 +280,11 @@ func Routes() []tracking.RouteInfo {
 		{Path: "/v1/", Rule: tracking.SignedIn},
 		{Path: "GET /get-artifact", Rule: tracking.NeedRead},
 		{Path: "GET /model-versions/get-artifact", Rule: tracking.NeedRead},
+		// MLflow's GraphQL endpoint: any signed-in user may send a query;
+		// each object it resolves is checked as its REST route checks it
+		// (READ on the run's experiment, the model, ...).
+		{Path: "POST /graphql", Rule: tracking.SignedIn},
+		{Path: "GET /graphql", Rule: tracking.SignedIn},
 		{Path: "GET /health", Rule: tracking.Public},
 		{Path: "GET /version", Rule: tracking.Public},
 		{Path: "GET /metrics", Rule: tracking.AdminOnly},
@@ -422,7 +442,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		<-hooksDone
 	}()
 	srv := &http.Server{
-		Handler:           handler(store, repo, cfg.Version, mlflowVersion, log, guard, cfg.StaticPrefix, hooks, localRoots(cfg)...),
+		Handler: handler(store, repo, cfg.Version, mlflowVersion, log, guard, cfg.StaticPrefix, hooks,
+			graphql.Options{MaxRootFields: cfg.GraphQLMaxRootFields, MaxAliases: cfg.GraphQLMaxAliases}, localRoots(cfg)...),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
