@@ -28,10 +28,10 @@ var schemaSDL string
 const (
 	// MaxRequestBytes bounds the request body, as for every REST call.
 	MaxRequestBytes = tracking.MaxRequestBytes
-	// MaxRESTCalls bounds the reads one request makes: a root field is one,
-	// and so is each run's experiment (once per experiment) and each run's
-	// model versions.
-	MaxRESTCalls = 10000
+	// DefaultMaxRESTCalls bounds the reads one request makes: a root field
+	// is one, and so is each run's experiment (once per experiment) and
+	// each run's model versions.
+	DefaultMaxRESTCalls = 10000
 	// MaxExpandedSelections bounds the fields an operation expands to once
 	// fragment spreads are resolved (the library's MaxSelections): the
 	// document itself holds at most MaxSelections, but fragments that
@@ -53,6 +53,9 @@ type Options struct {
 	MaxRootFields, MaxAliases int
 	// Timeout bounds one request; 0 means tracking.DefaultRequestTimeout.
 	Timeout time.Duration
+	// MaxRESTCalls bounds the REST calls of one request; 0 means
+	// DefaultMaxRESTCalls.
+	MaxRESTCalls int64
 	Logger  *slog.Logger
 }
 
@@ -73,6 +76,9 @@ func NewHandler(o Options) (*Handler, error) {
 	}
 	if o.MaxAliases <= 0 {
 		o.MaxAliases = DefaultMaxAliases
+	}
+	if o.MaxRESTCalls <= 0 {
+		o.MaxRESTCalls = DefaultMaxRESTCalls
 	}
 	if o.Timeout == 0 {
 		o.Timeout = tracking.DefaultRequestTimeout
@@ -173,7 +179,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, h.o.Timeout)
 		defer cancel()
 	}
-	st := &state{rest: rest{api: h.o.API, calls: new(atomic.Int64), budget: MaxRESTCalls}, exps: map[string]*expResult{}}
+	st := &state{rest: rest{api: h.o.API, calls: new(atomic.Int64), budget: h.o.MaxRESTCalls}, exps: map[string]*expResult{}}
 	ctx = context.WithValue(ctx, stateKey{}, st)
 	op := ""
 	if req.OperationName != nil {
