@@ -339,6 +339,15 @@ var otherRequests = map[string]func(f fixture, me string) (string, any){
 	"POST /api/2.0/mlflow-artifacts/mpu/{verb}/{path...}": func(f fixture, me string) (string, any) {
 		return "/api/2.0/mlflow-artifacts/mpu/create/" + f.Exp + "/" + f.Run + "/artifacts/big.bin", obj{"num_parts": 2}
 	},
+	// MLflow's GraphQL endpoint: a run with its experiment and model
+	// versions, and an experiment (graphql_test.go checks each object
+	// resolved per level).
+	"POST /graphql": func(f fixture, me string) (string, any) {
+		return "/graphql", obj{"query": `{ mlflowGetRun(input: {runId: "` + f.Run + `"}) { run { info { runId } experiment { name } modelVersions { name } } } }`}
+	},
+	"GET /graphql": func(f fixture, me string) (string, any) {
+		return "/graphql", q{"query": {`{ mlflowGetExperiment(input: {experimentId: "` + f.Exp + `"}) { experiment { name } } }`}}
+	},
 	// The server's own routes.
 	"/api/":        func(f fixture, me string) (string, any) { return "/api/2.0/mlflow/no-such-endpoint", nil },
 	"/ajax-api/":   func(f fixture, me string) (string, any) { return "/ajax-api/2.0/mlflow/no-such-endpoint", nil },
@@ -495,6 +504,8 @@ var wantRules = map[string]tracking.Rule{
 	"/api/":                                                                   tracking.SignedIn,
 	"/ajax-api/":                                                              tracking.SignedIn,
 	"/v1/":                                                                    tracking.SignedIn,
+	"POST /graphql":                                                           tracking.SignedIn,
+	"GET /graphql":                                                            tracking.SignedIn,
 	"GET /health":                                                             tracking.Public,
 	"GET /version":                                                            tracking.Public,
 	"GET /metrics":                                                            tracking.AdminOnly,
