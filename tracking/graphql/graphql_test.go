@@ -17,6 +17,7 @@ import (
 	"github.com/dawn-ml/dawn/artifact"
 	"github.com/dawn-ml/dawn/tracking"
 	"github.com/dawn-ml/dawn/tracking/auth"
+	"github.com/dawn-ml/dawn/tracking/graphql"
 	"github.com/dawn-ml/dawn/tracking/server"
 )
 
@@ -116,7 +117,9 @@ type fixture struct{ exp, run1, run2, model string }
 func (e *env) fixture(user string) fixture {
 	var f fixture
 	f.exp = e.rest(user, "POST", api+"experiments/create", map[string]any{"name": "gq", "tags": []any{map[string]any{"key": "team", "value": "ml"}}})["experiment_id"].(string)
-	runID := func(m map[string]any) string { return m["run"].(map[string]any)["info"].(map[string]any)["run_id"].(string) }
+	runID := func(m map[string]any) string {
+		return m["run"].(map[string]any)["info"].(map[string]any)["run_id"].(string)
+	}
 	f.run1 = runID(e.rest(user, "POST", api+"runs/create", map[string]any{"experiment_id": f.exp, "run_name": "first", "start_time": 1000}))
 	f.run2 = runID(e.rest(user, "POST", api+"runs/create", map[string]any{"experiment_id": f.exp, "run_name": "second", "start_time": 2000}))
 	for i, v := range []any{1.5, 2.5, 3.5} {
@@ -294,5 +297,35 @@ func TestBounds(t *testing.T) {
 				t.Errorf("%d %v, want 200 with the one error %q", code, got, c.want)
 			}
 		})
+	}
+}
+
+// TestRESTBudget: a request past its budget of REST reads gets null for
+// the fields past it and the budget's message, the rest answered.
+func TestRESTBudget(t *testing.T) {
+	store, err := server.OpenStore(t.Context(), filepath.Join(t.TempDir(), "t.db"), tracking.ProxyScheme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	h, err := graphql.NewHandler(graphql.Options{API: tracking.NewHandler(tracking.Options{Store: store}), MaxRESTCalls: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e := &env{t, srv.URL}
+	// Resolvers run in parallel, so which field is refused is not fixed.
+	_, got := e.gql("", `{ a: mlflowGetExperiment(input: {experimentId: "0"}) { experiment { name } } b: mlflowGetExperiment(input: {experimentId: "0"}) { experiment { name } } c: mlflowGetExperiment(input: {experimentId: "0"}) { experiment { name } } }`)
+	data := got["data"].(map[string]any)
+	answered := 0
+	for _, k := range []string{"a", "b", "c"} {
+		if data[k] != nil {
+			answered++
+		}
+	}
+	errs, _ := got["errors"].([]any)
+	if answered != 2 || len(errs) != 1 || !strings.Contains(errs[0].(string), "too many REST calls: the query needs more than 2 reads") {
+		t.Errorf("%v, want two fields answered and the budget's error", got)
 	}
 }

@@ -2,6 +2,7 @@ package graphql
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -12,6 +13,8 @@ import (
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"github.com/dawn-ml/dawn/internal/httpx"
 	"github.com/dawn-ml/dawn/tracking"
 	gql "github.com/graph-gophers/graphql-go"
+	gqlerrors "github.com/graph-gophers/graphql-go/errors"
 )
 
 //go:embed schema.graphql
@@ -56,7 +60,7 @@ type Options struct {
 	// MaxRESTCalls bounds the REST calls of one request; 0 means
 	// DefaultMaxRESTCalls.
 	MaxRESTCalls int64
-	Logger  *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Handler serves MLflow's GraphQL endpoint.
@@ -190,6 +194,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(out.Data) == 0 {
 		out.Data = json.RawMessage("null")
 	}
+	// Resolvers run in parallel; report errors in document order, as
+	// MLflow's one-at-a-time execution does.
+	roots := rootOrder(res.Data)
+	slices.SortStableFunc(res.Errors, func(a, b *gqlerrors.QueryError) int {
+		return comparePaths(roots, a.Path, b.Path)
+	})
 	for _, e := range res.Errors {
 		out.Errors = append(out.Errors, e.Message)
 		var ae *apiError
@@ -217,6 +227,57 @@ func (h *Handler) check(doc string) string {
 		}
 	}
 	return fmt.Sprintf("GraphQL queries should have at most %d %s, got %d %s. To increase the limit, set the %s environment variable.", limit, what, got, what, env)
+}
+
+// rootOrder maps each top-level key of data to its place: the library
+// writes the fields in document order.
+func rootOrder(data json.RawMessage) map[string]int {
+	order := map[string]int{}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return order
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return order
+		}
+		if k, ok := t.(string); ok {
+			order[k] = len(order)
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return order
+		}
+	}
+	return order
+}
+
+// comparePaths orders two error paths: by the root field's place, then
+// element by element (list indexes as numbers).
+func comparePaths(roots map[string]int, a, b []any) int {
+	if len(a) > 0 && len(b) > 0 {
+		ra, oka := a[0].(string)
+		rb, okb := b[0].(string)
+		if oka && okb {
+			if c := cmp.Compare(roots[ra], roots[rb]); c != 0 {
+				return c
+			}
+		}
+	}
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := fmt.Sprint(a[i]), fmt.Sprint(b[i])
+		xi, xerr := strconv.Atoi(x)
+		yi, yerr := strconv.Atoi(y)
+		c := strings.Compare(x, y)
+		if xerr == nil && yerr == nil {
+			c = cmp.Compare(xi, yi)
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(a), len(b))
 }
 
 // panicLogger logs a resolver's panic (which the library turns into an
