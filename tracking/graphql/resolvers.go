@@ -44,6 +44,15 @@ func (s *state) experiment(ctx context.Context, id string) (*experiment, error) 
 	return r.exp, r.err
 }
 
+// orEmpty is a field's input, an empty one when the query gave none:
+// the REST call then answers what is missing.
+func orEmpty[T any](in *T) *T {
+	if in == nil {
+		return new(T)
+	}
+	return in
+}
+
 // resolver is the root of Query and Mutation.
 type resolver struct{}
 
@@ -95,10 +104,7 @@ type (
 )
 
 func (resolver) MlflowGetExperiment(ctx context.Context, args struct{ Input *getExperimentInput }) (*getExperimentResponse, error) {
-	in := args.Input
-	if in == nil {
-		in = &getExperimentInput{}
-	}
+	in := orEmpty(args.Input)
 	var out struct{ Experiment *tracking.Experiment }
 	if err := stateOf(ctx).rest.get(ctx, "experiments/get", url.Values{"experiment_id": {str(in.ExperimentID)}}, &out); err != nil {
 		return nil, err
@@ -107,10 +113,7 @@ func (resolver) MlflowGetExperiment(ctx context.Context, args struct{ Input *get
 }
 
 func (resolver) MlflowGetRun(ctx context.Context, args struct{ Input *getRunInput }) (*getRunResponse, error) {
-	in := args.Input
-	if in == nil {
-		in = &getRunInput{}
-	}
+	in := orEmpty(args.Input)
 	q := url.Values{}
 	if in.RunID != nil {
 		q.Set("run_id", *in.RunID)
@@ -126,10 +129,7 @@ func (resolver) MlflowGetRun(ctx context.Context, args struct{ Input *getRunInpu
 }
 
 func (resolver) MlflowGetMetricHistoryBulkInterval(ctx context.Context, args struct{ Input *bulkIntervalInput }) (*metricsResponse, error) {
-	in := args.Input
-	if in == nil {
-		in = &bulkIntervalInput{}
-	}
+	in := orEmpty(args.Input)
 	q := url.Values{"run_ids": strs(in.RunIDs)}
 	if in.MetricKey != nil {
 		q.Set("metric_key", *in.MetricKey)
@@ -147,10 +147,7 @@ func (resolver) MlflowGetMetricHistoryBulkInterval(ctx context.Context, args str
 }
 
 func (resolver) MlflowListArtifacts(ctx context.Context, args struct{ Input *listArtifactsInput }) (*listArtifactsResponse, error) {
-	in := args.Input
-	if in == nil {
-		in = &listArtifactsInput{}
-	}
+	in := orEmpty(args.Input)
 	q := url.Values{}
 	for name, v := range map[string]*string{"run_id": in.RunID, "run_uuid": in.RunUUID, "path": in.Path, "page_token": in.PageToken} {
 		if v != nil {
@@ -172,10 +169,7 @@ func (resolver) MlflowListArtifacts(ctx context.Context, args struct{ Input *lis
 }
 
 func (resolver) MlflowSearchModelVersions(ctx context.Context, args struct{ Input *searchModelVersionsInput }) (*searchModelVersionsResponse, error) {
-	in := args.Input
-	if in == nil {
-		in = &searchModelVersionsInput{}
-	}
+	in := orEmpty(args.Input)
 	q := url.Values{"order_by": strs(in.OrderBy)}
 	if in.Filter != nil {
 		q.Set("filter", *in.Filter)
@@ -205,10 +199,7 @@ func searchVersions(ctx context.Context, q url.Values) (*[]modelVersion, string,
 }
 
 func (resolver) MlflowSearchRuns(ctx context.Context, args struct{ Input *searchRunsInput }) (*searchRunsResponse, error) {
-	in := args.Input
-	if in == nil {
-		in = &searchRunsInput{}
-	}
+	in := orEmpty(args.Input)
 	body := map[string]any{"experiment_ids": strs(in.ExperimentIDs), "filter": str(in.Filter), "order_by": strs(in.OrderBy), "page_token": str(in.PageToken)}
 	if in.RunViewType != nil {
 		body["run_view_type"] = *in.RunViewType
@@ -231,10 +222,7 @@ func (resolver) MlflowSearchRuns(ctx context.Context, args struct{ Input *search
 }
 
 func (resolver) MlflowSearchDatasets(ctx context.Context, args struct{ Input *searchDatasetsInput }) (*searchDatasetsResponse, error) {
-	in := args.Input
-	if in == nil {
-		in = &searchDatasetsInput{}
-	}
+	in := orEmpty(args.Input)
 	var out struct {
 		Summaries []tracking.DatasetSummary `json:"dataset_summaries"`
 	}

@@ -102,6 +102,15 @@ func (s *scanner) expectName() error {
 	return s.next()
 }
 
+// nameAfter steps past the current token (@, :, on) and then past the
+// name that must follow it.
+func (s *scanner) nameAfter() error {
+	if err := s.next(); err != nil {
+		return err
+	}
+	return s.expectName()
+}
+
 // definition reads one operation or fragment definition.
 func (s *scanner) definition() error {
 	if s.isPunct("{") {
@@ -120,10 +129,8 @@ func (s *scanner) definition() error {
 				return err
 			}
 		}
-		if s.isPunct("(") {
-			if err := s.skipBalanced(); err != nil {
-				return err
-			}
+		if err := s.arguments(); err != nil {
+			return err
 		}
 	case "fragment":
 		if err := s.next(); err != nil {
@@ -138,10 +145,7 @@ func (s *scanner) definition() error {
 		if s.tok.kind != tokName || s.tok.text != "on" {
 			return s.unexpected()
 		}
-		if err := s.next(); err != nil {
-			return err
-		}
-		if err := s.expectName(); err != nil {
+		if err := s.nameAfter(); err != nil {
 			return err
 		}
 	default:
@@ -153,19 +157,23 @@ func (s *scanner) definition() error {
 	return s.selectionSet(1, true)
 }
 
+// arguments skips a parenthesised list (arguments or variable
+// definitions) if one comes next.
+func (s *scanner) arguments() error {
+	if s.isPunct("(") {
+		return s.skipBalanced()
+	}
+	return nil
+}
+
 // directives skips @name(args...) repeated.
 func (s *scanner) directives() error {
 	for s.isPunct("@") {
-		if err := s.next(); err != nil {
+		if err := s.nameAfter(); err != nil {
 			return err
 		}
-		if err := s.expectName(); err != nil {
+		if err := s.arguments(); err != nil {
 			return err
-		}
-		if s.isPunct("(") {
-			if err := s.skipBalanced(); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -211,10 +219,7 @@ func (s *scanner) selections(depth int, root bool, aliases *int) error {
 				continue
 			}
 			if s.tok.kind == tokName { // on Type
-				if err := s.next(); err != nil {
-					return err
-				}
-				if err := s.expectName(); err != nil {
+				if err := s.nameAfter(); err != nil {
 					return err
 				}
 			}
@@ -243,10 +248,7 @@ func (s *scanner) selections(depth int, root bool, aliases *int) error {
 		}
 		if s.isPunct(":") { // alias: name
 			*aliases++
-			if err := s.next(); err != nil {
-				return err
-			}
-			if err := s.expectName(); err != nil {
+			if err := s.nameAfter(); err != nil {
 				return err
 			}
 		}
@@ -257,10 +259,8 @@ func (s *scanner) selections(depth int, root bool, aliases *int) error {
 		if s.count > MaxSelections {
 			return limitf("Query exceeds maximum total selections of %d", MaxSelections)
 		}
-		if s.isPunct("(") {
-			if err := s.skipBalanced(); err != nil {
-				return err
-			}
+		if err := s.arguments(); err != nil {
+			return err
 		}
 		if err := s.directives(); err != nil {
 			return err
