@@ -120,6 +120,9 @@ func badRequest(format string, args ...any) error {
 // or for a bodiless GET the query, operationName and variables parameters.
 func decode(w http.ResponseWriter, r *http.Request) (request, error) {
 	var req request
+	if r.Body == nil { // a request built in process, not by the server
+		r.Body = http.NoBody
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError

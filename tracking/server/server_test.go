@@ -31,7 +31,7 @@ func TestOpsEndpoints(t *testing.T) {
 		return rec.code, rec.body.String()
 	}
 	for _, tc := range []struct{ path, want string }{
-		{"/graphql", `404:{"error_code":"ENDPOINT_NOT_FOUND"`},
+		{"/graphql?query=%7Btest(inputString%3A%22x%22)%7Boutput%7D%7D", `{"data":{"test":{"output":"x"}},"errors":null}`},
 		{"/health", "OK"},
 		{"/version", "3.6.0"},
 		{"/", "experiments"},
