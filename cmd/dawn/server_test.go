@@ -45,11 +45,21 @@ func TestServerUsage(t *testing.T) {
 	if code, _, errs := runDawn(t, "server", "--mlflow-version", "dev"); code != 2 || !strings.Contains(errs, "PEP 440") {
 		t.Fatalf("bad --mlflow-version: exit %d %q, want 2", code, errs)
 	}
+	for _, arg := range []string{"--graphql-max-root-fields=0", "--graphql-max-aliases=ten"} {
+		if code, _, errs := runDawn(t, "server", arg); code != 2 || !strings.Contains(errs, "must be a positive integer") {
+			t.Fatalf("%s: exit %d %q, want 2", arg, code, errs)
+		}
+	}
 	if code, _, _ := runDawn(t, "server", "db", "migrate"); code != 2 {
 		t.Fatalf("unknown db verb: exit %d, want 2", code)
 	}
 	if code, _, errs := runDawn(t, "server", "--backend-store-uri", "mysql://x/y", "--port", "0"); code != 1 || !strings.Contains(errs, "unsupported backend store URI") {
 		t.Fatalf("mysql URI: exit %d %q", code, errs)
+	}
+	// The bound's default comes from MLflow's variable, checked as the flag.
+	t.Setenv("MLFLOW_SERVER_GRAPHQL_MAX_ALIASES", "-1")
+	if code, _, errs := runDawn(t, "server"); code != 2 || !strings.Contains(errs, "--graphql-max-aliases must be a positive integer, got \"-1\"") {
+		t.Fatalf("bad MLFLOW_SERVER_GRAPHQL_MAX_ALIASES: exit %d %q, want 2", code, errs)
 	}
 }
 
