@@ -26,7 +26,7 @@ const defaultLogSample = 1000
 // modelFlags are the label-model options fit and run share.
 type modelFlags struct {
 	method, balance, optimizer string
-	deps                       string
+	deps, fallback             string
 	seed                       uint64
 	epochs                     int
 	lr, l2                     float64
@@ -46,6 +46,7 @@ func addModelFlags(fs interface {
 	fs.Float64Var(&m.l2, "l2", 0, "snorkel: l2 penalty towards the initial parameters")
 	fs.StringVar(&m.optimizer, "optimizer", "", "snorkel: sgd (default) or adam")
 	fs.StringVar(&m.deps, "dependencies", "auto", "snorkel: auto (find LF pairs dependent given the class from the votes, two classes, and leave their overlap out of the fit) or none (conditionally independent LFs, Snorkel v0.10)")
+	fs.StringVar(&m.fallback, "fallback", "majority", "snorkel: majority (label by majority vote when the fit makes some LF's vote evidence against its own label) or none (keep the fit)")
 	fs.StringVar(&m.balance, "class-balance", "", "snorkel, triplet: class prior as comma-separated probabilities in label order, or 'uniform' (Snorkel's default); default: estimated from the votes by Dawid–Skene EM")
 	return m
 }
@@ -58,6 +59,13 @@ func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 		o.IndependentLFs = true
 	default:
 		return o, usagef("--dependencies: %q is not auto or none", m.deps)
+	}
+	switch m.fallback {
+	case "majority":
+	case "none":
+		o.NoFallback = true
+	default:
+		return o, usagef("--fallback: %q is not majority or none", m.fallback)
 	}
 	if strings.EqualFold(strings.TrimSpace(m.balance), "uniform") {
 		o.UniformPrior = true
@@ -83,7 +91,7 @@ func (m *modelFlags) params(extra map[string]string) map[string]string {
 	o := labelmodel.Options{Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}.WithDefaults()
 	if m.method == labelmodel.Snorkel {
 		p["epochs"], p["lr"], p["l2"], p["optimizer"] = fmt.Sprint(o.Epochs), fmt.Sprint(o.LR), fmt.Sprint(o.L2), o.Optimizer
-		p["dependencies"] = m.deps
+		p["dependencies"], p["fallback"] = m.deps, m.fallback
 	}
 	if m.method == labelmodel.DawidSkene {
 		p["max_iter"], p["tol"] = fmt.Sprint(o.MaxIter), fmt.Sprint(o.Tol)
@@ -132,6 +140,9 @@ func printBalance(e *env, lm labelmodel.Model) {
 	for _, d := range labelmodel.Dependencies(lm) {
 		fmt.Fprintf(e.stdout, "dependent LFs, their overlap left out of the fit: %s\n", d)
 	}
+	if labelmodel.MajorityFallback(lm) {
+		fmt.Fprintln(e.stdout, "labels by majority vote: the fit made an LF's vote evidence against its own label (see the warning; --fallback none keeps the fit)")
+	}
 }
 
 func describeColumns(oc label.OutputColumns) string {
@@ -156,6 +167,9 @@ func modelSummary(lm labelmodel.Model) map[string]any {
 	}
 	if d := labelmodel.Dependencies(lm); d != nil {
 		m["dependencies"] = d
+	}
+	if labelmodel.MajorityFallback(lm) {
+		m["fallback"] = labelmodel.Majority
 	}
 	return m
 }
