@@ -62,8 +62,9 @@ func run() error {
 		opt          labelmodel.Options
 	}{
 		{"majority", labelmodel.Majority, labelmodel.Options{}},
-		{"snorkel, independent LFs (v0.10)", labelmodel.Snorkel, labelmodel.Options{IndependentLFs: true}},
-		{"snorkel, independent LFs, uniform prior", labelmodel.Snorkel, labelmodel.Options{IndependentLFs: true, UniformPrior: true}},
+		{"snorkel, independent LFs (v0.10), fit kept", labelmodel.Snorkel, labelmodel.Options{IndependentLFs: true, NoFallback: true}},
+		{"snorkel, independent LFs, uniform prior, fit kept", labelmodel.Snorkel, labelmodel.Options{IndependentLFs: true, UniformPrior: true, NoFallback: true}},
+		{"snorkel, independent LFs, majority fallback", labelmodel.Snorkel, labelmodel.Options{IndependentLFs: true}},
 		{"snorkel, detected dependencies (default)", labelmodel.Snorkel, labelmodel.Options{}},
 		{"snorkel, detected dependencies, uniform prior", labelmodel.Snorkel, labelmodel.Options{UniformPrior: true}},
 	} {
