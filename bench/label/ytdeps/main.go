@@ -32,18 +32,11 @@ func main() {
 
 func run() error {
 	ctx := context.Background()
-	s, err := youtube.Load(youtube.Dir())
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "ytdeps-")
+	dir, err := youtube.TempSplits("ytdeps-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := s.WriteSplits(dir); err != nil {
-		return err
-	}
 	lfs := "examples/youtube/lfs.yaml"
 	x, _, _, err := labeling.ApplyFile(ctx, lfs, filepath.Join(dir, "train.csv"), data.Options{}, 0, nil)
 	if err != nil {

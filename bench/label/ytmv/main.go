@@ -87,18 +87,11 @@ func run() error {
 	wevals := []split{{"valid", valid, validGold}, {"test", test, testGold}}
 	sets = append(sets, set{"wrench train.json", trainAll, wevals}, set{"wrench train minus labeled_ids (tutorial train)", tut, wevals})
 
-	s, err := youtube.Load(youtube.Dir())
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "ytmv-")
+	dir, err := youtube.TempSplits("ytmv-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := s.WriteSplits(dir); err != nil {
-		return err
-	}
 	lfsets := []string{"examples/youtube/lfs.yaml", "bench/label/lfs10.yaml",
 		"labeling/testdata/youtube_three_lfs.yaml", "labeling/testdata/youtube_word_lfs.yaml"}
 	lfsets = append(lfsets, os.Args[1:]...)
