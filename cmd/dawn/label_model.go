@@ -53,19 +53,12 @@ func addModelFlags(fs interface {
 
 func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 	o := labelmodel.Options{Seed: m.seed, Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}
-	switch m.deps {
-	case "auto":
-	case "none":
-		o.IndependentLFs = true
-	default:
-		return o, usagef("--dependencies: %q is not auto or none", m.deps)
+	var err error
+	if o.IndependentLFs, err = isNone("dependencies", m.deps, "auto"); err != nil {
+		return o, err
 	}
-	switch m.fallback {
-	case "majority":
-	case "none":
-		o.NoFallback = true
-	default:
-		return o, usagef("--fallback: %q is not majority or none", m.fallback)
+	if o.NoFallback, err = isNone("fallback", m.fallback, "majority"); err != nil {
+		return o, err
 	}
 	if strings.EqualFold(strings.TrimSpace(m.balance), "uniform") {
 		o.UniformPrior = true
@@ -82,6 +75,17 @@ func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 		}
 	}
 	return o, nil
+}
+
+// isNone reads a flag that is either on (the value on) or "none".
+func isNone(flag, v, on string) (bool, error) {
+	switch v {
+	case on:
+		return false, nil
+	case "none":
+		return true, nil
+	}
+	return false, usagef("--%s: %q is not %s or none", flag, v, on)
 }
 
 // params are the label-model settings a run records: the values used

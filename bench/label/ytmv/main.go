@@ -169,11 +169,7 @@ func run() error {
 				for _, tb := range ties {
 					fmt.Printf("%s seed %d%s", c.name, seed, tb.name)
 					for _, e := range st.evals {
-						pred, err := lm.Predict(e.x, tb.policy, tb.seed)
-						if err != nil {
-							return err
-						}
-						ev, err := labelmodel.Evaluate(e.x, pred, e.gold)
+						ev, err := score(lm, e, tb.policy, tb.seed)
 						if err != nil {
 							return err
 						}
@@ -273,8 +269,10 @@ func grid(ctx context.Context, sets []set) error {
 		}
 		fmt.Print("majority")
 		for _, e := range st.evals {
-			pred, _ := mv.Predict(e.x, labelmodel.TieRandom, 0)
-			ev, _ := labelmodel.Evaluate(e.x, pred, e.gold)
+			ev, err := score(mv, e, labelmodel.TieRandom, 0)
+			if err != nil {
+				return err
+			}
 			fmt.Printf(" | %s %.3f", e.name, ev.Accuracy)
 		}
 		fmt.Println()
@@ -294,8 +292,10 @@ func grid(ctx context.Context, sets []set) error {
 					return err
 				}
 				for i, e := range st.evals {
-					pred, _ := lm.Predict(e.x, labelmodel.TieRandom, 0)
-					ev, _ := labelmodel.Evaluate(e.x, pred, e.gold)
+					ev, err := score(lm, e, labelmodel.TieRandom, 0)
+					if err != nil {
+						return err
+					}
 					sum[i] += ev.Accuracy / 5
 					mn[i] = min(mn[i], ev.Accuracy)
 				}
@@ -308,4 +308,13 @@ func grid(ctx context.Context, sets []set) error {
 		}
 	}
 	return nil
+}
+
+// score predicts e with lm, ties broken by policy, and scores it.
+func score(lm labelmodel.Model, e split, policy labelmodel.TieBreak, seed uint64) (labelmodel.Eval, error) {
+	pred, err := lm.Predict(e.x, policy, seed)
+	if err != nil {
+		return labelmodel.Eval{}, err
+	}
+	return labelmodel.Evaluate(e.x, pred, e.gold)
 }
