@@ -152,11 +152,8 @@ func run() error {
 					seed = 0
 				}
 				c.opt.Seed = seed
-				lm, err := labelmodel.New(c.method, c.opt)
+				lm, err := fitted(ctx, c.method, c.opt, st.train)
 				if err != nil {
-					return err
-				}
-				if err := lm.Fit(ctx, st.train); err != nil {
 					return err
 				}
 				ties := []tie{{"", labelmodel.TieRandom, 0}}
@@ -263,8 +260,8 @@ func grid(ctx context.Context, sets []set) error {
 	}
 	for _, st := range sets {
 		fmt.Printf("## %s\n", st.name)
-		mv, _ := labelmodel.New(labelmodel.Majority, labelmodel.Options{})
-		if err := mv.Fit(ctx, st.train); err != nil {
+		mv, err := fitted(ctx, labelmodel.Majority, labelmodel.Options{}, st.train)
+		if err != nil {
 			return err
 		}
 		fmt.Print("majority")
@@ -284,11 +281,8 @@ func grid(ctx context.Context, sets []set) error {
 			}
 			for seed := uint64(1); seed <= 5; seed++ {
 				c.opt.Seed = seed
-				lm, err := labelmodel.New(labelmodel.Snorkel, c.opt)
+				lm, err := fitted(ctx, labelmodel.Snorkel, c.opt, st.train)
 				if err != nil {
-					return err
-				}
-				if err := lm.Fit(ctx, st.train); err != nil {
 					return err
 				}
 				for i, e := range st.evals {
@@ -317,4 +311,13 @@ func score(lm labelmodel.Model, e split, policy labelmodel.TieBreak, seed uint64
 		return labelmodel.Eval{}, err
 	}
 	return labelmodel.Evaluate(e.x, pred, e.gold)
+}
+
+// fitted returns a label model of method fitted on x.
+func fitted(ctx context.Context, method string, opt labelmodel.Options, x *label.Matrix) (labelmodel.Model, error) {
+	lm, err := labelmodel.New(method, opt)
+	if err != nil {
+		return nil, err
+	}
+	return lm, lm.Fit(ctx, x)
 }
