@@ -152,13 +152,19 @@ func (m *majorityModel) PredictProba(x *label.Matrix) ([]float64, error) {
 		return nil, err
 	}
 	k := x.K()
-	return predictRows(x, k, m.opt.Workers, func(lfs, votes []int32, dst []float64) {
-		clear(dst)
-		for _, v := range votes {
-			dst[v]++
-		}
-		uniformTop(dst)
+	return predictRows(x, k, m.opt.Workers, func(_, votes []int32, dst []float64) {
+		majorityVotes(votes, dst)
 	}), nil
+}
+
+// majorityVotes writes MV's distribution for one row given its votes
+// (class ids): uniform over the classes with the most votes.
+func majorityVotes(votes []int32, dst []float64) {
+	clear(dst)
+	for _, v := range votes {
+		dst[v]++
+	}
+	uniformTop(dst)
 }
 
 func (m *majorityModel) Predict(x *label.Matrix, policy TieBreak, seed uint64) ([]int, error) {

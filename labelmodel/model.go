@@ -95,6 +95,12 @@ type Options struct {
 	Dependencies   [][2]int
 	IndependentLFs bool
 
+	// NoFallback keeps Snorkel's fitted model even when it makes some LF's
+	// vote evidence against that LF's own label. By default such a fit,
+	// which breaks the model's assumption that every LF is better than
+	// random, labels by majority vote instead (see MajorityFallback).
+	NoFallback bool
+
 	// Dawid–Skene EM.
 	MaxIter int     // default 100
 	Tol     float64 // stop when the mean log-likelihood changes less; default 1e-5
@@ -193,6 +199,14 @@ type header struct {
 	warnings     []string
 	prior        string // where the class balance came from (a Prior* constant)
 	deps         []string
+	fallback     bool // snorkel: labels by majority vote (see Options.NoFallback)
+}
+
+// MajorityFallback reports whether m is a Snorkel model that labels by
+// majority vote because its fit contradicted an LF (Options.NoFallback).
+func MajorityFallback(m Model) bool {
+	s, ok := m.(*snorkelModel)
+	return ok && s.fallback
 }
 
 // Dependencies describes the LF pairs a fit treated as dependent.

@@ -28,6 +28,9 @@ type savedModel struct {
 	// P(LF i votes a | Y = y).
 	Coverage []float64   `json:"coverage,omitempty"`
 	Mu       [][]float64 `json:"mu,omitempty"`
+	// Fallback is "majority" when the fit contradicted an LF and the
+	// model labels by majority vote (Options.NoFallback).
+	Fallback string `json:"fallback,omitempty"`
 
 	// dawid-skene: confusion[i][y][a] = P(LF i votes a | Y = y), a = k
 	// meaning abstain.
@@ -93,6 +96,9 @@ func (s *savedModel) model() (Model, error) {
 	if err := checkProbs("class_balance", s.ClassBalance, k, true); err != nil {
 		return nil, err
 	}
+	if s.Fallback != "" && s.Method != Snorkel {
+		return nil, fmt.Errorf("fallback is a snorkel field, not %s", s.Method)
+	}
 	h := header{lfs: s.LFs, classes: s.Classes}
 	opt := Options{}.withDefaults()
 	switch s.Method {
@@ -114,6 +120,13 @@ func (s *savedModel) model() (Model, error) {
 				return nil, err
 			}
 			mu = append(mu, row...)
+		}
+		switch s.Fallback {
+		case "":
+		case Majority:
+			h.fallback = true
+		default:
+			return nil, fmt.Errorf("fallback %q is not %q", s.Fallback, Majority)
 		}
 		return &snorkelModel{header: h, opt: opt, mu: mu, p: s.ClassBalance, coverage: s.Coverage, n: s.Rows}, nil
 	case DawidSkene:

@@ -59,8 +59,17 @@ func (m *snorkelModel) FitStats(ctx context.Context, s *Stats) error {
 		f.mu[i] = min(max(v, eps), 1-eps)
 	}
 	breakSymmetry(f.mu, p, s.M, s.K)
-	warn = append(warn, contradictions(f.mu, f.o, s.LFs, s.Classes, s.K)...)
-	m.header = header{lfs: s.LFs, classes: s.Classes, warnings: warn, prior: source, deps: describeDeps(deps, s.LFs, s.Classes)}
+	contra := contradictions(f.mu, f.o, s.LFs, s.Classes, s.K)
+	fallback := len(contra) > 0 && !m.opt.NoFallback
+	for _, c := range contra {
+		if fallback {
+			c += "; the fit breaks the model's assumption that every LF beats random, so the labels come from majority vote (--fallback none keeps the fit)"
+		} else {
+			c += "; compare --method majority on a --valid file"
+		}
+		warn = append(warn, c)
+	}
+	m.header = header{lfs: s.LFs, classes: s.Classes, warnings: warn, prior: source, deps: describeDeps(deps, s.LFs, s.Classes), fallback: fallback}
 	m.mu, m.p, m.coverage, m.n, m.loss = f.mu, p, s.Coverage(), s.N, f.loss
 	return nil
 }
@@ -152,7 +161,7 @@ func contradictions(mu, o []float64, lfs, classes []string, k int) []string {
 				if y == a || mu[idx*k+y] <= self {
 					continue
 				}
-				out = append(out, fmt.Sprintf("LF %s's %s vote is fitted as evidence against %s (likelihood ratio %.2f vs %s): the LFs may be dependent (co-firing on one kind of row); compare --method majority on a --valid file",
+				out = append(out, fmt.Sprintf("LF %s's %s vote is fitted as evidence against %s (likelihood ratio %.2f vs %s): the LFs may be dependent (co-firing on one kind of row)",
 					name, classes[a], classes[a], self/mu[idx*k+y], classes[y]))
 				break
 			}
@@ -421,12 +430,18 @@ func assignMin(cost [][]float64) []int {
 
 // PredictProba: score_y = log p_y + Σ over the row's votes of
 // log mu[i·k+vote, y], normalized; a row with no votes gets p. Abstains
-// contribute nothing, as in Snorkel.
+// contribute nothing, as in Snorkel. A model whose fit contradicted an
+// LF (Options.NoFallback) gives majority vote's probabilities instead.
 func (m *snorkelModel) PredictProba(x *label.Matrix) ([]float64, error) {
 	if err := m.check(Snorkel, x); err != nil {
 		return nil, err
 	}
 	k := x.K()
+	if m.fallback {
+		return predictRows(x, k, m.opt.Workers, func(_, votes []int32, dst []float64) {
+			majorityVotes(votes, dst)
+		}), nil
+	}
 	logMu := make([]float64, len(m.mu))
 	for i, v := range m.mu {
 		logMu[i] = math.Log(v)
@@ -482,6 +497,10 @@ func (m *snorkelModel) Save(w io.Writer) error {
 	for a := range rows {
 		rows[a] = m.mu[a*k : a*k+k]
 	}
-	return saveModel(w, &savedModel{Method: Snorkel, LFs: m.lfs, Classes: m.classes,
-		ClassBalance: m.p, Coverage: m.coverage, Rows: m.n, Mu: rows})
+	s := &savedModel{Method: Snorkel, LFs: m.lfs, Classes: m.classes,
+		ClassBalance: m.p, Coverage: m.coverage, Rows: m.n, Mu: rows}
+	if m.fallback {
+		s.Fallback = Majority
+	}
+	return saveModel(w, s)
 }

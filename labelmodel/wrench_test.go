@@ -157,7 +157,7 @@ func TestWrenchYouTube(t *testing.T) {
 		exact  bool
 	}{
 		{"majority", Majority, Options{UniformPrior: true}, 0.840, true},
-		{"snorkel-100", Snorkel, Options{UniformPrior: true, Seed: 123}, 0.840, false},
+		{"snorkel-100", Snorkel, Options{UniformPrior: true, Seed: 123, Epochs: 100}, 0.840, false},
 		{"snorkel-500", Snorkel, Options{UniformPrior: true, Seed: 123, Epochs: 500}, 0.864, false},
 		// Wrench: DS 83.2, FlyingSquid 76.8.
 		{"dawid-skene", DawidSkene, Options{UniformPrior: true}, 0.832, false},
@@ -199,5 +199,54 @@ func TestWrenchSMS(t *testing.T) {
 				t.Errorf("majority F1 %.4f, want 23.97 (Wrench)", 100*f)
 			}
 		})
+	}
+}
+
+// TestWrenchYouTubeDefaults: with dawn's default settings (prior estimated
+// from the votes, dependencies detected, majority fallback) the Snorkel
+// model does not lose to majority vote on Wrench's YouTube votes on the
+// valid split, for five seeds. The test split is logged, not asserted: there
+// the default is one row short of majority (0.836 against 0.840) for most
+// seeds and four rows short for seed 42, the rows no LF votes on getting
+// the estimated prior (0.546 ham; the test split has 0.476) where majority
+// vote flips Snorkel's hash coin (bench/label/results/youtube-majority.txt).
+func TestWrenchYouTubeDefaults(t *testing.T) {
+	train, _ := wrenchSplit(t, "wrench_youtube", "train")
+	valid, validGold := wrenchSplit(t, "wrench_youtube", "valid")
+	test, testGold := wrenchSplit(t, "wrench_youtube", "test")
+	score := func(m Model, x *label.Matrix, gold []int) Eval {
+		t.Helper()
+		pred, err := m.Predict(x, TieRandom, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Evaluate(x, pred, gold)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	mv, err := New(Majority, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mv.Fit(t.Context(), train); err != nil {
+		t.Fatal(err)
+	}
+	mvValid, mvTest := score(mv, valid, validGold), score(mv, test, testGold)
+	for _, seed := range []uint64{1, 2, 3, 42, 123} {
+		m, err := New(Snorkel, Options{Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Fit(t.Context(), train); err != nil {
+			t.Fatal(err)
+		}
+		v, te := score(m, valid, validGold), score(m, test, testGold)
+		t.Logf("seed %d: valid %.3f (majority %.3f); test %.3f, covered rows %.3f (majority %.3f, %.3f)",
+			seed, v.Accuracy, mvValid.Accuracy, te.Accuracy, te.CoveredAccuracy, mvTest.Accuracy, mvTest.CoveredAccuracy)
+		if v.Accuracy < mvValid.Accuracy {
+			t.Errorf("seed %d: valid accuracy %.3f below majority's %.3f", seed, v.Accuracy, mvValid.Accuracy)
+		}
 	}
 }

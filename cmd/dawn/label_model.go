@@ -26,7 +26,7 @@ const defaultLogSample = 1000
 // modelFlags are the label-model options fit and run share.
 type modelFlags struct {
 	method, balance, optimizer string
-	deps                       string
+	deps, fallback             string
 	seed                       uint64
 	epochs                     int
 	lr, l2                     float64
@@ -46,18 +46,19 @@ func addModelFlags(fs interface {
 	fs.Float64Var(&m.l2, "l2", 0, "snorkel: l2 penalty towards the initial parameters")
 	fs.StringVar(&m.optimizer, "optimizer", "", "snorkel: sgd (default) or adam")
 	fs.StringVar(&m.deps, "dependencies", "auto", "snorkel: auto (find LF pairs dependent given the class from the votes, two classes, and leave their overlap out of the fit) or none (conditionally independent LFs, Snorkel v0.10)")
+	fs.StringVar(&m.fallback, "fallback", "majority", "snorkel: majority (label by majority vote when the fit makes some LF's vote evidence against its own label) or none (keep the fit)")
 	fs.StringVar(&m.balance, "class-balance", "", "snorkel, triplet: class prior as comma-separated probabilities in label order, or 'uniform' (Snorkel's default); default: estimated from the votes by Dawid–Skene EM")
 	return m
 }
 
 func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 	o := labelmodel.Options{Seed: m.seed, Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}
-	switch m.deps {
-	case "auto":
-	case "none":
-		o.IndependentLFs = true
-	default:
-		return o, usagef("--dependencies: %q is not auto or none", m.deps)
+	var err error
+	if o.IndependentLFs, err = isNone("dependencies", m.deps, "auto"); err != nil {
+		return o, err
+	}
+	if o.NoFallback, err = isNone("fallback", m.fallback, "majority"); err != nil {
+		return o, err
 	}
 	if strings.EqualFold(strings.TrimSpace(m.balance), "uniform") {
 		o.UniformPrior = true
@@ -76,6 +77,17 @@ func (m *modelFlags) options(k int) (labelmodel.Options, error) {
 	return o, nil
 }
 
+// isNone reads a flag that is either on (the value on) or "none".
+func isNone(flag, v, on string) (bool, error) {
+	switch v {
+	case on:
+		return false, nil
+	case "none":
+		return true, nil
+	}
+	return false, usagef("--%s: %q is not %s or none", flag, v, on)
+}
+
 // params are the label-model settings a run records: the values used
 // (defaults resolved), only those of the chosen method, plus extra.
 func (m *modelFlags) params(extra map[string]string) map[string]string {
@@ -83,7 +95,7 @@ func (m *modelFlags) params(extra map[string]string) map[string]string {
 	o := labelmodel.Options{Epochs: m.epochs, LR: m.lr, L2: m.l2, Optimizer: m.optimizer}.WithDefaults()
 	if m.method == labelmodel.Snorkel {
 		p["epochs"], p["lr"], p["l2"], p["optimizer"] = fmt.Sprint(o.Epochs), fmt.Sprint(o.LR), fmt.Sprint(o.L2), o.Optimizer
-		p["dependencies"] = m.deps
+		p["dependencies"], p["fallback"] = m.deps, m.fallback
 	}
 	if m.method == labelmodel.DawidSkene {
 		p["max_iter"], p["tol"] = fmt.Sprint(o.MaxIter), fmt.Sprint(o.Tol)
@@ -132,6 +144,9 @@ func printBalance(e *env, lm labelmodel.Model) {
 	for _, d := range labelmodel.Dependencies(lm) {
 		fmt.Fprintf(e.stdout, "dependent LFs, their overlap left out of the fit: %s\n", d)
 	}
+	if labelmodel.MajorityFallback(lm) {
+		fmt.Fprintln(e.stdout, "labels by majority vote: the fit made an LF's vote evidence against its own label (see the warning; --fallback none keeps the fit)")
+	}
 }
 
 func describeColumns(oc label.OutputColumns) string {
@@ -156,6 +171,9 @@ func modelSummary(lm labelmodel.Model) map[string]any {
 	}
 	if d := labelmodel.Dependencies(lm); d != nil {
 		m["dependencies"] = d
+	}
+	if labelmodel.MajorityFallback(lm) {
+		m["fallback"] = labelmodel.Majority
 	}
 	return m
 }

@@ -316,3 +316,50 @@ func TestLabelFitPredictNPY(t *testing.T) {
 		t.Errorf("labels:\n%s\nwant:\n%s", b, want)
 	}
 }
+
+// label fit on votes whose Snorkel fit contradicts an LF (link fires mostly
+// with short, as keyword_link does on YouTube) reports the majority
+// fallback in --json and saves it; --fallback none keeps the fit; a bad
+// value is a usage error.
+func TestLabelFitFallback(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("link,my,short\n")
+	for _, p := range []struct {
+		n    int
+		line string
+	}{{60, "1,,0"}, {10, "1,,"}, {50, ",1,"}, {20, "1,1,"}, {80, ",,0"}, {10, ",1,0"}, {40, ",,"}} {
+		for range p.n {
+			b.WriteString(p.line + "\n")
+		}
+	}
+	votes := filepath.Join(dir, "v.csv")
+	if err := os.WriteFile(votes, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flag     string
+		fallback bool
+	}{{"majority", true}, {"none", false}} {
+		model := filepath.Join(dir, tc.flag+".json")
+		code, out, errs := runDawn(t, "label", "fit", "--votes", votes, "--classes", "HAM,SPAM", "--class-balance", "uniform",
+			"--dependencies", "none", "--fallback", tc.flag, "--out", model, "--json")
+		if code != 0 {
+			t.Fatalf("--fallback %s: exit %d: %s", tc.flag, code, errs)
+		}
+		if got := strings.Contains(out, `"fallback":"majority"`) || strings.Contains(out, `"fallback": "majority"`); got != tc.fallback {
+			t.Errorf("--fallback %s: json %s; want fallback reported %v", tc.flag, out, tc.fallback)
+		}
+		saved, err := os.ReadFile(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(saved), `"fallback": "majority"`); got != tc.fallback {
+			t.Errorf("--fallback %s: saved model has fallback %v, want %v", tc.flag, got, tc.fallback)
+		}
+	}
+	code, _, errs := runDawn(t, "label", "fit", "--votes", votes, "--fallback", "bogus", "--out", filepath.Join(dir, "m.json"))
+	if code != 2 || !strings.Contains(errs, `--fallback: "bogus" is not majority or none`) {
+		t.Errorf("--fallback bogus: exit %d, stderr %q", code, errs)
+	}
+}

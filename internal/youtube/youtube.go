@@ -142,3 +142,22 @@ func (s *Splits) WriteSplits(dir string) error {
 	}
 	return nil
 }
+
+// TempSplits loads the split from Dir and writes train.csv, dev.csv,
+// valid.csv and test.csv into a new temporary folder; remove it with
+// os.RemoveAll when done.
+func TempSplits(pattern string) (dir string, err error) {
+	s, err := Load(Dir())
+	if err != nil {
+		return "", err
+	}
+	dir, err = os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", fmt.Errorf("youtube: %w", err)
+	}
+	if err := s.WriteSplits(dir); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}

@@ -32,18 +32,11 @@ func main() {
 
 func run() error {
 	ctx := context.Background()
-	s, err := youtube.Load(youtube.Dir())
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "ytdeps-")
+	dir, err := youtube.TempSplits("ytdeps-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := s.WriteSplits(dir); err != nil {
-		return err
-	}
 	lfs := "examples/youtube/lfs.yaml"
 	x, _, _, err := labeling.ApplyFile(ctx, lfs, filepath.Join(dir, "train.csv"), data.Options{}, 0, nil)
 	if err != nil {
@@ -62,8 +55,9 @@ func run() error {
 		opt          labelmodel.Options
 	}{
 		{"majority", labelmodel.Majority, labelmodel.Options{}},
-		{"snorkel, independent LFs (v0.10)", labelmodel.Snorkel, labelmodel.Options{IndependentLFs: true}},
-		{"snorkel, independent LFs, uniform prior", labelmodel.Snorkel, labelmodel.Options{IndependentLFs: true, UniformPrior: true}},
+		{"snorkel, independent LFs (v0.10), fit kept", labelmodel.Snorkel, labelmodel.Options{IndependentLFs: true, NoFallback: true}},
+		{"snorkel, independent LFs, uniform prior, fit kept", labelmodel.Snorkel, labelmodel.Options{IndependentLFs: true, UniformPrior: true, NoFallback: true}},
+		{"snorkel, independent LFs, majority fallback", labelmodel.Snorkel, labelmodel.Options{IndependentLFs: true}},
 		{"snorkel, detected dependencies (default)", labelmodel.Snorkel, labelmodel.Options{}},
 		{"snorkel, detected dependencies, uniform prior", labelmodel.Snorkel, labelmodel.Options{UniformPrior: true}},
 	} {
