@@ -66,21 +66,55 @@ func TestSavedCascadeRoundTrip(t *testing.T) {
 	}
 }
 
-// planSelect, worked by hand: target 0.75 over 4 frames allows one
-// expected disagreement; with no margin the frames of u = 0.05, 0.1 and
-// 0.3 fit (sum 0.45), adding u = 0.4 would make 0.85 < 1, so all four are
-// answered; with target 0.9 (budget 0.4) only 0.05 and 0.1 fit, then 0.3
-// makes 0.45 > 0.4.
+// planSelect, worked by hand: 20 unknown frames with p = 0.01…0.20 (u
+// the same), target 0.9 (a budget of 2 disagreements), the identity
+// calibration. With 10 sample frames of u = 0.005, all answered right,
+// the Clopper–Pearson bound at 0.9 is 1 − 0.1^(1/10) = 0.20567, so 9
+// frames fit (9 × 0.20567 = 1.85 ≤ 2, 10 × 0.20567 > 2) and 11 go to the
+// reference; with one of them wrong the bound is 0.33685 (the p with
+// P(Bin(10, p) ≤ 1) = 0.1) and 5 fit. With the sample at u = 0.15 no
+// sample frame is as sure as the first 14 frames (bound 1: only 2 fit),
+// and at the 15th 15 × 0.20567 > 2: 2 frames are answered cheaply.
 func TestPlanSelectByHand(t *testing.T) {
-	p := []float64{0.05, 0.9, 0.3, 0.6}
-	known := make([]bool, 4)
-	send, _, _, exp, n := planSelect(p, known, 0.75, 0)
-	if n != 0 || math.Abs(exp-(1-0.85/4)) > 1e-12 {
-		t.Errorf("target 0.75: send %v (%d), expected agreement %v", send, n, exp)
+	p := make([]float64, 20)
+	for i := range p {
+		p[i] = 0.01 * float64(i+1)
 	}
-	send, low, high, _, n := planSelect(p, known, 0.9, 0)
-	if n != 2 || !send[2] || !send[3] || low != 0.05 || high != 0.9 {
-		t.Errorf("target 0.9: send %v (%d), low %v high %v", send, n, low, high)
+	known := make([]bool, 20)
+	id := Calibration{A: 1}
+	sample := func(u float64, wrong int) calSample {
+		s := calSample{}
+		for j := 0; j < 10; j++ {
+			s.zs = append(s.zs, logit(u))
+			s.ys = append(s.ys, j < wrong)
+		}
+		return s
+	}
+	if got := upperShare(0, 10, 0.9); math.Abs(got-0.2056717652757185) > 1e-9 {
+		t.Errorf("upperShare(0, 10) = %v", got)
+	}
+	if got := upperShare(1, 10, 0.9); math.Abs(got-0.33684772330672474) > 1e-9 {
+		t.Errorf("upperShare(1, 10) = %v", got)
+	}
+	for _, c := range []struct {
+		u            float64
+		wrong, cheap int
+		bound        float64
+	}{{0.005, 0, 9, 9 * 0.2056717652757185}, {0.005, 1, 5, 5 * 0.33684772330672474}, {0.15, 0, 2, 2}} {
+		send, low, _, _, bound, n := planSelect(p, known, sample(c.u, c.wrong), id, 0.9, 0.9)
+		if n != 20-c.cheap || math.Abs(bound-c.bound) > 1e-9 || math.Abs(low-p[c.cheap-1]) > 1e-12 {
+			t.Errorf("sample u %v, %d wrong: %d sent, bound %v, low %v; want %d sent, bound %v, low %v", c.u, c.wrong, n, bound, low, 20-c.cheap, c.bound, p[c.cheap-1])
+		}
+		for i := range send {
+			if send[i] != (i >= c.cheap) {
+				t.Errorf("sample u %v: frame %d sent %v", c.u, i, send[i])
+			}
+		}
+	}
+	// Known frames are never sent nor counted.
+	known[0] = true
+	if _, _, _, _, _, n := planSelect(p, known, sample(0.005, 0), id, 0.9, 0.9); n != 10 {
+		t.Errorf("with frame 0 known: %d sent, want 10", n)
 	}
 }
 

@@ -3,6 +3,7 @@ package video
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -63,46 +64,40 @@ func TestSelectionAgreesWithReference(t *testing.T) {
 			}
 			acc := agreement(truth, k, a.FramesSelected)
 			t.Logf(">= %d seed %d: agreement %.4f (planned %.4f), %d reference calls (%d training) of %d frames, speedup %.1f×, %s, plan %+v", k, seed, acc, a.Selection.ExpectedAgreement, a.ReferenceCalls, a.TrainingCalls, a.Frames, a.Speedup, a.Model, *a.Selection)
-			// The target is 0.95 on every seed. ">= 7" meets it;
-			// ">= 6" reaches 0.935–0.964 over seeds 1–5 (the reference's
-			// count flickers across the threshold from frame to frame, see
-			// docs/video.md), so for it this asserts the measured floor.
-			floor := 0.95
-			if k == 6 {
-				floor = 0.93
-			}
-			if acc < floor {
-				t.Errorf(">= %d seed %d: agreement %.4f < %.2f", k, seed, acc, floor)
+			if acc < 0.95 {
+				t.Errorf(">= %d seed %d: agreement %.4f < 0.95", k, seed, acc)
 			}
 		}
 	}
 }
 
-// TestSelectionSweep logs agreement and calls across training sizes and
-// planner margins (information for choosing the defaults).
+// TestSelectionSweep holds the accuracy target on seeds 1–20 and logs
+// the spread of agreement and reference calls (docs/video.md quotes it).
 func TestSelectionSweep(t *testing.T) {
 	if testing.Short() {
-		t.Skip("sweep")
+		t.Skip("20 seeds × 2 predicates")
 	}
 	s, b := vtest(t)
 	truth := truthCounts(s, b)
 	for _, k := range []int{6, 7} {
 		q, _ := ParseQuery("SELECT frame FROM video WHERE count(person) >= " + itoa(k))
-		for _, tr := range []int{80} {
-			for _, conf := range []float64{0.9, 0.99} {
-				var accs []float64
-				calls := 0
-				for seed := uint64(1); seed <= 5; seed++ {
-					a, err := Run(t.Context(), s, &BoxesReference{Boxes: b, Seconds: 0.17}, q, QueryOptions{Seed: seed, Train: tr, Confidence: conf})
-					if err != nil {
-						t.Fatal(err)
-					}
-					accs = append(accs, agreement(truth, k, a.FramesSelected))
-					calls += a.ReferenceCalls
-				}
-				t.Logf(">= %d train %d conf %.2f: agreement %.3f, mean calls %.0f", k, tr, conf, accs, float64(calls)/5)
+		var accs, calls, speed []float64
+		for seed := uint64(1); seed <= 20; seed++ {
+			a, err := Run(t.Context(), s, &BoxesReference{Boxes: b, Seconds: 0.17}, q, QueryOptions{Seed: seed})
+			if err != nil {
+				t.Fatal(err)
 			}
+			acc := agreement(truth, k, a.FramesSelected)
+			if acc < 0.95 {
+				t.Errorf(">= %d seed %d: agreement %.4f < 0.95", k, seed, acc)
+			}
+			accs, calls, speed = append(accs, acc), append(calls, float64(a.ReferenceCalls)), append(speed, a.Speedup)
 		}
+		slices.Sort(accs)
+		slices.Sort(calls)
+		slices.Sort(speed)
+		t.Logf(">= %d, seeds 1-20: agreement min %.4f median %.4f max %.4f; reference calls min %.0f median %.0f max %.0f; speedup min %.2f median %.2f max %.2f",
+			k, accs[0], (accs[9]+accs[10])/2, accs[19], calls[0], (calls[9]+calls[10])/2, calls[19], speed[0], (speed[9]+speed[10])/2, speed[19])
 	}
 }
 

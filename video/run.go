@@ -25,9 +25,10 @@ type QueryOptions struct {
 	// out-of-fold scores calibrate it. Training calls count in the answer's
 	// reference calls and speedup.
 	Train int
-	// Confidence is the selection planner's margin (default 0.9): the
-	// expected disagreements plus this one-sided normal quantile of their
-	// standard deviation must stay within the target (0.5: none).
+	// Confidence is the selection planner's (default 0.9): the
+	// Clopper–Pearson upper bound at this confidence on the cheap
+	// answers' disagreements, from a random sample of labelled frames,
+	// must stay within the target.
 	Confidence float64
 	// Diff lets the optimizer use a difference detector (reuse the last
 	// evaluated frame's answer when the frame barely changed), with
@@ -254,7 +255,10 @@ func choose(s *Store, q *Query, opt QueryOptions, train []int, ys []float64, cnt
 		for _, k := range smoothings {
 			m := *fit
 			m.Smooth = k
-			held := m.heldout(raw, train)
+			held, err := m.heldout(s, train)
+			if err != nil {
+				return nil, nil, nil, calSample{}, err
+			}
 			var mse float64
 			for j, h := range held {
 				mse += (h - ys[j]) * (h - ys[j])
@@ -277,7 +281,7 @@ func choose(s *Store, q *Query, opt QueryOptions, train []int, ys []float64, cnt
 				for i := range p {
 					p[i] = cl.prob(q, pred[i])
 				}
-				_, _, _, _, nsend := planSelect(p, known, opt.Accuracy, opt.Confidence)
+				_, _, _, _, _, nsend := planSelect(p, known, calSample{zs: zs, ys: labels}, cl, opt.Accuracy, opt.Confidence)
 				c.ExpectedCalls = nsend + len(train)
 				sc = float64(c.ExpectedCalls)*refCost + float64(s.N)*cheap
 			}
@@ -316,73 +320,78 @@ const (
 	auditRounds = 5
 )
 
-// runSelect answers a selection with the calibrated plan: frames the plan
-// sends go to the reference, the rest take the cheap model's answer.
+// runSelect answers a selection with the bounded plan (planSelect): frames
+// the plan sends go to the reference, the rest take the cheap model's
+// answer.
 //
-// A calibration fitted on a few dozen training frames can promise more
-// than it keeps (on the vtest clip the reference's count flickers from
-// frame to frame, and a small sample misjudges how often). So the plan is
-// audited: a round draws auditFrames of the frames it would answer
-// cheaply, at random, and asks the reference; when their disagreements
-// exceed what the plan expected by more than the margin, the calibration
-// is refitted on the training frames and every audited frame (both
-// unbiased samples of the video, the audited ones out of sample) and the
-// plan redone, for at most auditRounds rounds. Audited frames are answered
-// by the reference, and their calls count.
+// The plan's bound rests on a sample of labelled frames: at first the
+// training frames (evenly spaced, with their out-of-fold scores). Rounds
+// of auditFrames frames drawn at random from the frames not yet answered
+// add to it (a frame the plan sends anyway costs nothing extra); after
+// each the calibration is refitted on the whole sample and the plan
+// redone. The first round always runs; another runs, up to auditRounds,
+// while the last one let the plan answer cheaply more frames than it
+// cost. Audited frames are answered by the reference, and their calls
+// count.
 func runSelect(ctx context.Context, cnt *counter, q *Query, opt QueryOptions, pred []float64, cal Calibration, held calSample, nTrain int, refCost float64, rng *rand.Rand, a *Answer) error {
 	n := len(pred)
 	p := make([]float64, n)
 	known := make([]bool, n)
 	var (
-		send           []bool
-		low, high, exp float64
-		nsend, audited int
-		z              = -math.Sqrt2 * math.Erfcinv(2*opt.Confidence)
-		sample         = calSample{zs: append([]float64(nil), held.zs...), ys: append([]bool(nil), held.ys...)}
+		send                  []bool
+		low, high, exp, bound float64
+		nsend, audited        int
+		sample                = calSample{zs: append([]float64(nil), held.zs...), ys: append([]bool(nil), held.ys...)}
 	)
-	plan := func() {
+	plan := func() int {
 		for i := range p {
 			p[i] = cal.prob(q, pred[i])
 			_, known[i] = cnt.known[i]
 		}
-		send, low, high, exp, nsend = planSelect(p, known, opt.Accuracy, opt.Confidence)
-	}
-	plan()
-	for round := 0; round < auditRounds; round++ {
-		var cheap []int
+		send, low, high, exp, bound, nsend = planSelect(p, known, sample, cal, opt.Accuracy, opt.Confidence)
+		cheap := 0
 		for i := range p {
 			if !known[i] && !send[i] {
-				cheap = append(cheap, i)
+				cheap++
 			}
 		}
-		if len(cheap) == 0 {
+		return cheap
+	}
+	cheap := plan()
+	for round := 0; round < auditRounds; round++ {
+		var pool []int
+		for i := range p {
+			if !known[i] {
+				pool = append(pool, i)
+			}
+		}
+		if len(pool) == 0 {
 			break
 		}
-		rng.Shuffle(len(cheap), func(i, j int) { cheap[i], cheap[j] = cheap[j], cheap[i] })
-		cheap = cheap[:min(auditFrames, len(cheap))]
-		var wrong, mean, vr float64
-		for _, i := range cheap {
+		rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+		pool = pool[:min(auditFrames, len(pool))]
+		cost := 0 // audited frames the plan would have answered cheaply
+		for _, i := range pool {
 			v, err := cnt.count(ctx, i)
 			if err != nil {
 				return err
 			}
 			audited++
-			u := min(p[i], 1-p[i])
-			mean += u
-			vr += u * (1 - u)
-			if q.Holds(v) != (p[i] >= 0.5) {
-				wrong++
+			if !send[i] {
+				cost++
 			}
 			sample.zs = append(sample.zs, logit(score(q, pred[i])))
 			sample.ys = append(sample.ys, q.Holds(v))
 		}
-		if wrong <= mean+z*math.Sqrt(vr) {
+		cal = platt(sample.zs, sample.ys)
+		before := cheap - cost
+		cheap = plan()
+		if round > 0 && cheap-before <= cost {
 			break
 		}
-		cal = platt(sample.zs, sample.ys)
-		plan()
 	}
-	a.Selection = &SelectPlan{Calibration: cal, Low: low, High: high, ExpectedAgreement: exp, ReferenceFrames: nsend,
+	a.Selection = &SelectPlan{Calibration: cal, Low: low, High: high, ExpectedAgreement: exp,
+		AgreementBound: 1 - bound/float64(n), Sample: len(sample.zs), ReferenceFrames: nsend,
 		TrainingFrames: nTrain, AuditedFrames: audited, ExpectedCalls: nsend + nTrain + audited,
 		ExpectedSeconds: float64(nsend+nTrain+audited)*refCost + float64(n)*a.CheapSeconds}
 	for i := 0; i < n; i++ {
@@ -410,11 +419,10 @@ func runSelect(ctx context.Context, cnt *counter, q *Query, opt QueryOptions, pr
 // package's optimizer picks the two thresholds and the skip threshold on
 // the training frames' out-of-fold scores (Wilson bound at Confidence).
 func runSelectDiff(ctx context.Context, s *Store, cnt *counter, q *Query, opt QueryOptions, pred []float64, train []int, m *Specialized, a *Answer, refCost float64) error {
-	raw, err := m.rawPredict(s)
+	held, err := m.heldout(s, train)
 	if err != nil {
 		return err
 	}
-	held := m.heldout(raw, train)
 	h := &cascade.Heldout{Binary: true}
 	for k, i := range train {
 		h.Score = append(h.Score, score(q, held[k]))

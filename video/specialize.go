@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // featureSet is one input representation a specialized model may read.
@@ -70,7 +71,8 @@ type Specialized struct {
 	// count on the training frames (before smoothing).
 	CVError float64 `json:"cv_mse"`
 
-	oof []float64 // out-of-fold predictions of the training frames
+	oof   []float64   // out-of-fold predictions of the training frames
+	folds [][]float64 // the cross-validation's weights, fold k%5 without frame k
 }
 
 func (m *Specialized) String() string {
@@ -134,23 +136,32 @@ func (m *Specialized) Predict(s *Store) ([]float64, error) {
 	return smooth(p, m.Smooth), nil
 }
 
-// heldout is the training frames' out-of-fold predictions under smoothing:
-// a training frame's own prediction is out of fold, its neighbours' (never
-// training frames when frames are spaced more than Smooth apart) come from
-// the model fitted on every training frame.
-func (m *Specialized) heldout(raw []float64, train []int) []float64 {
+// heldout is the training frames' out-of-fold predictions under
+// smoothing: a training frame's own prediction and its neighbours' all
+// come from the fold's model, the one fitted without that frame. (The
+// model fitted on every training frame has seen the frame's label, and
+// its neighbours look like it: averaging their predictions in leaks the
+// label and makes the held-out score look better than any frame's score
+// off the training set.)
+func (m *Specialized) heldout(s *Store, train []int) ([]float64, error) {
+	fs, ok := featureSetNamed(m.Features)
+	if !ok {
+		return nil, fmt.Errorf("video: unknown feature set %q", m.Features)
+	}
 	out := make([]float64, len(train))
+	var x []float64
 	for k, i := range train {
-		s, n := m.oof[k], 1
-		for j := max(i-m.Smooth, 0); j <= min(i+m.Smooth, len(raw)-1); j++ {
+		sum, n := m.oof[k], 1
+		for j := max(i-m.Smooth, 0); j <= min(i+m.Smooth, s.N-1); j++ {
 			if j != i {
-				s += raw[j]
+				x = fs.fn(s, j, x)
+				sum += dotBias(m.folds[k%len(m.folds)], x)
 				n++
 			}
 		}
-		out[k] = s / float64(n)
+		out[k] = sum / float64(n)
 	}
-	return out
+	return out, nil
 }
 
 // ridgeLambdas are the candidate penalties, chosen by cross-validation.
@@ -168,9 +179,11 @@ func fitSpecialized(s *Store, fs featureSet, frames []int, ys []float64) (*Speci
 	}
 	best, bestErr := 0.0, math.Inf(1)
 	var bestOOF []float64
+	var bestFolds [][]float64
 	for _, lambda := range ridgeLambdas {
 		var sse float64
 		oof := make([]float64, len(frames))
+		folds := make([][]float64, 5)
 		for f := 0; f < 5; f++ {
 			var tr []int
 			for k := range frames {
@@ -182,6 +195,7 @@ func fitSpecialized(s *Store, fs featureSet, frames []int, ys []float64) (*Speci
 			if err != nil {
 				return nil, err
 			}
+			folds[f] = w
 			for k := f; k < len(frames); k += 5 {
 				oof[k] = dotBias(w, xs[k])
 				e := oof[k] - ys[k]
@@ -189,7 +203,7 @@ func fitSpecialized(s *Store, fs featureSet, frames []int, ys []float64) (*Speci
 			}
 		}
 		if sse < bestErr {
-			best, bestErr, bestOOF = lambda, sse, oof
+			best, bestErr, bestOOF, bestFolds = lambda, sse, oof, folds
 		}
 	}
 	all := make([]int, len(frames))
@@ -200,7 +214,7 @@ func fitSpecialized(s *Store, fs featureSet, frames []int, ys []float64) (*Speci
 	if err != nil {
 		return nil, err
 	}
-	return &Specialized{Features: fs.name, Weights: w, Lambda: best, CVError: bestErr / float64(len(frames)), oof: bestOOF}, nil
+	return &Specialized{Features: fs.name, Weights: w, Lambda: best, CVError: bestErr / float64(len(frames)), oof: bestOOF, folds: bestFolds}, nil
 }
 
 // ridge solves (XᵀX + λI)w = Xᵀy over rows idx, with an unpenalised bias.
@@ -336,7 +350,12 @@ type SelectPlan struct {
 	Low         float64     `json:"low"`
 	High        float64     `json:"high"`
 	// Planned on every frame of the video before any reference call:
+	// ExpectedAgreement is what the calibration expects; AgreementBound
+	// the lower bound the plan was held to (at the query's confidence),
+	// from Sample labelled frames.
 	ExpectedAgreement float64 `json:"expected_agreement"`
+	AgreementBound    float64 `json:"agreement_bound"`
+	Sample            int     `json:"bound_sample"`
 	ReferenceFrames   int     `json:"planned_reference_frames"`
 	TrainingFrames    int     `json:"training_frames"`
 	// AuditedFrames are frames the plan would answer cheaply, sent to
@@ -349,50 +368,89 @@ type SelectPlan struct {
 	ExpectedSeconds float64 `json:"expected_seconds"`
 }
 
-// planSelect chooses which frames go to the reference. p is each frame's
+// planSelect chooses which frames go to the reference, so that the
+// disagreements with the reference stay within (1−target)·N with the given
+// confidence without trusting the calibration. p is each frame's
 // calibrated probability that the predicate holds, known marks frames the
-// reference already answered. Answering frame i cheaply is wrong with
-// probability u = min(p, 1−p); frames are answered cheaply in order of
-// increasing u while the expected disagreements, plus z standard
-// deviations (z the one-sided normal quantile of confidence; 0 for none),
-// stay within (1−target)·N. For calibrated p this is the fewest
-// reference calls that meet the target in expectation (with the margin).
-// The cheap answers are those with p ≤ Low or p ≥ High.
-func planSelect(p []float64, known []bool, target, confidence float64) (send []bool, low, high, expAgree float64, nsend int) {
+// reference already answered (they are answered right), and sample holds
+// labelled frames drawn evenly or at random from the video (the training
+// frames with their out-of-fold scores, then audited frames).
+//
+// Frames are answered cheaply in order of increasing u = min(p, 1−p): the
+// cheap set is the k unknown frames of lowest u, for the largest k whose
+// bound k·r̂ stays within (1−target)·N, where r̂ is the Clopper–Pearson
+// upper bound at confidence on the share of cheap answers that are wrong
+// among the sample frames whose u is as low (a uniform sample of the cheap
+// set). The bound assumes nothing of the calibration (only the order uses
+// it) nor of how errors of neighbouring frames depend on each other: it
+// estimates a share of a finite set of frames from a random sample of it.
+// expAgree is what the calibration itself expects of the plan.
+func planSelect(p []float64, known []bool, sample calSample, cal Calibration, target, confidence float64) (send []bool, low, high, expAgree, bound float64, nsend int) {
 	n := len(p)
-	budget := (1 - target) * float64(n)
-	z := 0.0
-	if confidence > 0 {
-		z = -math.Sqrt2 * math.Erfcinv(2*confidence)
-	}
+	budget := (1-target)*float64(n) + 1e-9 // (1−0.9)·20 is 1.9999999999999996
+	u := func(pi float64) float64 { return min(pi, 1-pi) }
 	var idx []int
 	for i := range p {
 		if !known[i] {
 			idx = append(idx, i)
 		}
 	}
-	u := func(i int) float64 { return min(p[i], 1-p[i]) }
-	sort.SliceStable(idx, func(a, b int) bool { return u(idx[a]) < u(idx[b]) })
+	sort.SliceStable(idx, func(a, b int) bool { return u(p[idx[a]]) < u(p[idx[b]]) })
+	type obs struct {
+		u     float64
+		wrong bool
+	}
+	obsv := make([]obs, len(sample.zs))
+	for j, z := range sample.zs {
+		pj := sigmoid(cal.A*z + cal.B)
+		obsv[j] = obs{u(pj), (pj >= 0.5) != sample.ys[j]}
+	}
+	sort.Slice(obsv, func(a, b int) bool { return obsv[a].u < obsv[b].u })
+	best := 0
+	var bestBound float64
+	m, w := 0, 0
+	ub := 1.0
+	for k := 1; k <= len(idx); k++ {
+		t := u(p[idx[k-1]])
+		grew := false
+		for m < len(obsv) && obsv[m].u <= t {
+			if obsv[m].wrong {
+				w++
+			}
+			m++
+			grew = true
+		}
+		if grew {
+			ub = upperShare(w, m, confidence)
+		}
+		if b := float64(k) * ub; b <= budget {
+			best, bestBound = k, b
+		}
+	}
 	send = make([]bool, n)
-	var mean, vr float64
 	low, high = -1, 2
-	k := 0
-	for ; k < len(idx); k++ {
-		ui := u(idx[k])
-		if mean+ui+z*math.Sqrt(vr+ui*(1-ui)) > budget {
-			break
+	var mean float64
+	for k, i := range idx {
+		if k >= best {
+			send[i] = true
+			nsend++
+			continue
 		}
-		mean += ui
-		vr += ui * (1 - ui)
-		if pi := p[idx[k]]; pi < 0.5 {
-			low = max(low, pi)
+		mean += u(p[i])
+		if p[i] < 0.5 {
+			low = max(low, p[i])
 		} else {
-			high = min(high, pi)
+			high = min(high, p[i])
 		}
 	}
-	for _, i := range idx[k:] {
-		send[i] = true
-		nsend++
+	return send, low, high, 1 - mean/float64(n), bestBound, nsend
+}
+
+// upperShare is the one-sided Clopper–Pearson upper bound at confidence on
+// a proportion observed as w of m (1 when m is 0).
+func upperShare(w, m int, confidence float64) float64 {
+	if w >= m {
+		return 1
 	}
-	return send, low, high, 1 - mean/float64(n), nsend
+	return distuv.Beta{Alpha: float64(w + 1), Beta: float64(m - w)}.Quantile(confidence)
 }
