@@ -3,6 +3,7 @@ package video
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 )
@@ -117,6 +118,16 @@ func fitMLP(xs [][]float64, ys []float64, hidden int, wd float64, seed uint64) *
 	return m
 }
 
+// skipExperiment skips the measurements below unless DAWN_VIDEO_EXPERIMENTS
+// is set (bench/video/cached.sh sets it): they log figures for the docs and
+// take minutes, so `go test ./...` does not pay for them.
+func skipExperiment(t *testing.T) {
+	t.Helper()
+	if os.Getenv("DAWN_VIDEO_EXPERIMENTS") == "" {
+		t.Skip("experiment: set DAWN_VIDEO_EXPERIMENTS=1 (bench/video/cached.sh does)")
+	}
+}
+
 // TestModelExperiment compares, on the same training frames (80 evenly
 // spaced, seeds 1–5), the held-out R² of the count for ridge regression
 // and a small MLP, each with its penalty chosen by 5-fold cross-validation,
@@ -124,9 +135,7 @@ func fitMLP(xs [][]float64, ys []float64, hidden int, wd float64, seed uint64) *
 // frames buy. Information for docs/video.md (bench/video results file);
 // it asserts only that the models learn something.
 func TestModelExperiment(t *testing.T) {
-	if testing.Short() {
-		t.Skip("experiment")
-	}
+	skipExperiment(t)
 	s, b := vtest(t)
 	truth := truthCounts(s, b)
 	var mean, tot float64
@@ -223,9 +232,7 @@ func TestModelExperiment(t *testing.T) {
 // to a selection's agreement and reference calls (seeds 1–10): the
 // default, 10 % of the frames, against half and twice as many.
 func TestSelectionTrainingSizes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("experiment")
-	}
+	skipExperiment(t)
 	s, b := vtest(t)
 	truth := truthCounts(s, b)
 	for _, k := range []int{6, 7} {

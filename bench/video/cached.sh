@@ -12,11 +12,11 @@ day=$(date -u +%Y-%m-%d)
 run() {
 	local out=$1 pat=$2
 	{
-		echo "# command: go test ./video -count=1 -v -run '$pat'"
+		echo "# command: DAWN_VIDEO_EXPERIMENTS=1 go test ./video -count=1 -v -run '$pat'"
 		echo "# reference: OpenCV's cached detections (vtest_fullbody_opencv.csv) priced at 0.17 s per call; frames: vtest_96x72_gray.raw"
 		echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "# uptime before: $(uptime)"
-		go test ./video -count=1 -v -run "$pat" 2>&1 | grep -v '^=== RUN'
+		DAWN_VIDEO_EXPERIMENTS=1 go test ./video -count=1 -v -run "$pat" 2>&1 | grep -v '^=== RUN'
 		echo "# uptime after: $(uptime)"
 	} > "$out"
 }
