@@ -222,3 +222,48 @@ func maskedBrute(items []float64, n, f int, q []float64, k int, skip []int32) []
 	}
 	return h.Sorted()
 }
+
+// TestFloat32FilterKeepsNearTies: items that differ from others by less
+// than float32 can tell apart (relative 1e-12 to 1e-6, one coordinate or
+// the whole vector), and vectors at float32's extremes, still come back
+// exactly as brute force ranks them: the filter's error bound, not luck,
+// keeps them.
+func TestFloat32FilterKeepsNearTies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, scale := range []float64{1e-25, 1, 1e12, 1e16} { // 1e16: past max32, no filter
+		n, f, nq, k := 1500, 40, 300, 10
+		items := skewed(rng, n, f, 0.3)
+		for i := 0; i < n/2; i++ {
+			src, dst := rng.IntN(n), rng.IntN(n)
+			d := []float64{1e-12, 1e-9, 1e-7, 1e-6}[rng.IntN(4)]
+			for j := 0; j < f; j++ {
+				items[dst*f+j] = items[src*f+j]
+			}
+			if rng.IntN(2) == 0 {
+				items[dst*f+rng.IntN(f)] *= 1 + d
+			} else {
+				for j := 0; j < f; j++ {
+					items[dst*f+j] *= 1 + d
+				}
+			}
+		}
+		for i := range items {
+			items[i] *= scale
+		}
+		queries := gaussian(rng, nq, f)
+		for q := 0; q < 20; q++ { // queries along items, where near-ties are closest
+			copy(queries[q*f:(q+1)*f], items[rng.IntN(n)*f:])
+		}
+		ix := New(items, n, f)
+		if (ix.vec32 != nil) != (scale < max32) {
+			t.Fatalf("scale %g: float32 filter in use %v", scale, ix.vec32 != nil)
+		}
+		want := BruteForce(items, n, f, queries, nq, k)
+		got := ix.All(queries, nq, k)
+		for q := range want {
+			if !slices.Equal(got[q], want[q]) {
+				t.Fatalf("scale %g query %d: index %v, brute force %v", scale, q, got[q], want[q])
+			}
+		}
+	}
+}
