@@ -1,9 +1,8 @@
 package recommend
 
 import (
-	"container/heap"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Scored is an item index with its score.
@@ -29,10 +28,13 @@ func TopK(scores []float64, k int) []Scored {
 	return h.Sorted()
 }
 
-// TopHeap keeps the k best (item, score) pairs pushed to it.
+// TopHeap keeps the k best (item, score) pairs pushed to it. It is a
+// binary min-heap on Better, sifted by hand rather than through
+// container/heap, whose Push boxes every pair into an interface (an
+// allocation a push while the heap fills).
 type TopHeap struct {
 	k int
-	h minHeap
+	h []Scored
 }
 
 // Reset empties the heap and sets its capacity.
@@ -54,31 +56,64 @@ func (t *TopHeap) Push(item int32, s float64) {
 	}
 	c := Scored{item, s}
 	if len(t.h) < t.k {
-		heap.Push(&t.h, c)
+		t.h = append(t.h, c)
+		t.up(len(t.h) - 1)
 		return
 	}
 	if Better(c, t.h[0]) {
 		t.h[0] = c
-		heap.Fix(&t.h, 0)
+		t.down(0)
 	}
 }
 
-// Sorted returns the held pairs, best first.
-func (t *TopHeap) Sorted() []Scored {
-	out := append([]Scored(nil), t.h...)
-	sort.Slice(out, func(i, j int) bool { return Better(out[i], out[j]) })
-	return out
+// up moves h[j] towards the root while it is worse than its parent.
+func (t *TopHeap) up(j int) {
+	h := t.h
+	for j > 0 {
+		p := (j - 1) / 2
+		if !Better(h[p], h[j]) {
+			break
+		}
+		h[p], h[j] = h[j], h[p]
+		j = p
+	}
 }
 
-type minHeap []Scored
+// down moves h[j] towards the leaves while a child is worse than it.
+func (t *TopHeap) down(j int) {
+	h := t.h
+	n := len(h)
+	for {
+		c := 2*j + 1
+		if c >= n {
+			return
+		}
+		if r := c + 1; r < n && Better(h[c], h[r]) {
+			c = r // the worse child
+		}
+		if !Better(h[j], h[c]) {
+			return
+		}
+		h[j], h[c] = h[c], h[j]
+		j = c
+	}
+}
 
-func (h minHeap) Len() int           { return len(h) }
-func (h minHeap) Less(i, j int) bool { return Better(h[j], h[i]) }
-func (h minHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *minHeap) Push(x any)        { *h = append(*h, x.(Scored)) }
-func (h *minHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+// Sorted returns the held pairs, best first, in a new slice.
+func (t *TopHeap) Sorted() []Scored { return t.AppendSorted(nil) }
+
+// AppendSorted appends the held pairs, best first, to dst.
+func (t *TopHeap) AppendSorted(dst []Scored) []Scored {
+	n := len(dst)
+	dst = append(dst, t.h...)
+	slices.SortFunc(dst[n:], func(a, b Scored) int {
+		if Better(a, b) {
+			return -1
+		}
+		if Better(b, a) {
+			return 1
+		}
+		return 0
+	})
+	return dst
 }

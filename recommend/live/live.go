@@ -25,6 +25,7 @@ package live
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dawn-ml/dawn/recommend"
 	"github.com/dawn-ml/dawn/recommend/mips"
@@ -475,6 +477,23 @@ func (s *Server) handlePing(w http.ResponseWriter, r *http.Request) {
 type id string
 
 func (i *id) UnmarshalJSON(b []byte) error {
+	// The decoder has checked that b is one valid JSON value, so a string
+	// without escapes is its bytes between the quotes, and a number is its
+	// text: no second decode for the common ids.
+	if n := len(b); n >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b) {
+		*i = id(b[1 : n-1])
+		return nil
+	}
+	if len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') {
+		*i = id(b)
+		return nil
+	}
+	return i.decodeSlow(b)
+}
+
+// decodeSlow is UnmarshalJSON by encoding/json: strings with escapes, and
+// everything that is not an id.
+func (i *id) decodeSlow(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		*i = id(s)
