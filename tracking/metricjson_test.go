@@ -13,23 +13,23 @@ var logBatchBodies = []string{
 	` { "run_id" : "r1" , "metrics" : [ { "step" : 3 , "key" : "a" , "timestamp" : 1 , "value" : 7 } ] , "params" : [ ] , "tags" : [] } `,
 	`{"run_id":"r1","metrics":[],"params":null,"tags":null}`,
 	`{"metrics":[{"key":"a","value":1,"timestamp":1}],"run_id":"r1"}`,
-	`{"run_id":"r1","metrics":[{"key":"a","value":1}]}`,                        // no timestamp: ValidateBatch reports it
+	`{"run_id":"r1","metrics":[{"key":"a","value":1}]}`,                            // no timestamp: ValidateBatch reports it
 	`{"run_id":"r1","metrics":[{"key":"a","value":1,"timestamp":1,"run_id":"x"}]}`, // a point's own run_id
 	`{}`,
 	`{"run_id":"r1","metrics":null}`,
 	`{"run_id":"r1","params":[{"key":"p","value":"1"}]}`,                                 // params: general path
-	`{"run_id":"r1","tags":[{"key":"t","value":"v"}],"metrics":[]}`,                     // tags: general path
+	`{"run_id":"r1","tags":[{"key":"t","value":"v"}],"metrics":[]}`,                      // tags: general path
 	`{"run_id":"r\u0031","metrics":[]}`,                                                  // escape
-	`{"run_id":"r1","metrics":[{"key":"a\u0000","value":1,"timestamp":1}]}`,             // NUL escape: 400
-	`{"run_id":"r1","metrics":[{"Key":"a","value":1,"timestamp":1}]}`,                   // folded key: 400
+	`{"run_id":"r1","metrics":[{"key":"a\u0000","value":1,"timestamp":1}]}`,              // NUL escape: 400
+	`{"run_id":"r1","metrics":[{"Key":"a","value":1,"timestamp":1}]}`,                    // folded key: 400
 	`{"RUN_ID":"r1","metrics":[]}`,                                                       // folded key: 400
 	`{"run_id":"r1","run_id":"r2","metrics":[]}`,                                         // duplicate: the last wins
-	`{"run_id":"r1","metrics":[{"key":"a","value":"1","timestamp":1}]}`,                 // a string number
-	`{"run_id":"r1","metrics":[{"key":"a","value":1,"timestamp":1.5}]}`,                 // not an integer: 400
-	`{"run_id":"r1","metrics":[{"key":"a","value":+1,"timestamp":1}]}`,                  // not JSON: 400
-	`{"run_id":"r1","metrics":[{"key":"a","value":1,"timestamp":1}],}`,                  // trailing comma: 400
-	`{"run_id":"r1","metrics":[{"key":"a","value":1,"timestamp":1}]} {}`,                // data after: 400
-	`{"run_id":"r1","metrics":[{"key":"a","value":1,"timestamp":1}`,                     // truncated: 400
+	`{"run_id":"r1","metrics":[{"key":"a","value":"1","timestamp":1}]}`,                  // a string number
+	`{"run_id":"r1","metrics":[{"key":"a","value":1,"timestamp":1.5}]}`,                  // not an integer: 400
+	`{"run_id":"r1","metrics":[{"key":"a","value":+1,"timestamp":1}]}`,                   // not JSON: 400
+	`{"run_id":"r1","metrics":[{"key":"a","value":1,"timestamp":1}],}`,                   // trailing comma: 400
+	`{"run_id":"r1","metrics":[{"key":"a","value":1,"timestamp":1}]} {}`,                 // data after: 400
+	`{"run_id":"r1","metrics":[{"key":"a","value":1,"timestamp":1}`,                      // truncated: 400
 	`{"run_id":"r1","metrics":{"key":"a"}}`,                                              // not a list: 400
 	`{"run_id":"r1","metrics":[{"key":"a","value":1,"timestamp":1,"dataset_name":"d"}]}`, // other fields: general path
 	`{"run_id":"r1","metrics":[null]}`,
