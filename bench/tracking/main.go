@@ -73,9 +73,11 @@ var httpc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, Idl
 // retries counts requests sent again after a transport error: at load
 // average 35 uvicorn's keep-alive timer can fire while a request is being
 // answered and close the connection (h11 LocalProtocolError in MLflow's
-// log), so the client sees EOF. The server may have applied the request;
-// MLflow and dawn both ignore an identical metric logged twice. The count
-// is in the result, so a figure that needed retries says so.
+// log), so the client sees EOF. The server may have applied the request
+// already: a resent log-batch logs identical points again (dawn ignores
+// them; a server that refuses them answers an error status, which stops
+// the run). The count is in the result, so a figure that needed retries
+// says so.
 var retries atomic.Int64
 
 // postBody POSTs b as JSON, sending it up to three times more after a
