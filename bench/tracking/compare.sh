@@ -25,8 +25,17 @@ wait_up() { # URL PID
   done
   echo "compare: $1 did not come up" >&2; return 1
 }
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+pids=() mport=""
+# MLflow's server runs uvicorn as a child with its own workers: killing
+# run.sh leaves them serving, so they are stopped by their port too.
+stop_mlflow() {
+  [ -n "$mport" ] || return 0
+  pkill -9 -f "mlflow server.*--port $mport" 2>/dev/null || true
+  for p in $(pgrep -f "uvicorn --host 127.0.0.1 --port $mport " 2>/dev/null); do
+    pkill -9 -P "$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true
+  done
+}
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; stop_mlflow' EXIT
 (cd "$here/../.." && go build -o "$out/trackbench" ./bench/tracking)
 
 mport=$(free_port)
@@ -36,7 +45,7 @@ wait_up "http://127.0.0.1:$mport" "${pids[0]}"
 { echo "$(date -u) mlflow $(curl -s "http://127.0.0.1:$mport/version") at :$mport"; uptime; } >> "$out/log.txt"
 "$out/trackbench" -uri "http://127.0.0.1:$mport" "$@" > "$out/mlflow.json"
 uptime >> "$out/log.txt"
-kill "${pids[0]}" 2>/dev/null || true; pkill -f "mlflow server.*--port $mport" 2>/dev/null || true
+kill "${pids[0]}" 2>/dev/null || true; stop_mlflow
 
 dport=$(free_port)
 mkdir -p "$out/dawn-data"

@@ -62,13 +62,40 @@ type result struct {
 	OTLPSpans           int     `json:"otlp_spans,omitempty"`
 	OTLPSpansPerRequest int     `json:"otlp_spans_per_request,omitempty"`
 	OTLPSpansS          float64 `json:"otlp_spans_per_s,omitempty"`
+	TransportRetries    int64   `json:"transport_retries"`
 }
 
-var httpc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+// httpc drops a connection idle for 2 s: MLflow's uvicorn closes one idle
+// for 5 s, and a request sent on it just then ends in EOF (seen at load
+// average 25, between the log-batch phases).
+var httpc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 2 * time.Second}}
+
+// retries counts requests sent again after a transport error: at load
+// average 35 uvicorn's keep-alive timer can fire while a request is being
+// answered and close the connection (h11 LocalProtocolError in MLflow's
+// log), so the client sees EOF. The server may have applied the request
+// already: a resent log-batch logs identical points again (dawn ignores
+// them; a server that refuses them answers an error status, which stops
+// the run). The count is in the result, so a figure that needed retries
+// says so.
+var retries atomic.Int64
+
+// postBody POSTs b as JSON, sending it up to three times more after a
+// transport error (never after an HTTP error status).
+func postBody(url string, b []byte) (*http.Response, error) {
+	for try := 0; ; try++ {
+		res, err := httpc.Post(url, "application/json", bytes.NewReader(b))
+		if err == nil || try == 3 {
+			return res, err
+		}
+		retries.Add(1)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
 
 func post(base, endpoint string, body any, out any) error {
 	b, _ := json.Marshal(body)
-	res, err := httpc.Post(base+"/api/2.0/mlflow/"+endpoint, "application/json", bytes.NewReader(b))
+	res, err := postBody(base+"/api/2.0/mlflow/"+endpoint, b)
 	if err != nil {
 		return err
 	}
@@ -84,7 +111,7 @@ func post(base, endpoint string, body any, out any) error {
 }
 
 func postRaw(base, endpoint string, b []byte) error {
-	res, err := httpc.Post(base+"/api/2.0/mlflow/"+endpoint, "application/json", bytes.NewReader(b))
+	res, err := postBody(base+"/api/2.0/mlflow/"+endpoint, b)
 	if err != nil {
 		return err
 	}
@@ -377,6 +404,7 @@ func main() {
 	res.SearchOrderMs = search(map[string]any{"order_by": []string{"metrics.acc DESC"}, "max_results": 100}, min(100, *runs))
 	res.SearchFilterOrderMs = search(map[string]any{"filter": "metrics.acc > 0.9", "order_by": []string{"metrics.acc DESC"}, "max_results": 100}, 0)
 
+	res.TransportRetries = retries.Load()
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	enc.Encode(res)

@@ -227,6 +227,10 @@ func latestUpsertSQL(rows int) string {
 // under SQLite's and PostgreSQL's bound-variable limits.
 const metricRowsPerInsert = 200
 
+// latestPrepared is the most distinct keys of a batch whose latest-value
+// upsert is a prepared statement.
+const latestPrepared = 32
+
 // LogBatch appends metrics, adds params (immutable) and sets tags in one
 // transaction.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.Metric, params []tracking.Param, tags []tracking.Tag) error {

@@ -169,12 +169,18 @@ func newID() string {
 // any transaction: preparing inside one would deadlock SQLite's single
 // writer connection.
 func (s *Store) prepareHot(ctx context.Context) error {
-	for _, q := range []string{
+	hot := []string{
 		qRunStage, qUpsertTag, qInsertParam,
 		metricInsertSQL(1), metricInsertSQL(metricRowsPerInsert),
-		latestUpsertSQL(1),
 		qTraceForSpans, qTraceRange, qTraceKV("trace_tags"), qSpanInsert1, qSpanInsertN,
-	} {
+	}
+	// A batch upserts one latest row per distinct key, so its statement
+	// has as many rows as the batch has keys; the common counts are
+	// prepared (a 10-key batch re-prepared its upsert on every request).
+	for n := 1; n <= latestPrepared; n++ {
+		hot = append(hot, latestUpsertSQL(n))
+	}
+	for _, q := range hot {
 		st, err := s.w.PrepareContext(ctx, s.q(q))
 		if err != nil {
 			return fmt.Errorf("sqlstore: prepare: %w", err)
