@@ -67,8 +67,11 @@ func listingSignature(src string) (string, error) {
 // MaxRelabelWindows and evaluated less than Labels.Wait ago, for which
 // more rows now have labels than when they were last evaluated: their
 // rows are re-read from the source, joined with the labels and checked
-// again, and the new report (realised accuracy, error segments) replaces
-// the stored one. Alert rules are not re-run on old windows.
+// again. The alert rules on the figures labels change are evaluated again
+// on the new report (see rules), and the report, the alert state and the
+// notifications it raised replace the stored ones in one transaction, so a
+// restart neither loses nor repeats them. The realised-accuracy gauge and
+// the tracking run's metrics at the window's step follow.
 func (r *Runner) relabel(ctx context.Context) error {
 	horizon := r.now().Add(-r.cfg.Labels.wait()).UnixMilli()
 	var due []tracking.MonitorWindow
@@ -82,10 +85,16 @@ func (r *Runner) relabel(ctx context.Context) error {
 		return err
 	}
 	col := r.cfg.Labels.column()
+	// The newest due window with a realised accuracy, for the gauge.
+	var actual *monitor.Metric
+	actualAt := int64(-1)
 	for _, w := range due {
 		var old monitor.Report
 		if err := json.Unmarshal(w.Report, &old); err != nil {
 			return fmt.Errorf("monitor %s: window %d: stored report: %w", r.cfg.Name, w.Index, err)
+		}
+		if old.Performance.Actual != nil {
+			actual, actualAt = old.Performance.Actual, w.Index
 		}
 		f, err := r.readRange(ctx, w.From, w.To, w.Rows)
 		if err != nil {
@@ -111,13 +120,23 @@ func (r *Runner) relabel(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := r.store.UpdateMonitorWindow(ctx, r.cfg.Name, w.Index, body); err != nil {
+		now := r.now()
+		r.rules(rep, w.Index, now, true)
+		if err := r.commitRecomputed(ctx, w.Index, body, r.disp.Flush(now)); err != nil {
 			return err
 		}
 		if a := rep.Performance.Actual; a != nil {
-			fmt.Fprintf(r.Out, "window %d: late labels: realised accuracy %.4f over %d labelled rows\n", w.Index, a.Accuracy, a.Rows)
+			actual, actualAt = a, w.Index
+			fmt.Fprintf(r.Out, "window %d: late labels: realised accuracy %.4f over %d labelled rows, %d alerts firing\n", w.Index, a.Accuracy, a.Rows, len(r.alerts.Firing))
 		}
-		r.logTracking(ctx, w.Index, rep, r.now())
+		r.Metrics.recomputed(r.cfg.Name, len(r.alerts.Firing))
+		r.logTracking(ctx, w.Index, rep, now, true)
+	}
+	// The gauge shows the newest window with labels (after a restart it
+	// starts empty, and this sets it from the store).
+	if actual != nil && actualAt >= r.actualWindow {
+		r.Metrics.setActual(r.cfg.Name, actual)
+		r.actualWindow = actualAt
 	}
 	return nil
 }
