@@ -76,7 +76,7 @@ func (r *Runner) relabel(ctx context.Context) error {
 	horizon := r.now().Add(-r.cfg.Labels.wait()).UnixMilli()
 	var due []tracking.MonitorWindow
 	err := r.store.MonitorWindows(ctx, r.cfg.Name, MaxRelabelWindows, func(w tracking.MonitorWindow) error {
-		if w.Created >= horizon {
+		if w.Created >= horizon && w.Index >= r.alerts.FinalBelow {
 			due = append(due, w)
 		}
 		return nil
@@ -85,6 +85,7 @@ func (r *Runner) relabel(ctx context.Context) error {
 		return err
 	}
 	col := r.cfg.Labels.column()
+	final := r.alerts.FinalBelow
 	// The newest due window with a realised accuracy, for the gauge.
 	var actual *monitor.Metric
 	actualAt := int64(-1)
@@ -97,6 +98,16 @@ func (r *Runner) relabel(ctx context.Context) error {
 			actual, actualAt = old.Performance.Actual, w.Index
 		}
 		f, err := r.readRange(ctx, w.From, w.To, w.Rows)
+		if errors.Is(err, errRowsGone) {
+			// Streams drop their oldest messages first: this window and
+			// those before it are final. Said once, and kept in the state.
+			r.alerts.FinalBelow = w.Index + 1
+			if !r.goneLogged {
+				r.Log.Warn("monitor: late labels: a window's rows are gone from the source; it and older windows are final", "window", w.Index, "err", err)
+				r.goneLogged = true
+			}
+			continue
+		}
 		if err != nil {
 			r.Log.Warn("monitor: cannot re-read a window for late labels", "window", w.Index, "err", err)
 			continue
@@ -132,6 +143,11 @@ func (r *Runner) relabel(ctx context.Context) error {
 		r.Metrics.recomputed(r.cfg.Name, len(r.alerts.Firing))
 		r.logTracking(ctx, w.Index, rep, now, true)
 	}
+	if r.alerts.FinalBelow != final {
+		if err := r.commitState(ctx); err != nil {
+			return err
+		}
+	}
 	// The gauge shows the newest window with labels (after a restart it
 	// starts empty, and this sets it from the store).
 	if actual != nil && actualAt >= r.actualWindow {
@@ -144,15 +160,15 @@ func (r *Runner) relabel(ctx context.Context) error {
 // readRange re-reads the source's rows from position from (encoded) up
 // to position to: rows of them.
 func (r *Runner) readRange(ctx context.Context, fromS, toS string, rows int64) (*explain.Frame, error) {
-	if isNATS(r.cfg.Source.Path) {
-		return nil, errors.New("a NATS source's messages are gone once acknowledged; late labels need a file or S3 source")
-	}
 	var from, to position
 	if err := json.Unmarshal([]byte(fromS), &from); err != nil {
 		return nil, fmt.Errorf("position %q: %w", fromS, err)
 	}
 	if err := json.Unmarshal([]byte(toS), &to); err != nil {
 		return nil, fmt.Errorf("position %q: %w", toS, err)
+	}
+	if isNATS(r.cfg.Source.Path) {
+		return r.readNATSRange(ctx, from, to, rows)
 	}
 	files, err := r.sourceFiles(ctx)
 	if err != nil {

@@ -25,6 +25,10 @@ type alertState struct {
 	// labels replaces its mark, and the rule is judged on them again.
 	Marks  map[string][]mark       `json:"marks,omitempty"`
 	Firing map[string]*alert.Alert `json:"firing"` // by fingerprint
+	// FinalBelow is the first window late labels may still recompute: the
+	// rows of those before it are gone from the source (a stream's
+	// retention removed them).
+	FinalBelow int64 `json:"final_below,omitempty"`
 }
 
 // mark is one window's figure for one alert.

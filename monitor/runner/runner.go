@@ -59,6 +59,7 @@ type Runner struct {
 	// actualWindow is the newest window whose realised accuracy the
 	// metrics show (-1: none yet).
 	actualWindow int64
+	goneLogged   bool // errRowsGone was logged
 
 	labels    *monitor.Labels // from Config.Labels.Source; nil without one
 	labelsSig string          // the listing labels was read from
@@ -74,10 +75,15 @@ type Registry interface {
 }
 
 // position is where the monitor stands in its source: File's first Row
-// rows are consumed (files sort by name, oldest first).
+// rows are consumed (files sort by name, oldest first). For a NATS
+// source File is the subject and Row a stream sequence: the messages up
+// to Row are consumed, or, with Part > 0, those before Row and the first
+// Part rows of message Row (a message of JSON lines may be cut by a
+// window).
 type position struct {
 	File string `json:"file"`
 	Row  int    `json:"row"`
+	Part int    `json:"part,omitempty"`
 }
 
 func (p position) String() string {
@@ -255,7 +261,7 @@ func (r *Runner) readNext(ctx context.Context) (bool, error) {
 		start = min(r.pos.Row, f.Rows)
 	}
 	if start < f.Rows {
-		r.queue = append(r.queue, piece{f: f.Slice(start, f.Rows), from: position{name, start}, after: position{name, f.Rows}})
+		r.queue = append(r.queue, piece{f: f.Slice(start, f.Rows), from: position{File: name, Row: start}, after: position{File: name, Row: f.Rows}})
 		r.queued += f.Rows - start
 	}
 	return true, nil
@@ -372,7 +378,7 @@ func (r *Runner) take(c cutAt) window {
 	if c.row > 0 {
 		p := rest[0]
 		parts = append(parts, p.f.Slice(0, c.row))
-		w.to = position{p.from.File, p.from.Row + c.row}
+		w.to = position{File: p.from.File, Row: p.from.Row + c.row}
 		if c.row == p.f.Rows {
 			rest = rest[1:]
 		} else {
@@ -435,9 +441,7 @@ func (r *Runner) evaluate(ctx context.Context, w window) error {
 	}
 	if isNATS(r.cfg.Source.Path) {
 		// Rows of a subject are positioned by stream sequence.
-		if lo, hi, ok := natsBounds(w.f); ok {
-			w.from, w.to = position{r.cfg.Source.Subject, lo}, position{r.cfg.Source.Subject, hi}
-		}
+		w.from, w.to = r.natsWindow(w.f, w.from, w.to)
 	}
 	rep, err := monitor.Check(ctx, r.profile, f, r.options())
 	if err != nil {
@@ -459,7 +463,7 @@ func (r *Runner) evaluate(ctx context.Context, w window) error {
 		return err
 	}
 	if r.nats != nil {
-		r.ackNATS(ctx, w.to.Row)
+		r.ackNATS(ctx, w.to)
 	}
 	if !math.IsNaN(w.end) {
 		r.lastTime = w.end
@@ -487,6 +491,14 @@ func (r *Runner) commit(ctx context.Context, w *tracking.MonitorWindow, ns []ale
 		return err
 	}
 	return r.store.CommitMonitor(ctx, r.cfg.Name, r.st, w, out)
+}
+
+// commitState stores the state alone.
+func (r *Runner) commitState(ctx context.Context) error {
+	if _, err := r.prepare(nil); err != nil {
+		return err
+	}
+	return r.store.CommitMonitor(ctx, r.cfg.Name, r.st, nil, nil)
 }
 
 // commitRecomputed replaces stored window idx's report with report and
