@@ -17,6 +17,27 @@ import (
 	"github.com/dawn-ml/dawn/explain/stream"
 )
 
+// embeddedJetStream starts a JetStream server on a loopback port for the
+// test and returns its URL and a client.
+func embeddedJetStream(t *testing.T) (string, jetstream.JetStream) {
+	t.Helper()
+	srv, url, err := stream.StartEmbedded(0, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, js
+}
+
 // publishRows sends n rows (as rows draws them) to subject: mostly one
 // JSON object a message, every fifth message three rows as JSON lines.
 func publishRows(t *testing.T, js jetstream.JetStream, subject string, rng *rand.Rand, t0, n int, shift bool) {
@@ -40,17 +61,7 @@ func publishRows(t *testing.T, js jetstream.JetStream, subject string, rng *rand
 // and a runner restarted after dying with rows queued (unacknowledged)
 // resumes just after the committed window: no row lost or counted twice.
 func TestNATSSource(t *testing.T) {
-	srv, url, err := stream.StartEmbedded(0, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	url, js := embeddedJetStream(t)
 	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "PRED", Subjects: []string{"pred.spam"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -141,17 +152,7 @@ func publishLog(t *testing.T, js jetstream.JetStream, subject, path string) {
 // the window stays as it is. Accuracies counted by hand: every tenth row
 // is wrong (writeLabelledLog), 900 of the first 1,000 rows, 1,800 of 2,000.
 func TestNATSLateLabels(t *testing.T) {
-	srv, url, err := stream.StartEmbedded(0, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	url, js := embeddedJetStream(t)
 	st, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "PRED", Subjects: []string{"pred.>"}})
 	if err != nil {
 		t.Fatal(err)
@@ -273,17 +274,7 @@ func TestNATSLateLabels(t *testing.T) {
 // A work-queue stream removes acknowledged messages: late labels cannot
 // re-read its windows, which is said once and leaves them final.
 func TestNATSLateLabelsWorkQueue(t *testing.T) {
-	srv, url, err := stream.StartEmbedded(0, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	url, js := embeddedJetStream(t)
 	wq, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "WQ", Subjects: []string{"wq.spam"}, Retention: jetstream.WorkQueuePolicy})
 	if err != nil {
 		t.Fatal(err)
