@@ -26,9 +26,10 @@ type MonitorStore interface {
 	// the query, so a long history is not read to draw its end).
 	MonitorWindows(ctx context.Context, monitor string, last int, fn func(MonitorWindow) error) error
 	// UpdateMonitorWindow replaces a stored window's report (its realised
-	// performance recomputed when late labels arrived); NotFound when the
-	// window is not stored.
-	UpdateMonitorWindow(ctx context.Context, monitor string, index int64, report json.RawMessage) error
+	// performance recomputed when late labels arrived), stores st (the
+	// alert state the new report left) and queues out (the notifications
+	// it raised), all or nothing; NotFound when the window is not stored.
+	UpdateMonitorWindow(ctx context.Context, monitor string, st MonitorState, index int64, report json.RawMessage, out []MonitorNotification) error
 	// MonitorWindowTotals counts a monitor's stored windows of index below
 	// before and sums their rows.
 	MonitorWindowTotals(ctx context.Context, monitor string, before int64) (windows, rows int64, err error)

@@ -124,12 +124,7 @@ func TestMonitorRunKill9(t *testing.T) {
 	}
 	dir := t.TempDir()
 	mdir := trainMonitored(t, dir)
-	bin := filepath.Join(dir, "dawn")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := dawnBinary(t)
 	logDir := filepath.Join(dir, "log")
 	os.MkdirAll(logDir, 0o755)
 	monitorRows(t, filepath.Join(logDir, "p-1.csv"), 1000, 3, false)

@@ -16,7 +16,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("DAWN_TEST_MAIN") == "1" {
 		os.Exit(run(context.Background(), os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if dawnBuild.dir != "" {
+		os.RemoveAll(dawnBuild.dir)
+	}
+	os.Exit(code)
 }
 
 // onTerminal runs dawn args under script(1), so stderr is a terminal, and

@@ -67,13 +67,16 @@ func listingSignature(src string) (string, error) {
 // MaxRelabelWindows and evaluated less than Labels.Wait ago, for which
 // more rows now have labels than when they were last evaluated: their
 // rows are re-read from the source, joined with the labels and checked
-// again, and the new report (realised accuracy, error segments) replaces
-// the stored one. Alert rules are not re-run on old windows.
+// again. The alert rules on the figures labels change are evaluated again
+// on the new report (see rules), and the report, the alert state and the
+// notifications it raised replace the stored ones in one transaction, so a
+// restart neither loses nor repeats them. The realised-accuracy gauge and
+// the tracking run's metrics at the window's step follow.
 func (r *Runner) relabel(ctx context.Context) error {
 	horizon := r.now().Add(-r.cfg.Labels.wait()).UnixMilli()
 	var due []tracking.MonitorWindow
 	err := r.store.MonitorWindows(ctx, r.cfg.Name, MaxRelabelWindows, func(w tracking.MonitorWindow) error {
-		if w.Created >= horizon {
+		if w.Created >= horizon && w.Index >= r.alerts.FinalBelow {
 			due = append(due, w)
 		}
 		return nil
@@ -82,12 +85,29 @@ func (r *Runner) relabel(ctx context.Context) error {
 		return err
 	}
 	col := r.cfg.Labels.column()
+	final := r.alerts.FinalBelow
+	// The newest due window with a realised accuracy, for the gauge.
+	var actual *monitor.Metric
+	actualAt := int64(-1)
 	for _, w := range due {
 		var old monitor.Report
 		if err := json.Unmarshal(w.Report, &old); err != nil {
 			return fmt.Errorf("monitor %s: window %d: stored report: %w", r.cfg.Name, w.Index, err)
 		}
+		if old.Performance.Actual != nil {
+			actual, actualAt = old.Performance.Actual, w.Index
+		}
 		f, err := r.readRange(ctx, w.From, w.To, w.Rows)
+		if errors.Is(err, errRowsGone) {
+			// Streams drop their oldest messages first: this window and
+			// those before it are final. Said once, and kept in the state.
+			r.alerts.FinalBelow = w.Index + 1
+			if !r.goneLogged {
+				r.Log.Warn("monitor: late labels: a window's rows are gone from the source; it and older windows are final", "window", w.Index, "err", err)
+				r.goneLogged = true
+			}
+			continue
+		}
 		if err != nil {
 			r.Log.Warn("monitor: cannot re-read a window for late labels", "window", w.Index, "err", err)
 			continue
@@ -111,13 +131,28 @@ func (r *Runner) relabel(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := r.store.UpdateMonitorWindow(ctx, r.cfg.Name, w.Index, body); err != nil {
+		now := r.now()
+		r.rules(rep, w.Index, now, true)
+		if err := r.commitRecomputed(ctx, w.Index, body, r.disp.Flush(now)); err != nil {
 			return err
 		}
 		if a := rep.Performance.Actual; a != nil {
-			fmt.Fprintf(r.Out, "window %d: late labels: realised accuracy %.4f over %d labelled rows\n", w.Index, a.Accuracy, a.Rows)
+			actual, actualAt = a, w.Index
+			fmt.Fprintf(r.Out, "window %d: late labels: realised accuracy %.4f over %d labelled rows, %d alerts firing\n", w.Index, a.Accuracy, a.Rows, len(r.alerts.Firing))
 		}
-		r.logTracking(ctx, w.Index, rep, r.now())
+		r.Metrics.recomputed(r.cfg.Name, len(r.alerts.Firing))
+		r.logTracking(ctx, w.Index, rep, now, true)
+	}
+	if r.alerts.FinalBelow != final {
+		if err := r.commitState(ctx); err != nil {
+			return err
+		}
+	}
+	// The gauge shows the newest window with labels (after a restart it
+	// starts empty, and this sets it from the store).
+	if actual != nil && actualAt >= r.actualWindow {
+		r.Metrics.setActual(r.cfg.Name, actual)
+		r.actualWindow = actualAt
 	}
 	return nil
 }
@@ -125,15 +160,15 @@ func (r *Runner) relabel(ctx context.Context) error {
 // readRange re-reads the source's rows from position from (encoded) up
 // to position to: rows of them.
 func (r *Runner) readRange(ctx context.Context, fromS, toS string, rows int64) (*explain.Frame, error) {
-	if isNATS(r.cfg.Source.Path) {
-		return nil, errors.New("a NATS source's messages are gone once acknowledged; late labels need a file or S3 source")
-	}
 	var from, to position
 	if err := json.Unmarshal([]byte(fromS), &from); err != nil {
 		return nil, fmt.Errorf("position %q: %w", fromS, err)
 	}
 	if err := json.Unmarshal([]byte(toS), &to); err != nil {
 		return nil, fmt.Errorf("position %q: %w", toS, err)
+	}
+	if isNATS(r.cfg.Source.Path) {
+		return r.readNATSRange(ctx, from, to, rows)
 	}
 	files, err := r.sourceFiles(ctx)
 	if err != nil {

@@ -12,7 +12,7 @@ type Metrics struct {
 	share, estimated, actual *prometheus.GaugeVec
 	firing, lag, pending     *prometheus.GaugeVec
 	outbox                   *prometheus.GaugeVec
-	rows, windows            *prometheus.CounterVec
+	rows, windows, relabels  *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on reg.
@@ -32,13 +32,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		drifted:   g("dawn_monitor_column_drift", "1 when the column drifted in the last window.", "column"),
 		share:     g("dawn_monitor_drift_share", "Share of columns that drifted in the last window."),
 		estimated: g("dawn_monitor_estimated_accuracy", "CBPE's estimated accuracy of the last window."),
-		actual:    g("dawn_monitor_actual_accuracy", "Realised accuracy of the last window's labelled rows."),
+		actual:    g("dawn_monitor_actual_accuracy", "Realised accuracy of the labelled rows of the newest window that has labels (recomputed as late labels arrive)."),
 		firing:    g("dawn_monitor_alerts_firing", "Alerts firing."),
 		lag:       g("dawn_monitor_lag_seconds", "Time from the newest evaluated row to now."),
 		pending:   g("dawn_monitor_pending_rows", "Rows read but not yet in a complete window."),
 		outbox:    g("dawn_monitor_outbox_pending", "Notifications queued and not yet delivered."),
 		rows:      c("dawn_monitor_rows_total", "Rows evaluated."),
 		windows:   c("dawn_monitor_windows_total", "Windows evaluated."),
+		relabels:  c("dawn_monitor_windows_recomputed_total", "Stored windows recomputed because late labels arrived."),
 	}
 }
 
@@ -64,4 +65,21 @@ func (m *Metrics) observe(name string, rep *monitor.Report, firing int) {
 	m.firing.WithLabelValues(name).Set(float64(firing))
 	m.rows.WithLabelValues(name).Add(float64(rep.Rows))
 	m.windows.WithLabelValues(name).Inc()
+}
+
+// recomputed counts a window recomputed for late labels and sets the
+// alerts firing after it.
+func (m *Metrics) recomputed(name string, firing int) {
+	if m == nil {
+		return
+	}
+	m.relabels.WithLabelValues(name).Inc()
+	m.firing.WithLabelValues(name).Set(float64(firing))
+}
+
+// setActual sets the realised accuracy gauge.
+func (m *Metrics) setActual(name string, a *monitor.Metric) {
+	if m != nil {
+		m.actual.WithLabelValues(name).Set(a.Accuracy)
+	}
 }

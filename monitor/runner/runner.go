@@ -56,6 +56,10 @@ type Runner struct {
 	files    []string // files after pos, not yet read, in order
 	listed   string   // the last file put in files
 	lastTime float64  // the newest row time evaluated (unix s; NaN: none)
+	// actualWindow is the newest window whose realised accuracy the
+	// metrics show (-1: none yet).
+	actualWindow int64
+	goneLogged   bool // errRowsGone was logged
 
 	labels    *monitor.Labels // from Config.Labels.Source; nil without one
 	labelsSig string          // the listing labels was read from
@@ -71,10 +75,15 @@ type Registry interface {
 }
 
 // position is where the monitor stands in its source: File's first Row
-// rows are consumed (files sort by name, oldest first).
+// rows are consumed (files sort by name, oldest first). For a NATS
+// source File is the subject and Row a stream sequence: the messages up
+// to Row are consumed, or, with Part > 0, those before Row and the first
+// Part rows of message Row (a message of JSON lines may be cut by a
+// window).
 type position struct {
 	File string `json:"file"`
 	Row  int    `json:"row"`
+	Part int    `json:"part,omitempty"`
 }
 
 func (p position) String() string {
@@ -89,16 +98,10 @@ type piece struct {
 	after position
 }
 
-type alertState struct {
-	Groups []alert.GroupState      `json:"groups"`
-	Streak map[string]int          `json:"streak"` // windows in a row a rule's condition held, by fingerprint
-	Firing map[string]*alert.Alert `json:"firing"` // by fingerprint
-}
-
 // New makes a runner for cfg over store. The model and its profile are
 // loaded by the caller (a model directory, or models:/ fetched).
 func New(ctx context.Context, cfg *Config, p *monitor.Profile, m model.Model, store tracking.MonitorStore) (*Runner, error) {
-	r := &Runner{cfg: cfg, profile: p, model: m, store: store, Out: io.Discard, Log: slog.New(slog.DiscardHandler), lastTime: math.NaN()}
+	r := &Runner{cfg: cfg, profile: p, model: m, store: store, Out: io.Discard, Log: slog.New(slog.DiscardHandler), lastTime: math.NaN(), actualWindow: -1}
 	st, err := store.MonitorState(ctx, cfg.Name)
 	if err != nil {
 		return nil, err
@@ -189,6 +192,9 @@ func (r *Runner) Step(ctx context.Context, final bool) error {
 		if err := r.relabel(ctx); err != nil {
 			return err
 		}
+		if err := r.delivery(ctx); err != nil {
+			return err
+		}
 	}
 	for {
 		w, ok, err := r.nextWindow(ctx)
@@ -255,7 +261,7 @@ func (r *Runner) readNext(ctx context.Context) (bool, error) {
 		start = min(r.pos.Row, f.Rows)
 	}
 	if start < f.Rows {
-		r.queue = append(r.queue, piece{f: f.Slice(start, f.Rows), from: position{name, start}, after: position{name, f.Rows}})
+		r.queue = append(r.queue, piece{f: f.Slice(start, f.Rows), from: position{File: name, Row: start}, after: position{File: name, Row: f.Rows}})
 		r.queued += f.Rows - start
 	}
 	return true, nil
@@ -372,7 +378,7 @@ func (r *Runner) take(c cutAt) window {
 	if c.row > 0 {
 		p := rest[0]
 		parts = append(parts, p.f.Slice(0, c.row))
-		w.to = position{p.from.File, p.from.Row + c.row}
+		w.to = position{File: p.from.File, Row: p.from.Row + c.row}
 		if c.row == p.f.Rows {
 			rest = rest[1:]
 		} else {
@@ -435,9 +441,7 @@ func (r *Runner) evaluate(ctx context.Context, w window) error {
 	}
 	if isNATS(r.cfg.Source.Path) {
 		// Rows of a subject are positioned by stream sequence.
-		if lo, hi, ok := natsBounds(w.f); ok {
-			w.from, w.to = position{r.cfg.Source.Subject, lo}, position{r.cfg.Source.Subject, hi}
-		}
+		w.from, w.to = r.natsWindow(w.f, w.from, w.to)
 	}
 	rep, err := monitor.Check(ctx, r.profile, f, r.options())
 	if err != nil {
@@ -449,7 +453,7 @@ func (r *Runner) evaluate(ctx context.Context, w window) error {
 	}
 	idx := r.st.NextWindow
 	now := r.now()
-	r.rules(rep, idx, now)
+	r.rules(rep, idx, now, false)
 	rec := &tracking.MonitorWindow{Index: idx, Start: millis(w.start), End: millis(w.end), Rows: int64(w.f.Rows),
 		From: w.from.String(), To: w.to.String(), Report: body}
 	r.pos = w.to
@@ -459,10 +463,13 @@ func (r *Runner) evaluate(ctx context.Context, w window) error {
 		return err
 	}
 	if r.nats != nil {
-		r.ackNATS(ctx, w.to.Row)
+		r.ackNATS(ctx, w.to)
 	}
 	if !math.IsNaN(w.end) {
 		r.lastTime = w.end
+	}
+	if rep.Performance.Actual != nil {
+		r.actualWindow = idx
 	}
 	r.Metrics.observe(r.cfg.Name, rep, len(r.alerts.Firing))
 	verdict := "no drift"
@@ -470,7 +477,7 @@ func (r *Runner) evaluate(ctx context.Context, w window) error {
 		verdict = "DATASET DRIFT"
 	}
 	fmt.Fprintf(r.Out, "window %d: %d rows, %s (share %.2f), %d alerts firing\n", idx, rep.Rows, verdict, rep.Drift.Share, len(r.alerts.Firing))
-	r.logTracking(ctx, idx, rep, now)
+	r.logTracking(ctx, idx, rep, now, false)
 	return nil
 }
 
@@ -479,17 +486,41 @@ func (r *Runner) commit(ctx context.Context, w *tracking.MonitorWindow, ns []ale
 	if w == nil && len(ns) == 0 {
 		return nil
 	}
-	r.alerts.Groups = r.disp.State()
-	b, err := json.Marshal(r.alerts)
-	if err != nil {
-		return err
-	}
-	r.st.Alerts = b
-	out, err := r.outbox(ns)
+	out, err := r.prepare(ns)
 	if err != nil {
 		return err
 	}
 	return r.store.CommitMonitor(ctx, r.cfg.Name, r.st, w, out)
+}
+
+// commitState stores the state alone.
+func (r *Runner) commitState(ctx context.Context) error {
+	if _, err := r.prepare(nil); err != nil {
+		return err
+	}
+	return r.store.CommitMonitor(ctx, r.cfg.Name, r.st, nil, nil)
+}
+
+// commitRecomputed replaces stored window idx's report with report and
+// stores the state and the notifications, in one transaction.
+func (r *Runner) commitRecomputed(ctx context.Context, idx int64, report []byte, ns []alert.Notification) error {
+	out, err := r.prepare(ns)
+	if err != nil {
+		return err
+	}
+	return r.store.UpdateMonitorWindow(ctx, r.cfg.Name, r.st, idx, report, out)
+}
+
+// prepare encodes the alert state into r.st and makes the outbox messages
+// of ns.
+func (r *Runner) prepare(ns []alert.Notification) ([]tracking.MonitorNotification, error) {
+	r.alerts.Groups = r.disp.State()
+	b, err := json.Marshal(r.alerts)
+	if err != nil {
+		return nil, fmt.Errorf("monitor %s: alert state: %w", r.cfg.Name, err)
+	}
+	r.st.Alerts = b
+	return r.outbox(ns)
 }
 
 // target is a receiver or an action.
@@ -548,135 +579,6 @@ func contains(xs []string, x string) bool {
 		if v == x {
 			return true
 		}
-	}
-	return false
-}
-
-// rules evaluates every alert rule on a window's report.
-func (r *Runner) rules(rep *monitor.Report, idx int64, now time.Time) {
-	for _, rule := range r.cfg.Alerts.Rules {
-		for _, v := range values(rule, rep) {
-			labels := map[string]string{"alertname": rule.Name, "monitor": r.cfg.Name, "severity": rule.Severity}
-			for k, x := range rule.Labels {
-				labels[k] = x
-			}
-			if v.column != "" {
-				labels["column"] = v.column
-			}
-			fp := alert.Fingerprint(labels)
-			if breached(rule.Op, v.value, *rule.Threshold) {
-				r.alerts.Streak[fp]++
-				if r.alerts.Streak[fp] < rule.For {
-					continue
-				}
-				a := r.alerts.Firing[fp]
-				if a == nil {
-					a = &alert.Alert{Labels: labels, StartsAt: now}
-					r.alerts.Firing[fp] = a
-				}
-				summary := rule.Summary
-				if summary == "" {
-					summary = fmt.Sprintf("%s %s %g %s %g", rule.Name, rule.Check, v.value, rule.Op, *rule.Threshold)
-					if v.column != "" {
-						summary = fmt.Sprintf("%s: %s of %s is %g (%s %g)", rule.Name, rule.Check, v.column, v.value, rule.Op, *rule.Threshold)
-					}
-				}
-				a.Annotations = map[string]string{"summary": summary, "value": strconv.FormatFloat(v.value, 'g', 6, 64),
-					"window": strconv.FormatInt(idx, 10)}
-				r.disp.Add(*a, now)
-				continue
-			}
-			delete(r.alerts.Streak, fp)
-			if a := r.alerts.Firing[fp]; a != nil {
-				res := *a
-				res.EndsAt = now
-				r.disp.Add(res, now)
-				delete(r.alerts.Firing, fp)
-			}
-		}
-	}
-}
-
-type value struct {
-	column string
-	value  float64
-}
-
-func b01(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// values are a rule's check values on a report; none when the report
-// lacks the figure (no labels, no model).
-func values(rule Rule, rep *monitor.Report) []value {
-	col := func(name string) bool { return rule.Column == "" || rule.Column == name }
-	var out []value
-	switch rule.Check {
-	case "dataset_drift":
-		out = append(out, value{"", b01(rep.Drift.DatasetDrift)})
-	case "drift_share":
-		out = append(out, value{"", rep.Drift.Share})
-	case "column_drift", "drift_statistic":
-		for _, c := range rep.Drift.Columns {
-			if col(c.Column) {
-				v := b01(c.Drift)
-				if rule.Check == "drift_statistic" {
-					v = c.Statistic
-				}
-				out = append(out, value{c.Column, v})
-			}
-		}
-	case "prediction_drift":
-		if rep.Prediction != nil {
-			out = append(out, value{"", b01(rep.Prediction.Drift)})
-		}
-	case "estimated_accuracy":
-		if e := rep.Performance.Estimated; e != nil {
-			out = append(out, value{"", e.Accuracy})
-		}
-	case "actual_accuracy":
-		if e := rep.Performance.Actual; e != nil {
-			out = append(out, value{"", e.Accuracy})
-		}
-	case "missing_rate", "new_categories", "out_of_range":
-		for _, q := range rep.Quality.Columns {
-			if !col(q.Column) {
-				continue
-			}
-			v := q.MissingRate
-			switch rule.Check {
-			case "new_categories":
-				v = float64(len(q.NewCategories))
-			case "out_of_range":
-				v = float64(q.OutOfRange)
-			}
-			out = append(out, value{q.Column, v})
-		}
-	case "empty":
-		out = append(out, value{"", b01(rep.Quality.Empty)})
-	case "top_segment_risk":
-		if len(rep.Segments) > 0 {
-			out = append(out, value{"", rep.Segments[0].RiskRatio})
-		} else {
-			out = append(out, value{"", 0})
-		}
-	}
-	return out
-}
-
-func breached(op string, v, th float64) bool {
-	switch op {
-	case ">":
-		return v > th
-	case ">=":
-		return v >= th
-	case "<":
-		return v < th
-	case "<=":
-		return v <= th
 	}
 	return false
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"strings"
 	"time"
@@ -42,10 +41,15 @@ func isNATS(p string) bool { return strings.HasPrefix(p, "nats://") }
 // or counted twice.
 type natsSource struct {
 	nc      *nats.Conn
+	stream  jetstream.Stream
 	cons    jetstream.Consumer
 	subject string
 	pending []jetstream.Msg // delivered, not acknowledged, in stream order
 	seen    uint64          // the highest sequence queued
+	rows    map[uint64]int  // rows of each pending message
+	// explicit: each message is acknowledged (a work-queue stream), not
+	// all up to one.
+	explicit bool
 }
 
 func (r *Runner) openNATS(ctx context.Context) (*natsSource, error) {
@@ -86,8 +90,12 @@ func (r *Runner) openNATS(ctx context.Context) (*natsSource, error) {
 	durable := "dawn-monitor-" + strings.TrimPrefix(stream.StreamName(r.cfg.Name), "DAWN_EXPLAIN_")
 	cc := jetstream.ConsumerConfig{Durable: durable, FilterSubject: subj, AckPolicy: jetstream.AckAllPolicy,
 		AckWait: natsAckWait, MaxAckPending: -1, DeliverPolicy: jetstream.DeliverAllPolicy}
-	if r.pos.File == subj && r.pos.Row > 0 {
-		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, uint64(r.pos.Row)+1
+	explicit := st.CachedInfo().Config.Retention == jetstream.WorkQueuePolicy
+	if explicit { // a work queue takes explicit acks only
+		cc.AckPolicy = jetstream.AckExplicitPolicy
+	}
+	if from, _ := r.natsResume(); from > 1 {
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
 	}
 	if err := st.DeleteConsumer(sctx, durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		nc.Close()
@@ -98,8 +106,21 @@ func (r *Runner) openNATS(ctx context.Context) (*natsSource, error) {
 		nc.Close()
 		return nil, fmt.Errorf("consumer %s on %s: %w", durable, name, err)
 	}
-	r.nats = &natsSource{nc: nc, cons: cons, subject: subj}
+	r.nats = &natsSource{nc: nc, stream: st, cons: cons, subject: subj, rows: map[uint64]int{}, explicit: explicit}
 	return r.nats, nil
+}
+
+// natsResume is the first stream sequence not wholly consumed by the
+// committed windows (1: from the start), with how many of its rows they
+// hold (a message cut by a window).
+func (r *Runner) natsResume() (seq uint64, part int) {
+	if r.pos.File != r.cfg.Source.Subject || r.pos.Row <= 0 {
+		return 1, 0
+	}
+	if r.pos.Part > 0 {
+		return uint64(r.pos.Row), r.pos.Part
+	}
+	return uint64(r.pos.Row) + 1, 0
 }
 
 // pullNATS queues the messages available now (each a JSON object, or
@@ -109,10 +130,7 @@ func (r *Runner) pullNATS(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("monitor %s: source: %w", r.cfg.Name, err)
 	}
-	committed := uint64(0)
-	if r.pos.File == src.subject && r.pos.Row > 0 {
-		committed = uint64(r.pos.Row)
-	}
+	resume, part := r.natsResume()
 	for r.queued < MaxWindowRows {
 		batch, err := src.cons.Fetch(natsBatch, jetstream.FetchMaxWait(natsWait))
 		if err != nil {
@@ -128,7 +146,7 @@ func (r *Runner) pullNATS(ctx context.Context) error {
 				return fmt.Errorf("monitor %s: source: message metadata: %w", r.cfg.Name, err)
 			}
 			seq := md.Sequence.Stream
-			if seq <= committed { // in a committed window: its ack was lost
+			if seq < resume { // in a committed window: its ack was lost
 				if err := m.DoubleAck(ctx); err != nil {
 					r.Log.Warn("monitor: ack of a committed message failed", "seq", seq, "err", err)
 				}
@@ -137,9 +155,15 @@ func (r *Runner) pullNATS(ctx context.Context) error {
 			if seq <= src.seen { // a redelivery of a queued message
 				continue
 			}
-			if err := appendRows(&lines, m.Data(), seq); err != nil {
+			skip := 0
+			if seq == resume {
+				skip = part // rows a committed window holds
+			}
+			n, err := appendRows(&lines, m.Data(), seq, skip, -1)
+			if err != nil {
 				return fmt.Errorf("monitor %s: source: message %d on %s: %w", r.cfg.Name, seq, src.subject, err)
 			}
+			src.rows[seq] = n
 			if first == 0 {
 				first = seq
 			}
@@ -155,7 +179,7 @@ func (r *Runner) pullNATS(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			r.queue = append(r.queue, piece{f: f, from: position{src.subject, int(first)}, after: position{src.subject, int(last)}})
+			r.queue = append(r.queue, piece{f: f, from: position{File: src.subject, Row: int(first)}, after: position{File: src.subject, Row: int(last)}})
 			r.queued += f.Rows
 		}
 		if got == 0 {
@@ -165,31 +189,38 @@ func (r *Runner) pullNATS(ctx context.Context) error {
 	return nil
 }
 
-// appendRows writes the rows of one message as JSON lines, each with its
-// stream sequence.
-func appendRows(buf *bytes.Buffer, data []byte, seq uint64) error {
+// appendRows writes rows [skip, limit) of one message (all from skip
+// with limit < 0) as JSON lines, each with its stream sequence, and
+// returns how many rows the message holds.
+func appendRows(buf *bytes.Buffer, data []byte, seq uint64, skip, limit int) (int, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, len(data)+1)
+	n := 0
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
+			continue
+		}
+		i := n
+		n++
+		if i < skip || (limit >= 0 && i >= limit) {
 			continue
 		}
 		var row map[string]any
 		d := json.NewDecoder(bytes.NewReader(line))
 		d.UseNumber()
 		if err := d.Decode(&row); err != nil {
-			return fmt.Errorf("want a JSON object per line: %w", err)
+			return 0, fmt.Errorf("row %d: want a JSON object per line: %w", n, err)
 		}
 		row[natsSeqColumn] = seq
 		b, err := json.Marshal(row)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		buf.Write(b)
 		buf.WriteByte('\n')
 	}
-	return sc.Err()
+	return n, sc.Err()
 }
 
 // linesFrame reads JSON lines as a frame, with the kinds files get.
@@ -209,29 +240,54 @@ func (r *Runner) linesFrame(b []byte) (*explain.Frame, error) {
 	return r.readLocal(tmp.Name(), tmp.Name())
 }
 
-// natsBounds is a window's first and last stream sequence.
-func natsBounds(f *explain.Frame) (lo, hi int, ok bool) {
+// natsWindow positions a window of a NATS source by stream sequence:
+// from its first message (with the rows of it earlier windows hold) to
+// its last (with the rows of it consumed, when the window cuts it).
+// Without sequences (no rows) the queue's positions stay.
+func (r *Runner) natsWindow(f *explain.Frame, from, to position) (position, position) {
 	c, err := f.Col(natsSeqColumn)
 	if err != nil || c.Num == nil || len(c.Num) == 0 {
-		return 0, 0, false
+		return from, to
 	}
-	mn, mx := math.Inf(1), math.Inf(-1)
+	lo, hi := c.Num[0], c.Num[len(c.Num)-1] // rows are in stream order
+	last := 0
 	for _, v := range c.Num {
-		mn, mx = math.Min(mn, v), math.Max(mx, v)
+		if v == hi {
+			last++
+		}
 	}
-	return int(mn), int(mx), true
+	subj := r.cfg.Source.Subject
+	from = position{File: subj, Row: int(lo)}
+	if r.pos.File == subj && r.pos.Row == int(lo) && r.pos.Part > 0 {
+		from.Part = r.pos.Part
+	}
+	if lo == hi {
+		last += from.Part
+	}
+	to = position{File: subj, Row: int(hi)}
+	if r.nats != nil {
+		if n, ok := r.nats.rows[uint64(hi)]; ok && last < n {
+			to.Part = last
+		}
+	}
+	return from, to
 }
 
-// ackNATS acknowledges every delivered message up to sequence to, once
-// the window ending there is committed.
-func (r *Runner) ackNATS(ctx context.Context, to int) {
+// ackNATS acknowledges every delivered message the committed window
+// ending at to consumed wholly (a message it cuts waits for the next).
+func (r *Runner) ackNATS(ctx context.Context, to position) {
 	src := r.nats
+	upto := uint64(to.Row)
+	if to.Part > 0 {
+		upto--
+	}
 	k := 0
 	for k < len(src.pending) {
 		md, err := src.pending[k].Metadata()
-		if err != nil || md.Sequence.Stream > uint64(to) {
+		if err != nil || md.Sequence.Stream > upto {
 			break
 		}
+		delete(src.rows, md.Sequence.Stream)
 		k++
 	}
 	if k == 0 {
@@ -239,12 +295,114 @@ func (r *Runner) ackNATS(ctx context.Context, to int) {
 	}
 	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if src.explicit {
+		// One connection keeps the acks in order: the confirmation of the
+		// last one follows the others.
+		for _, m := range src.pending[:k-1] {
+			if err := m.Ack(); err != nil {
+				r.Log.Warn("monitor: ack failed; the message will be redelivered and skipped", "err", err)
+			}
+		}
+	}
 	if err := src.pending[k-1].DoubleAck(actx); err != nil {
 		// Redelivered after natsAckWait (or a restart), then acknowledged
 		// and skipped: the store already holds the window.
-		r.Log.Warn("monitor: ack failed; the messages will be redelivered and skipped", "to", to, "err", err)
+		r.Log.Warn("monitor: ack failed; the messages will be redelivered and skipped", "to", upto, "err", err)
 	}
 	src.pending = src.pending[k:]
+}
+
+// errRowsGone is a window whose rows the source no longer holds: it
+// cannot be recomputed for late labels, nor can any older one.
+var errRowsGone = errors.New("the source no longer holds the window's rows")
+
+// readNATSRange re-reads a window's rows from the stream, by sequence,
+// with an ordered (ephemeral) consumer from its first message to its
+// last; the monitor's durable consumer is not touched. A stream that
+// removes acknowledged messages (work-queue or interest retention), or
+// that has dropped the window's first message (max_age, max_msgs,
+// max_bytes), gives errRowsGone.
+func (r *Runner) readNATSRange(ctx context.Context, from, to position, rows int64) (*explain.Frame, error) {
+	src, err := r.openNATS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if from.File != src.subject || to.File != src.subject || from.Row <= 0 || to.Row < from.Row {
+		return nil, fmt.Errorf("positions %s to %s are not sequences of subject %s", from, to, src.subject)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	info, err := src.stream.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stream info: %w", err)
+	}
+	name := info.Config.Name
+	if info.Config.Retention != jetstream.LimitsPolicy {
+		return nil, fmt.Errorf("%w: stream %s has %s retention, which removes acknowledged messages (late labels need limits retention)", errRowsGone, name, info.Config.Retention)
+	}
+	if info.State.Msgs == 0 || info.State.FirstSeq > uint64(from.Row) {
+		return nil, fmt.Errorf("%w: stream %s now starts at sequence %d, the window at %d (its limits removed them)", errRowsGone, name, info.State.FirstSeq, from.Row)
+	}
+	oc, err := src.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{src.subject},
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: uint64(from.Row), InactiveThreshold: time.Minute})
+	if err != nil {
+		return nil, fmt.Errorf("ordered consumer on %s: %w", name, err)
+	}
+	defer func() {
+		if ci := oc.CachedInfo(); ci != nil {
+			_ = src.stream.DeleteConsumer(context.WithoutCancel(ctx), ci.Name)
+		}
+	}()
+	var lines bytes.Buffer
+	for done := false; !done; {
+		batch, err := oc.Fetch(natsBatch, jetstream.FetchMaxWait(natsWait))
+		if err != nil {
+			return nil, fmt.Errorf("fetch from %s: %w", name, err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			md, err := m.Metadata()
+			if err != nil {
+				return nil, fmt.Errorf("message metadata: %w", err)
+			}
+			seq := md.Sequence.Stream
+			if done || seq > uint64(to.Row) {
+				done = true
+				continue
+			}
+			skip, limit := 0, -1
+			if seq == uint64(from.Row) {
+				skip = from.Part
+			}
+			if seq == uint64(to.Row) {
+				if to.Part > 0 {
+					limit = to.Part
+				}
+				done = true
+			}
+			if _, err := appendRows(&lines, m.Data(), seq, skip, limit); err != nil {
+				return nil, fmt.Errorf("message %d on %s: %w", seq, src.subject, err)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return nil, fmt.Errorf("fetch from %s: %w", name, err)
+		}
+		if got == 0 {
+			break // the stream ends before the window's last message
+		}
+	}
+	if lines.Len() == 0 {
+		return nil, fmt.Errorf("%w: no message of %s from sequence %d to %d", errRowsGone, src.subject, from.Row, to.Row)
+	}
+	f, err := r.linesFrame(lines.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if int64(f.Rows) != rows {
+		return nil, fmt.Errorf("re-read %d rows from sequences %d to %d, the window had %d", f.Rows, from.Row, to.Row, rows)
+	}
+	return f, nil
 }
 
 // Close releases the source's connection (a NATS source's).

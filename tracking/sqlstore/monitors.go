@@ -45,19 +45,25 @@ func (s *Store) CommitMonitor(ctx context.Context, monitor string, st tracking.M
 				return fmt.Errorf("sqlstore: monitor %s: window %d: %w", monitor, w.Index, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO monitor_state (monitor, position, next_window, alerts, run_id, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (monitor) DO UPDATE SET position = excluded.position, next_window = excluded.next_window, alerts = excluded.alerts,
-			run_id = excluded.run_id, updated_ms = excluded.updated_ms`), monitor, st.Position, st.NextWindow, string(st.Alerts), st.RunID, now); err != nil {
-			return fmt.Errorf("sqlstore: monitor %s: state: %w", monitor, err)
-		}
-		for _, n := range out {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO monitor_outbox (monitor, id, receiver, payload, created_ms) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT DO NOTHING`), monitor, n.ID, n.Receiver, string(n.Payload), now); err != nil {
-				return fmt.Errorf("sqlstore: monitor %s: queue %s: %w", monitor, n.ID, err)
-			}
-		}
-		return nil
+		return s.commitMonitorState(ctx, tx, monitor, st, out, now)
 	})
+}
+
+// commitMonitorState stores a monitor's state and queues its new
+// notifications (an id already queued is kept as it is), inside tx.
+func (s *Store) commitMonitorState(ctx context.Context, tx *sql.Tx, monitor string, st tracking.MonitorState, out []tracking.MonitorNotification, now int64) error {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO monitor_state (monitor, position, next_window, alerts, run_id, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (monitor) DO UPDATE SET position = excluded.position, next_window = excluded.next_window, alerts = excluded.alerts,
+		run_id = excluded.run_id, updated_ms = excluded.updated_ms`), monitor, st.Position, st.NextWindow, string(st.Alerts), st.RunID, now); err != nil {
+		return fmt.Errorf("sqlstore: monitor %s: state: %w", monitor, err)
+	}
+	for _, n := range out {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO monitor_outbox (monitor, id, receiver, payload, created_ms) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`), monitor, n.ID, n.Receiver, string(n.Payload), now); err != nil {
+			return fmt.Errorf("sqlstore: monitor %s: queue %s: %w", monitor, n.ID, err)
+		}
+	}
+	return nil
 }
 
 // MonitorWindows implements tracking.MonitorStore.
@@ -89,7 +95,10 @@ func (s *Store) MonitorWindows(ctx context.Context, monitor string, last int, fn
 }
 
 // UpdateMonitorWindow implements tracking.MonitorStore.
-func (s *Store) UpdateMonitorWindow(ctx context.Context, monitor string, index int64, report json.RawMessage) error {
+func (s *Store) UpdateMonitorWindow(ctx context.Context, monitor string, st tracking.MonitorState, index int64, report json.RawMessage, out []tracking.MonitorNotification) error {
+	if monitor == tracking.WebhookOutbox {
+		return tracking.InvalidParameterf("monitor name %q is reserved for the webhook outbox", monitor)
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE monitor_windows SET report = ? WHERE monitor = ? AND window_index = ?`), string(report), monitor, index)
 		if err != nil {
@@ -98,7 +107,7 @@ func (s *Store) UpdateMonitorWindow(ctx context.Context, monitor string, index i
 		if n, _ := res.RowsAffected(); n == 0 {
 			return tracking.NotFoundf("monitor %s has no window %d", monitor, index)
 		}
-		return nil
+		return s.commitMonitorState(ctx, tx, monitor, st, out, nowMillis())
 	})
 }
 

@@ -89,9 +89,13 @@ func RunMonitorStore(t *testing.T, s tracking.Store) {
 	if n, rows, err := ms.MonitorWindowTotals(ctx, "m", 3); err != nil || n != 3 || rows != 5+10+20 {
 		t.Errorf("totals before 3: %d windows %d rows %v", n, rows, err)
 	}
-	// A report replaced in place (late labels); an unknown window is
-	// NotFound.
-	if err := ms.UpdateMonitorWindow(ctx, "m", 4, json.RawMessage(`{"rows":40,"late":true}`)); err != nil {
+	// A report replaced in place (late labels) with the state and the
+	// notifications it raised; an unknown window is NotFound and changes
+	// nothing.
+	late := next
+	late.Alerts = json.RawMessage(`{"late":1}`)
+	if err := ms.UpdateMonitorWindow(ctx, "m", late, 4, json.RawMessage(`{"rows":40,"late":true}`),
+		[]tracking.MonitorNotification{{ID: "msg_late", Receiver: "ops", Payload: json.RawMessage(`{"status":"firing"}`)}}); err != nil {
 		t.Fatal(err)
 	}
 	ms.MonitorWindows(ctx, "m", 2, func(w tracking.MonitorWindow) error {
@@ -100,8 +104,23 @@ func RunMonitorStore(t *testing.T, s tracking.Store) {
 		}
 		return nil
 	})
-	if err := ms.UpdateMonitorWindow(ctx, "m", 99, json.RawMessage(`{}`)); !errors.Is(err, tracking.ErrNotFound) {
+	if st, _ := ms.MonitorState(ctx, "m"); string(st.Alerts) != `{"late":1}` || st.NextWindow != next.NextWindow {
+		t.Errorf("state after the update: %+v", st)
+	}
+	if pend, _ := ms.PendingMonitorNotifications(ctx, "m"); len(pend) != 1 || pend[0].ID != "msg_late" {
+		t.Errorf("pending after the update: %+v, want msg_late", pend)
+	}
+	gone := late
+	gone.Alerts = json.RawMessage(`{"gone":1}`)
+	if err := ms.UpdateMonitorWindow(ctx, "m", gone, 99, json.RawMessage(`{}`),
+		[]tracking.MonitorNotification{{ID: "msg_gone", Receiver: "ops", Payload: json.RawMessage(`{}`)}}); !errors.Is(err, tracking.ErrNotFound) {
 		t.Errorf("update of a missing window: %v", err)
+	}
+	if st, _ := ms.MonitorState(ctx, "m"); string(st.Alerts) != `{"late":1}` {
+		t.Errorf("a refused update stored its state: %s", st.Alerts)
+	}
+	if pend, _ := ms.PendingMonitorNotifications(ctx, "m"); len(pend) != 1 {
+		t.Errorf("a refused update queued its notification: %+v", pend)
 	}
 	if n, rows, err := ms.MonitorWindowTotals(ctx, "nobody", 100); err != nil || n != 0 || rows != 0 {
 		t.Errorf("totals of an unknown monitor %d %d %v", n, rows, err)
