@@ -66,7 +66,7 @@ func (r *Resolver) download(ctx context.Context, uri, dst string) (Stats, error)
 		}
 		return c.st, nil
 	}
-	return c.st, c.tree(ctx, p, ".", ents, 0)
+	return c.st, c.tree(ctx, ".", ents, 0)
 }
 
 func (r *Resolver) limits() Limits {
@@ -107,8 +107,8 @@ func (c *copier) count() error {
 	return nil
 }
 
-// tree copies the entries of repo directory p into local directory local.
-func (c *copier) tree(ctx context.Context, p, local string, ents []artifact.Entry, depth int) error {
+// tree copies the listed entries of a repo directory into local directory local.
+func (c *copier) tree(ctx context.Context, local string, ents []artifact.Entry, depth int) error {
 	for _, e := range ents {
 		name, err := safeName(e.Path)
 		if err != nil {
@@ -135,7 +135,7 @@ func (c *copier) tree(ctx context.Context, p, local string, ents []artifact.Entr
 		if err != nil {
 			return err
 		}
-		if err := c.tree(ctx, e.Path, child, sub, depth+1); err != nil {
+		if err := c.tree(ctx, child, sub, depth+1); err != nil {
 			return err
 		}
 	}
