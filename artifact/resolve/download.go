@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,17 +71,8 @@ func (r *Resolver) download(ctx context.Context, uri, dst string) (Stats, error)
 }
 
 func (r *Resolver) limits() Limits {
-	l := r.Limits
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = DefaultLimits.MaxBytes
-	}
-	if l.MaxFiles <= 0 {
-		l.MaxFiles = DefaultLimits.MaxFiles
-	}
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = DefaultLimits.MaxDepth
-	}
-	return l
+	l, d := r.Limits, DefaultLimits
+	return Limits{MaxBytes: cmp.Or(max(l.MaxBytes, 0), d.MaxBytes), MaxFiles: cmp.Or(max(l.MaxFiles, 0), d.MaxFiles), MaxDepth: cmp.Or(max(l.MaxDepth, 0), d.MaxDepth)}
 }
 
 // copier copies a repo's tree under root, counting against lim.

@@ -23,3 +23,21 @@ func TestParseModelURI(t *testing.T) {
 		}
 	}
 }
+
+// A parsed models:/ URI prints back to a URI that parses to the same
+// reference.
+func FuzzParseModelURI(f *testing.F) {
+	for _, s := range []string{"models:/spam/3", "models:/spam@prod", "models:/team/spam/7", "models:/m-0123abcd", "models:/@x", "models://a/b", "runs:/x/y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, ok, err := ParseModelURI(s)
+		if !ok || err != nil {
+			return
+		}
+		v, ok, err := ParseModelURI(u.String())
+		if !ok || err != nil || v != u {
+			t.Fatalf("%q parses to %+v, which prints as %q and parses to %+v (%v)", s, u, u.String(), v, err)
+		}
+	})
+}

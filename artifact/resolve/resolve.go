@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -86,13 +85,6 @@ type Resolver struct {
 
 	mu      sync.Mutex
 	schemes map[string]Scheme
-}
-
-// Open streams the file at uri with a Resolver configured from the
-// environment.
-func Open(ctx context.Context, uri string) (io.ReadCloser, error) {
-	var r Resolver
-	return r.Open(ctx, uri)
 }
 
 // Register makes s handle URIs of scheme (without the colon, e.g. "gs"),
@@ -213,15 +205,25 @@ func (r *Resolver) locateS3(ctx context.Context, uri string) (artifact.Repo, str
 	if err != nil || u.Host == "" {
 		return nil, "", errors.New("want s3://bucket[/key]")
 	}
-	p, err := artifact.CleanPath(strings.Trim(u.Path, "/"))
+	p, err := cleanPath(u.Path)
 	if err != nil {
-		return nil, "", fmt.Errorf("key %q: %w", u.Path, err)
+		return nil, "", err
 	}
 	repo, err := s3.Open(ctx, "s3://"+u.Host, r.S3)
 	if err != nil {
 		return nil, "", err
 	}
 	return repo, p, nil
+}
+
+// cleanPath is the repo path a URI's path names: no leading or trailing
+// slash, no "..".
+func cleanPath(p string) (string, error) {
+	c, err := artifact.CleanPath(strings.Trim(p, "/"))
+	if err != nil {
+		return "", fmt.Errorf("path %q: %w", p, err)
+	}
+	return c, nil
 }
 
 // locateProxy maps mlflow-artifacts:/PATH and mlflow-artifacts://HOST/PATH
@@ -236,9 +238,9 @@ func (r *Resolver) locateProxy(uri string) (artifact.Repo, string, error) {
 			p = ""
 		}
 	}
-	clean, err := artifact.CleanPath(strings.Trim(p, "/"))
+	clean, err := cleanPath(p)
 	if err != nil {
-		return nil, "", fmt.Errorf("path %q: %w", p, err)
+		return nil, "", err
 	}
 	c, err := r.client()
 	if err != nil {
@@ -279,9 +281,9 @@ func (r *Resolver) locateRun(ctx context.Context, uri string, depth int) (artifa
 	if id == "" {
 		return nil, "", errors.New("want runs:/RUN_ID/PATH")
 	}
-	sub, err := artifact.CleanPath(strings.Trim(sub, "/"))
+	sub, err := cleanPath(sub)
 	if err != nil {
-		return nil, "", fmt.Errorf("path %q: %w", sub, err)
+		return nil, "", err
 	}
 	c, err := r.client()
 	if err != nil {
@@ -358,20 +360,4 @@ func (r *Resolver) ResolveModel(ctx context.Context, u ModelURI) (version, artif
 		uri = mv.Source
 	}
 	return mv.Version, uri, nil
-}
-
-// Open streams the file at uri.
-func (r *Resolver) Open(ctx context.Context, uri string) (io.ReadCloser, error) {
-	repo, p, err := r.locate(ctx, uri, 0)
-	if err != nil {
-		return nil, fmt.Errorf("resolve: open %s: %w", uri, err)
-	}
-	if p == "" {
-		return nil, fmt.Errorf("resolve: open %s: names a directory, not a file: %w", uri, artifact.ErrNotFound)
-	}
-	rc, _, err := repo.Open(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("resolve: open %s: %w", uri, err)
-	}
-	return rc, nil
 }
