@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dawn-ml/dawn/artifact/resolve"
 	"github.com/dawn-ml/dawn/artifact/s3"
 	"github.com/dawn-ml/dawn/artifact/s3/s3test"
 	"github.com/dawn-ml/dawn/model"
@@ -205,7 +206,7 @@ func TestServeRegistryLoggedModel(t *testing.T) {
 	if got, err := loadConst(dir); err != nil || got.(constModel).p != 0.625 {
 		t.Fatalf("runs:/ to a logged model: %v %v", got, err)
 	}
-	u, ok, err := ParseModelURI("models:/" + m.Info.ModelID)
+	u, ok, err := resolve.ParseModelURI("models:/" + m.Info.ModelID)
 	if !ok || err != nil || !u.Logged {
 		t.Fatalf("ParseModelURI(models:/%s) = %+v %v %v", m.Info.ModelID, u, ok, err)
 	}

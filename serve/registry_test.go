@@ -20,28 +20,6 @@ import (
 	"github.com/dawn-ml/dawn/model"
 )
 
-func TestParseModelURI(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		ok   bool
-		want ModelURI
-		bad  bool
-	}{
-		{"models:/spam/3", true, ModelURI{Name: "spam", Version: "3"}, false},
-		{"models:/spam@prod", true, ModelURI{Name: "spam", Alias: "prod"}, false},
-		{"models:/team/spam/7", true, ModelURI{Name: "team/spam", Version: "7"}, false},
-		{"models:/spam", true, ModelURI{}, true},
-		{"models:/@prod", true, ModelURI{}, true},
-		{"models:/spam/", true, ModelURI{}, true},
-		{"./model-dir", false, ModelURI{}, false},
-	} {
-		u, ok, err := ParseModelURI(c.in)
-		if ok != c.ok || (err != nil) != c.bad || (!c.bad && u != c.want) {
-			t.Errorf("%s: %+v %v %v", c.in, u, ok, err)
-		}
-	}
-}
-
 // fakeMLflow serves the registry endpoints and the artifact proxy over a
 // directory: version v of model "spam" lives under root/models/spam/v.
 type fakeMLflow struct {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/dawn-ml/dawn/artifact"
 )
 
 // This file holds the client calls that resolve and download registered
@@ -95,29 +97,45 @@ func (c *Client) ListProxyArtifacts(ctx context.Context, p string) ([]FileInfo, 
 
 // DownloadProxyArtifact streams the proxy's file p into w.
 func (c *Client) DownloadProxyArtifact(ctx context.Context, p string, w io.Writer) error {
+	rc, _, err := c.OpenProxyArtifact(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return fmt.Errorf("tracking: client: download %s: %w", p, err)
+	}
+	return nil
+}
+
+// OpenProxyArtifact opens the proxy's file p for streaming; size is -1
+// when the server sends no length. A missing file is artifact.ErrNotFound.
+// The caller closes the body.
+func (c *Client) OpenProxyArtifact(ctx context.Context, p string) (body io.ReadCloser, size int64, err error) {
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)
 	}
 	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/api/2.0/mlflow-artifacts/artifacts/"+strings.Join(segs, "/"), nil)
 	if err != nil {
-		return err
+		return nil, 0, fmt.Errorf("tracking: client: download %s: %w", p, err)
 	}
 	c.auth(req)
 	// No overall client timeout: a model file may take long; ctx bounds it.
 	res, err := (&http.Client{Transport: c.http.Transport}).Do(req)
 	if err != nil {
-		return fmt.Errorf("tracking: client: download %s: %w", p, err)
+		return nil, 0, fmt.Errorf("tracking: client: download %s: %w", p, err)
 	}
-	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		raw, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-		return fmt.Errorf("tracking: client: download %s: HTTP %d: %s", p, res.StatusCode, strings.TrimSpace(string(raw)))
+		res.Body.Close()
+		err := fmt.Errorf("tracking: client: download %s: HTTP %d: %s", p, res.StatusCode, strings.TrimSpace(string(raw)))
+		if res.StatusCode == http.StatusNotFound {
+			err = fmt.Errorf("%w (%w)", err, artifact.ErrNotFound)
+		}
+		return nil, 0, err
 	}
-	if _, err := io.Copy(w, res.Body); err != nil {
-		return fmt.Errorf("tracking: client: download %s: %w", p, err)
-	}
-	return nil
+	return res.Body, res.ContentLength, nil
 }
 
 // CreateLoggedModel creates an MLflow 3 logged model in the experiment,

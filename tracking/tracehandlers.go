@@ -539,6 +539,9 @@ func (a *api) spanContents(ctx context.Context, info *TraceInfo) ([][]byte, erro
 		if err != nil {
 			return nil, err
 		}
+		if err := a.restoreSpans(ctx, info, m[info.TraceID]); err != nil {
+			return nil, err
+		}
 		out := make([][]byte, 0, len(m[info.TraceID]))
 		for _, sp := range m[info.TraceID] {
 			out = append(out, sp.Content)
@@ -760,6 +763,10 @@ func (a *api) otlpExport(rule Rule, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, g := range groups {
+		if err := a.offloadSpans(r.Context(), exp, g.TraceID, g.Spans); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		if err := a.store.LogSpans(r.Context(), exp, g.TraceID, g.Spans); err != nil {
 			a.fail(w, r, err)
 			return

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dawn-ml/dawn/artifact/resolve"
 	"github.com/dawn-ml/dawn/explain"
 	"github.com/dawn-ml/dawn/model"
 	"github.com/dawn-ml/dawn/monitor"
@@ -265,7 +266,7 @@ func runMonitorCheck(ctx context.Context, e *env, args []string) error {
 
 // modelDir resolves a model source to a local directory.
 func modelDir(ctx context.Context, src, tracking string) (string, error) {
-	uri, isURI, err := serve.ParseModelURI(src)
+	uri, isURI, err := resolve.ParseModelURI(src)
 	if err != nil {
 		return "", usagef("%v", err)
 	}

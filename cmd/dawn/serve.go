@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dawn-ml/dawn/artifact/resolve"
 	_ "github.com/dawn-ml/dawn/cascade" // registers the cascade model type
 	_ "github.com/dawn-ml/dawn/lfmodel" // registers the label model type
 	"github.com/dawn-ml/dawn/model"
@@ -91,7 +92,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	} else {
 		log = slog.New(slog.NewTextHandler(e.stderr, nil))
 	}
-	uri, isURI, err := serve.ParseModelURI(*src)
+	uri, isURI, err := resolve.ParseModelURI(*src)
 	if err != nil {
 		return usagef("%v", err)
 	}

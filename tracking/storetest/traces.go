@@ -227,6 +227,50 @@ func testTraces(t *testing.T, c *Client) {
 		}
 		c.Fail(400, "BAD_REQUEST", "GET", "/ajax-api/2.0/mlflow/get-trace-artifact", url.Values{})
 	})
+	t.Run("large span payloads", func(t *testing.T) {
+		c := c.For(t)
+		// A root span whose output is over the 64 KiB threshold goes to
+		// the artifact store; a 60 KiB child stays in its row. Reads give
+		// both back whole, and the previews are what the full span gives.
+		big := strings.Repeat("0123456789abcdef", 100<<10/16)
+		mid := strings.Repeat("z", 60<<10)
+		tr := [8]byte{9, 9, 9, 9, 1, 2, 3, 4}
+		root := otlpSpan{trace: tr, id: [8]byte{0, 0, 0, 0, 0, 0, 0, 7}, name: "llm", start: 1e9, end: 2e9, code: tracepb.Status_STATUS_CODE_OK,
+			attrs: map[string]*commonpb.AnyValue{"fruit": strVal("kiwi"), "mlflow.spanInputs": strVal("question"), "mlflow.spanOutputs": strVal(big)}}
+		child := otlpSpan{trace: tr, id: [8]byte{0, 0, 0, 0, 0, 0, 0, 8}, parent: root.id, name: "tool", start: 1e9, end: 15e8, code: tracepb.Status_STATUS_CODE_OK,
+			attrs: map[string]*commonpb.AnyValue{"note": strVal(mid)}}
+		if r := postOTLP(t, c, exp, root, child); r.Status != 200 {
+			t.Fatalf("otlp: %d %s", r.Status, r.Raw)
+		}
+		id := traceIDOf(tr)
+		got := obj(c.OK("GET", api3+"traces/get", url.Values{"trace_id": {id}})["trace"])
+		info := obj(got["trace_info"])
+		eq(t, "request preview", str(info["request_preview"]), `"question"`)
+		eq(t, "response preview", str(info["response_preview"]), `"`+big[:996]+"...")
+		spans := list(got["spans"])
+		eq(t, "spans", len(spans), 2)
+		attrs := map[string]string{}
+		for _, sp := range spans {
+			for _, a := range list(obj(sp)["attributes"]) {
+				attrs[str(obj(a)["key"])] = str(obj(obj(a)["value"])["string_value"])
+			}
+		}
+		eq(t, "offloaded output whole", attrs["mlflow.spanOutputs"] == big, true)
+		eq(t, "kept attribute", attrs["fruit"], "kiwi")
+		eq(t, "row-kept span whole", attrs["note"] == mid, true)
+		r := c.Do("GET", "/ajax-api/2.0/mlflow/get-trace-artifact", url.Values{"request_id": {id}})
+		eq(t, "artifact status", r.Status, 200)
+		if !bytes.Contains(r.Raw, []byte(big)) || bytes.Contains(r.Raw, []byte("dawn.payload")) {
+			t.Fatalf("traces.json lacks the payload or shows the stub (%d bytes)", len(r.Raw))
+		}
+		// Exactly the large span is in the artifact store.
+		files := list(c.OK("GET", "/api/2.0/mlflow-artifacts/artifacts", url.Values{"path": {exp + "/traces/" + id + "/artifacts/spans"}})["files"])
+		eq(t, "payload files", len(files), 1)
+		eq(t, "payload file", str(obj(files[0])["path"]), "0000000000000007.json")
+		// Searches on kept attributes and span columns still find it.
+		ids, _ := searchV3(t, c, map[string]any{"locations": loc(exp), "filter": "span.attributes.fruit LIKE '%kiwi%'"})
+		eqList(t, "search kept attribute", ids, id)
+	})
 	t.Run("otlp json and errors", func(t *testing.T) {
 		c := c.For(t)
 		body := `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a","spanId":"0b0b0b0b0b0b0b0b","name":"j",` +
