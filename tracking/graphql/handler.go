@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -120,16 +119,9 @@ func badRequest(format string, args ...any) error {
 // or for a bodiless GET the query, operationName and variables parameters.
 func decode(w http.ResponseWriter, r *http.Request) (request, error) {
 	var req request
-	if r.Body == nil { // a request built in process, not by the server
-		r.Body = http.NoBody
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	body, err := tracking.ReadBody(w, r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return req, badRequest("Request body exceeds the limit of %d bytes", MaxRequestBytes)
-		}
-		return req, badRequest("Could not read request body: %v", err)
+		return req, err
 	}
 	if r.Method == http.MethodGet && len(bytes.TrimSpace(body)) == 0 {
 		q := r.URL.Query()
